@@ -1,0 +1,83 @@
+//! Errors the engine reports. Each carries enough context (the AWS operation,
+//! the resource it was about) for the provider to write a sentence that tells
+//! the user what happened and what to do.
+
+use std::fmt;
+
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// How an AWS failure should be treated by callers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AwsErrorKind {
+    /// The thing asked for does not exist.
+    NotFound,
+    /// Rate limiting; the SDK already retried.
+    Throttling,
+    /// Route 53 is still applying an earlier change on this zone.
+    PriorRequestNotComplete,
+    /// AWS rejected the request as invalid (e.g. `InvalidChangeBatch`).
+    Invalid,
+    /// Access denied or bad credentials.
+    Auth,
+    /// No response, a timeout or a 5xx: the request may or may not have taken
+    /// effect, so a write must be read back before it is retried.
+    Ambiguous,
+    /// Anything else.
+    Other,
+}
+
+/// A failed AWS call, with the operation that failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub struct AwsError {
+    pub operation: &'static str,
+    pub kind: AwsErrorKind,
+    pub code: Option<String>,
+    pub message: String,
+}
+
+impl fmt::Display for AwsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.code {
+            Some(code) => write!(f, "{} failed: {}: {}", self.operation, code, self.message),
+            None => write!(f, "{} failed: {}", self.operation, self.message),
+        }
+    }
+}
+
+impl AwsError {
+    pub fn new(operation: &'static str, kind: AwsErrorKind, message: impl Into<String>) -> Self {
+        Self { operation, kind, code: None, message: message.into() }
+    }
+
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.code = Some(code.into());
+        self
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error(transparent)]
+    Aws(#[from] AwsError),
+
+    /// A lookup found nothing; `searched` says what was looked for.
+    #[error("{what} not found: {searched}")]
+    NotFound { what: &'static str, searched: String },
+
+    /// A lookup found more than one candidate.
+    #[error("{what} is ambiguous: {searched} matched {candidates}")]
+    Ambiguous { what: &'static str, searched: String, candidates: String },
+
+    /// Input that passed validation but is still unusable (e.g. a value AWS
+    /// returned that we cannot interpret).
+    #[error("{0}")]
+    Invalid(String),
+
+    /// Provider configuration problems, naming the attribute at fault.
+    #[error("{attribute}: {message}")]
+    Config { attribute: &'static str, message: String },
+
+    /// The operation was stopped (Terraform sent StopProvider).
+    #[error("stopped before completion: {0}")]
+    Cancelled(String),
+}

@@ -1,0 +1,18 @@
+//! The cutover engine behind `terraform-provider-bluegreen`.
+//!
+//! This crate knows about traffic splits, rollouts, health gates and the AWS
+//! services that route traffic (Route 53 and ELBv2). It knows nothing about
+//! gRPC or Terraform: the provider crate translates Terraform values into the
+//! types here and back again.
+//!
+//! AWS is reached only through the [`aws::route53::Route53Api`] and
+//! [`aws::elbv2::Elbv2Api`] traits, so every piece of logic above them can be
+//! tested with fakes and a virtual clock.
+
+pub mod aws;
+pub mod dns;
+pub mod error;
+pub mod legacy;
+pub mod secret;
+
+pub use error::{AwsError, AwsErrorKind, Error, Result};
