@@ -1,0 +1,139 @@
+//! The `provider "bluegreen"` block.
+
+use bluegreen_core::aws::{check_endpoint_url, AssumeRole, AwsSettings, Endpoints};
+use bluegreen_core::secret::Secret;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{attr_path, Diagnostics};
+use crate::typed::Val;
+
+/// Configures how the provider reaches AWS. Every argument is optional: by default credentials, region and
+/// endpoints come from the standard AWS chain (environment variables such as `AWS_REGION`, `AWS_PROFILE` and
+/// `AWS_ENDPOINT_URL`, the shared config and credentials files, SSO, container and instance metadata).
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ProviderConfig {
+    /// AWS region for ELBv2 calls (Route 53 is global). Defaults to the region from the AWS chain (`AWS_REGION`, profile), else `us-east-1`.
+    #[serde(default)]
+    #[schemars(regex(pattern = "^[a-z]{2}(-gov|-iso[a-z]*)?-[a-z]+-[0-9]+$"), extend("x-pattern-hint" = "be an AWS region name such as \"eu-west-1\""))]
+    pub region: Val<String>,
+    /// Named profile from the shared AWS config/credentials files. Must exist there.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub profile: Val<String>,
+    /// Static access key id. Prefer the AWS chain (environment, profile, SSO); if set, `secret_key` must be set too.
+    #[serde(default)]
+    #[schemars(length(min = 1), extend("x-sensitive" = true))]
+    pub access_key: Val<String>,
+    /// Static secret access key, paired with `access_key`.
+    #[serde(default)]
+    #[schemars(length(min = 1), extend("x-sensitive" = true))]
+    pub secret_key: Val<String>,
+    /// Attempts after the first for throttled or failed AWS calls (standard retry mode with backoff). Defaults to 2 (3 attempts).
+    #[serde(default)]
+    #[schemars(range(min = 0, max = 25))]
+    pub max_retries: Val<u32>,
+    /// Assume an IAM role for every call, starting from the credentials above.
+    #[serde(default)]
+    pub assume_role: Option<AssumeRoleConfig>,
+    /// Endpoint overrides per service, e.g. for LocalStack. `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2` and `AWS_ENDPOINT_URL` are honoured too.
+    #[serde(default)]
+    pub endpoints: Option<EndpointsConfig>,
+}
+
+/// The role to assume.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct AssumeRoleConfig {
+    /// ARN of the role, e.g. `arn:aws:iam::123456789012:role/cutover`.
+    #[schemars(regex(pattern = "^arn:aws[a-z-]*:iam::[0-9]{12}:role/.+$"), extend("x-pattern-hint" = "be an IAM role ARN such as \"arn:aws:iam::123456789012:role/cutover\""))]
+    pub role_arn: Val<String>,
+    /// Session name recorded in CloudTrail. Defaults to `terraform-provider-bluegreen`.
+    #[serde(default)]
+    #[schemars(length(min = 2, max = 64))]
+    pub session_name: Val<String>,
+    /// External id the role's trust policy requires, if any.
+    #[serde(default)]
+    #[schemars(length(min = 2, max = 1224))]
+    pub external_id: Val<String>,
+}
+
+/// Per-service endpoint URLs.
+#[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
+pub struct EndpointsConfig {
+    /// Route 53 endpoint URL, e.g. `http://127.0.0.1:4566`.
+    #[serde(default)]
+    pub route53: Val<String>,
+    /// ELBv2 endpoint URL.
+    #[serde(default)]
+    pub elbv2: Val<String>,
+    /// STS endpoint URL (used by `assume_role`).
+    #[serde(default)]
+    pub sts: Val<String>,
+}
+
+impl ProviderConfig {
+    /// Checks beyond the schema's own constraints; no AWS call.
+    pub fn validate(&self, diags: &mut Diagnostics) {
+        match (&self.access_key, &self.secret_key) {
+            (Val::Known(_), Val::Null) => diags.error_at(
+                attr_path(&["secret_key"]),
+                "Missing secret_key",
+                "access_key is set, so secret_key must be set too (or remove both and use the AWS credential chain).",
+            ),
+            (Val::Null, Val::Known(_)) => diags.error_at(
+                attr_path(&["access_key"]),
+                "Missing access_key",
+                "secret_key is set, so access_key must be set too (or remove both and use the AWS credential chain).",
+            ),
+            _ => {}
+        }
+        if let Some(e) = &self.endpoints {
+            for (name, v) in [("route53", &e.route53), ("elbv2", &e.elbv2), ("sts", &e.sts)] {
+                if let Some(Err(msg)) = v.known().map(|u| check_endpoint_url(u)) {
+                    diags.error_at(
+                        attr_path(&["endpoints", name]),
+                        "Invalid endpoint URL",
+                        format!("{msg}. Use a full URL such as \"https://route53.amazonaws.com\" or \"http://127.0.0.1:4566\"."),
+                    );
+                }
+            }
+        }
+    }
+
+    /// The settings for the engine. Unknown values (from resources not yet
+    /// created) are reported, because a provider cannot be configured with them.
+    pub fn to_settings(&self, diags: &mut Diagnostics) -> AwsSettings {
+        let mut known = |v: &Val<String>, path: &[&str]| -> Option<String> {
+            match v {
+                Val::Known(s) => Some(s.clone()),
+                Val::Null => None,
+                Val::Unknown => {
+                    diags.error_at(attr_path(path), "Value not known yet", "The provider configuration cannot depend on values known only after apply. Use a variable or a data source instead.");
+                    None
+                }
+            }
+        };
+        let endpoints = match &self.endpoints {
+            Some(e) => Endpoints {
+                route53: known(&e.route53, &["endpoints", "route53"]),
+                elbv2: known(&e.elbv2, &["endpoints", "elbv2"]),
+                sts: known(&e.sts, &["endpoints", "sts"]),
+            },
+            None => Endpoints::default(),
+        };
+        let assume_role = self.assume_role.as_ref().map(|r| AssumeRole {
+            role_arn: known(&r.role_arn, &["assume_role", "role_arn"]).unwrap_or_default(),
+            session_name: known(&r.session_name, &["assume_role", "session_name"]),
+            external_id: known(&r.external_id, &["assume_role", "external_id"]),
+        });
+        AwsSettings {
+            region: known(&self.region, &["region"]),
+            profile: known(&self.profile, &["profile"]),
+            access_key: known(&self.access_key, &["access_key"]).map(Secret::new),
+            secret_key: known(&self.secret_key, &["secret_key"]).map(Secret::new),
+            assume_role,
+            endpoints,
+            max_retries: self.max_retries.known().copied(),
+        }
+    }
+}

@@ -1,0 +1,13 @@
+pub mod config;
+pub mod data_source;
+pub mod data_sources;
+pub mod diag;
+pub mod errors;
+pub mod logging;
+pub mod plugin;
+pub mod proto;
+pub mod schema;
+pub mod server;
+pub mod tf;
+pub mod typed;
+pub mod value;

@@ -1,0 +1,48 @@
+//! `terraform-provider-bluegreen`: started by Terraform, never by hand
+//! (except with `--debug`).
+
+use std::process::ExitCode;
+
+use bluegreen_provider::logging;
+use bluegreen_provider::plugin::serve::{negotiate, run_debug, run_plugin, PluginEnv};
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.iter().any(|a| a == "--version" || a == "-v") {
+        println!("terraform-provider-bluegreen {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
+    let debug = args.iter().any(|a| a == "--debug" || a == "-debug");
+    let env = PluginEnv::from_env(|k| std::env::var(k).ok());
+    if !debug {
+        if let Err(e) = negotiate(&env) {
+            eprintln!("{e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    logging::init();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("terraform-provider-bluegreen: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        if debug {
+            run_debug().await
+        } else {
+            run_plugin(env).await
+        }
+    });
+    // Don't wait for blocked tasks (a stuck AWS call) once Terraform said goodbye.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!(error = %format!("{e:#}"), "provider failed");
+            eprintln!("terraform-provider-bluegreen: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
