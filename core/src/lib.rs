@@ -11,8 +11,18 @@
 
 pub mod aws;
 pub mod dns;
+pub mod duration;
+pub mod engine;
 pub mod error;
+pub mod gate;
 pub mod legacy;
+pub mod probe;
+pub mod rollout;
 pub mod secret;
+pub mod switch;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
+pub mod traffic;
+pub mod zone;
 
 pub use error::{AwsError, AwsErrorKind, Error, Result};

@@ -1,0 +1,558 @@
+//! The DNS switch: a pair of weighted Route 53 record sets, blue (legacy) and
+//! green (new), for one name and type. Creating, adopting, shifting,
+//! collapsing and deleting are each one atomic ChangeResourceRecordSets
+//! batch, so the name never goes without an answer.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, RecordSet, RecordType, Routing};
+use crate::dns::{canonical_name, display_name};
+use crate::engine::TrafficRouter;
+use crate::error::{AwsErrorKind, Error, Result};
+use crate::traffic::{TrafficSplit, Weights};
+use crate::zone::{SyncOptions, Zone};
+
+/// Where one side's answers point.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    Alias(AliasTarget),
+    Records { values: Vec<String>, ttl: i64 },
+}
+
+impl Target {
+    /// Whether an existing record points at the same place (alias name and
+    /// zone, or the same set of values; TTL and health evaluation aside).
+    pub fn same_destination(&self, r: &RecordSet) -> bool {
+        match (self, &r.alias) {
+            (Target::Alias(a), Some(b)) => {
+                canonical_name(&a.dns_name) == canonical_name(&b.dns_name) && a.hosted_zone_id == b.hosted_zone_id
+            }
+            (Target::Records { values, .. }, None) => {
+                let mut x: Vec<String> = values.iter().map(|v| v.to_ascii_lowercase()).collect();
+                let mut y: Vec<String> = r.records.iter().map(|v| v.to_ascii_lowercase()).collect();
+                x.sort();
+                y.sort();
+                x == y
+            }
+            _ => false,
+        }
+    }
+
+    pub fn from_record(r: &RecordSet) -> Target {
+        match &r.alias {
+            Some(a) => Target::Alias(a.clone()),
+            None => Target::Records { values: r.records.clone(), ttl: r.ttl.unwrap_or(60) },
+        }
+    }
+
+    fn describe(&self) -> String {
+        match self {
+            Target::Alias(a) => format!("alias {}", display_name(&a.dns_name)),
+            Target::Records { values, .. } => values.join(", "),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Side {
+    pub set_identifier: String,
+    pub target: Target,
+}
+
+/// The configured pair.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SwitchSpec {
+    /// Canonical name (lower case, trailing dot).
+    pub name: String,
+    pub record_type: RecordType,
+    pub blue: Side,
+    pub green: Side,
+}
+
+impl SwitchSpec {
+    fn record(&self, side: &Side, routing: Routing) -> RecordSet {
+        let (ttl, records, alias) = match &side.target {
+            Target::Alias(a) => (None, Vec::new(), Some(a.clone())),
+            Target::Records { values, ttl } => (Some(*ttl), values.clone(), None),
+        };
+        RecordSet { name: self.name.clone(), record_type: self.record_type.clone(), routing, ttl, records, alias, health_check_id: None }
+    }
+
+    pub fn weighted(&self, side: &Side, weight: u32) -> RecordSet {
+        let weight = u8::try_from(weight).unwrap_or(u8::MAX);
+        self.record(side, Routing::Weighted { set_identifier: side.set_identifier.clone(), weight })
+    }
+
+    pub fn simple(&self, side: &Side) -> RecordSet {
+        self.record(side, Routing::Simple)
+    }
+
+    fn pair(&self, split: TrafficSplit) -> [RecordSet; 2] {
+        let w = split.weights();
+        [self.weighted(&self.blue, w.blue), self.weighted(&self.green, w.green)]
+    }
+
+    fn label(&self) -> String {
+        format!("{} {}", self.record_type, display_name(&self.name))
+    }
+}
+
+/// What Route 53 holds for a switch's name and type.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub blue: Option<RecordSet>,
+    pub green: Option<RecordSet>,
+    /// Record sets of the same name and type that are not the pair.
+    pub others: Vec<RecordSet>,
+}
+
+fn weight_of(r: &RecordSet) -> Option<u32> {
+    match r.routing {
+        Routing::Weighted { weight, .. } => Some(u32::from(weight)),
+        _ => None,
+    }
+}
+
+impl Observed {
+    pub fn split_records(all: Vec<RecordSet>, blue_id: &str, green_id: &str) -> Observed {
+        let mut o = Observed::default();
+        for r in all {
+            match &r.routing {
+                Routing::Weighted { set_identifier, .. } if set_identifier == blue_id && o.blue.is_none() => o.blue = Some(r),
+                Routing::Weighted { set_identifier, .. } if set_identifier == green_id && o.green.is_none() => o.green = Some(r),
+                _ => o.others.push(r),
+            }
+        }
+        o
+    }
+
+    /// The split answers really follow: from the weights when both sides
+    /// exist; all to the one side that exists otherwise.
+    pub fn split(&self) -> Option<TrafficSplit> {
+        match (&self.blue, &self.green) {
+            (Some(b), Some(g)) => Some(Weights { blue: weight_of(b).unwrap_or(0), green: weight_of(g).unwrap_or(0) }.split()),
+            (Some(_), None) => Some(TrafficSplit::ALL_BLUE),
+            (None, Some(_)) => Some(TrafficSplit::ALL_GREEN),
+            (None, None) => None,
+        }
+    }
+
+    pub fn is_gone(&self) -> bool {
+        self.blue.is_none() && self.green.is_none()
+    }
+}
+
+/// Reads what Route 53 holds for the switch.
+pub async fn observe(zone: &Zone, name: &str, record_type: &RecordType, blue_id: &str, green_id: &str) -> Result<Observed> {
+    Ok(Observed::split_records(zone.record_sets(name, record_type).await?, blue_id, green_id))
+}
+
+fn conflict(msg: String) -> Error {
+    Error::Invalid(msg)
+}
+
+/// Creates the pair at `split`. With `adopt`, an existing simple record that
+/// points where blue says is replaced in the same batch. Anything else
+/// already at the name is left alone and reported.
+pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: bool) -> Result<ChangeInfo> {
+    let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+    let label = spec.label();
+    if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
+        return Err(conflict(format!(
+            "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create. \
+             It is not taken over silently: import it (terraform import with the id <zone_id>/<name>/<type>/{}/{}), \
+             or choose other set identifiers.",
+            ours.set_identifier().unwrap_or_default(),
+            spec.blue.set_identifier,
+            spec.green.set_identifier
+        )));
+    }
+    let mut changes = Vec::new();
+    match existing.others.as_slice() {
+        [] => {}
+        [simple] if simple.routing == Routing::Simple => {
+            if !adopt {
+                return Err(conflict(format!(
+                    "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
+                     weighted pair in one atomic change (it must point where `blue` points), or import the switch.",
+                    Target::from_record(simple).describe()
+                )));
+            }
+            if !spec.blue.target.same_destination(simple) {
+                return Err(conflict(format!(
+                    "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
+                     describe what the record serves today, so adopting it does not move any traffic.",
+                    Target::from_record(simple).describe(),
+                    spec.blue.target.describe()
+                )));
+            }
+            changes.push(Change { action: ChangeAction::Delete, record: simple.clone() });
+        }
+        others => {
+            let ids: Vec<String> = others
+                .iter()
+                .map(|r| match &r.routing {
+                    Routing::Simple => "a simple record".to_string(),
+                    Routing::Weighted { set_identifier, .. } => format!("weighted set {set_identifier:?}"),
+                    Routing::Other { policy, set_identifier } => format!("{policy} set {set_identifier:?}"),
+                })
+                .collect();
+            return Err(conflict(format!(
+                "{label} already has record sets this configuration does not own ({}). The switch only manages its own \
+                 pair and will not join or replace them; remove them first or use another name.",
+                ids.join(", ")
+            )));
+        }
+    }
+    for r in spec.pair(split) {
+        changes.push(Change { action: ChangeAction::Create, record: r });
+    }
+    let comment = if changes.len() == 3 { format!("bluegreen: adopt {label}") } else { format!("bluegreen: create {label}") };
+    submit(zone, spec, &comment, &changes, Some(split)).await
+}
+
+/// Submits a batch; after an ambiguous failure (no answer, 5xx) reads the
+/// name back and treats the batch as applied when Route 53 already holds
+/// what it was meant to produce, so nothing is applied twice.
+async fn submit(zone: &Zone, spec: &SwitchSpec, comment: &str, changes: &[Change], expect: Option<TrafficSplit>) -> Result<ChangeInfo> {
+    match zone.change(comment, changes).await {
+        Ok(info) => Ok(info),
+        Err(e) if e.kind == AwsErrorKind::Ambiguous || matches!(e.code.as_deref(), Some("InvalidChangeBatch")) => {
+            let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+            let landed = changes.iter().all(|c| {
+                let key = c.record.key();
+                let present = [&now.blue, &now.green].into_iter().flatten().chain(now.others.iter()).find(|r| r.key() == key);
+                match c.action {
+                    ChangeAction::Delete => present.is_none(),
+                    ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| r == &c.record),
+                }
+            });
+            if landed && (expect.is_none() || now.split() == expect) {
+                tracing::info!(error = %e, "the change was not confirmed, but Route 53 already holds its result; not applying it again");
+                Ok(ChangeInfo { id: String::new(), status: crate::aws::route53::ChangeStatus::InSync })
+            } else {
+                Err(e.into())
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Writes both records with the weights of `split` (and the configured
+/// targets), in one UPSERT batch. Renamed set identifiers are moved in the
+/// same batch.
+pub async fn write(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, previous_ids: Option<(&str, &str)>) -> Result<ChangeInfo> {
+    let mut changes: Vec<Change> = Vec::new();
+    if let Some((old_blue, old_green)) = previous_ids {
+        if old_blue != spec.blue.set_identifier || old_green != spec.green.set_identifier {
+            let before = observe(zone, &spec.name, &spec.record_type, old_blue, old_green).await?;
+            for (old, new, rec) in
+                [(old_blue, &spec.blue.set_identifier, &before.blue), (old_green, &spec.green.set_identifier, &before.green)]
+            {
+                if old != new.as_str() {
+                    if let Some(r) = rec {
+                        changes.push(Change { action: ChangeAction::Delete, record: r.clone() });
+                    }
+                }
+            }
+        }
+    }
+    changes.extend(spec.pair(split).into_iter().map(|record| Change { action: ChangeAction::Upsert, record }));
+    submit(zone, spec, &format!("bluegreen: {} -> {split}", spec.label()), &changes, Some(split)).await
+}
+
+/// How a destroy leaves the name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDestroy {
+    /// One batch replaces the pair with a simple record for the side at 100 %.
+    Collapse,
+    /// Remove both records.
+    Delete,
+}
+
+/// Removes the pair. Refuses to collapse while traffic is split.
+pub async fn destroy(zone: &Zone, spec: &SwitchSpec, mode: OnDestroy) -> Result<Option<ChangeInfo>> {
+    let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+    let label = spec.label();
+    let mut changes: Vec<Change> =
+        [&now.blue, &now.green].into_iter().flatten().map(|r| Change { action: ChangeAction::Delete, record: r.clone() }).collect();
+    if changes.is_empty() {
+        return Ok(None);
+    }
+    if mode == OnDestroy::Collapse {
+        let winner = match now.split() {
+            Some(s) if s == TrafficSplit::ALL_BLUE => &spec.blue,
+            Some(s) if s == TrafficSplit::ALL_GREEN => &spec.green,
+            Some(s) => {
+                return Err(conflict(format!(
+                    "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
+                     100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
+                     both records (the name will stop answering).",
+                    s.blue()
+                )))
+            }
+            None => unreachable!("changes is not empty"),
+        };
+        if !now.others.is_empty() {
+            return Err(conflict(format!(
+                "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
+                 Remove them, or set on_destroy = \"delete\"."
+            )));
+        }
+        changes.push(Change { action: ChangeAction::Create, record: spec.simple(winner) });
+    }
+    let verb = if mode == OnDestroy::Collapse { "collapse" } else { "delete" };
+    submit(zone, spec, &format!("bluegreen: {verb} {label}"), &changes, None).await.map(Some)
+}
+
+/// The switch as a traffic router for the engine.
+pub struct DnsRouter {
+    pub zone: Arc<Zone>,
+    pub spec: SwitchSpec,
+    pub sync: SyncOptions,
+    /// Last change id, reported as the resource's `change_id`.
+    pub last_change: std::sync::Mutex<Option<String>>,
+}
+
+#[async_trait]
+impl TrafficRouter for DnsRouter {
+    async fn observe(&self) -> Result<TrafficSplit> {
+        let o =
+            observe(&self.zone, &self.spec.name, &self.spec.record_type, &self.spec.blue.set_identifier, &self.spec.green.set_identifier)
+                .await?;
+        o.split().ok_or_else(|| Error::NotFound { what: "weighted record pair", searched: self.spec.label() })
+    }
+
+    async fn apply(&self, split: TrafficSplit, stop: &CancellationToken) -> Result<()> {
+        let info = write(&self.zone, &self.spec, split, None).await?;
+        if !info.id.is_empty() {
+            *self.last_change.lock().expect("lock") = Some(info.id.clone());
+        }
+        self.zone.wait_insync(&info, self.sync, stop).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aws::route53::ChangeStatus;
+    use crate::engine::{shift, OnGateFailure, ShiftOutcome, ShiftPlan};
+    use crate::gate::{AwsGateProbe, HealthGate};
+    use crate::rollout::Rollout;
+    use crate::testing::{FakeElbv2, FakeRoute53, Fault};
+    use crate::zone::Zones;
+    use std::time::Duration;
+
+    const Z: &str = "ZFAKE1";
+    const OLD_ALB: &str = "legacy-1.us-east-1.elb.amazonaws.com.";
+    const NEW_ALB: &str = "ecs-1.us-east-1.elb.amazonaws.com.";
+
+    fn alias(name: &str) -> Target {
+        Target::Alias(AliasTarget { dns_name: name.into(), hosted_zone_id: "Z35SXDOTRQ7X7K".into(), evaluate_target_health: true })
+    }
+
+    fn spec() -> SwitchSpec {
+        SwitchSpec {
+            name: "api.example.com.".into(),
+            record_type: RecordType::A,
+            blue: Side { set_identifier: "blue".into(), target: alias(OLD_ALB) },
+            green: Side { set_identifier: "green".into(), target: alias(NEW_ALB) },
+        }
+    }
+
+    fn setup() -> (Arc<FakeRoute53>, Arc<Zone>) {
+        let fake = Arc::new(FakeRoute53::new());
+        fake.add_zone(Z, "example.com");
+        let zones = Zones::new(fake.clone());
+        (fake, zones.zone(Z))
+    }
+
+    fn legacy_simple(target: &str) -> RecordSet {
+        spec().simple(&Side { set_identifier: String::new(), target: alias(target) })
+    }
+
+    fn t(p: u8) -> TrafficSplit {
+        TrafficSplit::green_percent(p).unwrap()
+    }
+
+    async fn split_now(zone: &Zone) -> Option<TrafficSplit> {
+        observe(zone, "api.example.com", &RecordType::A, "blue", "green").await.unwrap().split()
+    }
+
+    #[tokio::test]
+    async fn adopt_replaces_the_simple_record_in_one_batch() {
+        let (fake, zone) = setup();
+        fake.put(Z, legacy_simple(OLD_ALB));
+        create(&zone, &spec(), t(0), true).await.unwrap();
+        let batches = fake.batches();
+        assert_eq!(batches.len(), 1, "one atomic batch");
+        let actions: Vec<ChangeAction> = batches[0].iter().map(|c| c.action).collect();
+        assert_eq!(actions, [ChangeAction::Delete, ChangeAction::Create, ChangeAction::Create]);
+        assert_eq!(batches[0][0].record, legacy_simple(OLD_ALB), "deletes exactly what was there");
+        assert_eq!(split_now(&zone).await, Some(t(0)));
+        assert_eq!(fake.records(Z).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn adopt_refuses_a_record_that_points_elsewhere() {
+        let (fake, zone) = setup();
+        fake.put(Z, legacy_simple("somewhere-else.example.net."));
+        let e = create(&zone, &spec(), t(0), true).await.unwrap_err().to_string();
+        assert!(e.contains("points to alias somewhere-else.example.net") && e.contains("Nothing was changed"), "{e}");
+        assert_eq!(fake.calls("ChangeResourceRecordSets"), 0);
+        assert_eq!(fake.records(Z), vec![legacy_simple("somewhere-else.example.net.")]);
+    }
+
+    #[tokio::test]
+    async fn an_existing_record_without_adopt_is_an_error_naming_the_way_out() {
+        let (fake, zone) = setup();
+        fake.put(Z, legacy_simple(OLD_ALB));
+        let e = create(&zone, &spec(), t(0), false).await.unwrap_err().to_string();
+        assert!(e.contains("adopt_existing = true") && e.contains("import"), "{e}");
+        assert_eq!(fake.calls("ChangeResourceRecordSets"), 0);
+    }
+
+    #[tokio::test]
+    async fn weighted_records_are_never_taken_over() {
+        let (fake, zone) = setup();
+        // A foreign weighted record with our set identifier.
+        fake.put(Z, spec().weighted(&Side { set_identifier: "blue".into(), target: alias("foreign.example.net.") }, 1));
+        let e = create(&zone, &spec(), t(0), true).await.unwrap_err().to_string();
+        assert!(e.contains("set_identifier \"blue\"") && e.contains("not taken over silently"), "{e}");
+        // A foreign weighted record with another identifier.
+        let (fake, zone) = setup();
+        fake.put(Z, spec().weighted(&Side { set_identifier: "canary".into(), target: alias("foreign.example.net.") }, 1));
+        let e = create(&zone, &spec(), t(0), true).await.unwrap_err().to_string();
+        assert!(e.contains("weighted set \"canary\"") && e.contains("does not own"), "{e}");
+        assert_eq!(fake.calls("ChangeResourceRecordSets"), 0);
+    }
+
+    #[tokio::test]
+    async fn write_moves_weights_in_one_upsert_batch() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(0), false).await.unwrap();
+        write(&zone, &spec(), t(30), None).await.unwrap();
+        assert_eq!(split_now(&zone).await, Some(t(30)));
+        let last = fake.batches().pop().unwrap();
+        assert!(last.iter().all(|c| c.action == ChangeAction::Upsert) && last.len() == 2);
+        let weights: Vec<Routing> = fake.records(Z).into_iter().map(|r| r.routing).collect();
+        assert_eq!(
+            weights,
+            [
+                Routing::Weighted { set_identifier: "blue".into(), weight: 70 },
+                Routing::Weighted { set_identifier: "green".into(), weight: 30 }
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn renamed_set_identifiers_move_in_the_same_batch() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(40), false).await.unwrap();
+        let mut renamed = spec();
+        renamed.green.set_identifier = "ecs".into();
+        write(&zone, &renamed, t(40), Some(("blue", "green"))).await.unwrap();
+        let ids: Vec<String> = fake.records(Z).iter().map(|r| r.set_identifier().unwrap().to_string()).collect();
+        assert_eq!(ids, ["blue", "ecs"]);
+        assert_eq!(fake.batches().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn collapse_leaves_one_simple_record_for_the_side_at_100() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(100), false).await.unwrap();
+        destroy(&zone, &spec(), OnDestroy::Collapse).await.unwrap();
+        assert_eq!(fake.records(Z), vec![spec().simple(&spec().green)]);
+        assert_eq!(fake.batches().len(), 2, "create + one collapse batch");
+    }
+
+    #[tokio::test]
+    async fn collapse_is_refused_while_split() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(50), false).await.unwrap();
+        let e = destroy(&zone, &spec(), OnDestroy::Collapse).await.unwrap_err().to_string();
+        assert!(e.contains("still splits traffic (50% green, 50% blue)") && e.contains("on_destroy = \"delete\""), "{e}");
+        assert_eq!(fake.records(Z).len(), 2, "nothing removed");
+        destroy(&zone, &spec(), OnDestroy::Delete).await.unwrap();
+        assert!(fake.records(Z).is_empty());
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_failure_that_landed_is_read_back_not_repeated() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(0), false).await.unwrap();
+        fake.fault("ChangeResourceRecordSets", Fault::ApplyThenFail);
+        write(&zone, &spec(), t(50), None).await.unwrap();
+        assert_eq!(split_now(&zone).await, Some(t(50)));
+        assert_eq!(fake.batches().len(), 2, "applied once, not twice");
+    }
+
+    #[tokio::test]
+    async fn an_ambiguous_failure_that_did_not_land_is_an_error() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(0), false).await.unwrap();
+        fake.fault("ChangeResourceRecordSets", Fault::Fail(AwsErrorKind::Ambiguous, "InternalFailure"));
+        assert!(write(&zone, &spec(), t(50), None).await.is_err());
+        assert_eq!(split_now(&zone).await, Some(t(0)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn prior_request_not_complete_is_retried_with_backoff() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(0), false).await.unwrap();
+        fake.fault("ChangeResourceRecordSets", Fault::Fail(AwsErrorKind::PriorRequestNotComplete, "PriorRequestNotComplete"));
+        fake.fault("ChangeResourceRecordSets", Fault::Fail(AwsErrorKind::PriorRequestNotComplete, "PriorRequestNotComplete"));
+        write(&zone, &spec(), t(10), None).await.unwrap();
+        assert_eq!(fake.calls("ChangeResourceRecordSets"), 4);
+        assert_eq!(split_now(&zone).await, Some(t(10)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn insync_wait_polls_with_backoff_and_is_bounded() {
+        let (fake, zone) = setup();
+        let change = ChangeInfo { id: "C1".into(), status: ChangeStatus::Pending };
+        fake.pending_polls(3);
+        let start = tokio::time::Instant::now();
+        zone.wait_insync(&change, SyncOptions::default(), &CancellationToken::new()).await.unwrap();
+        assert_eq!(fake.calls("GetChange"), 4);
+        assert_eq!(start.elapsed(), Duration::from_secs(1 + 2 + 4 + 8));
+        fake.pending_polls(1000);
+        let e = zone
+            .wait_insync(&change, SyncOptions { wait: true, timeout: Duration::from_secs(60) }, &CancellationToken::new())
+            .await
+            .unwrap_err();
+        assert!(e.to_string().contains("not INSYNC after 1m"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gated_rollout_over_route53_rolls_back_on_an_empty_target_group() {
+        let (fake, zone) = setup();
+        create(&zone, &spec(), t(0), false).await.unwrap();
+        let elb = Arc::new(FakeElbv2::default());
+        elb.set_health("tg-ecs", vec![]);
+        let probe = AwsGateProbe { elbv2: elb.clone() };
+        let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default(), last_change: Default::default() };
+        let plan = ShiftPlan {
+            from: t(0),
+            to: t(100),
+            rollout: Some(Rollout { steps: vec![10, 50], bake: Duration::from_secs(120) }),
+            gate: Some(HealthGate { target_group_arns: vec!["tg-ecs".into()], min_healthy_targets: 1, http_check: None }),
+            on_gate_failure: OnGateFailure::Rollback,
+        };
+        let report = shift(&router, &probe, &plan, &CancellationToken::new()).await;
+        assert!(matches!(report.outcome, ShiftOutcome::GateBlocked(_)), "{report:?}");
+        assert_eq!(fake.batches().len(), 1, "nothing beyond the create");
+
+        // Healthy now: the rollout walks 10, 50, 100 and records each change id.
+        elb.set_health("tg-ecs", vec!["healthy", "healthy"]);
+        fake.pending_polls(2);
+        let report = shift(&router, &probe, &plan, &CancellationToken::new()).await;
+        assert!(report.reached(), "{report:?}");
+        assert_eq!(split_now(&zone).await, Some(t(100)));
+        assert_eq!(fake.batches().len(), 4);
+        assert_eq!(router.last_change.lock().unwrap().as_deref(), Some("C0004"));
+    }
+}

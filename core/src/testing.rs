@@ -1,0 +1,274 @@
+//! In-memory fakes of Route 53 and ELBv2 with AWS's semantics (atomic
+//! batches, exact-match deletes) and scripted faults, for unit tests here
+//! and in the provider crate (feature `testing`).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+
+use crate::aws::elbv2::{Elbv2Api, Listener, ListenerSelector, LoadBalancer, Selector, TargetGroup, TargetHealth};
+use crate::aws::route53::{
+    Change, ChangeAction, ChangeInfo, ChangeStatus, HostedZone, ListStart, RecordKey, RecordPage, RecordSet, Route53Api,
+};
+use crate::dns::{bare_id, canonical_name};
+use crate::error::{AwsError, AwsErrorKind};
+
+/// A scripted failure for the next call of an operation.
+#[derive(Debug, Clone)]
+pub enum Fault {
+    /// Fail without applying.
+    Fail(AwsErrorKind, &'static str),
+    /// Apply the batch, then report a failure (a 5xx whose effect landed).
+    ApplyThenFail,
+}
+
+#[derive(Default)]
+struct R53State {
+    zones: BTreeMap<String, HostedZone>,
+    records: BTreeMap<String, Vec<RecordSet>>,
+    calls: BTreeMap<&'static str, u32>,
+    faults: BTreeMap<&'static str, VecDeque<Fault>>,
+    /// GetChange answers PENDING this many times before INSYNC.
+    pending_polls: u32,
+    changes: u32,
+    batches: Vec<Vec<Change>>,
+}
+
+/// Route 53 in memory.
+#[derive(Default)]
+pub struct FakeRoute53 {
+    state: Mutex<R53State>,
+}
+
+fn err(op: &'static str, kind: AwsErrorKind, code: &str, msg: impl Into<String>) -> AwsError {
+    AwsError::new(op, kind, msg).with_code(code)
+}
+
+impl FakeRoute53 {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn add_zone(&self, id: &str, name: &str) {
+        let mut s = self.state.lock().unwrap();
+        s.zones.insert(id.into(), HostedZone { id: id.into(), name: canonical_name(name), private: false, record_count: 2 });
+        s.records.entry(id.into()).or_default();
+    }
+
+    /// Puts a record set in place directly (an out-of-band change).
+    pub fn put(&self, zone: &str, r: RecordSet) {
+        let mut s = self.state.lock().unwrap();
+        let list = s.records.entry(zone.into()).or_default();
+        list.retain(|x| x.key() != r.key());
+        list.push(r);
+    }
+
+    pub fn remove(&self, zone: &str, key: &RecordKey) {
+        let mut s = self.state.lock().unwrap();
+        if let Some(list) = s.records.get_mut(zone) {
+            list.retain(|x| &x.key() != key);
+        }
+    }
+
+    pub fn records(&self, zone: &str) -> Vec<RecordSet> {
+        let s = self.state.lock().unwrap();
+        let mut v = s.records.get(zone).cloned().unwrap_or_default();
+        v.sort_by_key(RecordSet::key);
+        v
+    }
+
+    pub fn calls(&self, op: &str) -> u32 {
+        self.state.lock().unwrap().calls.get(op).copied().unwrap_or(0)
+    }
+
+    pub fn batches(&self) -> Vec<Vec<Change>> {
+        self.state.lock().unwrap().batches.clone()
+    }
+
+    pub fn fault(&self, op: &'static str, f: Fault) {
+        self.state.lock().unwrap().faults.entry(op).or_default().push_back(f);
+    }
+
+    pub fn pending_polls(&self, n: u32) {
+        self.state.lock().unwrap().pending_polls = n;
+    }
+
+    fn enter(&self, op: &'static str) -> Option<Fault> {
+        let mut s = self.state.lock().unwrap();
+        *s.calls.entry(op).or_default() += 1;
+        s.faults.get_mut(op).and_then(VecDeque::pop_front)
+    }
+}
+
+/// Applies a batch atomically with AWS's rules; returns the new list.
+fn apply_batch(mut list: Vec<RecordSet>, changes: &[Change]) -> Result<Vec<RecordSet>, String> {
+    for c in changes {
+        let key = c.record.key();
+        let pos = list.iter().position(|r| r.key() == key);
+        match (c.action, pos) {
+            (ChangeAction::Create, Some(_)) => {
+                return Err(format!(
+                    "Tried to create resource record set [name='{}', type='{}'] but it already exists",
+                    key.name, key.record_type
+                ))
+            }
+            (ChangeAction::Create, None) => {
+                // A simple record cannot live beside others of its name and type, and vice versa.
+                let clash = list.iter().any(|r| {
+                    r.name == key.name && r.record_type == key.record_type && (r.set_identifier().is_none() != key.set_identifier.is_none())
+                });
+                if clash {
+                    return Err(format!("RRSet of type {} with DNS name {} is not permitted because a conflicting RRSet of type {} with the same DNS name already exists", key.record_type, key.name, key.record_type));
+                }
+                list.push(c.record.clone());
+            }
+            (ChangeAction::Delete, Some(i)) if list[i] == c.record => {
+                list.remove(i);
+            }
+            (ChangeAction::Delete, _) => {
+                return Err(format!(
+                    "Tried to delete resource record set [name='{}', type='{}'] but it was not found",
+                    key.name, key.record_type
+                ))
+            }
+            (ChangeAction::Upsert, Some(i)) => list[i] = c.record.clone(),
+            (ChangeAction::Upsert, None) => list.push(c.record.clone()),
+        }
+    }
+    Ok(list)
+}
+
+fn order_key(r: &RecordSet) -> (Vec<String>, String) {
+    (r.name.trim_end_matches('.').split('.').rev().map(str::to_string).collect(), r.record_type.as_str().to_string())
+}
+
+#[async_trait]
+impl Route53Api for FakeRoute53 {
+    async fn get_hosted_zone(&self, zone_id: &str) -> Result<HostedZone, AwsError> {
+        const OP: &str = "GetHostedZone";
+        if let Some(Fault::Fail(k, code)) = self.enter(OP) {
+            return Err(err(OP, k, code, "injected"));
+        }
+        self.state
+            .lock()
+            .unwrap()
+            .zones
+            .get(bare_id(zone_id))
+            .cloned()
+            .ok_or_else(|| err(OP, AwsErrorKind::NotFound, "NoSuchHostedZone", "No hosted zone found"))
+    }
+
+    async fn list_hosted_zones_by_name(&self, dns_name: &str, max_items: i32) -> Result<Vec<HostedZone>, AwsError> {
+        self.enter("ListHostedZonesByName");
+        let want = canonical_name(dns_name);
+        let s = self.state.lock().unwrap();
+        let mut zones: Vec<HostedZone> = s.zones.values().filter(|z| z.name >= want).cloned().collect();
+        zones.sort_by(|a, b| a.name.cmp(&b.name));
+        zones.truncate(max_items as usize);
+        Ok(zones)
+    }
+
+    async fn list_record_sets(&self, zone_id: &str, start: &ListStart, max_items: i32) -> Result<RecordPage, AwsError> {
+        const OP: &str = "ListResourceRecordSets";
+        if let Some(Fault::Fail(k, code)) = self.enter(OP) {
+            return Err(err(OP, k, code, "injected"));
+        }
+        let s = self.state.lock().unwrap();
+        let mut list = s
+            .records
+            .get(bare_id(zone_id))
+            .cloned()
+            .ok_or_else(|| err(OP, AwsErrorKind::NotFound, "NoSuchHostedZone", "No hosted zone found"))?;
+        list.sort_by_key(order_key);
+        let from = start.name.as_ref().map(|n| {
+            let probe = RecordSet {
+                name: canonical_name(n),
+                record_type: start.record_type.clone().unwrap_or(crate::aws::route53::RecordType::Other(String::new())),
+                routing: crate::aws::route53::Routing::Simple,
+                ttl: None,
+                records: vec![],
+                alias: None,
+                health_check_id: None,
+            };
+            order_key(&probe)
+        });
+        let items: Vec<RecordSet> = list.into_iter().filter(|r| from.as_ref().is_none_or(|f| &order_key(r) >= f)).collect();
+        let n = max_items as usize;
+        let next = items.get(n).map(|r| ListStart {
+            name: Some(r.name.clone()),
+            record_type: Some(r.record_type.clone()),
+            set_identifier: r.set_identifier().map(str::to_string),
+        });
+        Ok(RecordPage { records: items.into_iter().take(n).collect(), next })
+    }
+
+    async fn change_record_sets(&self, zone_id: &str, _comment: &str, changes: &[Change]) -> Result<ChangeInfo, AwsError> {
+        const OP: &str = "ChangeResourceRecordSets";
+        let fault = self.enter(OP);
+        if let Some(Fault::Fail(k, code)) = fault {
+            return Err(err(OP, k, code, "injected"));
+        }
+        let mut s = self.state.lock().unwrap();
+        let list = s
+            .records
+            .get(bare_id(zone_id))
+            .cloned()
+            .ok_or_else(|| err(OP, AwsErrorKind::NotFound, "NoSuchHostedZone", "No hosted zone found"))?;
+        let new = apply_batch(list, changes).map_err(|m| err(OP, AwsErrorKind::Invalid, "InvalidChangeBatch", m))?;
+        s.records.insert(bare_id(zone_id).into(), new);
+        s.batches.push(changes.to_vec());
+        s.changes += 1;
+        let id = format!("C{:04}", s.changes);
+        if matches!(fault, Some(Fault::ApplyThenFail)) {
+            return Err(err(OP, AwsErrorKind::Ambiguous, "InternalFailure", "injected 500 after applying"));
+        }
+        Ok(ChangeInfo { id, status: ChangeStatus::Pending })
+    }
+
+    async fn get_change(&self, change_id: &str) -> Result<ChangeInfo, AwsError> {
+        self.enter("GetChange");
+        let mut s = self.state.lock().unwrap();
+        let status = if s.pending_polls > 0 {
+            s.pending_polls -= 1;
+            ChangeStatus::Pending
+        } else {
+            ChangeStatus::InSync
+        };
+        Ok(ChangeInfo { id: bare_id(change_id).into(), status })
+    }
+}
+
+/// ELBv2 in memory: target health only, for gates (rules come with the ALB router).
+#[derive(Default)]
+pub struct FakeElbv2 {
+    health: Mutex<BTreeMap<String, Vec<&'static str>>>,
+}
+
+impl FakeElbv2 {
+    pub fn set_health(&self, tg_arn: &str, states: Vec<&'static str>) {
+        self.health.lock().unwrap().insert(tg_arn.into(), states);
+    }
+}
+
+#[async_trait]
+impl Elbv2Api for FakeElbv2 {
+    async fn describe_load_balancers(&self, _by: &Selector) -> Result<Vec<LoadBalancer>, AwsError> {
+        Ok(vec![])
+    }
+    async fn describe_listeners(&self, _by: &ListenerSelector) -> Result<Vec<Listener>, AwsError> {
+        Ok(vec![])
+    }
+    async fn describe_target_groups(&self, _by: &Selector) -> Result<Vec<TargetGroup>, AwsError> {
+        Ok(vec![])
+    }
+    async fn describe_target_health(&self, arn: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        let h = self.health.lock().unwrap();
+        let states = h.get(arn).ok_or_else(|| err("DescribeTargetHealth", AwsErrorKind::NotFound, "TargetGroupNotFound", "not found"))?;
+        Ok(states
+            .iter()
+            .enumerate()
+            .map(|(i, s)| TargetHealth { target_id: format!("t{i}"), port: Some(80), state: (*s).into(), reason: None })
+            .collect())
+    }
+}
