@@ -73,6 +73,11 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
+    /// A change refused to protect traffic or records the configuration does
+    /// not own; `summary` is a title, `detail` says what to do instead.
+    #[error("{summary}: {detail}")]
+    Refused { summary: &'static str, detail: String },
+
     /// Provider configuration problems, naming the attribute at fault.
     #[error("{attribute}: {message}")]
     Config { attribute: &'static str, message: String },

@@ -150,8 +150,8 @@ pub async fn observe(zone: &Zone, name: &str, record_type: &RecordType, blue_id:
     Ok(Observed::split_records(zone.record_sets(name, record_type).await?, blue_id, green_id))
 }
 
-fn conflict(msg: String) -> Error {
-    Error::Invalid(msg)
+fn refused(summary: &'static str, detail: String) -> Error {
+    Error::Refused { summary, detail }
 }
 
 /// Creates the pair at `split`. With `adopt`, an existing simple record that
@@ -161,33 +161,42 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
     let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
     let label = spec.label();
     if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
-        return Err(conflict(format!(
-            "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create. \
+        return Err(refused(
+            "Weighted record set already exists",
+            format!(
+                "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create. \
              It is not taken over silently: import it (terraform import with the id <zone_id>/<name>/<type>/{}/{}), \
              or choose other set identifiers.",
-            ours.set_identifier().unwrap_or_default(),
-            spec.blue.set_identifier,
-            spec.green.set_identifier
-        )));
+                ours.set_identifier().unwrap_or_default(),
+                spec.blue.set_identifier,
+                spec.green.set_identifier
+            ),
+        ));
     }
     let mut changes = Vec::new();
     match existing.others.as_slice() {
         [] => {}
         [simple] if simple.routing == Routing::Simple => {
             if !adopt {
-                return Err(conflict(format!(
-                    "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
+                return Err(refused(
+                    "Record already exists",
+                    format!(
+                        "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
                      weighted pair in one atomic change (it must point where `blue` points), or import the switch.",
-                    Target::from_record(simple).describe()
-                )));
+                        Target::from_record(simple).describe()
+                    ),
+                ));
             }
             if !spec.blue.target.same_destination(simple) {
-                return Err(conflict(format!(
-                    "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
+                return Err(refused(
+                    "Existing record points elsewhere",
+                    format!(
+                        "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
                      describe what the record serves today, so adopting it does not move any traffic.",
-                    Target::from_record(simple).describe(),
-                    spec.blue.target.describe()
-                )));
+                        Target::from_record(simple).describe(),
+                        spec.blue.target.describe()
+                    ),
+                ));
             }
             changes.push(Change { action: ChangeAction::Delete, record: simple.clone() });
         }
@@ -200,11 +209,14 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                     Routing::Other { policy, set_identifier } => format!("{policy} set {set_identifier:?}"),
                 })
                 .collect();
-            return Err(conflict(format!(
-                "{label} already has record sets this configuration does not own ({}). The switch only manages its own \
+            return Err(refused(
+                "Record sets not owned by this switch",
+                format!(
+                    "{label} already has record sets this configuration does not own ({}). The switch only manages its own \
                  pair and will not join or replace them; remove them first or use another name.",
-                ids.join(", ")
-            )));
+                    ids.join(", ")
+                ),
+            ));
         }
     }
     for r in spec.pair(split) {
@@ -287,20 +299,26 @@ pub async fn destroy(zone: &Zone, spec: &SwitchSpec, mode: OnDestroy) -> Result<
             Some(s) if s == TrafficSplit::ALL_BLUE => &spec.blue,
             Some(s) if s == TrafficSplit::ALL_GREEN => &spec.green,
             Some(s) => {
-                return Err(conflict(format!(
-                    "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
+                return Err(refused(
+                    "Destroy refused while traffic is split",
+                    format!(
+                        "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
                      100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
                      both records (the name will stop answering).",
-                    s.blue()
-                )))
+                        s.blue()
+                    ),
+                ))
             }
             None => unreachable!("changes is not empty"),
         };
         if !now.others.is_empty() {
-            return Err(conflict(format!(
-                "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
+            return Err(refused(
+                "Cannot collapse beside other record sets",
+                format!(
+                    "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
                  Remove them, or set on_destroy = \"delete\"."
-            )));
+                ),
+            ));
         }
         changes.push(Change { action: ChangeAction::Create, record: spec.simple(winner) });
     }

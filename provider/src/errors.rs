@@ -9,14 +9,17 @@ use crate::value::Path;
 /// value the user configured (a lookup that found nothing, say).
 pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context: &str) {
     let (summary, detail) = match err {
-        Error::NotFound { what, searched } => (
-            format!("{} not found", capitalise(what)),
-            format!("No {what} matched: {searched}. Check the value and that the provider's region and credentials point at the right account."),
-        ),
-        Error::Ambiguous { what, searched, candidates } => (
-            format!("More than one {what} matches"),
-            format!("The {searched} matched several: {candidates}. Select exactly one, for example by its id or ARN."),
-        ),
+        Error::NotFound { what, searched } => {
+            let account = if matches!(*what, "hosted zone" | "record") {
+                "that the provider's credentials point at the right account"
+            } else {
+                "that the provider's region and credentials point at the right account"
+            };
+            (format!("{} not found", capitalise(what)), format!("No {what} matched: {searched}. Check the value and {account}."))
+        }
+        Error::Ambiguous { what, searched, candidates } => {
+            (format!("More than one {what} matches"), format!("The {searched} has several matches: {candidates}."))
+        }
         Error::Aws(e) => match e.kind {
             AwsErrorKind::Auth => (
                 format!("{context}: AWS refused the credentials"),
@@ -34,10 +37,11 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
         },
         Error::Config { attribute, message } => {
             let p = crate::diag::attr_path(&attribute.split('.').collect::<Vec<_>>());
-            diags.error_at(p, "Invalid provider configuration", format!("{attribute}: {message}."));
+            diags.error_at(p, format!("Invalid {attribute}"), format!("{}.", capitalise(message)));
             return;
         }
-        Error::Invalid(m) => (format!("{context}: invalid value"), m.clone()),
+        Error::Invalid(m) => (format!("{context} failed"), m.clone()),
+        Error::Refused { summary, detail } => ((*summary).to_string(), detail.clone()),
         Error::Cancelled(m) => (format!("{context}: stopped"), format!("Terraform asked the provider to stop ({m}).")),
     };
     match path {

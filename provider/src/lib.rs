@@ -6,6 +6,8 @@ pub mod errors;
 pub mod logging;
 pub mod plugin;
 pub mod proto;
+pub mod resource;
+pub mod resources;
 pub mod schema;
 pub mod server;
 pub mod tf;

@@ -16,6 +16,7 @@ use crate::diag::Diagnostics;
 use crate::errors::report;
 use crate::proto::tfplugin6 as pb;
 use crate::proto::tfplugin6::provider_server::Provider;
+use crate::resource::{Ctx, Resource};
 use crate::schema::{self, Schema};
 use crate::tf::{decode_dynamic, diagnostics_to_proto, encode_dynamic, schema_to_proto};
 use crate::typed;
@@ -26,7 +27,9 @@ use crate::value::Path;
 pub struct BlueGreenProvider {
     provider_schema: Schema,
     data_sources: BTreeMap<&'static str, Arc<dyn DataSource>>,
-    clients: RwLock<Option<AwsClients>>,
+    resources: BTreeMap<&'static str, Arc<dyn Resource>>,
+    /// Set by ConfigureProvider.
+    ctx: RwLock<Option<Ctx>>,
     /// Cancelled by StopProvider (Ctrl-C in Terraform); long waits select on it.
     stop: CancellationToken,
 }
@@ -42,7 +45,8 @@ impl BlueGreenProvider {
         Self {
             provider_schema: Schema::of::<ProviderConfig>(0),
             data_sources: crate::data_sources::all().into_iter().map(|d| (d.type_name(), d)).collect(),
-            clients: RwLock::new(None),
+            resources: crate::resources::all().into_iter().map(|r| (r.type_name(), r)).collect(),
+            ctx: RwLock::new(None),
             stop: CancellationToken::new(),
         }
     }
@@ -50,7 +54,8 @@ impl BlueGreenProvider {
     /// A provider already configured with the given clients (tests use fakes).
     pub fn with_clients(clients: AwsClients) -> Self {
         let p = Self::new();
-        *p.clients.try_write().expect("fresh lock") = Some(clients);
+        let ctx = p.make_ctx(clients);
+        *p.ctx.try_write().expect("fresh lock") = Some(ctx);
         p
     }
 
@@ -66,6 +71,22 @@ impl BlueGreenProvider {
         self.data_sources.values()
     }
 
+    pub fn resources(&self) -> impl Iterator<Item = &Arc<dyn Resource>> {
+        self.resources.values()
+    }
+
+    fn make_ctx(&self, clients: AwsClients) -> Ctx {
+        Ctx { zones: Arc::new(bluegreen_core::zone::Zones::new(clients.route53.clone())), clients, stop: self.stop.clone() }
+    }
+
+    fn resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {
+        self.resources.get(name).ok_or_else(|| {
+            let mut d = Diagnostics::new();
+            d.bug(format!("unknown resource type {name:?}"));
+            d
+        })
+    }
+
     fn data_source(&self, name: &str) -> Result<&Arc<dyn DataSource>, Diagnostics> {
         self.data_sources.get(name).ok_or_else(|| {
             let mut d = Diagnostics::new();
@@ -74,8 +95,8 @@ impl BlueGreenProvider {
         })
     }
 
-    async fn configured_clients(&self) -> Result<AwsClients, Diagnostics> {
-        self.clients.read().await.clone().ok_or_else(|| {
+    async fn configured(&self) -> Result<Ctx, Diagnostics> {
+        self.ctx.read().await.clone().ok_or_else(|| {
             let mut d = Diagnostics::new();
             d.bug("the provider was used before ConfigureProvider");
             d
@@ -114,6 +135,7 @@ impl Provider for BlueGreenProvider {
         Ok(Response::new(pb::get_metadata::Response {
             server_capabilities: Some(pb::ServerCapabilities::default()),
             data_sources: self.data_sources.keys().map(|n| pb::get_metadata::DataSourceMetadata { type_name: (*n).to_string() }).collect(),
+            resources: self.resources.keys().map(|n| pb::get_metadata::ResourceMetadata { type_name: (*n).to_string() }).collect(),
             ..Default::default()
         }))
     }
@@ -125,6 +147,7 @@ impl Provider for BlueGreenProvider {
         Ok(Response::new(pb::get_provider_schema::Response {
             provider: Some(schema_to_proto(&self.provider_schema)),
             data_source_schemas: self.data_sources.iter().map(|(n, d)| ((*n).to_string(), schema_to_proto(d.schema()))).collect(),
+            resource_schemas: self.resources.iter().map(|(n, r)| ((*n).to_string(), schema_to_proto(r.schema()))).collect(),
             server_capabilities: Some(pb::ServerCapabilities::default()),
             ..Default::default()
         }))
@@ -157,9 +180,14 @@ impl Provider for BlueGreenProvider {
             if let (Some(model), false) = (model, diags.has_errors()) {
                 let settings = model.to_settings(&mut diags);
                 if !diags.has_errors() {
-                    tracing::debug!(terraform_version = %req.terraform_version, region = ?settings.region, profile = ?settings.profile, "configuring AWS clients");
+                    tracing::debug!(
+                        terraform_version = %req.terraform_version,
+                        region = settings.region.as_deref().unwrap_or("(AWS chain)"),
+                        profile = settings.profile.as_deref().unwrap_or("(AWS chain)"),
+                        "configuring AWS clients"
+                    );
                     match aws::connect(&settings).await {
-                        Ok(clients) => *self.clients.write().await = Some(clients),
+                        Ok(clients) => *self.ctx.write().await = Some(self.make_ctx(clients)),
                         Err(e) => report(&mut diags, &e, None, "Configuring the provider"),
                     }
                 }
@@ -192,15 +220,168 @@ impl Provider for BlueGreenProvider {
         if let Some(ds) = merge(self.data_source(&req.type_name), &mut diags) {
             let ty = ds.schema().implied_type();
             let config = merge(decode_dynamic(req.config.as_ref(), &ty, "configuration"), &mut diags);
-            let clients = merge(self.configured_clients().await, &mut diags);
-            if let (Some(config), Some(clients)) = (config, clients) {
+            let ctx = merge(self.configured().await, &mut diags);
+            if let (Some(config), Some(ctx)) = (config, ctx) {
                 tracing::debug!(data_source = %req.type_name, "reading data source");
-                if let Some(value) = merge(ds.read(&clients, &config).await, &mut diags) {
+                if let Some(value) = merge(ds.read(&ctx.clients, &config).await, &mut diags) {
                     state = merge(encode_dynamic(&value, &ty), &mut diags);
                 }
             }
         }
         Ok(Response::new(pb::read_data_source::Response { state, diagnostics: diagnostics_to_proto(&diags), deferred: None }))
+    }
+
+    async fn validate_resource_config(
+        &self,
+        req: Request<pb::validate_resource_config::Request>,
+    ) -> Result<Response<pb::validate_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            if let Some(config) = merge(decode_dynamic(req.config.as_ref(), &r.schema().implied_type(), "configuration"), &mut diags) {
+                diags.extend(r.validate(&config));
+            }
+        }
+        Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diagnostics_to_proto(&diags) }))
+    }
+
+    async fn upgrade_resource_state(
+        &self,
+        req: Request<pb::upgrade_resource_state::Request>,
+    ) -> Result<Response<pb::upgrade_resource_state::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut upgraded = None;
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            match req.raw_state.as_ref().map(|s| s.json.as_slice()).filter(|j| !j.is_empty()) {
+                Some(json) => {
+                    // Stored state may hold attributes an older version wrote; they are dropped.
+                    let opts = crate::value::json::DecodeOptions { ignore_undefined_attributes: true };
+                    match crate::value::json::decode_with(json, &ty, opts) {
+                        Ok(v) => upgraded = merge(encode_dynamic(&v, &ty), &mut diags),
+                        Err(e) => diags.error(
+                            "Unreadable stored state",
+                            format!("The state of this {} could not be read ({e}). Remove it with `terraform state rm` and import it again.", req.type_name),
+                        ),
+                    }
+                }
+                None => diags.error(
+                    "Unsupported stored state",
+                    format!("The state of this {} is in the legacy flatmap format, which this provider never wrote. Remove it with `terraform state rm` and import it.", req.type_name),
+                ),
+            }
+        }
+        Ok(Response::new(pb::upgrade_resource_state::Response { upgraded_state: upgraded, diagnostics: diagnostics_to_proto(&diags) }))
+    }
+
+    async fn read_resource(&self, req: Request<pb::read_resource::Request>) -> Result<Response<pb::read_resource::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut new_state = req.current_state.clone();
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            let state = merge(decode_dynamic(req.current_state.as_ref(), &ty, "state"), &mut diags);
+            let ctx = merge(self.configured().await, &mut diags);
+            if let (Some(state), Some(ctx)) = (state, ctx) {
+                let (v, d) = r.read(&ctx, &state).await;
+                diags.extend(d);
+                new_state = merge(encode_dynamic(&v, &ty), &mut diags).or(new_state);
+            }
+        }
+        Ok(Response::new(pb::read_resource::Response {
+            new_state,
+            diagnostics: diagnostics_to_proto(&diags),
+            private: req.private,
+            ..Default::default()
+        }))
+    }
+
+    async fn plan_resource_change(
+        &self,
+        req: Request<pb::plan_resource_change::Request>,
+    ) -> Result<Response<pb::plan_resource_change::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut planned_state = None;
+        let mut requires_replace = Vec::new();
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            let prior = merge(decode_dynamic(req.prior_state.as_ref(), &ty, "prior state"), &mut diags);
+            let proposed = merge(decode_dynamic(req.proposed_new_state.as_ref(), &ty, "proposed state"), &mut diags);
+            let config = merge(decode_dynamic(req.config.as_ref(), &ty, "configuration"), &mut diags);
+            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
+                let ctx = self.ctx.read().await.clone();
+                let (planned, d) = r.plan(ctx.as_ref(), &prior, &proposed, &config).await;
+                diags.extend(d);
+                if let Some((value, replace)) = planned {
+                    planned_state = merge(encode_dynamic(&value, &ty), &mut diags);
+                    requires_replace = replace.iter().map(crate::tf::path_to_proto).collect();
+                }
+            }
+        }
+        Ok(Response::new(pb::plan_resource_change::Response {
+            planned_state,
+            requires_replace,
+            planned_private: req.prior_private,
+            diagnostics: diagnostics_to_proto(&diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn apply_resource_change(
+        &self,
+        req: Request<pb::apply_resource_change::Request>,
+    ) -> Result<Response<pb::apply_resource_change::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut new_state = req.prior_state.clone();
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            let prior = merge(decode_dynamic(req.prior_state.as_ref(), &ty, "prior state"), &mut diags);
+            let planned = merge(decode_dynamic(req.planned_state.as_ref(), &ty, "planned state"), &mut diags);
+            let ctx = merge(self.configured().await, &mut diags);
+            if let (Some(prior), Some(planned), Some(ctx)) = (prior, planned, ctx) {
+                tracing::info!(resource = %req.type_name, create = prior.is_null(), destroy = planned.is_null(), "applying");
+                let (v, d) = r.apply(&ctx, &prior, &planned).await;
+                diags.extend(d);
+                new_state = merge(encode_dynamic(&v, &ty), &mut diags).or(new_state);
+            }
+        }
+        Ok(Response::new(pb::apply_resource_change::Response {
+            new_state,
+            private: req.planned_private,
+            diagnostics: diagnostics_to_proto(&diags),
+            ..Default::default()
+        }))
+    }
+
+    async fn import_resource_state(
+        &self,
+        req: Request<pb::import_resource_state::Request>,
+    ) -> Result<Response<pb::import_resource_state::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut imported = Vec::new();
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            if let Some(ctx) = merge(self.configured().await, &mut diags) {
+                if let Some(v) = merge(r.import(&ctx, &req.id).await, &mut diags) {
+                    if let Some(state) = merge(encode_dynamic(&v, &ty), &mut diags) {
+                        imported.push(pb::import_resource_state::ImportedResource {
+                            type_name: req.type_name.clone(),
+                            state: Some(state),
+                            ..Default::default()
+                        });
+                    }
+                }
+            }
+        }
+        Ok(Response::new(pb::import_resource_state::Response {
+            imported_resources: imported,
+            diagnostics: diagnostics_to_proto(&diags),
+            deferred: None,
+        }))
     }
 
     async fn stop_provider(&self, _req: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {

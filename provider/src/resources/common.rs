@@ -1,0 +1,179 @@
+//! Blocks and checks shared by both switches: rollout, health gate, and the
+//! translation of their models into the engine's types.
+
+use std::time::Duration;
+
+use bluegreen_core::duration;
+use bluegreen_core::engine::OnGateFailure;
+use bluegreen_core::gate::{HealthGate, HttpCheck};
+use bluegreen_core::probe::ProbeUrl;
+use bluegreen_core::rollout::Rollout;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::diag::{attr_path, Diagnostics, PathBuilder};
+use crate::typed::Val;
+use crate::value::Path;
+
+/// How one apply moves traffic up to the new value: through intermediate steps, baking after each.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct RolloutModel {
+    /// Intermediate green percentages, strictly increasing, each between 1 and 99, e.g. `[10, 50]`. An apply that increases
+    /// traffic stops at each step that lies strictly between the current and the new value; a decrease (rollback) goes
+    /// straight to the new value.
+    #[serde(default)]
+    #[schemars(length(max = 20))]
+    pub steps: Val<Vec<i64>>,
+    /// How long to wait after each step while health gates are re-checked (every 30 s), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`.
+    #[serde(default)]
+    #[schemars(extend("default" = "0s"))]
+    pub bake_time: Val<String>,
+}
+
+/// What must be true of green before more traffic goes to it. Checked before any increase of green traffic and after each
+/// bake; a failure triggers `on_gate_failure`. Decreasing green traffic is never gated.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct HealthGateModel {
+    /// Target groups of the green stack that must have healthy targets.
+    #[serde(default)]
+    pub target_group_arns: Val<Vec<String>>,
+    /// Healthy targets required in each target group. Defaults to 1: alarm when healthy drops below 1.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1000), extend("default" = 1))]
+    pub min_healthy_targets: Val<i64>,
+    /// Verify green through its own path (its own ALB hostname) before users reach it.
+    #[serde(default)]
+    pub http_check: Option<HttpCheckModel>,
+}
+
+/// An HTTP GET against green's own endpoint, like `curl -k -H 'Host: …' https://<new ALB>/healthz`.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct HttpCheckModel {
+    /// `http://` or `https://` URL, typically green's own ALB hostname, e.g. `https://ecs-alb-123.eu-west-1.elb.amazonaws.com/healthz`.
+    pub url: Val<String>,
+    /// Host header to send: WAF and virtual-host rules match the public name (e.g. `api.example.com`), not the ALB's own.
+    #[serde(default)]
+    pub host_header: Val<String>,
+    /// Status codes that count as healthy. Defaults to `[200]`.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 20))]
+    pub expect_status: Val<Vec<i64>>,
+    /// Skip certificate checks, like `curl -k` (the ALB's own hostname does not match the certificate). Defaults to `false`.
+    #[serde(default)]
+    #[schemars(extend("default" = false))]
+    pub insecure_tls: Val<bool>,
+    /// How long to wait for an answer, e.g. `"5s"`. Defaults to `"5s"`.
+    #[serde(default)]
+    #[schemars(extend("default" = "5s"))]
+    pub timeout: Val<String>,
+}
+
+/// What to do when a health gate fails while green traffic increases.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum OnGateFailureModel {
+    /// Return to the traffic value in effect before this apply.
+    Rollback,
+    /// Return to the last step whose gate passed, and stop there.
+    Halt,
+}
+
+pub fn check_duration(v: &Val<String>, path: Path, what: &str, min: Duration, max: Duration, diags: &mut Diagnostics) {
+    let Some(s) = v.known() else { return };
+    match duration::parse(s) {
+        Err(e) => diags.error_at(path, format!("Invalid {what}"), format!("{e}.")),
+        Ok(d) if d < min || d > max => diags.error_at(
+            path,
+            format!("Invalid {what}"),
+            format!("{what} must be between {} and {}, got {s:?}.", duration::format(min), duration::format(max)),
+        ),
+        Ok(_) => {}
+    }
+}
+
+pub fn validate_rollout(r: &RolloutModel, base: &Path, diags: &mut Diagnostics) {
+    if let Some(steps) = r.steps.known() {
+        if let Err((i, msg)) = Rollout::check_steps(steps) {
+            diags.error_at(base.clone().attr("steps").index(i), "Invalid rollout step", format!("{msg}."));
+        }
+    }
+    check_duration(&r.bake_time, base.clone().attr("bake_time"), "bake_time", Duration::ZERO, Duration::from_secs(7 * 86_400), diags);
+}
+
+pub fn validate_gate(g: &HealthGateModel, base: &Path, diags: &mut Diagnostics) {
+    if let Some(c) = &g.http_check {
+        let p = base.clone().attr("http_check");
+        if let Some(Err(e)) = c.url.known().map(|u| ProbeUrl::parse(u)) {
+            diags.error_at(p.clone().attr("url"), "Invalid url", format!("{e}."));
+        }
+        if let Some(codes) = c.expect_status.known() {
+            for (i, code) in codes.iter().enumerate() {
+                if !(100..=599).contains(code) {
+                    diags.error_at(
+                        p.clone().attr("expect_status").index(i),
+                        "Invalid status code",
+                        format!("{code} is not an HTTP status code; use values from 100 to 599, such as 200 or 204."),
+                    );
+                }
+            }
+        }
+        if let Some(h) = c.host_header.known() {
+            if h.is_empty() || h.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
+                diags.error_at(p.clone().attr("host_header"), "Invalid host_header", format!("{h:?} is not a host name."));
+            }
+        }
+        check_duration(&c.timeout, p.attr("timeout"), "timeout", Duration::from_millis(100), Duration::from_secs(120), diags);
+    }
+}
+
+pub fn rollout(r: Option<&RolloutModel>) -> Option<Rollout> {
+    let r = r?;
+    Some(Rollout {
+        steps: r.steps.known().map(|s| s.iter().filter_map(|x| u8::try_from(*x).ok()).collect()).unwrap_or_default(),
+        bake: r.bake_time.known().and_then(|b| duration::parse(b).ok()).unwrap_or_default(),
+    })
+}
+
+/// The engine's gate; `extra_target_groups` are always checked (the ALB
+/// canary checks its green target group).
+pub fn gate(g: Option<&HealthGateModel>, extra_target_groups: &[String]) -> Option<HealthGate> {
+    let g = g?;
+    let mut arns: Vec<String> = extra_target_groups.to_vec();
+    for a in g.target_group_arns.known().into_iter().flatten() {
+        if !arns.contains(a) {
+            arns.push(a.clone());
+        }
+    }
+    let http_check = g.http_check.as_ref().and_then(|c| {
+        let url_text = c.url.known()?.clone();
+        Some(HttpCheck {
+            url: ProbeUrl::parse(&url_text).ok()?,
+            url_text,
+            host_header: c.host_header.known().cloned(),
+            expect_status: c
+                .expect_status
+                .known()
+                .map(|v| v.iter().filter_map(|x| u16::try_from(*x).ok()).collect())
+                .unwrap_or_else(|| vec![200]),
+            insecure_tls: c.insecure_tls.known().copied().unwrap_or(false),
+            timeout: c.timeout.known().and_then(|t| duration::parse(t).ok()).unwrap_or(Duration::from_secs(5)),
+        })
+    });
+    Some(HealthGate {
+        target_group_arns: arns,
+        min_healthy_targets: g.min_healthy_targets.known().and_then(|n| u32::try_from(*n).ok()).unwrap_or(1),
+        http_check,
+    })
+}
+
+pub fn on_gate_failure(v: &Val<OnGateFailureModel>) -> OnGateFailure {
+    match v.known() {
+        Some(OnGateFailureModel::Halt) => OnGateFailure::Halt,
+        _ => OnGateFailure::Rollback,
+    }
+}
+
+/// Path of the configuration a gate failure names (`health_gate.http_check`…).
+pub fn gate_path(gate: &str) -> Path {
+    attr_path(&gate.split('.').collect::<Vec<_>>())
+}
