@@ -204,7 +204,7 @@ pub async fn record(api: &dyn Route53Api, q: &RecordQuery) -> Result<RecordSet> 
     };
     exactly_one("record", searched, found, |r| r.set_identifier().unwrap_or("(simple)").to_string()).map_err(|e| match e {
         Error::Ambiguous { what, searched, candidates } => {
-            Error::Ambiguous { what, searched: format!("{searched} (set set_identifier to pick one)"), candidates }
+            Error::Ambiguous { what, searched, candidates: format!("record sets {candidates}. Set set_identifier to one of them") }
         }
         e => e,
     })

@@ -200,6 +200,25 @@ fn cty_type(s: &Map<String, Json>) -> Result<Type, String> {
     }
 }
 
+/// Object-typed attributes carry no per-field descriptions in the protocol
+/// (blocks do); list the fields' docs in the attribute's own description.
+fn with_field_docs(description: String, s: &Map<String, Json>) -> String {
+    let object = match type_name(s) {
+        Some("array") => s.get("items").and_then(Json::as_object).map(non_null),
+        Some("object") => Some(s.clone()),
+        _ => None,
+    };
+    let Some(props) = object.as_ref().and_then(|o| o.get("properties")).and_then(Json::as_object) else { return description };
+    let fields: Vec<String> = props
+        .iter()
+        .map(|(k, v)| {
+            let d = v.as_object().map(description_of).unwrap_or_default();
+            format!("`{k}` — {d}")
+        })
+        .collect();
+    format!("{description} Each has: {}.", fields.join("; ").trim_end_matches('.'))
+}
+
 fn flag(s: &Map<String, Json>, key: &str) -> bool {
     s.get(key).and_then(Json::as_bool).unwrap_or(false)
 }
@@ -250,6 +269,7 @@ fn block_from_json(root: &Json, ctx: &str) -> Result<Block, String> {
         }
         let ty = cty_type(prop).map_err(|e| format!("{path}: {e}"))?;
         let computed_too = flag(prop, "x-computed");
+        let description = with_field_docs(description, &inner);
         block.attributes.push(Attribute {
             name: name.clone(),
             ty,

@@ -21,7 +21,7 @@ pub struct HostedZoneModel {
     #[serde(default)]
     #[schemars(regex(pattern = patterns::ZONE_ID), extend("x-computed" = true, "x-pattern-hint" = "be a hosted zone id such as \"Z0123456789ABCDEFGHIJ\""))]
     pub zone_id: Val<String>,
-    /// The zone's domain name, e.g. `example.com` (case and trailing dot do not matter). Set this or `zone_id`; reported without the trailing dot.
+    /// The zone's domain name, e.g. `example.com` (case and trailing dot do not matter). Set this or `zone_id`; when selecting by `zone_id` it is reported without the trailing dot.
     #[serde(default)]
     #[schemars(extend("x-computed" = true))]
     pub name: Val<String>,

@@ -55,14 +55,14 @@ impl DataSourceImpl for ListenerDataSource {
         if m.arn.is_null() {
             if m.load_balancer_arn.is_set() && m.port.is_null() {
                 diags.error_at(
-                    attr_path(&["port"]),
+                    attr_path(&["load_balancer_arn"]),
                     "Missing port",
                     "With load_balancer_arn, set port to say which of its listeners to read.",
                 );
             }
             if m.port.is_set() && m.load_balancer_arn.is_null() {
                 diags.error_at(
-                    attr_path(&["load_balancer_arn"]),
+                    attr_path(&["port"]),
                     "Missing load_balancer_arn",
                     "port selects a listener of the load balancer named by load_balancer_arn; set it too.",
                 );

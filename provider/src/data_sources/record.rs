@@ -93,7 +93,11 @@ impl DataSourceImpl for RecordDataSource {
         };
         let r = legacy::record(clients.route53.as_ref(), &q).await.map_err(|e| {
             let mut d = Diagnostics::new();
-            let path = if m.set_identifier.is_set() { "set_identifier" } else { "name" };
+            let path = match &e {
+                bluegreen_core::Error::NotFound { what: "hosted zone", .. } => "zone_id",
+                _ if m.set_identifier.is_set() => "set_identifier",
+                _ => "name",
+            };
             report(&mut d, &e, Some(attr_path(&[path])), "Reading record");
             d
         })?;
