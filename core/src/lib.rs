@@ -10,6 +10,7 @@
 //! tested with fakes and a virtual clock.
 
 pub mod aws;
+pub mod canary;
 pub mod dns;
 pub mod duration;
 pub mod engine;

@@ -7,7 +7,10 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::aws::elbv2::{Elbv2Api, Listener, ListenerSelector, LoadBalancer, Selector, TargetGroup, TargetHealth};
+use crate::aws::elbv2::{
+    Action, Condition, Elbv2Api, Forward, Listener, ListenerSelector, LoadBalancer, Rule, Selector, TargetGroup, TargetHealth,
+    WeightedTargetGroup,
+};
 use crate::aws::route53::{
     Change, ChangeAction, ChangeInfo, ChangeStatus, HostedZone, ListStart, RecordKey, RecordPage, RecordSet, Route53Api,
 };
@@ -21,6 +24,8 @@ pub enum Fault {
     Fail(AwsErrorKind, &'static str),
     /// Apply the batch, then report a failure (a 5xx whose effect landed).
     ApplyThenFail,
+    /// Let this call through (to fault a later one).
+    Pass,
 }
 
 #[derive(Default)]
@@ -239,15 +244,74 @@ impl Route53Api for FakeRoute53 {
     }
 }
 
-/// ELBv2 in memory: target health only, for gates (rules come with the ALB router).
+/// ELBv2 in memory: target health, listener rules and default actions.
 #[derive(Default)]
 pub struct FakeElbv2 {
     health: Mutex<BTreeMap<String, Vec<&'static str>>>,
+    rules: Mutex<BTreeMap<String, Vec<Rule>>>,
+    defaults: Mutex<BTreeMap<String, Forward>>,
+    calls: Mutex<BTreeMap<&'static str, u32>>,
+    faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
+    next: Mutex<u32>,
+}
+
+fn forward_action(f: &Forward) -> Action {
+    Action {
+        action_type: "forward".into(),
+        order: Some(1),
+        target_groups: f.target_groups.iter().map(|(arn, w)| WeightedTargetGroup { arn: arn.clone(), weight: Some(*w) }).collect(),
+        stickiness_seconds: f.stickiness_seconds,
+    }
 }
 
 impl FakeElbv2 {
     pub fn set_health(&self, tg_arn: &str, states: Vec<&'static str>) {
         self.health.lock().unwrap().insert(tg_arn.into(), states);
+    }
+
+    pub fn add_listener(&self, listener_arn: &str, default: Forward) {
+        self.rules.lock().unwrap().entry(listener_arn.into()).or_default();
+        self.defaults.lock().unwrap().insert(listener_arn.into(), default);
+    }
+
+    pub fn rules(&self, listener_arn: &str) -> Vec<Rule> {
+        self.rules.lock().unwrap().get(listener_arn).cloned().unwrap_or_default()
+    }
+
+    pub fn default_forward(&self, listener_arn: &str) -> Option<Forward> {
+        self.defaults.lock().unwrap().get(listener_arn).cloned()
+    }
+
+    /// Edits a rule directly (an out-of-band change).
+    pub fn edit_rule(&self, rule_arn: &str, f: impl FnOnce(&mut Rule)) {
+        let _ = self.with_rule("edit", rule_arn, f);
+    }
+
+    pub fn calls(&self, op: &str) -> u32 {
+        self.calls.lock().unwrap().get(op).copied().unwrap_or(0)
+    }
+
+    pub fn fault(&self, op: &'static str, f: Fault) {
+        self.faults.lock().unwrap().entry(op).or_default().push_back(f);
+    }
+
+    fn enter(&self, op: &'static str) -> Result<(), AwsError> {
+        *self.calls.lock().unwrap().entry(op).or_default() += 1;
+        match self.faults.lock().unwrap().get_mut(op).and_then(VecDeque::pop_front) {
+            Some(Fault::Fail(kind, code)) => Err(err(op, kind, code, "injected")),
+            _ => Ok(()),
+        }
+    }
+
+    fn with_rule(&self, op: &'static str, rule_arn: &str, f: impl FnOnce(&mut Rule)) -> Result<Rule, AwsError> {
+        let mut all = self.rules.lock().unwrap();
+        for rules in all.values_mut() {
+            if let Some(r) = rules.iter_mut().find(|r| r.arn == rule_arn) {
+                f(r);
+                return Ok(r.clone());
+            }
+        }
+        Err(err(op, AwsErrorKind::NotFound, "RuleNotFound", "One or more rules not found"))
     }
 }
 
@@ -263,6 +327,7 @@ impl Elbv2Api for FakeElbv2 {
         Ok(vec![])
     }
     async fn describe_target_health(&self, arn: &str) -> Result<Vec<TargetHealth>, AwsError> {
+        self.enter("DescribeTargetHealth")?;
         let h = self.health.lock().unwrap();
         let states = h.get(arn).ok_or_else(|| err("DescribeTargetHealth", AwsErrorKind::NotFound, "TargetGroupNotFound", "not found"))?;
         Ok(states
@@ -270,5 +335,65 @@ impl Elbv2Api for FakeElbv2 {
             .enumerate()
             .map(|(i, s)| TargetHealth { target_id: format!("t{i}"), port: Some(80), state: (*s).into(), reason: None })
             .collect())
+    }
+    async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<Rule>, AwsError> {
+        self.enter("DescribeRules")?;
+        let mut rules = self
+            .rules
+            .lock()
+            .unwrap()
+            .get(listener_arn)
+            .cloned()
+            .ok_or_else(|| err("DescribeRules", AwsErrorKind::NotFound, "ListenerNotFound", "not found"))?;
+        rules.sort_by_key(|r| r.priority.unwrap_or(i32::MAX));
+        Ok(rules)
+    }
+    async fn create_rule(&self, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError> {
+        self.enter("CreateRule")?;
+        let mut all = self.rules.lock().unwrap();
+        let rules = all.get_mut(listener_arn).ok_or_else(|| err("CreateRule", AwsErrorKind::NotFound, "ListenerNotFound", "not found"))?;
+        if rules.iter().any(|r| r.priority == Some(priority)) {
+            return Err(err("CreateRule", AwsErrorKind::Invalid, "PriorityInUse", "The specified priority is in use."));
+        }
+        let mut n = self.next.lock().unwrap();
+        *n += 1;
+        let rule = Rule {
+            arn: format!("{listener_arn}/rule{n}"),
+            priority: Some(priority),
+            conditions: conditions.to_vec(),
+            actions: vec![forward_action(forward)],
+        };
+        rules.push(rule.clone());
+        Ok(rule)
+    }
+    async fn modify_rule(&self, rule_arn: &str, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError> {
+        self.enter("ModifyRule")?;
+        self.with_rule("ModifyRule", rule_arn, |r| {
+            r.conditions = conditions.to_vec();
+            r.actions = vec![forward_action(forward)];
+        })
+    }
+    async fn delete_rule(&self, rule_arn: &str) -> Result<(), AwsError> {
+        self.enter("DeleteRule")?;
+        let mut all = self.rules.lock().unwrap();
+        for rules in all.values_mut() {
+            if let Some(i) = rules.iter().position(|r| r.arn == rule_arn) {
+                rules.remove(i);
+                return Ok(());
+            }
+        }
+        Err(err("DeleteRule", AwsErrorKind::NotFound, "RuleNotFound", "One or more rules not found"))
+    }
+    async fn set_rule_priorities(&self, priorities: &[(String, i32)]) -> Result<(), AwsError> {
+        self.enter("SetRulePriorities")?;
+        for (arn, p) in priorities {
+            self.with_rule("SetRulePriorities", arn, |r| r.priority = Some(*p))?;
+        }
+        Ok(())
+    }
+    async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError> {
+        self.enter("ModifyListener")?;
+        self.defaults.lock().unwrap().insert(listener_arn.into(), forward.clone());
+        Ok(())
     }
 }

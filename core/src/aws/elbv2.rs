@@ -79,6 +79,33 @@ pub struct TargetHealth {
     pub reason: Option<String>,
 }
 
+/// A rule condition, reduced to the kinds a canary uses; others are kept
+/// by field name so they can be reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Condition {
+    HostHeader(Vec<String>),
+    PathPattern(Vec<String>),
+    HttpHeader { name: String, values: Vec<String> },
+    Other(String),
+}
+
+/// A listener rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rule {
+    pub arn: String,
+    /// `None` for the listener's default rule.
+    pub priority: Option<i32>,
+    pub conditions: Vec<Condition>,
+    pub actions: Vec<Action>,
+}
+
+/// A forward action to write: target groups with weights, optional stickiness.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forward {
+    pub target_groups: Vec<(String, i32)>,
+    pub stickiness_seconds: Option<i32>,
+}
+
 /// How to find load balancers / target groups: by name or by ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
@@ -101,6 +128,73 @@ pub trait Elbv2Api: Send + Sync {
     async fn describe_listeners(&self, by: &ListenerSelector) -> Result<Vec<Listener>, AwsError>;
     async fn describe_target_groups(&self, by: &Selector) -> Result<Vec<TargetGroup>, AwsError>;
     async fn describe_target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>, AwsError>;
+    /// Every rule of a listener, sorted by priority (default rule last).
+    async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<Rule>, AwsError>;
+    async fn create_rule(&self, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError>;
+    /// Replaces the rule's conditions and actions whole (ModifyRule replaces lists).
+    async fn modify_rule(&self, rule_arn: &str, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError>;
+    async fn delete_rule(&self, rule_arn: &str) -> Result<(), AwsError>;
+    async fn set_rule_priorities(&self, priorities: &[(String, i32)]) -> Result<(), AwsError>;
+    /// Replaces the listener's default actions with one forward.
+    async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError>;
+}
+
+fn condition_from_sdk(c: &elb::types::RuleCondition) -> Condition {
+    let field = c.field().unwrap_or_default();
+    match field {
+        "host-header" => Condition::HostHeader(
+            c.host_header_config().map(|h| h.values().to_vec()).filter(|v| !v.is_empty()).unwrap_or_else(|| c.values().to_vec()),
+        ),
+        "path-pattern" => Condition::PathPattern(
+            c.path_pattern_config().map(|h| h.values().to_vec()).filter(|v| !v.is_empty()).unwrap_or_else(|| c.values().to_vec()),
+        ),
+        "http-header" => Condition::HttpHeader {
+            name: c.http_header_config().and_then(|h| h.http_header_name()).unwrap_or_default().to_string(),
+            values: c.http_header_config().map(|h| h.values().to_vec()).unwrap_or_default(),
+        },
+        other => Condition::Other(other.to_string()),
+    }
+}
+
+fn condition_to_sdk(c: &Condition) -> elb::types::RuleCondition {
+    use elb::types::{HostHeaderConditionConfig, HttpHeaderConditionConfig, PathPatternConditionConfig, RuleCondition};
+    match c {
+        Condition::HostHeader(v) => RuleCondition::builder()
+            .field("host-header")
+            .host_header_config(HostHeaderConditionConfig::builder().set_values(Some(v.clone())).build())
+            .build(),
+        Condition::PathPattern(v) => RuleCondition::builder()
+            .field("path-pattern")
+            .path_pattern_config(PathPatternConditionConfig::builder().set_values(Some(v.clone())).build())
+            .build(),
+        Condition::HttpHeader { name, values } => RuleCondition::builder()
+            .field("http-header")
+            .http_header_config(HttpHeaderConditionConfig::builder().http_header_name(name).set_values(Some(values.clone())).build())
+            .build(),
+        Condition::Other(field) => RuleCondition::builder().field(field).build(),
+    }
+}
+
+fn forward_to_sdk(f: &Forward) -> elb::types::Action {
+    use elb::types::{ActionTypeEnum, ForwardActionConfig, TargetGroupStickinessConfig, TargetGroupTuple};
+    let mut cfg = ForwardActionConfig::builder();
+    for (arn, weight) in &f.target_groups {
+        cfg = cfg.target_groups(TargetGroupTuple::builder().target_group_arn(arn).weight(*weight).build());
+    }
+    cfg = cfg.target_group_stickiness_config(match f.stickiness_seconds {
+        Some(d) => TargetGroupStickinessConfig::builder().enabled(true).duration_seconds(d).build(),
+        None => TargetGroupStickinessConfig::builder().enabled(false).build(),
+    });
+    elb::types::Action::builder().r#type(ActionTypeEnum::Forward).order(1).forward_config(cfg.build()).build()
+}
+
+fn rule_from_sdk(r: &elb::types::Rule) -> Rule {
+    Rule {
+        arn: r.rule_arn().unwrap_or_default().to_string(),
+        priority: r.priority().and_then(|p| p.parse().ok()),
+        conditions: r.conditions().iter().map(condition_from_sdk).collect(),
+        actions: r.actions().iter().map(action_from_sdk).collect(),
+    }
 }
 
 /// [`Elbv2Api`] on the AWS SDK.
@@ -235,5 +329,81 @@ impl Elbv2Api for SdkElbv2 {
                 reason: d.target_health().and_then(|h| h.reason()).map(|r| r.as_str().to_string()),
             })
             .collect())
+    }
+
+    async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<Rule>, AwsError> {
+        const OP: &str = "DescribeRules";
+        let mut out = Vec::new();
+        let mut marker: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_rules()
+                .listener_arn(listener_arn)
+                .page_size(400)
+                .set_marker(marker.clone())
+                .send()
+                .await
+                .map_err(|e| classify(OP, e))?;
+            out.extend(page.rules().iter().map(rule_from_sdk));
+            marker = page.next_marker().filter(|m| !m.is_empty()).map(str::to_string);
+            if marker.is_none() {
+                break;
+            }
+        }
+        // Rules come back in creation order on some implementations: sort.
+        out.sort_by_key(|r| r.priority.unwrap_or(i32::MAX));
+        Ok(out)
+    }
+
+    async fn create_rule(&self, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError> {
+        const OP: &str = "CreateRule";
+        let out = self
+            .client
+            .create_rule()
+            .listener_arn(listener_arn)
+            .priority(priority)
+            .set_conditions(Some(conditions.iter().map(condition_to_sdk).collect()))
+            .actions(forward_to_sdk(forward))
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        out.rules().first().map(rule_from_sdk).ok_or_else(|| super::sdk_error::missing(OP, "Rules"))
+    }
+
+    async fn modify_rule(&self, rule_arn: &str, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError> {
+        const OP: &str = "ModifyRule";
+        let out = self
+            .client
+            .modify_rule()
+            .rule_arn(rule_arn)
+            .set_conditions(Some(conditions.iter().map(condition_to_sdk).collect()))
+            .actions(forward_to_sdk(forward))
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        out.rules().first().map(rule_from_sdk).ok_or_else(|| super::sdk_error::missing(OP, "Rules"))
+    }
+
+    async fn delete_rule(&self, rule_arn: &str) -> Result<(), AwsError> {
+        self.client.delete_rule().rule_arn(rule_arn).send().await.map_err(|e| classify("DeleteRule", e))?;
+        Ok(())
+    }
+
+    async fn set_rule_priorities(&self, priorities: &[(String, i32)]) -> Result<(), AwsError> {
+        let pairs = priorities.iter().map(|(arn, p)| elb::types::RulePriorityPair::builder().rule_arn(arn).priority(*p).build()).collect();
+        self.client.set_rule_priorities().set_rule_priorities(Some(pairs)).send().await.map_err(|e| classify("SetRulePriorities", e))?;
+        Ok(())
+    }
+
+    async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError> {
+        self.client
+            .modify_listener()
+            .listener_arn(listener_arn)
+            .default_actions(forward_to_sdk(forward))
+            .send()
+            .await
+            .map_err(|e| classify("ModifyListener", e))?;
+        Ok(())
     }
 }

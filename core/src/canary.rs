@@ -1,0 +1,438 @@
+//! The ALB canary: one listener rule forwards a weighted share of requests to
+//! green and the rest to blue; an optional higher-priority rule sends
+//! requests carrying a test header to green only, so QA reaches green before
+//! and during the shift.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use tokio_util::sync::CancellationToken;
+
+use crate::aws::elbv2::{Condition, Elbv2Api, Forward, Rule};
+use crate::engine::TrafficRouter;
+use crate::error::{AwsErrorKind, Error, Result};
+use crate::traffic::{TrafficSplit, Weights};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestRoute {
+    pub header_name: String,
+    pub header_values: Vec<String>,
+    pub priority: i32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CanarySpec {
+    pub listener_arn: String,
+    pub priority: i32,
+    pub hosts: Vec<String>,
+    pub paths: Vec<String>,
+    pub blue_target_group: String,
+    pub green_target_group: String,
+    pub test_route: Option<TestRoute>,
+    pub stickiness_seconds: Option<i32>,
+}
+
+impl CanarySpec {
+    /// The main rule's conditions. A rule needs at least one, so "all
+    /// requests" is the path pattern `/*`.
+    pub fn conditions(&self) -> Vec<Condition> {
+        let mut c = Vec::new();
+        if !self.hosts.is_empty() {
+            c.push(Condition::HostHeader(self.hosts.clone()));
+        }
+        if !self.paths.is_empty() {
+            c.push(Condition::PathPattern(self.paths.clone()));
+        }
+        if c.is_empty() {
+            c.push(Condition::PathPattern(vec!["/*".into()]));
+        }
+        c
+    }
+
+    pub fn forward(&self, split: TrafficSplit) -> Forward {
+        let w = split.weights();
+        Forward {
+            target_groups: vec![(self.blue_target_group.clone(), w.blue as i32), (self.green_target_group.clone(), w.green as i32)],
+            stickiness_seconds: self.stickiness_seconds,
+        }
+    }
+
+    fn test_conditions(&self, t: &TestRoute) -> Vec<Condition> {
+        let mut c: Vec<Condition> =
+            self.conditions().into_iter().filter(|c| !matches!(c, Condition::PathPattern(p) if p == &["/*".to_string()])).collect();
+        c.push(Condition::HttpHeader { name: t.header_name.clone(), values: t.header_values.clone() });
+        c
+    }
+
+    fn green_only(&self) -> Forward {
+        Forward { target_groups: vec![(self.green_target_group.clone(), 1)], stickiness_seconds: None }
+    }
+
+    fn only(&self, tg: &str) -> Forward {
+        Forward { target_groups: vec![(tg.to_string(), 1)], stickiness_seconds: None }
+    }
+}
+
+/// The rules a canary owns.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct CanaryIds {
+    pub rule_arn: String,
+    pub test_rule_arn: Option<String>,
+}
+
+/// What the listener holds for a canary.
+#[derive(Debug, Clone, Default)]
+pub struct Observed {
+    pub rule: Option<Rule>,
+    pub test_rule: Option<Rule>,
+}
+
+/// Weight a rule's forward action gives `tg`; 0 when absent.
+fn weight_in(rule: &Rule, tg: &str) -> u32 {
+    rule.actions
+        .iter()
+        .filter(|a| a.action_type == "forward")
+        .flat_map(|a| a.target_groups.iter())
+        .filter(|t| t.arn == tg)
+        .map(|t| t.weight.unwrap_or(1).max(0) as u32)
+        .sum()
+}
+
+impl Observed {
+    /// The split the main rule really applies.
+    pub fn split(&self, blue_tg: &str, green_tg: &str) -> Option<TrafficSplit> {
+        let r = self.rule.as_ref()?;
+        Some(Weights { blue: weight_in(r, blue_tg), green: weight_in(r, green_tg) }.split())
+    }
+}
+
+pub async fn observe(api: &dyn Elbv2Api, listener_arn: &str, ids: &CanaryIds) -> Result<Observed> {
+    let rules = match api.describe_rules(listener_arn).await {
+        Ok(r) => r,
+        Err(e) if e.kind == AwsErrorKind::NotFound => return Ok(Observed::default()),
+        Err(e) => return Err(e.into()),
+    };
+    let find = |arn: &str| rules.iter().find(|r| r.arn == arn).cloned();
+    Ok(Observed { rule: find(&ids.rule_arn), test_rule: ids.test_rule_arn.as_deref().and_then(find) })
+}
+
+fn refused(summary: &'static str, detail: String) -> Error {
+    Error::Refused { summary, detail }
+}
+
+/// Checks that the priorities are free on the listener (except for rules in `mine`).
+async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<()> {
+    let rules = api.describe_rules(&spec.listener_arn).await?;
+    let wanted = std::iter::once(spec.priority).chain(spec.test_route.as_ref().map(|t| t.priority));
+    for p in wanted {
+        if let Some(holder) = rules.iter().find(|r| r.priority == Some(p) && !mine.contains(&r.arn.as_str())) {
+            return Err(refused(
+                "Listener rule priority in use",
+                format!(
+                    "Priority {p} on this listener is held by rule {}, which this configuration does not own. Choose another \
+                     priority, or if that rule is this canary, import it (terraform import with the rule ARN).",
+                    holder.arn
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates the rules. If the test rule cannot be created the main rule is
+/// removed again, so nothing is left half made.
+pub async fn create(api: &dyn Elbv2Api, spec: &CanarySpec, split: TrafficSplit) -> Result<CanaryIds> {
+    check_priorities(api, spec, &[]).await?;
+    let main = api.create_rule(&spec.listener_arn, spec.priority, &spec.conditions(), &spec.forward(split)).await?;
+    let mut ids = CanaryIds { rule_arn: main.arn, test_rule_arn: None };
+    if let Some(t) = &spec.test_route {
+        match api.create_rule(&spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await {
+            Ok(r) => ids.test_rule_arn = Some(r.arn),
+            Err(e) => {
+                if let Err(cleanup) = api.delete_rule(&ids.rule_arn).await {
+                    tracing::warn!(error = %cleanup, rule = %ids.rule_arn, "could not remove the main rule after the test rule failed");
+                }
+                return Err(e.into());
+            }
+        }
+    }
+    Ok(ids)
+}
+
+/// Brings the rules in line with `spec` at `split`: priorities (without
+/// recreating rules), whole condition and action lists, the test rule added,
+/// changed or removed. Returns the new ids.
+pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, ids: &CanaryIds, split: TrafficSplit) -> Result<CanaryIds> {
+    let mut ids = ids.clone();
+    let mine: Vec<&str> = std::iter::once(ids.rule_arn.as_str()).chain(ids.test_rule_arn.as_deref()).collect();
+    let mut moves = Vec::new();
+    if prior.priority != spec.priority {
+        moves.push((ids.rule_arn.clone(), spec.priority));
+    }
+    if let (Some(arn), Some(old), Some(new)) = (&ids.test_rule_arn, &prior.test_route, &spec.test_route) {
+        if old.priority != new.priority {
+            moves.push((arn.clone(), new.priority));
+        }
+    }
+    if !moves.is_empty() {
+        check_priorities(api, spec, &mine).await?;
+        api.set_rule_priorities(&moves).await?;
+    }
+    api.modify_rule(&ids.rule_arn, &spec.conditions(), &spec.forward(split)).await?;
+    match (&spec.test_route, ids.test_rule_arn.clone()) {
+        (Some(t), Some(arn)) => {
+            api.modify_rule(&arn, &spec.test_conditions(t), &spec.green_only()).await?;
+        }
+        (Some(t), None) => {
+            check_priorities(api, &CanarySpec { test_route: Some(t.clone()), priority: t.priority, ..spec.clone() }, &mine).await?;
+            let r = api.create_rule(&spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await?;
+            ids.test_rule_arn = Some(r.arn);
+        }
+        (None, Some(arn)) => {
+            api.delete_rule(&arn).await?;
+            ids.test_rule_arn = None;
+        }
+        (None, None) => {}
+    }
+    Ok(ids)
+}
+
+/// How a destroy finishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OnDestroy {
+    /// Remove the rules; refused while green has traffic, which would fall back to the listener's default action.
+    Delete,
+    /// Point the listener's default action at the side holding 100 %, then remove the rules.
+    Promote,
+}
+
+pub async fn destroy(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds, mode: OnDestroy) -> Result<()> {
+    let now = observe(api, &spec.listener_arn, ids).await?;
+    if let Some(split) = now.split(&spec.blue_target_group, &spec.green_target_group) {
+        match mode {
+            OnDestroy::Delete if split.green() > 0 => {
+                return Err(refused(
+                    "Destroy refused while green has traffic",
+                    format!(
+                        "The canary rule sends {}% of requests to green. Removing it would send them back to the listener's \
+                         default action at once. Either set traffic = 0 and apply (back to blue), then destroy; or finish the \
+                         cutover with traffic = 100 and on_destroy = \"promote\", which points the listener's default action \
+                         at green before removing the rules.",
+                        split.green()
+                    ),
+                ))
+            }
+            OnDestroy::Promote => {
+                let winner = match split.green() {
+                    0 => &spec.blue_target_group,
+                    100 => &spec.green_target_group,
+                    g => {
+                        return Err(refused(
+                            "Promote refused while traffic is split",
+                            format!(
+                                "The canary rule splits requests ({g}% green, {}% blue); promote points the listener's default \
+                                 action at one side. Set traffic to 100 (or 0) and apply, then destroy.",
+                                100 - g
+                            ),
+                        ))
+                    }
+                };
+                api.modify_listener_default(&spec.listener_arn, &spec.only(winner)).await?;
+            }
+            OnDestroy::Delete => {}
+        }
+    }
+    for arn in now.test_rule.iter().chain(now.rule.iter()).map(|r| r.arn.clone()) {
+        match api.delete_rule(&arn).await {
+            Err(e) if e.kind != AwsErrorKind::NotFound => return Err(e.into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// The canary as a traffic router for the engine.
+pub struct AlbRouter {
+    pub api: Arc<dyn Elbv2Api>,
+    pub spec: CanarySpec,
+    pub ids: CanaryIds,
+}
+
+#[async_trait]
+impl TrafficRouter for AlbRouter {
+    async fn observe(&self) -> Result<TrafficSplit> {
+        observe(self.api.as_ref(), &self.spec.listener_arn, &self.ids)
+            .await?
+            .split(&self.spec.blue_target_group, &self.spec.green_target_group)
+            .ok_or_else(|| Error::NotFound { what: "listener rule", searched: self.ids.rule_arn.clone() })
+    }
+
+    /// ALB applies a rule change within seconds; there is nothing to wait for.
+    async fn apply(&self, split: TrafficSplit, _stop: &CancellationToken) -> Result<()> {
+        self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{shift, OnGateFailure, ShiftOutcome, ShiftPlan};
+    use crate::gate::{AwsGateProbe, HealthGate};
+    use crate::rollout::Rollout;
+    use crate::testing::{FakeElbv2, Fault};
+    use std::time::Duration;
+
+    const L: &str = "arn:listener/app/legacy/1/2";
+    const BLUE: &str = "arn:tg/ec2";
+    const GREEN: &str = "arn:tg/ecs";
+
+    fn spec() -> CanarySpec {
+        CanarySpec {
+            listener_arn: L.into(),
+            priority: 100,
+            hosts: vec!["api.example.com".into()],
+            paths: vec![],
+            blue_target_group: BLUE.into(),
+            green_target_group: GREEN.into(),
+            test_route: Some(TestRoute { header_name: "X-Canary".into(), header_values: vec!["1".into()], priority: 99 }),
+            stickiness_seconds: None,
+        }
+    }
+
+    fn fake() -> Arc<FakeElbv2> {
+        let f = Arc::new(FakeElbv2::default());
+        f.add_listener(L, Forward { target_groups: vec![(BLUE.into(), 1)], stickiness_seconds: None });
+        f.set_health(GREEN, vec!["healthy", "healthy"]);
+        f
+    }
+
+    fn t(p: u8) -> TrafficSplit {
+        TrafficSplit::green_percent(p).unwrap()
+    }
+
+    fn weights(f: &FakeElbv2, arn: &str) -> Vec<(String, Option<i32>)> {
+        let r = f.rules(L).into_iter().find(|r| r.arn == arn).unwrap();
+        r.actions[0].target_groups.iter().map(|t| (t.arn.clone(), t.weight)).collect()
+    }
+
+    #[tokio::test]
+    async fn create_adds_a_weighted_rule_and_a_header_route_to_green() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(10)).await.unwrap();
+        assert_eq!(weights(&f, &ids.rule_arn), [(BLUE.to_string(), Some(90)), (GREEN.to_string(), Some(10))]);
+        let test = f.rules(L).into_iter().find(|r| Some(&r.arn) == ids.test_rule_arn.as_ref()).unwrap();
+        assert_eq!(test.priority, Some(99));
+        assert_eq!(
+            test.conditions,
+            [
+                Condition::HostHeader(vec!["api.example.com".into()]),
+                Condition::HttpHeader { name: "X-Canary".into(), values: vec!["1".into()] }
+            ]
+        );
+        assert_eq!(test.actions[0].target_groups.len(), 1);
+        assert_eq!(test.actions[0].target_groups[0].arn, GREEN);
+    }
+
+    #[tokio::test]
+    async fn a_taken_priority_names_the_holder_and_creates_nothing() {
+        let f = fake();
+        let other = f.create_rule(L, 99, &[Condition::PathPattern(vec!["/x".into()])], &spec().forward(t(0))).await.unwrap();
+        let e = create(f.as_ref(), &spec(), t(0)).await.unwrap_err().to_string();
+        assert!(e.contains("Priority 99") && e.contains(&other.arn) && e.contains("import"), "{e}");
+        assert_eq!(f.rules(L).len(), 1, "nothing created");
+    }
+
+    #[tokio::test]
+    async fn a_failing_test_rule_removes_the_main_rule_again() {
+        let f = fake();
+        f.fault("CreateRule", Fault::Pass);
+        f.fault("CreateRule", Fault::Fail(crate::AwsErrorKind::Other, "TooManyRules"));
+        assert!(create(f.as_ref(), &spec(), t(0)).await.is_err());
+        assert_eq!(f.calls("CreateRule"), 2);
+        assert_eq!(f.calls("DeleteRule"), 1);
+        assert!(f.rules(L).is_empty(), "nothing left half made");
+    }
+
+    #[tokio::test]
+    async fn priority_changes_move_rules_without_recreating_them() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let mut moved = spec();
+        moved.priority = 200;
+        moved.test_route.as_mut().unwrap().priority = 150;
+        let new_ids = update(f.as_ref(), &spec(), &moved, &ids, t(20)).await.unwrap();
+        assert_eq!(new_ids, ids, "same rules");
+        assert_eq!(f.calls("SetRulePriorities"), 1);
+        assert_eq!(f.calls("CreateRule"), 2, "only the original two");
+        let mut prios: Vec<Option<i32>> = f.rules(L).iter().map(|r| r.priority).collect();
+        prios.sort();
+        assert_eq!(prios, [Some(150), Some(200)]);
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(20)));
+    }
+
+    #[tokio::test]
+    async fn removing_and_adding_the_test_route() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let mut none = spec();
+        none.test_route = None;
+        let ids2 = update(f.as_ref(), &spec(), &none, &ids, t(0)).await.unwrap();
+        assert_eq!(ids2.test_rule_arn, None);
+        assert_eq!(f.rules(L).len(), 1);
+        let ids3 = update(f.as_ref(), &none, &spec(), &ids2, t(0)).await.unwrap();
+        assert!(ids3.test_rule_arn.is_some());
+        assert_eq!(f.rules(L).len(), 2);
+    }
+
+    #[tokio::test]
+    async fn destroy_is_refused_while_green_has_traffic() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(10)).await.unwrap();
+        let e = destroy(f.as_ref(), &spec(), &ids, OnDestroy::Delete).await.unwrap_err().to_string();
+        assert!(e.contains("10% of requests to green") && e.contains("on_destroy = \"promote\""), "{e}");
+        assert_eq!(f.rules(L).len(), 2);
+        let e = destroy(f.as_ref(), &spec(), &ids, OnDestroy::Promote).await.unwrap_err().to_string();
+        assert!(e.contains("splits requests (10% green, 90% blue)"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn promote_points_the_default_action_at_green_then_removes_the_rules() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(100)).await.unwrap();
+        destroy(f.as_ref(), &spec(), &ids, OnDestroy::Promote).await.unwrap();
+        assert_eq!(f.default_forward(L).unwrap().target_groups, [(GREEN.to_string(), 1)]);
+        assert!(f.rules(L).is_empty());
+        // At 0 %, delete is allowed and the default stays as it was.
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        destroy(f.as_ref(), &spec(), &ids, OnDestroy::Delete).await.unwrap();
+        assert!(f.rules(L).is_empty());
+        assert_eq!(f.default_forward(L).unwrap().target_groups, [(BLUE.to_string(), 1)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_shared_engine_rolls_the_alb_back_when_green_empties() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
+        let probe = AwsGateProbe { elbv2: f.clone() };
+        let plan = ShiftPlan {
+            from: t(0),
+            to: t(100),
+            rollout: Some(Rollout { steps: vec![5, 25, 50], bake: Duration::from_secs(600) }),
+            gate: Some(HealthGate { target_group_arns: vec![GREEN.into()], min_healthy_targets: 1, http_check: None }),
+            on_gate_failure: OnGateFailure::Rollback,
+        };
+        let f2 = f.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(900)).await;
+            f2.set_health(GREEN, vec![]);
+        });
+        let report = shift(&router, &probe, &plan, &CancellationToken::new()).await;
+        assert!(matches!(report.outcome, ShiftOutcome::RolledBack(_)), "{report:?}");
+        assert_eq!(report.at, t(0));
+        assert_eq!(weights(&f, &ids.rule_arn), [(BLUE.to_string(), Some(100)), (GREEN.to_string(), Some(0))]);
+        assert_eq!(router.observe().await.unwrap(), t(0));
+    }
+}
