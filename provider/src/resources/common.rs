@@ -4,14 +4,16 @@
 use std::time::Duration;
 
 use bluegreen_core::duration;
-use bluegreen_core::engine::OnGateFailure;
+use bluegreen_core::engine::{OnGateFailure, ShiftOutcome};
 use bluegreen_core::gate::{HealthGate, HttpCheck};
 use bluegreen_core::probe::ProbeUrl;
 use bluegreen_core::rollout::Rollout;
+use bluegreen_core::traffic::TrafficSplit;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
+use crate::errors::report;
 use crate::typed::Val;
 use crate::value::Path;
 
@@ -176,4 +178,50 @@ pub fn on_gate_failure(v: &Val<OnGateFailureModel>) -> OnGateFailure {
 /// Path of the configuration a gate failure names (`health_gate.http_check`…).
 pub fn gate_path(gate: &str) -> Path {
     attr_path(&gate.split('.').collect::<Vec<_>>())
+}
+
+/// Diagnostics for an engine outcome, shared with the ALB canary.
+pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit, diags: &mut Diagnostics, now: &str) {
+    let state = format!("{now}: {}% green, {}% blue.", at.green(), at.blue());
+    match outcome {
+        ShiftOutcome::Reached => {}
+        ShiftOutcome::GateBlocked(f) => diags.error_at(
+            gate_path(&f.gate),
+            "Health gate failed: traffic not increased",
+            format!(
+                "{}: {}.\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
+                f.gate,
+                f.observation,
+                to.green()
+            ),
+        ),
+        ShiftOutcome::RolledBack(f) => diags.error_at(
+            gate_path(&f.gate),
+            format!("Health gate failed: traffic rolled back to {}%", at.green()),
+            format!(
+                "{}: {}.\n\non_gate_failure = \"rollback\" returned traffic to where this apply started. {state}",
+                f.gate, f.observation
+            ),
+        ),
+        ShiftOutcome::Halted(f) => diags.error_at(
+            gate_path(&f.gate),
+            format!("Health gate failed: rollout halted at {}%", at.green()),
+            format!("{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}", f.gate, f.observation),
+        ),
+        ShiftOutcome::Stopped => diags.error(
+            format!("Stopped at {}% green", at.green()),
+            format!(
+                "Terraform asked the provider to stop (Ctrl-C). Traffic stays at the step reached. {state} Apply again to continue to {}%.",
+                to.green()
+            ),
+        ),
+        ShiftOutcome::Failed(e) => {
+            let mut d = Diagnostics::new();
+            report(&mut d, e, None, "Shifting traffic");
+            for mut x in d.0 {
+                x.detail = format!("{}\n\n{state}", x.detail);
+                diags.0.push(x);
+            }
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Managed resources: the traffic switches.
 
+pub mod canary_listener;
 pub mod common;
 pub mod switch;
 
@@ -8,5 +9,5 @@ use std::sync::Arc;
 use crate::resource::{Resource, ResourceAdapter};
 
 pub fn all() -> Vec<Arc<dyn Resource>> {
-    vec![Arc::new(ResourceAdapter::<switch::SwitchResource>::new())]
+    vec![Arc::new(ResourceAdapter::<switch::SwitchResource>::new()), Arc::new(ResourceAdapter::<canary_listener::CanaryResource>::new())]
 }

@@ -342,7 +342,7 @@ fn error_from(e: &Error, path: Option<Path>, context: &str) -> Diagnostics {
     d
 }
 
-/// Runs the engine from `from` to the model's traffic, and turns the
+/// Runs the engine from `from` to `to`, and turns the
 /// outcome into state (the real split) and diagnostics.
 async fn run_shift(
     ctx: &Ctx,
@@ -350,12 +350,9 @@ async fn run_shift(
     spec: SwitchSpec,
     zone: Arc<Zone>,
     from: TrafficSplit,
+    to: TrafficSplit,
     mut diags: Diagnostics,
 ) -> Applied<SwitchModel> {
-    let Some(to) = model.target_split() else {
-        diags.bug("traffic is not known at apply");
-        return Applied { state: Some(model.with_reality(from, None)), diags };
-    };
     let router = DnsRouter { zone, spec, sync: model.sync(), last_change: Default::default() };
     let plan = ShiftPlan {
         from,
@@ -367,54 +364,8 @@ async fn run_shift(
     let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
     let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
     let change = router.last_change.lock().expect("lock").clone();
-    outcome_diags(&report.outcome, report.at, to, &mut diags, "Route 53 now answers");
+    common::outcome_diags(&report.outcome, report.at, to, &mut diags, "Route 53 now answers");
     Applied { state: Some(model.with_reality(report.at, change)), diags }
-}
-
-/// Diagnostics for an engine outcome, shared with the ALB canary.
-pub(crate) fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit, diags: &mut Diagnostics, now: &str) {
-    let state = format!("{now}: {}% green, {}% blue.", at.green(), at.blue());
-    match outcome {
-        ShiftOutcome::Reached => {}
-        ShiftOutcome::GateBlocked(f) => diags.error_at(
-            common::gate_path(&f.gate),
-            "Health gate failed: traffic not increased",
-            format!(
-                "{}: {}.\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
-                f.gate,
-                f.observation,
-                to.green()
-            ),
-        ),
-        ShiftOutcome::RolledBack(f) => diags.error_at(
-            common::gate_path(&f.gate),
-            format!("Health gate failed: traffic rolled back to {}%", at.green()),
-            format!(
-                "{}: {}.\n\non_gate_failure = \"rollback\" returned traffic to where this apply started. {state}",
-                f.gate, f.observation
-            ),
-        ),
-        ShiftOutcome::Halted(f) => diags.error_at(
-            common::gate_path(&f.gate),
-            format!("Health gate failed: rollout halted at {}%", at.green()),
-            format!("{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}", f.gate, f.observation),
-        ),
-        ShiftOutcome::Stopped => diags.error(
-            format!("Stopped at {}% green", at.green()),
-            format!(
-                "Terraform asked the provider to stop (Ctrl-C). Traffic stays at the step reached. {state} Apply again to continue to {}%.",
-                to.green()
-            ),
-        ),
-        ShiftOutcome::Failed(e) => {
-            let mut d = Diagnostics::new();
-            report(&mut d, e, None, "Shifting traffic");
-            for mut x in d.0 {
-                x.detail = format!("{}\n\n{state}", x.detail);
-                diags.0.push(x);
-            }
-        }
-    }
 }
 
 #[async_trait]
@@ -556,7 +507,13 @@ impl ResourceImpl for SwitchResource {
                 let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
                 if let Err(f) = g.evaluate(&probe).await {
                     let mut diags = Diagnostics::new();
-                    outcome_diags(&ShiftOutcome::GateBlocked(f), initial, target, &mut diags, "Nothing was created; DNS answers as before");
+                    common::outcome_diags(
+                        &ShiftOutcome::GateBlocked(f),
+                        initial,
+                        target,
+                        &mut diags,
+                        "Nothing was created; DNS answers as before",
+                    );
                     return Applied { state: None, diags };
                 }
             }
@@ -579,7 +536,7 @@ impl ResourceImpl for SwitchResource {
         if initial == target {
             return Applied { state: Some(model), diags };
         }
-        run_shift(ctx, model, spec, zone, initial, diags).await
+        run_shift(ctx, model, spec, zone, initial, target, diags).await
     }
 
     async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel) -> Applied<SwitchModel> {
@@ -620,10 +577,14 @@ impl ResourceImpl for SwitchResource {
         } else if model.change_id.is_unknown() {
             model.change_id = prior.change_id.clone();
         }
-        if model.target_split() == Some(from) {
+        let Some(to) = model.target_split() else {
+            diags.bug("traffic is not known at apply");
+            return Applied { state: Some(model.with_reality(from, None)), diags };
+        };
+        if to == from {
             return Applied { state: Some(model.with_reality(from, None)), diags };
         }
-        run_shift(ctx, model, spec, zone, from, diags).await
+        run_shift(ctx, model, spec, zone, from, to, diags).await
     }
 
     async fn delete(ctx: &Ctx, prior: SwitchModel) -> Applied<SwitchModel> {

@@ -1,0 +1,582 @@
+//! `canary_listener`: an ALB weighted canary between a blue (legacy) and a
+//! green (new) target group, with a header test route for QA.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use bluegreen_core::aws::elbv2::Condition;
+use bluegreen_core::canary::{self, AlbRouter, CanaryIds, CanarySpec, OnDestroy, TestRoute};
+use bluegreen_core::duration;
+use bluegreen_core::engine::{self, ShiftOutcome, ShiftPlan};
+use bluegreen_core::gate::AwsGateProbe;
+use bluegreen_core::traffic::TrafficSplit;
+use bluegreen_core::Error;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use super::common::{self, HealthGateModel, OnGateFailureModel, RolloutModel};
+use crate::data_sources::patterns;
+use crate::diag::{attr_path, Diagnostics, PathBuilder};
+use crate::errors::report;
+use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
+use crate::typed::Val;
+
+/// Splits the requests an ALB listener receives between the legacy (**blue**) and the new (**green**) target group with
+/// a weighted listener rule, moving the share in steps behind health gates inside `terraform apply`. A second,
+/// higher-priority rule can send requests carrying a test header (e.g. `X-Canary: 1`) to green only, so QA reaches green
+/// before and during the shift. Use `provider = bluegreen` on this resource.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct CanaryModel {
+    /// ARN of the listener the rules are added to, e.g. `data.bluegreen_listener.legacy_https.arn`. Changing it replaces the canary.
+    #[schemars(regex(pattern = patterns::LISTENER_ARN), extend("x-pattern-hint" = "be a listener ARN"))]
+    pub listener_arn: Val<String>,
+    /// Priority of the weighted rule, 1–50000 (lower is evaluated first). Changed in place.
+    #[schemars(range(min = 1, max = 50000))]
+    pub priority: Val<i64>,
+    /// Which requests the rule covers. Absent: all requests (path pattern `/*`).
+    #[serde(default)]
+    pub r#match: Option<MatchModel>,
+    /// ARN of the legacy target group (e.g. EC2 instances).
+    #[schemars(regex(pattern = patterns::TG_ARN), extend("x-pattern-hint" = "be a target group ARN"))]
+    pub blue_target_group_arn: Val<String>,
+    /// ARN of the new target group (e.g. ECS Fargate tasks). Always checked by the health gate.
+    #[schemars(regex(pattern = patterns::TG_ARN), extend("x-pattern-hint" = "be a target group ARN"))]
+    pub green_target_group_arn: Val<String>,
+    /// Whole percent (0–100) of requests forwarded to green; blue gets the rest (weights blue = 100 − traffic, green = traffic).
+    #[schemars(range(min = 0, max = 100))]
+    pub traffic: Val<i64>,
+    /// Requests carrying this header go to green only, whatever `traffic` is.
+    #[serde(default)]
+    pub test_route: Option<TestRouteModel>,
+    /// Target-group stickiness for the weighted rule. Sticky clients ignore weight changes until their cookie expires.
+    #[serde(default)]
+    pub stickiness: Option<StickinessModel>,
+    /// How an apply moves green traffic up: intermediate steps and a bake time after each.
+    #[serde(default)]
+    pub rollout: Option<RolloutModel>,
+    /// Conditions on green checked before any increase and after each bake. The green target group is always checked.
+    #[serde(default)]
+    pub health_gate: Option<HealthGateModel>,
+    /// `rollback` (default) or `halt`, as for `bluegreen_switch`.
+    #[serde(default)]
+    #[schemars(extend("default" = "rollback"))]
+    pub on_gate_failure: Val<OnGateFailureModel>,
+    /// `delete` (default): remove the rules; refused while green has traffic, which would silently fall back to the
+    /// listener's default action. `promote`: point the listener's default action at the side holding 100 % first (refused
+    /// while split), then remove the rules.
+    #[serde(default)]
+    #[schemars(extend("default" = "delete"))]
+    pub on_destroy: Val<CanaryDestroyModel>,
+    /// Same as `rule_arn`.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub id: Val<String>,
+    /// ARN of the weighted rule.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub rule_arn: Val<String>,
+    /// ARN of the test-header rule, when `test_route` is set.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub test_rule_arn: Val<String>,
+    /// Forward weight of the blue target group (100 − traffic).
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub blue_weight: Val<i64>,
+    /// Forward weight of the green target group (traffic).
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub green_weight: Val<i64>,
+    /// Which side receives requests: `blue` (traffic 0), `green` (100) or `split`.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub active: Val<String>,
+}
+
+/// Request conditions of the weighted rule (at most 5 values in all).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct MatchModel {
+    /// Host names, e.g. `["api.example.com"]`; up to 3.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 3))]
+    pub host_header: Val<Vec<String>>,
+    /// Path patterns, e.g. `["/api/*"]`; up to 3.
+    #[serde(default)]
+    #[schemars(length(min = 1, max = 3))]
+    pub path_pattern: Val<Vec<String>>,
+}
+
+/// The QA route: a header that sends a request to green only.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct TestRouteModel {
+    /// Header name, e.g. `X-Canary`: up to 40 characters, no wildcards, not `Host`.
+    #[schemars(length(min = 1, max = 40))]
+    pub header_name: Val<String>,
+    /// Header values that match, e.g. `["1"]`; up to 3.
+    #[schemars(length(min = 1, max = 3))]
+    pub header_values: Val<Vec<String>>,
+    /// Priority of the test rule; must sort before the weighted rule (be lower). Defaults to `priority - 1`.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 50000))]
+    pub priority: Val<i64>,
+}
+
+/// Target-group stickiness.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize, Serialize, JsonSchema)]
+pub struct StickinessModel {
+    /// How long a client sticks to the target group it got, 1s–7d, e.g. `"1h"`.
+    pub duration: Val<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CanaryDestroyModel {
+    /// Remove the rules (refused while green has traffic).
+    Delete,
+    /// Point the listener's default action at the side at 100 %, then remove the rules.
+    Promote,
+}
+
+impl CanaryModel {
+    fn target_split(&self) -> Option<TrafficSplit> {
+        self.traffic.known().and_then(|t| u8::try_from(*t).ok()).and_then(TrafficSplit::green_percent)
+    }
+
+    fn set_split_attrs(&mut self, split: Option<TrafficSplit>) {
+        match split {
+            Some(s) => {
+                self.blue_weight = Val::Known(i64::from(s.blue()));
+                self.green_weight = Val::Known(i64::from(s.green()));
+                self.active = Val::Known(s.active().as_str().to_string());
+            }
+            None => {
+                self.blue_weight = Val::Unknown;
+                self.green_weight = Val::Unknown;
+                self.active = Val::Unknown;
+            }
+        }
+    }
+
+    fn test_priority(&self) -> Option<i64> {
+        let t = self.test_route.as_ref()?;
+        match &t.priority {
+            Val::Known(p) => Some(*p),
+            Val::Null => self.priority.known().map(|p| p - 1),
+            Val::Unknown => None,
+        }
+    }
+
+    fn spec(&self) -> Result<CanarySpec, Diagnostics> {
+        let known = || -> Option<CanarySpec> {
+            let test_route = match &self.test_route {
+                Some(t) => Some(TestRoute {
+                    header_name: t.header_name.known()?.clone(),
+                    header_values: t.header_values.known()?.clone(),
+                    priority: i32::try_from(self.test_priority()?).ok()?,
+                }),
+                None => None,
+            };
+            Some(CanarySpec {
+                listener_arn: self.listener_arn.known()?.clone(),
+                priority: i32::try_from(*self.priority.known()?).ok()?,
+                hosts: self.r#match.as_ref().and_then(|m| m.host_header.known().cloned()).unwrap_or_default(),
+                paths: self.r#match.as_ref().and_then(|m| m.path_pattern.known().cloned()).unwrap_or_default(),
+                blue_target_group: self.blue_target_group_arn.known()?.clone(),
+                green_target_group: self.green_target_group_arn.known()?.clone(),
+                test_route,
+                stickiness_seconds: self
+                    .stickiness
+                    .as_ref()
+                    .and_then(|s| s.duration.known())
+                    .and_then(|d| duration::parse(d).ok())
+                    .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)),
+            })
+        };
+        known().ok_or_else(|| {
+            let mut d = Diagnostics::new();
+            d.bug("canary_listener: a value needed at apply is not known");
+            d
+        })
+    }
+
+    fn ids(&self) -> CanaryIds {
+        CanaryIds { rule_arn: self.rule_arn.known().cloned().unwrap_or_default(), test_rule_arn: self.test_rule_arn.known().cloned() }
+    }
+
+    fn with_reality(mut self, split: TrafficSplit, ids: &CanaryIds) -> CanaryModel {
+        self.traffic = Val::Known(i64::from(split.green()));
+        self.set_split_attrs(Some(split));
+        self.rule_arn = Val::Known(ids.rule_arn.clone());
+        self.id = Val::Known(ids.rule_arn.clone());
+        self.test_rule_arn = ids.test_rule_arn.clone().into();
+        self
+    }
+}
+
+pub struct CanaryResource;
+
+fn error_from(e: &Error, path: Option<crate::value::Path>, context: &str) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    report(&mut d, e, path, context);
+    d
+}
+
+async fn run_shift(
+    ctx: &Ctx,
+    model: CanaryModel,
+    spec: CanarySpec,
+    ids: CanaryIds,
+    from: TrafficSplit,
+    to: TrafficSplit,
+) -> Applied<CanaryModel> {
+    let mut diags = Diagnostics::new();
+    let green = spec.green_target_group.clone();
+    let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec, ids: ids.clone() };
+    let plan = ShiftPlan {
+        from,
+        to,
+        rollout: common::rollout(model.rollout.as_ref()),
+        gate: common::gate(model.health_gate.as_ref(), &[green]),
+        on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
+    };
+    let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
+    let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
+    common::outcome_diags(&report.outcome, report.at, to, &mut diags, "The listener now forwards");
+    Applied { state: Some(model.with_reality(report.at, &ids)), diags }
+}
+
+fn conditions_of(rule: &bluegreen_core::aws::elbv2::Rule) -> (Vec<String>, Vec<String>, Option<(String, Vec<String>)>) {
+    let (mut hosts, mut paths, mut header) = (Vec::new(), Vec::new(), None);
+    for c in &rule.conditions {
+        match c {
+            Condition::HostHeader(v) => hosts = v.clone(),
+            Condition::PathPattern(v) => paths = v.clone(),
+            Condition::HttpHeader { name, values } => header = Some((name.clone(), values.clone())),
+            Condition::Other(_) => {}
+        }
+    }
+    (hosts, paths, header)
+}
+
+/// `listener-rule/app/<lb>/<lb id>/<listener id>/<rule id>` → the listener's ARN.
+fn listener_of(rule_arn: &str) -> Option<String> {
+    let (head, tail) = rule_arn.split_once(":listener-rule/")?;
+    let (listener_path, _rule_id) = tail.rsplit_once('/')?;
+    Some(format!("{head}:listener/{listener_path}"))
+}
+
+#[async_trait]
+impl ResourceImpl for CanaryResource {
+    type Model = CanaryModel;
+    const TYPE_NAME: &'static str = "canary_listener";
+
+    fn validate(m: &CanaryModel, diags: &mut Diagnostics) {
+        if let (Some(b), Some(g)) = (m.blue_target_group_arn.known(), m.green_target_group_arn.known()) {
+            if b == g {
+                diags.error_at(
+                    attr_path(&["green_target_group_arn"]),
+                    "Blue and green are the same target group",
+                    "green_target_group_arn must be the new stack's target group; it equals blue_target_group_arn, so the canary would move nothing.",
+                );
+            }
+        }
+        let main_values =
+            m.r#match.as_ref().map_or(0, |mm| mm.host_header.known().map_or(0, Vec::len) + mm.path_pattern.known().map_or(0, Vec::len));
+        if main_values > 5 {
+            diags.error_at(
+                attr_path(&["match"]),
+                "Too many condition values",
+                format!("A rule allows at most 5 condition values in all; match has {main_values}."),
+            );
+        }
+        if let Some(t) = &m.test_route {
+            let p = attr_path(&["test_route"]);
+            if let Some(name) = t.header_name.known() {
+                if name.eq_ignore_ascii_case("host") {
+                    diags.error_at(
+                        p.clone().attr("header_name"),
+                        "Invalid header_name",
+                        "The Host header cannot be a header condition; use match { host_header = [...] }.",
+                    );
+                } else if name.contains(['*', '?']) {
+                    diags.error_at(
+                        p.clone().attr("header_name"),
+                        "Invalid header_name",
+                        format!("{name:?} contains a wildcard; header names must be literal."),
+                    );
+                } else if !name.chars().all(|c| c.is_ascii_alphanumeric() || "-_!#$%&'+.^`|~".contains(c)) {
+                    diags.error_at(
+                        p.clone().attr("header_name"),
+                        "Invalid header_name",
+                        format!("{name:?} is not an HTTP header name (letters, digits and - _ . and a few symbols)."),
+                    );
+                }
+            }
+            let test_values = main_values + t.header_values.known().map_or(0, Vec::len);
+            if test_values > 5 {
+                diags.error_at(
+                    p.clone().attr("header_values"),
+                    "Too many condition values",
+                    format!("The test rule repeats the match conditions and adds the header: {test_values} values, at most 5 allowed."),
+                );
+            }
+            if let (Some(tp), Some(mp)) = (m.test_priority(), m.priority.known()) {
+                if tp >= *mp {
+                    diags.error_at(
+                        p.clone().attr("priority"),
+                        "Test route must come first",
+                        format!("The test rule's priority ({tp}) must be lower than the weighted rule's ({mp}) so the listener evaluates it first."),
+                    );
+                } else if tp < 1 {
+                    diags.error_at(
+                        attr_path(&["priority"]),
+                        "No room for the test route",
+                        "With priority = 1 the test rule has no lower priority; set test_route.priority or raise priority.",
+                    );
+                }
+            }
+        }
+        if let Some(s) = &m.stickiness {
+            common::check_duration(
+                &s.duration,
+                attr_path(&["stickiness", "duration"]),
+                "duration",
+                Duration::from_secs(1),
+                Duration::from_secs(604_800),
+                diags,
+            );
+            let bake = m.rollout.as_ref().and_then(|r| r.bake_time.known()).and_then(|b| duration::parse(b).ok());
+            if let (Some(d), Some(b)) = (s.duration.known().and_then(|d| duration::parse(d).ok()), bake) {
+                if d > b && !b.is_zero() {
+                    diags.warning_at(
+                        attr_path(&["stickiness", "duration"]),
+                        "Stickiness outlasts the bake time",
+                        format!(
+                            "Clients stick to a target group for {}, longer than the rollout's bake time ({}): a step's new weights reach sticky clients only after their cookie expires, so gates see less green traffic than the step promises.",
+                            duration::format(d),
+                            duration::format(b)
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(r) = &m.rollout {
+            common::validate_rollout(r, &attr_path(&["rollout"]), diags);
+        }
+        if let Some(g) = &m.health_gate {
+            common::validate_gate(g, &attr_path(&["health_gate"]), diags);
+        }
+    }
+
+    async fn plan(_ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
+        let mut requires_replace = Vec::new();
+        proposed.set_split_attrs(proposed.target_split());
+        match prior {
+            None => {
+                proposed.rule_arn = Val::Unknown;
+                proposed.id = Val::Unknown;
+                proposed.test_rule_arn = if proposed.test_route.is_some() { Val::Unknown } else { Val::Null };
+            }
+            Some(p) => {
+                if p.listener_arn != proposed.listener_arn {
+                    requires_replace.push(attr_path(&["listener_arn"]));
+                    proposed.rule_arn = Val::Unknown;
+                    proposed.id = Val::Unknown;
+                }
+                proposed.test_rule_arn = match (&p.test_route, &proposed.test_route) {
+                    (_, None) => Val::Null,
+                    (Some(_), Some(_)) if requires_replace.is_empty() => p.test_rule_arn.clone(),
+                    _ => Val::Unknown,
+                };
+            }
+        }
+        Planned { model: proposed, requires_replace, diags: Diagnostics::new() }
+    }
+
+    async fn create(ctx: &Ctx, planned: CanaryModel) -> Applied<CanaryModel> {
+        let spec = match planned.spec() {
+            Ok(s) => s,
+            Err(diags) => return Applied { state: None, diags },
+        };
+        let Some(target) = planned.target_split() else {
+            let mut d = Diagnostics::new();
+            d.bug("traffic is not known at apply");
+            return Applied { state: None, diags: d };
+        };
+        let gated = planned.health_gate.is_some() || common::rollout(planned.rollout.as_ref()).is_some_and(|r| !r.steps.is_empty());
+        let initial = if gated { TrafficSplit::ALL_BLUE } else { target };
+        if gated && target > initial {
+            if let Some(g) = common::gate(planned.health_gate.as_ref(), std::slice::from_ref(&spec.green_target_group)) {
+                let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
+                if let Err(f) = g.evaluate(&probe).await {
+                    let mut diags = Diagnostics::new();
+                    common::outcome_diags(
+                        &ShiftOutcome::GateBlocked(f),
+                        initial,
+                        target,
+                        &mut diags,
+                        "Nothing was created; the listener forwards as before",
+                    );
+                    return Applied { state: None, diags };
+                }
+            }
+        }
+        let ids = match canary::create(ctx.clients.elbv2.as_ref(), &spec, initial).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["priority"])) } else { None };
+                return Applied { state: None, diags: error_from(&e, path, "Creating the canary rules") };
+            }
+        };
+        tracing::info!(rule = %ids.rule_arn, green = initial.green(), "canary rules created");
+        let model = planned.with_reality(initial, &ids);
+        if initial == target {
+            return Applied { state: Some(model), diags: Diagnostics::new() };
+        }
+        run_shift(ctx, model, spec, ids, initial, target).await
+    }
+
+    async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel) -> Applied<CanaryModel> {
+        let (prior_spec, spec) = match (prior.spec(), planned.spec()) {
+            (Ok(a), Ok(b)) => (a, b),
+            (Err(d), _) | (_, Err(d)) => return Applied { state: Some(prior), diags: d },
+        };
+        let api = ctx.clients.elbv2.as_ref();
+        let mut ids = prior.ids();
+        let observed = match canary::observe(api, &spec.listener_arn, &ids).await {
+            Ok(o) => o,
+            Err(e) => return Applied { state: Some(prior), diags: error_from(&e, None, "Reading the canary rules") },
+        };
+        ids.test_rule_arn = observed.test_rule.as_ref().map(|r| r.arn.clone());
+        let from = observed.split(&prior_spec.blue_target_group, &prior_spec.green_target_group).unwrap_or(TrafficSplit::ALL_BLUE);
+        let ids = match canary::update(api, &prior_spec, &spec, &ids, from).await {
+            Ok(ids) => ids,
+            Err(e) => {
+                let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["priority"])) } else { None };
+                return Applied { state: Some(prior.with_reality(from, &ids)), diags: error_from(&e, path, "Updating the canary rules") };
+            }
+        };
+        match planned.target_split() {
+            Some(to) if to != from => run_shift(ctx, planned, spec, ids, from, to).await,
+            _ => Applied { state: Some(planned.with_reality(from, &ids)), diags: Diagnostics::new() },
+        }
+    }
+
+    async fn delete(ctx: &Ctx, prior: CanaryModel) -> Applied<CanaryModel> {
+        let spec = match prior.spec() {
+            Ok(s) => s,
+            Err(diags) => return Applied { state: Some(prior), diags },
+        };
+        let mode = match prior.on_destroy.known() {
+            Some(CanaryDestroyModel::Promote) => OnDestroy::Promote,
+            _ => OnDestroy::Delete,
+        };
+        match canary::destroy(ctx.clients.elbv2.as_ref(), &spec, &prior.ids(), mode).await {
+            Ok(()) => Applied { state: None, diags: Diagnostics::new() },
+            Err(e) => {
+                let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
+                Applied { state: Some(prior), diags: error_from(&e, path, "Destroying the canary") }
+            }
+        }
+    }
+
+    async fn read(ctx: &Ctx, mut state: CanaryModel) -> Applied<CanaryModel> {
+        let ids = state.ids();
+        let listener = state.listener_arn.known().cloned().unwrap_or_default();
+        let observed = match canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids).await {
+            Ok(o) => o,
+            Err(e) => return Applied { state: Some(state), diags: error_from(&e, None, "Reading the canary rules") },
+        };
+        let Some(rule) = &observed.rule else {
+            tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the canary no longer exists");
+            return Applied { state: None, diags: Diagnostics::new() };
+        };
+        if let Some(p) = rule.priority {
+            state.priority = Val::Known(i64::from(p));
+        }
+        let (hosts, paths, _) = conditions_of(rule);
+        let default_all = paths == ["/*"] && hosts.is_empty();
+        if !default_all || state.r#match.is_some() {
+            let m = state.r#match.get_or_insert_with(MatchModel::default);
+            let as_val = |v: Vec<String>| if v.is_empty() { Val::Null } else { Val::Known(v) };
+            m.host_header = as_val(hosts);
+            m.path_pattern = as_val(if default_all { Vec::new() } else { paths });
+            if m.host_header.is_null() && m.path_pattern.is_null() {
+                state.r#match = None;
+            }
+        }
+        match (&observed.test_rule, state.test_route.as_mut()) {
+            (None, _) => {
+                state.test_route = None;
+                state.test_rule_arn = Val::Null;
+            }
+            (Some(tr), Some(t)) => {
+                if let (_, _, Some((name, values))) = conditions_of(tr) {
+                    if !t.header_name.known().is_some_and(|n| n.eq_ignore_ascii_case(&name)) {
+                        t.header_name = Val::Known(name);
+                    }
+                    t.header_values = Val::Known(values);
+                }
+                if let Some(p) = tr.priority {
+                    let default = state.priority.known().map(|mp| mp - 1);
+                    if t.priority.is_set() || Some(i64::from(p)) != default {
+                        t.priority = Val::Known(i64::from(p));
+                    }
+                }
+            }
+            (Some(_), None) => {}
+        }
+        let blue = state.blue_target_group_arn.known().cloned().unwrap_or_default();
+        let green = state.green_target_group_arn.known().cloned().unwrap_or_default();
+        let split = observed.split(&blue, &green).unwrap_or(TrafficSplit::ALL_BLUE);
+        state.traffic = Val::Known(i64::from(split.green()));
+        state.set_split_attrs(Some(split));
+        Applied { state: Some(state), diags: Diagnostics::new() }
+    }
+
+    async fn import(ctx: &Ctx, id: &str) -> Result<CanaryModel, Diagnostics> {
+        let bad = |why: String| {
+            let mut d = Diagnostics::new();
+            d.error("Invalid import id", format!("{why} Use <rule_arn> or <rule_arn>,<test_rule_arn>."));
+            d
+        };
+        let (rule_arn, test_arn) = match id.split_once(',') {
+            Some((a, b)) => (a.trim().to_string(), Some(b.trim().to_string())),
+            None => (id.trim().to_string(), None),
+        };
+        let listener = listener_of(&rule_arn).ok_or_else(|| bad(format!("{rule_arn:?} is not a listener rule ARN.")))?;
+        let ids = CanaryIds { rule_arn: rule_arn.clone(), test_rule_arn: test_arn.clone() };
+        let observed =
+            canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids).await.map_err(|e| error_from(&e, None, "Importing the canary"))?;
+        let rule = observed.rule.as_ref().ok_or_else(|| bad(format!("No rule {rule_arn:?} on listener {listener}.")))?;
+        let tgs: Vec<String> = rule
+            .actions
+            .iter()
+            .filter(|a| a.action_type == "forward")
+            .flat_map(|a| a.target_groups.iter().map(|t| t.arn.clone()))
+            .collect();
+        let [blue, green] = tgs.as_slice() else {
+            return Err(bad(format!("Rule {rule_arn} does not forward to exactly two target groups (blue first, green second).")));
+        };
+        if test_arn.is_some() && observed.test_rule.is_none() {
+            return Err(bad(format!("No test rule {:?} on listener {listener}.", test_arn.unwrap_or_default())));
+        }
+        let mut m = CanaryModel {
+            listener_arn: Val::Known(listener),
+            blue_target_group_arn: Val::Known(blue.clone()),
+            green_target_group_arn: Val::Known(green.clone()),
+            rule_arn: Val::Known(rule_arn.clone()),
+            id: Val::Known(rule_arn),
+            test_rule_arn: test_arn.clone().into(),
+            test_route: observed.test_rule.as_ref().map(|_| TestRouteModel::default()),
+            ..CanaryModel::default()
+        };
+        let (hosts, paths, _) = conditions_of(rule);
+        if !(hosts.is_empty() && (paths.is_empty() || paths == ["/*"])) {
+            m.r#match = Some(MatchModel::default());
+        }
+        m.priority = rule.priority.map(i64::from).into();
+        let Applied { state, diags } = Self::read(ctx, m).await;
+        state.ok_or(diags)
+    }
+}
