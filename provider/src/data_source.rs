@@ -69,12 +69,10 @@ impl<D: DataSourceImpl> DataSource for Adapter<D> {
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         schema::validate(&self.schema.block, config, &Path::default(), &mut diags);
-        if diags.has_errors() {
-            // Values outside the schema's constraints may not fit the model's types.
-            return diags;
-        }
         match typed::decode::<D::Model>(config) {
             Ok(model) => D::validate(&model, &mut diags),
+            // A value outside the schema's constraints (reported above) may not fit the model's types.
+            Err(_) if diags.has_errors() => {}
             Err(e) => diags.bug(format!("{}: configuration does not match the schema: {e}", D::TYPE_NAME)),
         }
         diags

@@ -143,11 +143,10 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         schema::validate(&self.schema.block, config, &Path::default(), &mut diags);
-        if diags.has_errors() {
-            return diags;
-        }
         match self.decode(config, "configuration") {
             Ok(model) => R::validate(&model, &mut diags),
+            // A value outside the schema's constraints (reported above) may not fit the model's types.
+            Err(_) if diags.has_errors() => {}
             Err(d) => diags.extend(d),
         }
         diags

@@ -296,26 +296,28 @@ pub async fn run_plugin(env: PluginEnv) -> Result<()> {
         None
     };
     let bound = bind(&env).await?;
+    // Before the handshake: from then on Terraform's Ctrl-C may arrive.
+    ignore_interrupts()?;
     let line = handshake_line(bound.network(), &bound.address(), tls.as_ref().map(|(_, c)| c.as_str()));
     {
         let mut out = std::io::stdout().lock();
         writeln!(out, "{line}")?;
         out.flush()?;
     }
-    ignore_interrupts();
     let shutdown = ShutdownSignal::new();
     serve(BlueGreenProvider::new(), bound, ServeOptions { tls: tls.map(|(c, _)| c), debug: false }, shutdown).await
 }
 
 /// Terraform's Ctrl-C reaches the whole process group as SIGINT; the provider
 /// must keep running and wait for StopProvider, as go-plugin servers do.
-fn ignore_interrupts() {
-    tokio::spawn(async {
-        let Ok(mut sig) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()) else { return };
+fn ignore_interrupts() -> Result<()> {
+    let mut sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    tokio::spawn(async move {
         while sig.recv().await.is_some() {
             tracing::debug!("SIGINT received: ignored; Terraform sends StopProvider to stop work");
         }
     });
+    Ok(())
 }
 
 /// `--debug`: serve plaintext and print how to attach Terraform.
@@ -331,13 +333,15 @@ pub async fn run_debug() -> Result<()> {
             "Addr": { "Network": bound.network(), "String": bound.address() }
         }
     });
+    // The handler is in place before anyone can read the line and press Ctrl-C.
+    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("installing the SIGINT handler")?;
     println!("Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n");
     println!("\tTF_REATTACH_PROVIDERS='{reattach}'\n");
     let _ = std::io::stdout().flush();
     let shutdown = ShutdownSignal::new();
     let on_ctrl_c = shutdown.clone();
     tokio::spawn(async move {
-        let _ = tokio::signal::ctrl_c().await;
+        let _ = ctrl_c.recv().await;
         on_ctrl_c.trigger();
     });
     serve(BlueGreenProvider::new(), bound, ServeOptions { tls: None, debug: true }, shutdown).await

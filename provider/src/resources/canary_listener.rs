@@ -245,17 +245,25 @@ async fn run_shift(
     Applied { state: Some(model.with_reality(report.at, &ids)), diags }
 }
 
-fn conditions_of(rule: &bluegreen_core::aws::elbv2::Rule) -> (Vec<String>, Vec<String>, Option<(String, Vec<String>)>) {
-    let (mut hosts, mut paths, mut header) = (Vec::new(), Vec::new(), None);
-    for c in &rule.conditions {
-        match c {
-            Condition::HostHeader(v) => hosts = v.clone(),
-            Condition::PathPattern(v) => paths = v.clone(),
-            Condition::HttpHeader { name, values } => header = Some((name.clone(), values.clone())),
+/// A rule's conditions by kind.
+#[derive(Default)]
+struct RuleConditions {
+    hosts: Vec<String>,
+    paths: Vec<String>,
+    header: Option<(String, Vec<String>)>,
+}
+
+fn conditions_of(rule: &bluegreen_core::aws::elbv2::Rule) -> RuleConditions {
+    let mut c = RuleConditions::default();
+    for cond in &rule.conditions {
+        match cond {
+            Condition::HostHeader(v) => c.hosts = v.clone(),
+            Condition::PathPattern(v) => c.paths = v.clone(),
+            Condition::HttpHeader { name, values } => c.header = Some((name.clone(), values.clone())),
             Condition::Other(_) => {}
         }
     }
-    (hosts, paths, header)
+    c
 }
 
 /// `listener-rule/app/<lb>/<lb id>/<listener id>/<rule id>` → the listener's ARN.
@@ -494,7 +502,7 @@ impl ResourceImpl for CanaryResource {
         if let Some(p) = rule.priority {
             state.priority = Val::Known(i64::from(p));
         }
-        let (hosts, paths, _) = conditions_of(rule);
+        let RuleConditions { hosts, paths, .. } = conditions_of(rule);
         let default_all = paths == ["/*"] && hosts.is_empty();
         if !default_all || state.r#match.is_some() {
             let m = state.r#match.get_or_insert_with(MatchModel::default);
@@ -511,7 +519,7 @@ impl ResourceImpl for CanaryResource {
                 state.test_rule_arn = Val::Null;
             }
             (Some(tr), Some(t)) => {
-                if let (_, _, Some((name, values))) = conditions_of(tr) {
+                if let Some((name, values)) = conditions_of(tr).header {
                     if !t.header_name.known().is_some_and(|n| n.eq_ignore_ascii_case(&name)) {
                         t.header_name = Val::Known(name);
                     }
@@ -571,7 +579,7 @@ impl ResourceImpl for CanaryResource {
             test_route: observed.test_rule.as_ref().map(|_| TestRouteModel::default()),
             ..CanaryModel::default()
         };
-        let (hosts, paths, _) = conditions_of(rule);
+        let RuleConditions { hosts, paths, .. } = conditions_of(rule);
         if !(hosts.is_empty() && (paths.is_empty() || paths == ["/*"])) {
             m.r#match = Some(MatchModel::default());
         }
