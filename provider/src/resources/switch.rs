@@ -773,3 +773,162 @@ fn refresh_side(side: &mut Option<SideModel>, real: Option<&bluegreen_core::aws:
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bluegreen_core::aws::route53::Routing;
+    use bluegreen_core::aws::AwsClients;
+    use bluegreen_core::testing::{FakeElbv2, FakeRoute53};
+    use bluegreen_core::zone::Zones;
+    use tokio_util::sync::CancellationToken;
+
+    const Z: &str = "ZFAKE1";
+
+    fn alias(name: &str) -> Option<AliasModel> {
+        Some(AliasModel { name: Val::Known(name.into()), zone_id: Val::Known("Z35SXDOTRQ7X7K".into()), evaluate_target_health: Val::Null })
+    }
+
+    fn model(traffic: i64) -> SwitchModel {
+        SwitchModel {
+            zone_id: Val::Known(Z.into()),
+            name: Val::Known("api.example.com".into()),
+            blue: Some(SideModel { alias: alias("legacy-1.elb.amazonaws.com"), ..SideModel::default() }),
+            green: Some(SideModel { alias: alias("ecs-1.elb.amazonaws.com"), ..SideModel::default() }),
+            traffic: Val::Known(traffic),
+            ..SwitchModel::default()
+        }
+    }
+
+    fn errors(m: &SwitchModel) -> Vec<String> {
+        let mut d = Diagnostics::new();
+        SwitchResource::validate(m, &mut d);
+        d.iter().map(|d| format!("{}: {}", d.path.as_ref().map(|p| p.to_string()).unwrap_or_default(), d.summary)).collect()
+    }
+
+    #[tokio::test]
+    async fn name_spelling_does_not_replace_but_zone_and_type_do() {
+        let prior = model(0);
+        let mut p = model(0);
+        p.name = Val::Known("API.Example.com.".into());
+        assert!(SwitchResource::plan(None, Some(&prior), p).await.requires_replace.is_empty());
+        let mut p = model(0);
+        p.zone_id = Val::Known("ZOTHER".into());
+        assert_eq!(SwitchResource::plan(None, Some(&prior), p).await.requires_replace, vec![attr_path(&["zone_id"])]);
+        let mut p = model(0);
+        p.r#type = Val::Known("AAAA".into());
+        assert_eq!(SwitchResource::plan(None, Some(&prior), p).await.requires_replace, vec![attr_path(&["type"])]);
+    }
+
+    #[tokio::test]
+    async fn plan_knows_the_weights_and_marks_change_id() {
+        let mut prior = model(0);
+        prior.change_id = Val::Known("C1".into());
+        let mut p = prior.clone();
+        p.traffic = Val::Known(30);
+        let planned = SwitchResource::plan(None, Some(&prior), p).await.model;
+        assert_eq!((planned.blue_weight, planned.green_weight), (Val::Known(70), Val::Known(30)));
+        assert_eq!(planned.active, Val::Known("split".into()));
+        assert!(planned.change_id.is_unknown());
+        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone()).await.model;
+        assert_eq!(unchanged.change_id, Val::Known("C1".into()));
+        assert_eq!(unchanged.id, Val::Known("ZFAKE1/api.example.com/A/blue/green".into()));
+    }
+
+    #[test]
+    fn cross_attribute_checks_point_at_the_attribute() {
+        let mut m = model(10);
+        m.blue.as_mut().unwrap().records = Val::Known(vec!["203.0.113.10".into()]);
+        m.green.as_mut().unwrap().set_identifier = Val::Known("blue".into());
+        m.rollout = Some(RolloutModel { steps: Val::Known(vec![50, 10]), bake_time: Val::Known("5 minutes".into()) });
+        let e = errors(&m);
+        assert!(e.contains(&".blue.records: Conflicting targets".to_string()), "{e:?}");
+        assert!(e.contains(&".green.set_identifier: Identical set identifiers".to_string()), "{e:?}");
+        assert!(e.contains(&".rollout.steps[1]: Invalid rollout step".to_string()), "{e:?}");
+        assert!(e.contains(&".rollout.bake_time: Invalid bake_time".to_string()), "{e:?}");
+
+        let mut m = model(10);
+        m.green = m.blue.clone();
+        m.green.as_mut().unwrap().set_identifier = Val::Known("g".into());
+        assert_eq!(errors(&m), [".green: Blue and green point to the same place"]);
+
+        let mut m = model(10);
+        m.r#type = Val::Known("CNAME".into());
+        m.blue = Some(SideModel { records: Val::Known(vec!["a.example.net".into(), "b.example.net".into()]), ..SideModel::default() });
+        m.green = Some(SideModel { records: Val::Known(vec!["not a host".into()]), ..SideModel::default() });
+        let e = errors(&m);
+        assert!(e.contains(&".blue.records: Too many CNAME values".to_string()), "{e:?}");
+        assert!(e.contains(&".green.records[0]: Record does not fit the type".to_string()), "{e:?}");
+    }
+
+    #[test]
+    fn unknown_values_are_not_judged() {
+        let mut m = model(10);
+        m.green.as_mut().unwrap().alias.as_mut().unwrap().name = Val::Unknown;
+        m.name = Val::Unknown;
+        assert!(errors(&m).is_empty());
+    }
+
+    fn ctx(r53: Arc<FakeRoute53>, elb: Arc<FakeElbv2>) -> Ctx {
+        let clients = AwsClients { route53: r53.clone(), elbv2: elb, region: "us-east-1".into() };
+        Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new() }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gate_failure_mid_rollout_returns_the_real_split_with_the_error() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let elb = Arc::new(FakeElbv2::default());
+        elb.set_health("arn:tg", vec!["healthy"]);
+        let ctx = ctx(r53.clone(), elb.clone());
+        let created = SwitchResource::create(&ctx, model(0)).await;
+        assert!(created.diags.is_empty(), "{:?}", created.diags);
+        let prior = created.state.unwrap();
+
+        let mut planned = prior.clone();
+        planned.traffic = Val::Known(100);
+        planned.rollout = Some(RolloutModel { steps: Val::Known(vec![10, 50]), bake_time: Val::Known("10m".into()) });
+        planned.health_gate = Some(HealthGateModel { target_group_arns: Val::Known(vec!["arn:tg".into()]), ..HealthGateModel::default() });
+        let elb2 = elb.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(700)).await;
+            elb2.set_health("arn:tg", vec!["unhealthy"]);
+        });
+        let applied = SwitchResource::update(&ctx, prior, planned).await;
+        let state = applied.state.unwrap();
+        assert_eq!(state.traffic, Val::Known(0), "rolled back");
+        assert_eq!((state.blue_weight, state.green_weight), (Val::Known(100), Val::Known(0)));
+        let d = &applied.diags.0[0];
+        assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+        assert_eq!(d.path, Some(attr_path(&["health_gate", "min_healthy_targets"])));
+        assert!(d.detail.contains("1 unhealthy") && d.detail.contains("0% green, 100% blue"), "{}", d.detail);
+        // Reality agrees with the returned state.
+        let weights: Vec<Routing> = r53.records(Z).into_iter().map(|r| r.routing).collect();
+        assert_eq!(
+            weights,
+            [
+                Routing::Weighted { set_identifier: "blue".into(), weight: 100 },
+                Routing::Weighted { set_identifier: "green".into(), weight: 0 }
+            ]
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_during_a_bake_keeps_the_step_reached() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let prior = SwitchResource::create(&ctx, model(0)).await.state.unwrap();
+        let mut planned = prior.clone();
+        planned.traffic = Val::Known(100);
+        planned.rollout = Some(RolloutModel { steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
+        let stop = ctx.stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            stop.cancel();
+        });
+        let applied = SwitchResource::update(&ctx, prior, planned).await;
+        assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
+        assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
+    }
+}
