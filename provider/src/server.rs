@@ -390,3 +390,26 @@ impl Provider for BlueGreenProvider {
         Ok(Response::new(pb::stop_provider::Response { error: String::new() }))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::schema::check_terraform_rules;
+
+    /// Current Terraform rejects a provider whose schema breaks its rules
+    /// (1.0.3 does not check), so every served schema is checked here.
+    #[test]
+    fn every_served_schema_passes_terraforms_rules() {
+        let p = BlueGreenProvider::new();
+        let mut errors = check_terraform_rules(&p.provider_schema().block, "provider");
+        for d in p.data_sources() {
+            errors.extend(check_terraform_rules(&d.schema().block, d.type_name()));
+        }
+        for r in p.resources() {
+            errors.extend(check_terraform_rules(&r.schema().block, r.type_name()));
+        }
+        assert!(errors.is_empty(), "{errors:#?}");
+        assert_eq!(p.resources().count(), 2);
+        assert_eq!(p.data_sources().count(), 5);
+    }
+}
