@@ -5,9 +5,10 @@
 use std::collections::BTreeMap;
 
 use crate::aws::elbv2::{Elbv2Api, Listener, ListenerSelector, LoadBalancer, Selector, TargetGroup};
-use crate::aws::route53::{HostedZone, ListStart, RecordSet, RecordType, Route53Api};
+use crate::aws::route53::{HostedZone, RecordSet, RecordType, Route53Api};
 use crate::dns::{bare_id, canonical_name, display_name};
 use crate::error::{AwsErrorKind, Error, Result};
+use crate::zone::Zone;
 
 /// How a hosted zone is identified.
 #[derive(Debug, Clone)]
@@ -166,34 +167,8 @@ pub struct RecordQuery {
     pub set_identifier: Option<String>,
 }
 
-/// All record sets of one name and type in a zone, in Route 53's order.
-pub async fn record_sets(api: &dyn Route53Api, zone_id: &str, name: &str, record_type: &RecordType) -> Result<Vec<RecordSet>> {
-    let name = canonical_name(name);
-    let mut start = ListStart { name: Some(name.clone()), record_type: Some(record_type.clone()), set_identifier: None };
-    let mut found = Vec::new();
-    // A name+type holds at most 100 weighted sets, so this takes one or two pages.
-    loop {
-        let page = api.list_record_sets(bare_id(zone_id), &start, 300).await.map_err(|e| match e.kind {
-            AwsErrorKind::NotFound => Error::NotFound { what: "hosted zone", searched: format!("zone_id = {zone_id:?}") },
-            _ => e.into(),
-        })?;
-        let mut past_it = false;
-        for r in page.records {
-            if r.name == name && &r.record_type == record_type {
-                found.push(r);
-            } else if !found.is_empty() {
-                past_it = true;
-            }
-        }
-        match page.next {
-            Some(next) if !past_it && next.name.as_deref().map(canonical_name).as_deref() == Some(name.as_str()) => start = next,
-            _ => return Ok(found),
-        }
-    }
-}
-
-pub async fn record(api: &dyn Route53Api, q: &RecordQuery) -> Result<RecordSet> {
-    let all = record_sets(api, &q.zone_id, &q.name, &q.record_type).await?;
+pub async fn record(zone: &Zone, q: &RecordQuery) -> Result<RecordSet> {
+    let all = zone.record_sets(&q.name, &q.record_type).await?;
     let searched = match &q.set_identifier {
         Some(id) => format!("{} record {:?} with set_identifier {:?} in zone {}", q.record_type, display_name(&q.name), id, q.zone_id),
         None => format!("{} record {:?} in zone {}", q.record_type, display_name(&q.name), q.zone_id),

@@ -4,12 +4,12 @@
 use std::marker::PhantomData;
 
 use async_trait::async_trait;
-use bluegreen_core::aws::AwsClients;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::diag::Diagnostics;
+use crate::resource::Ctx;
 use crate::schema::{self, Schema};
 use crate::typed;
 use crate::value::{Path, Value};
@@ -27,7 +27,7 @@ pub trait DataSourceImpl: Send + Sync + 'static {
 
     /// Looks the object up. The model is wholly known here: Terraform defers
     /// a data source whose configuration is not.
-    async fn read(clients: &AwsClients, model: Self::Model) -> Result<Self::Model, Diagnostics>;
+    async fn read(ctx: &Ctx, model: Self::Model) -> Result<Self::Model, Diagnostics>;
 }
 
 /// Object-safe face of a data source, used by the server.
@@ -36,7 +36,7 @@ pub trait DataSource: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> &Schema;
     fn validate(&self, config: &Value) -> Diagnostics;
-    async fn read(&self, clients: &AwsClients, config: &Value) -> Result<Value, Diagnostics>;
+    async fn read(&self, ctx: &Ctx, config: &Value) -> Result<Value, Diagnostics>;
 }
 
 pub struct Adapter<D: DataSourceImpl> {
@@ -78,7 +78,7 @@ impl<D: DataSourceImpl> DataSource for Adapter<D> {
         diags
     }
 
-    async fn read(&self, clients: &AwsClients, config: &Value) -> Result<Value, Diagnostics> {
+    async fn read(&self, ctx: &Ctx, config: &Value) -> Result<Value, Diagnostics> {
         let mut diags = self.validate(config);
         if diags.has_errors() {
             return Err(diags);
@@ -87,7 +87,7 @@ impl<D: DataSourceImpl> DataSource for Adapter<D> {
             diags.bug(format!("{}: {e}", D::TYPE_NAME));
             diags.clone()
         })?;
-        let out = D::read(clients, model).await?;
+        let out = D::read(ctx, model).await?;
         typed::encode(&out, &self.schema.implied_type()).map_err(|e| {
             let mut d = Diagnostics::new();
             d.bug(format!("{}: could not encode the result: {e}", D::TYPE_NAME));

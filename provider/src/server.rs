@@ -223,7 +223,7 @@ impl Provider for BlueGreenProvider {
             let ctx = merge(self.configured().await, &mut diags);
             if let (Some(config), Some(ctx)) = (config, ctx) {
                 tracing::debug!(data_source = %req.type_name, "reading data source");
-                if let Some(value) = merge(ds.read(&ctx.clients, &config).await, &mut diags) {
+                if let Some(value) = merge(ds.read(&ctx, &config).await, &mut diags) {
                     state = merge(encode_dynamic(&value, &ty), &mut diags);
                 }
             }

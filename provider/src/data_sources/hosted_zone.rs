@@ -1,7 +1,6 @@
 //! `bluegreen_hosted_zone`: a Route 53 hosted zone, by id or by name.
 
 use async_trait::async_trait;
-use bluegreen_core::aws::AwsClients;
 use bluegreen_core::dns::{check_name, display_name};
 use bluegreen_core::legacy::{self, ZoneQuery};
 use schemars::JsonSchema;
@@ -11,6 +10,7 @@ use super::{exactly_one_of, patterns};
 use crate::data_source::DataSourceImpl;
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
+use crate::resource::Ctx;
 use crate::typed::Val;
 
 /// Looks up a Route 53 hosted zone — typically the one holding the legacy record you are about to cut over.
@@ -60,7 +60,7 @@ impl DataSourceImpl for HostedZoneDataSource {
         }
     }
 
-    async fn read(clients: &AwsClients, mut m: HostedZoneModel) -> Result<HostedZoneModel, Diagnostics> {
+    async fn read(ctx: &Ctx, mut m: HostedZoneModel) -> Result<HostedZoneModel, Diagnostics> {
         let (query, path) = match (m.zone_id.known(), m.name.known()) {
             (Some(id), _) => (ZoneQuery::Id(id.clone()), "zone_id"),
             (None, Some(name)) => {
@@ -68,7 +68,7 @@ impl DataSourceImpl for HostedZoneDataSource {
             }
             _ => unreachable!("validated: exactly one selector is set"),
         };
-        let zone = legacy::hosted_zone(clients.route53.as_ref(), &query).await.map_err(|e| {
+        let zone = legacy::hosted_zone(ctx.clients.route53.as_ref(), &query).await.map_err(|e| {
             let mut d = Diagnostics::new();
             report(&mut d, &e, Some(attr_path(&[path])), "Reading hosted zone");
             d

@@ -1,7 +1,6 @@
 //! `bluegreen_listener`: a load balancer listener.
 
 use async_trait::async_trait;
-use bluegreen_core::aws::AwsClients;
 use bluegreen_core::legacy::{self, ListenerQuery};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -10,6 +9,7 @@ use super::patterns;
 use crate::data_source::DataSourceImpl;
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
+use crate::resource::Ctx;
 use crate::typed::Val;
 
 /// Looks up a listener — typically the legacy ALB's HTTPS listener that a `canary_listener` adds its rules to —
@@ -70,13 +70,13 @@ impl DataSourceImpl for ListenerDataSource {
         }
     }
 
-    async fn read(clients: &AwsClients, mut m: ListenerModel) -> Result<ListenerModel, Diagnostics> {
+    async fn read(ctx: &Ctx, mut m: ListenerModel) -> Result<ListenerModel, Diagnostics> {
         let (query, path) = match (m.arn.known(), m.load_balancer_arn.known(), m.port.known()) {
             (Some(arn), _, _) => (ListenerQuery::Arn(arn.clone()), "arn"),
             (None, Some(lb), Some(port)) => (ListenerQuery::Port { load_balancer_arn: lb.clone(), port: *port }, "port"),
             _ => unreachable!("validated: a selector is set"),
         };
-        let l = legacy::listener(clients.elbv2.as_ref(), &query).await.map_err(|e| {
+        let l = legacy::listener(ctx.clients.elbv2.as_ref(), &query).await.map_err(|e| {
             let mut d = Diagnostics::new();
             report(&mut d, &e, Some(attr_path(&[path])), "Reading listener");
             d

@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use bluegreen_core::aws::elbv2::Selector;
-use bluegreen_core::aws::AwsClients;
 use bluegreen_core::legacy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -11,6 +10,7 @@ use super::{exactly_one_of, patterns};
 use crate::data_source::DataSourceImpl;
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
+use crate::resource::Ctx;
 use crate::typed::Val;
 
 /// Looks up a load balancer — the legacy ALB in front of EC2, or the new one in front of ECS — by `name` or `arn`.
@@ -62,13 +62,13 @@ impl DataSourceImpl for LoadBalancerDataSource {
         exactly_one_of(diags, "load balancer", &[("name", m.name.is_set()), ("arn", m.arn.is_set())]);
     }
 
-    async fn read(clients: &AwsClients, mut m: LoadBalancerModel) -> Result<LoadBalancerModel, Diagnostics> {
+    async fn read(ctx: &Ctx, mut m: LoadBalancerModel) -> Result<LoadBalancerModel, Diagnostics> {
         let (by, path) = match (m.arn.known(), m.name.known()) {
             (Some(arn), _) => (Selector::Arns(vec![arn.clone()]), "arn"),
             (None, Some(name)) => (Selector::Names(vec![name.clone()]), "name"),
             _ => unreachable!("validated: exactly one selector is set"),
         };
-        let info = legacy::load_balancer(clients.elbv2.as_ref(), &by).await.map_err(|e| {
+        let info = legacy::load_balancer(ctx.clients.elbv2.as_ref(), &by).await.map_err(|e| {
             let mut d = Diagnostics::new();
             report(&mut d, &e, Some(attr_path(&[path])), "Reading load balancer");
             d

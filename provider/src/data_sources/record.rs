@@ -2,7 +2,6 @@
 
 use async_trait::async_trait;
 use bluegreen_core::aws::route53::{RecordType, Routing};
-use bluegreen_core::aws::AwsClients;
 use bluegreen_core::dns::{check_name, display_name};
 use bluegreen_core::legacy::{self, RecordQuery};
 use schemars::JsonSchema;
@@ -12,6 +11,7 @@ use super::patterns;
 use crate::data_source::DataSourceImpl;
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
+use crate::resource::Ctx;
 use crate::typed::Val;
 
 /// Reads a Route 53 record set as it is today — typically the legacy record (a simple alias to the old ALB)
@@ -81,7 +81,7 @@ impl DataSourceImpl for RecordDataSource {
         }
     }
 
-    async fn read(clients: &AwsClients, mut m: RecordModel) -> Result<RecordModel, Diagnostics> {
+    async fn read(ctx: &Ctx, mut m: RecordModel) -> Result<RecordModel, Diagnostics> {
         let (Some(zone_id), Some(name), Some(rtype)) = (m.zone_id.known(), m.name.known(), m.r#type.known()) else {
             unreachable!("required attributes are known when a data source is read")
         };
@@ -91,7 +91,9 @@ impl DataSourceImpl for RecordDataSource {
             record_type: RecordType::parse(rtype),
             set_identifier: m.set_identifier.known().cloned(),
         };
-        let r = legacy::record(clients.route53.as_ref(), &q).await.map_err(|e| {
+        // Through the per-zone component, like every Route 53 read of this provider.
+        let zone = ctx.zones.zone(zone_id);
+        let r = legacy::record(&zone, &q).await.map_err(|e| {
             let mut d = Diagnostics::new();
             let path = match &e {
                 bluegreen_core::Error::NotFound { what: "hosted zone", .. } => "zone_id",

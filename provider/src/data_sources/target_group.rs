@@ -4,7 +4,6 @@ use std::collections::BTreeMap;
 
 use async_trait::async_trait;
 use bluegreen_core::aws::elbv2::Selector;
-use bluegreen_core::aws::AwsClients;
 use bluegreen_core::legacy;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -13,6 +12,7 @@ use super::{exactly_one_of, patterns};
 use crate::data_source::DataSourceImpl;
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
+use crate::resource::Ctx;
 use crate::typed::Val;
 
 /// Looks up a target group by `name` or `arn` and reports the live health of its targets — the number to watch
@@ -72,13 +72,13 @@ impl DataSourceImpl for TargetGroupDataSource {
         exactly_one_of(diags, "target group", &[("name", m.name.is_set()), ("arn", m.arn.is_set())]);
     }
 
-    async fn read(clients: &AwsClients, mut m: TargetGroupModel) -> Result<TargetGroupModel, Diagnostics> {
+    async fn read(ctx: &Ctx, mut m: TargetGroupModel) -> Result<TargetGroupModel, Diagnostics> {
         let (by, path) = match (m.arn.known(), m.name.known()) {
             (Some(arn), _) => (Selector::Arns(vec![arn.clone()]), "arn"),
             (None, Some(name)) => (Selector::Names(vec![name.clone()]), "name"),
             _ => unreachable!("validated: exactly one selector is set"),
         };
-        let info = legacy::target_group(clients.elbv2.as_ref(), &by).await.map_err(|e| {
+        let info = legacy::target_group(ctx.clients.elbv2.as_ref(), &by).await.map_err(|e| {
             let mut d = Diagnostics::new();
             report(&mut d, &e, Some(attr_path(&[path])), "Reading target group");
             d
