@@ -17,7 +17,6 @@ use serde::{Deserialize, Serialize};
 use super::common::{self, HealthGateModel, OnGateFailureModel, RolloutModel};
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
-use crate::errors::report;
 use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
 use crate::typed::Val;
 
@@ -139,22 +138,11 @@ pub enum CanaryDestroyModel {
 
 impl CanaryModel {
     fn target_split(&self) -> Option<TrafficSplit> {
-        self.traffic.known().and_then(|t| u8::try_from(*t).ok()).and_then(TrafficSplit::green_percent)
+        common::target_split(&self.traffic)
     }
 
     fn set_split_attrs(&mut self, split: Option<TrafficSplit>) {
-        match split {
-            Some(s) => {
-                self.blue_weight = Val::Known(i64::from(s.blue()));
-                self.green_weight = Val::Known(i64::from(s.green()));
-                self.active = Val::Known(s.active().as_str().to_string());
-            }
-            None => {
-                self.blue_weight = Val::Unknown;
-                self.green_weight = Val::Unknown;
-                self.active = Val::Unknown;
-            }
-        }
+        (self.blue_weight, self.green_weight, self.active) = common::split_attrs(split);
     }
 
     fn test_priority(&self) -> Option<i64> {
@@ -214,12 +202,6 @@ impl CanaryModel {
 }
 
 pub struct CanaryResource;
-
-fn error_from(e: &Error, path: Option<crate::value::Path>, context: &str) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    report(&mut d, e, path, context);
-    d
-}
 
 async fn run_shift(
     ctx: &Ctx,
@@ -433,7 +415,7 @@ impl ResourceImpl for CanaryResource {
             Ok(ids) => ids,
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["priority"])) } else { None };
-                return Applied { state: None, diags: error_from(&e, path, "Creating the canary rules") };
+                return Applied { state: None, diags: common::error_from(&e, path, "Creating the canary rules") };
             }
         };
         tracing::info!(rule = %ids.rule_arn, green = initial.green(), "canary rules created");
@@ -453,7 +435,7 @@ impl ResourceImpl for CanaryResource {
         let mut ids = prior.ids();
         let observed = match canary::observe(api, &spec.listener_arn, &ids).await {
             Ok(o) => o,
-            Err(e) => return Applied { state: Some(prior), diags: error_from(&e, None, "Reading the canary rules") },
+            Err(e) => return Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the canary rules") },
         };
         ids.test_rule_arn = observed.test_rule.as_ref().map(|r| r.arn.clone());
         let from = observed.split(&prior_spec.blue_target_group, &prior_spec.green_target_group).unwrap_or(TrafficSplit::ALL_BLUE);
@@ -461,7 +443,10 @@ impl ResourceImpl for CanaryResource {
             Ok(ids) => ids,
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["priority"])) } else { None };
-                return Applied { state: Some(prior.with_reality(from, &ids)), diags: error_from(&e, path, "Updating the canary rules") };
+                return Applied {
+                    state: Some(prior.with_reality(from, &ids)),
+                    diags: common::error_from(&e, path, "Updating the canary rules"),
+                };
             }
         };
         match planned.target_split() {
@@ -483,7 +468,7 @@ impl ResourceImpl for CanaryResource {
             Ok(()) => Applied { state: None, diags: Diagnostics::new() },
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
-                Applied { state: Some(prior), diags: error_from(&e, path, "Destroying the canary") }
+                Applied { state: Some(prior), diags: common::error_from(&e, path, "Destroying the canary") }
             }
         }
     }
@@ -493,7 +478,7 @@ impl ResourceImpl for CanaryResource {
         let listener = state.listener_arn.known().cloned().unwrap_or_default();
         let observed = match canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids).await {
             Ok(o) => o,
-            Err(e) => return Applied { state: Some(state), diags: error_from(&e, None, "Reading the canary rules") },
+            Err(e) => return Applied { state: Some(state), diags: common::error_from(&e, None, "Reading the canary rules") },
         };
         let Some(rule) = &observed.rule else {
             tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the canary no longer exists");
@@ -554,8 +539,9 @@ impl ResourceImpl for CanaryResource {
         };
         let listener = listener_of(&rule_arn).ok_or_else(|| bad(format!("{rule_arn:?} is not a listener rule ARN.")))?;
         let ids = CanaryIds { rule_arn: rule_arn.clone(), test_rule_arn: test_arn.clone() };
-        let observed =
-            canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids).await.map_err(|e| error_from(&e, None, "Importing the canary"))?;
+        let observed = canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids)
+            .await
+            .map_err(|e| common::error_from(&e, None, "Importing the canary"))?;
         let rule = observed.rule.as_ref().ok_or_else(|| bad(format!("No rule {rule_arn:?} on listener {listener}.")))?;
         let tgs: Vec<String> = rule
             .actions

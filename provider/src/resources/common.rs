@@ -225,3 +225,24 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
         }
     }
 }
+
+/// `traffic` as a split, once known and in range.
+pub fn target_split(traffic: &Val<i64>) -> Option<TrafficSplit> {
+    traffic.known().and_then(|t| u8::try_from(*t).ok()).and_then(TrafficSplit::green_percent)
+}
+
+/// The computed `blue_weight`, `green_weight` and `active` that follow from a
+/// split (unknown while the split is).
+pub fn split_attrs(split: Option<TrafficSplit>) -> (Val<i64>, Val<i64>, Val<String>) {
+    match split {
+        Some(s) => (Val::Known(i64::from(s.blue())), Val::Known(i64::from(s.green())), Val::Known(s.active().as_str().to_string())),
+        None => (Val::Unknown, Val::Unknown, Val::Unknown),
+    }
+}
+
+/// One engine error as diagnostics.
+pub fn error_from(e: &bluegreen_core::Error, path: Option<Path>, context: &str) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    report(&mut d, e, path, context);
+    d
+}

@@ -22,7 +22,6 @@ use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::errors::report;
 use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
 use crate::typed::Val;
-use crate::value::Path;
 
 // ---------------------------------------------------------------------------
 // Model: configuration and state, and the single source of the schema.
@@ -181,7 +180,7 @@ impl SwitchModel {
     }
 
     fn target_split(&self) -> Option<TrafficSplit> {
-        self.traffic.known().and_then(|t| u8::try_from(*t).ok()).and_then(TrafficSplit::green_percent)
+        common::target_split(&self.traffic)
     }
 
     fn compute_id(&self) -> Val<String> {
@@ -196,18 +195,7 @@ impl SwitchModel {
 
     /// Sets the computed attributes that follow from `traffic`.
     fn set_split_attrs(&mut self, split: Option<TrafficSplit>) {
-        match split {
-            Some(s) => {
-                self.blue_weight = Val::Known(i64::from(s.blue()));
-                self.green_weight = Val::Known(i64::from(s.green()));
-                self.active = Val::Known(s.active().as_str().to_string());
-            }
-            None => {
-                self.blue_weight = Val::Unknown;
-                self.green_weight = Val::Unknown;
-                self.active = Val::Unknown;
-            }
-        }
+        (self.blue_weight, self.green_weight, self.active) = common::split_attrs(split);
     }
 
     /// The engine's view. Only called at apply, when everything is known.
@@ -335,12 +323,6 @@ fn same_target(a: &SideModel, b: &SideModel) -> bool {
 // ---------------------------------------------------------------------------
 
 pub struct SwitchResource;
-
-fn error_from(e: &Error, path: Option<Path>, context: &str) -> Diagnostics {
-    let mut d = Diagnostics::new();
-    report(&mut d, e, path, context);
-    d
-}
 
 /// Runs the engine from `from` to `to`, and turns the
 /// outcome into state (the real split) and diagnostics.
@@ -523,7 +505,7 @@ impl ResourceImpl for SwitchResource {
             Ok(c) => c,
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["adopt_existing"])) } else { None };
-                return Applied { state: None, diags: error_from(&e, path, "Creating the switch") };
+                return Applied { state: None, diags: common::error_from(&e, path, "Creating the switch") };
             }
         };
         tracing::info!(name = %spec.name, green = initial.green(), adopted = adopt, "weighted pair created");
@@ -548,7 +530,7 @@ impl ResourceImpl for SwitchResource {
         let (old_b, old_g) = prior.ids();
         let observed = match dns_switch::observe(&zone, &spec.name, &spec.record_type, &old_b, &old_g).await {
             Ok(o) => o,
-            Err(e) => return Applied { state: Some(prior), diags: error_from(&e, None, "Reading the switch") },
+            Err(e) => return Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the switch") },
         };
         let from = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
         let mut model = planned.clone();
@@ -571,7 +553,7 @@ impl ResourceImpl for SwitchResource {
                 Err(e) => {
                     let mut state = prior.with_reality(from, None);
                     state.change_id = prior_change(&planned, &state);
-                    return Applied { state: Some(state), diags: error_from(&e, None, "Updating the record sets") };
+                    return Applied { state: Some(state), diags: common::error_from(&e, None, "Updating the record sets") };
                 }
             }
         } else if model.change_id.is_unknown() {
@@ -609,7 +591,7 @@ impl ResourceImpl for SwitchResource {
             Ok(None) => Applied { state: None, diags: Diagnostics::new() },
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
-                Applied { state: Some(prior), diags: error_from(&e, path, "Destroying the switch") }
+                Applied { state: Some(prior), diags: common::error_from(&e, path, "Destroying the switch") }
             }
         }
     }
@@ -621,7 +603,7 @@ impl ResourceImpl for SwitchResource {
         let observed = match dns_switch::observe(&zone, &name, &state.record_type(), &b, &g).await {
             Ok(o) => o,
             Err(Error::NotFound { .. }) => return Applied { state: None, diags: Diagnostics::new() },
-            Err(e) => return Applied { state: Some(state), diags: error_from(&e, None, "Reading the switch") },
+            Err(e) => return Applied { state: Some(state), diags: common::error_from(&e, None, "Reading the switch") },
         };
         if observed.is_gone() {
             tracing::info!(name = %name, "both record sets are gone; the switch no longer exists");
@@ -659,8 +641,9 @@ impl ResourceImpl for SwitchResource {
             return Err(d);
         }
         let zone = ctx.zones.zone(zone_id);
-        let observed =
-            dns_switch::observe(&zone, name, &rt, blue_id, green_id).await.map_err(|e| error_from(&e, None, "Importing the switch"))?;
+        let observed = dns_switch::observe(&zone, name, &rt, blue_id, green_id)
+            .await
+            .map_err(|e| common::error_from(&e, None, "Importing the switch"))?;
         let (Some(blue), Some(green)) = (&observed.blue, &observed.green) else {
             let mut d = Diagnostics::new();
             d.error(
