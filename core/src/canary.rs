@@ -121,22 +121,26 @@ fn refused(summary: &'static str, detail: String) -> Error {
 }
 
 /// Checks that the priorities are free on the listener (except for rules in `mine`).
-async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<()> {
+/// Summary of the refusal when the test route's priority is taken.
+pub const TEST_PRIORITY_IN_USE: &str = "Test route priority in use";
+
+async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<Vec<Rule>> {
     let rules = api.describe_rules(&spec.listener_arn).await?;
-    let wanted = std::iter::once(spec.priority).chain(spec.test_route.as_ref().map(|t| t.priority));
-    for p in wanted {
+    let wanted = std::iter::once((spec.priority, false)).chain(spec.test_route.as_ref().map(|t| (t.priority, true)));
+    for (p, test) in wanted {
         if let Some(holder) = rules.iter().find(|r| r.priority == Some(p) && !mine.contains(&r.arn.as_str())) {
+            let which = if test { format!("The test route's priority {p}") } else { format!("Priority {p}") };
             return Err(refused(
-                "Listener rule priority in use",
+                if test { TEST_PRIORITY_IN_USE } else { "Listener rule priority in use" },
                 format!(
-                    "Priority {p} on this listener is held by rule {}, which this configuration does not own. Choose another \
+                    "{which} on this listener is held by rule {}, which this configuration does not own. Choose another \
                      priority, or if that rule is this canary, import it (terraform import with the rule ARN).",
                     holder.arn
                 ),
             ));
         }
     }
-    Ok(())
+    Ok(rules)
 }
 
 /// Creates the rules. If the test rule cannot be created the main rule is
@@ -165,6 +169,14 @@ pub async fn create(api: &dyn Elbv2Api, spec: &CanarySpec, split: TrafficSplit) 
 pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, ids: &CanaryIds, split: TrafficSplit) -> Result<CanaryIds> {
     let mut ids = ids.clone();
     let mine: Vec<&str> = std::iter::once(ids.rule_arn.as_str()).chain(ids.test_rule_arn.as_deref()).collect();
+    let rules = check_priorities(api, spec, &mine).await?;
+    // The weighted rule was deleted out of band: create it again (at the
+    // current split) beside our surviving test rule.
+    if !rules.iter().any(|r| r.arn == ids.rule_arn) {
+        let r = api.create_rule(&spec.listener_arn, spec.priority, &spec.conditions(), &spec.forward(split)).await?;
+        ids.rule_arn = r.arn;
+        return finish_test_rule(api, spec, ids, &rules).await;
+    }
     let mut moves = Vec::new();
     if prior.priority != spec.priority {
         moves.push((ids.rule_arn.clone(), spec.priority));
@@ -175,16 +187,20 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
         }
     }
     if !moves.is_empty() {
-        check_priorities(api, spec, &mine).await?;
         api.set_rule_priorities(&moves).await?;
     }
     api.modify_rule(&ids.rule_arn, &spec.conditions(), &spec.forward(split)).await?;
-    match (&spec.test_route, ids.test_rule_arn.clone()) {
+    finish_test_rule(api, spec, ids, &rules).await
+}
+
+/// Adds, rewrites or removes the test rule to match `spec`.
+async fn finish_test_rule(api: &dyn Elbv2Api, spec: &CanarySpec, mut ids: CanaryIds, rules: &[Rule]) -> Result<CanaryIds> {
+    let existing = ids.test_rule_arn.clone().filter(|arn| rules.iter().any(|r| &r.arn == arn));
+    match (&spec.test_route, existing) {
         (Some(t), Some(arn)) => {
             api.modify_rule(&arn, &spec.test_conditions(t), &spec.green_only()).await?;
         }
         (Some(t), None) => {
-            check_priorities(api, &CanarySpec { test_route: Some(t.clone()), priority: t.priority, ..spec.clone() }, &mine).await?;
             let r = api.create_rule(&spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await?;
             ids.test_rule_arn = Some(r.arn);
         }
@@ -192,7 +208,7 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
             api.delete_rule(&arn).await?;
             ids.test_rule_arn = None;
         }
-        (None, None) => {}
+        (None, None) => ids.test_rule_arn = None,
     }
     Ok(ids)
 }
@@ -339,7 +355,7 @@ mod tests {
         let f = fake();
         let other = f.create_rule(L, 99, &[Condition::PathPattern(vec!["/x".into()])], &spec().forward(t(0))).await.unwrap();
         let e = create(f.as_ref(), &spec(), t(0)).await.unwrap_err().to_string();
-        assert!(e.contains("Priority 99") && e.contains(&other.arn) && e.contains("import"), "{e}");
+        assert!(e.contains("test route's priority 99") && e.contains(&other.arn) && e.contains("import"), "{e}");
         assert_eq!(f.rules(L).len(), 1, "nothing created");
     }
 
@@ -369,6 +385,17 @@ mod tests {
         prios.sort();
         assert_eq!(prios, [Some(150), Some(200)]);
         assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(20)));
+    }
+
+    #[tokio::test]
+    async fn a_deleted_weighted_rule_is_recreated_beside_the_surviving_test_rule() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(30)).await.unwrap();
+        f.delete_rule(&ids.rule_arn).await.unwrap();
+        let new_ids = update(f.as_ref(), &spec(), &spec(), &ids, t(0)).await.unwrap();
+        assert_ne!(new_ids.rule_arn, ids.rule_arn);
+        assert_eq!(new_ids.test_rule_arn, ids.test_rule_arn, "the test rule is kept");
+        assert_eq!(f.rules(L).len(), 2);
     }
 
     #[tokio::test]
@@ -423,6 +450,7 @@ mod tests {
             rollout: Some(Rollout { steps: vec![5, 25, 50], bake: Duration::from_secs(600) }),
             gate: Some(HealthGate { target_group_arns: vec![GREEN.into()], min_healthy_targets: 1, http_check: None }),
             on_gate_failure: OnGateFailure::Rollback,
+            gate_already_passed: false,
         };
         let f2 = f.clone();
         tokio::spawn(async move {

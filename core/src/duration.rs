@@ -45,7 +45,7 @@ pub fn format(d: Duration) -> String {
     }
     let mut secs = d.as_secs();
     let mut out = String::new();
-    for (unit, size) in [("h", 3600), ("m", 60), ("s", 1)] {
+    for (unit, size) in [("d", 86_400), ("h", 3600), ("m", 60), ("s", 1)] {
         if secs >= size {
             out.push_str(&format!("{}{unit}", secs / size));
             secs %= size;
@@ -75,7 +75,7 @@ mod tests {
 
     #[test]
     fn format_round_trips() {
-        for s in ["5m", "1h30m", "45s", "250ms", "1h", "2m5s"] {
+        for s in ["5m", "1h30m", "45s", "250ms", "1h", "2m5s", "7d", "1d2h"] {
             assert_eq!(format(parse(s).unwrap()), s);
         }
     }

@@ -46,6 +46,9 @@ pub struct ShiftPlan {
     pub rollout: Option<Rollout>,
     pub gate: Option<HealthGate>,
     pub on_gate_failure: OnGateFailure,
+    /// The caller already checked the gate just before (a create checks it
+    /// before making anything); skip the check before the first increase.
+    pub gate_already_passed: bool,
 }
 
 /// How gates are re-checked while baking.
@@ -127,7 +130,7 @@ pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &Shi
     }
     tracing::info!(from = plan.from.green(), to = plan.to.green(), steps = total, "starting traffic shift: {} -> {}", plan.from, plan.to);
 
-    if let Some(g) = gate {
+    if let Some(g) = gate.filter(|_| !plan.gate_already_passed) {
         match g.evaluate(probe).await {
             Ok(seen) => tracing::info!(observed = %seen.join("; "), "health gate passed before the first increase"),
             Err(f) => {
@@ -296,6 +299,7 @@ mod tests {
             rollout: Some(Rollout { steps: steps.to_vec(), bake: Duration::from_secs(bake_secs) }),
             gate: gated.then(|| HealthGate { target_group_arns: vec!["arn:tg".into()], min_healthy_targets: 1, http_check: None }),
             on_gate_failure: on,
+            gate_already_passed: false,
         }
     }
 

@@ -157,7 +157,14 @@ fn refused(summary: &'static str, detail: String) -> Error {
 /// Creates the pair at `split`. With `adopt`, an existing simple record that
 /// points where blue says is replaced in the same batch. Anything else
 /// already at the name is left alone and reported.
-pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: bool) -> Result<ChangeInfo> {
+/// A created pair: the change, and whether it replaced an existing simple record.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub change: ChangeInfo,
+    pub adopted: bool,
+}
+
+pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: bool) -> Result<Created> {
     let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
     let label = spec.label();
     if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
@@ -222,8 +229,16 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
     for r in spec.pair(split) {
         changes.push(Change { action: ChangeAction::Create, record: r });
     }
-    let comment = if changes.len() == 3 { format!("bluegreen: adopt {label}") } else { format!("bluegreen: create {label}") };
-    submit(zone, spec, &comment, &changes, Some(split)).await
+    let adopted = changes.len() == 3;
+    let comment = if adopted { format!("bluegreen: adopt {label}") } else { format!("bluegreen: create {label}") };
+    let change = submit(zone, spec, &comment, &changes, Some(split)).await?;
+    Ok(Created { change, adopted })
+}
+
+/// Undoes a create that was rolled back to all-blue: the adopted simple
+/// record comes back (one batch, the name keeps answering), or the pair goes.
+pub async fn undo_create(zone: &Zone, spec: &SwitchSpec, adopted: bool) -> Result<()> {
+    destroy(zone, spec, if adopted { OnDestroy::Collapse } else { OnDestroy::Delete }).await.map(|_| ())
 }
 
 /// Submits a batch; after an ambiguous failure (no answer, 5xx) reads the
@@ -559,6 +574,7 @@ mod tests {
             rollout: Some(Rollout { steps: vec![10, 50], bake: Duration::from_secs(120) }),
             gate: Some(HealthGate { target_group_arns: vec!["tg-ecs".into()], min_healthy_targets: 1, http_check: None }),
             on_gate_failure: OnGateFailure::Rollback,
+            gate_already_passed: false,
         };
         let report = shift(&router, &probe, &plan, &CancellationToken::new()).await;
         assert!(matches!(report.outcome, ShiftOutcome::GateBlocked(_)), "{report:?}");

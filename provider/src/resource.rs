@@ -161,6 +161,8 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
         if diags.has_errors() {
             return (None, diags);
         }
+        // Terraform showed validation's warnings already (ValidateResourceConfig).
+        diags.0.retain(|d| d.severity != crate::diag::Severity::Warning);
         let decoded = (|| -> Result<_, Diagnostics> {
             let prior = if prior.is_null() { None } else { Some(self.decode(prior, "prior state")?) };
             Ok((prior, self.decode(proposed, "proposed state")?))

@@ -108,7 +108,9 @@ impl<'de, T: DeserializeOwned> Deserialize<'de> for Val<T> {
         if json.is_null() {
             return Ok(Val::Null);
         }
-        if is_unknown_marker(&json) {
+        // A collection with an unknown element (`[var.host]` before apply) is
+        // not known as a whole.
+        if contains_unknown(&json) {
             return Ok(Val::Unknown);
         }
         T::deserialize(json).map(Val::Known).map_err(serde::de::Error::custom)
@@ -141,6 +143,14 @@ impl<T: JsonSchema> JsonSchema for Val<T> {
 
     fn json_schema(generator: &mut SchemaGenerator) -> Schema {
         generator.subschema_for::<T>()
+    }
+}
+
+fn contains_unknown(json: &Json) -> bool {
+    match json {
+        Json::Array(xs) => xs.iter().any(contains_unknown),
+        Json::Object(m) => is_unknown_marker(json) || m.values().any(contains_unknown),
+        _ => false,
     }
 }
 
@@ -264,6 +274,17 @@ mod tests {
         let p: Probe = decode(&v).unwrap();
         assert_eq!(p, Probe { a: Val::Unknown, b: Val::Known(7), c: Val::Null });
         assert_eq!(encode(&p, &ty()).unwrap(), v);
+    }
+
+    #[test]
+    fn a_list_with_an_unknown_element_is_unknown() {
+        let v = Value::object([
+            ("a", Value::string("x")),
+            ("b", Value::number(1i64)),
+            ("c", Value::list([Value::string("k"), Value::Unknown])),
+        ]);
+        let p: Probe = decode(&v).unwrap();
+        assert_eq!(p.c, Val::Unknown);
     }
 
     #[test]

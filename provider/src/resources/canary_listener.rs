@@ -210,21 +210,49 @@ async fn run_shift(
     ids: CanaryIds,
     from: TrafficSplit,
     to: TrafficSplit,
+    creating: bool,
 ) -> Applied<CanaryModel> {
     let mut diags = Diagnostics::new();
     let green = spec.green_target_group.clone();
-    let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec, ids: ids.clone() };
+    let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec: spec.clone(), ids: ids.clone() };
     let plan = ShiftPlan {
         from,
         to,
         rollout: common::rollout(model.rollout.as_ref()),
         gate: common::gate(model.health_gate.as_ref(), &[green]),
         on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
+        gate_already_passed: creating,
     };
     let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
     let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
+    // A create rolled back to all-blue is undone: the rules go, the listener
+    // forwards as before, and Terraform has nothing half-made to taint.
+    if creating && matches!(report.outcome, ShiftOutcome::RolledBack(_)) {
+        match canary::destroy(ctx.clients.elbv2.as_ref(), &spec, &ids, OnDestroy::Delete).await {
+            Ok(()) => {
+                common::outcome_diags(
+                    &report.outcome,
+                    report.at,
+                    to,
+                    &mut diags,
+                    "The canary was not created; the listener forwards as before",
+                );
+                return Applied { state: None, diags };
+            }
+            Err(e) => diags.extend(common::error_from(&e, None, "Undoing the create")),
+        }
+    }
     common::outcome_diags(&report.outcome, report.at, to, &mut diags, "The listener now forwards");
     Applied { state: Some(model.with_reality(report.at, &ids)), diags }
+}
+
+/// Where a refusal points: the priority that is taken.
+fn refusal_path(e: &Error) -> Option<crate::value::Path> {
+    match e {
+        Error::Refused { summary, .. } if *summary == canary::TEST_PRIORITY_IN_USE => Some(attr_path(&["test_route"])),
+        Error::Refused { .. } => Some(attr_path(&["priority"])),
+        _ => None,
+    }
 }
 
 /// A rule's conditions by kind.
@@ -274,9 +302,11 @@ impl ResourceImpl for CanaryResource {
             m.r#match.as_ref().map_or(0, |mm| mm.host_header.known().map_or(0, Vec::len) + mm.path_pattern.known().map_or(0, Vec::len));
         if main_values > 5 {
             diags.error_at(
-                attr_path(&["match"]),
+                attr_path(&["match", "path_pattern"]),
                 "Too many condition values",
-                format!("A rule allows at most 5 condition values in all; match has {main_values}."),
+                format!(
+                    "A rule allows at most 5 condition values in all; match has {main_values} (host_header and path_pattern together)."
+                ),
             );
         }
         if let Some(t) = &m.test_route {
@@ -303,7 +333,7 @@ impl ResourceImpl for CanaryResource {
                 }
             }
             let test_values = main_values + t.header_values.known().map_or(0, Vec::len);
-            if test_values > 5 {
+            if test_values > 5 && main_values <= 5 {
                 diags.error_at(
                     p.clone().attr("header_values"),
                     "Too many condition values",
@@ -317,7 +347,7 @@ impl ResourceImpl for CanaryResource {
                         "Test route must come first",
                         format!("The test rule's priority ({tp}) must be lower than the weighted rule's ({mp}) so the listener evaluates it first."),
                     );
-                } else if tp < 1 {
+                } else if tp < 1 && *mp == 1 {
                     diags.error_at(
                         attr_path(&["priority"]),
                         "No room for the test route",
@@ -330,7 +360,7 @@ impl ResourceImpl for CanaryResource {
             common::check_duration(
                 &s.duration,
                 attr_path(&["stickiness", "duration"]),
-                "duration",
+                "stickiness duration",
                 Duration::from_secs(1),
                 Duration::from_secs(604_800),
                 diags,
@@ -368,6 +398,11 @@ impl ResourceImpl for CanaryResource {
                 proposed.test_rule_arn = if proposed.test_route.is_some() { Val::Unknown } else { Val::Null };
             }
             Some(p) => {
+                if p.priority.is_null() {
+                    // Read found the weighted rule deleted: apply makes a new one.
+                    proposed.rule_arn = Val::Unknown;
+                    proposed.id = Val::Unknown;
+                }
                 if p.listener_arn != proposed.listener_arn {
                     requires_replace.push(attr_path(&["listener_arn"]));
                     proposed.rule_arn = Val::Unknown;
@@ -413,21 +448,20 @@ impl ResourceImpl for CanaryResource {
         }
         let ids = match canary::create(ctx.clients.elbv2.as_ref(), &spec, initial).await {
             Ok(ids) => ids,
-            Err(e) => {
-                let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["priority"])) } else { None };
-                return Applied { state: None, diags: common::error_from(&e, path, "Creating the canary rules") };
-            }
+            Err(e) => return Applied { state: None, diags: common::error_from(&e, refusal_path(&e), "Creating the canary rules") },
         };
         tracing::info!(rule = %ids.rule_arn, green = initial.green(), "canary rules created");
         let model = planned.with_reality(initial, &ids);
         if initial == target {
             return Applied { state: Some(model), diags: Diagnostics::new() };
         }
-        run_shift(ctx, model, spec, ids, initial, target).await
+        run_shift(ctx, model, spec, ids, initial, target, true).await
     }
 
     async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel) -> Applied<CanaryModel> {
-        let (prior_spec, spec) = match (prior.spec(), planned.spec()) {
+        // A prior state without a priority is one whose weighted rule was deleted (see read).
+        let prior_spec = if prior.priority.is_null() { planned.spec() } else { prior.spec() };
+        let (prior_spec, spec) = match (prior_spec, planned.spec()) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(d), _) | (_, Err(d)) => return Applied { state: Some(prior), diags: d },
         };
@@ -442,15 +476,14 @@ impl ResourceImpl for CanaryResource {
         let ids = match canary::update(api, &prior_spec, &spec, &ids, from).await {
             Ok(ids) => ids,
             Err(e) => {
-                let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["priority"])) } else { None };
                 return Applied {
                     state: Some(prior.with_reality(from, &ids)),
-                    diags: common::error_from(&e, path, "Updating the canary rules"),
+                    diags: common::error_from(&e, refusal_path(&e), "Updating the canary rules"),
                 };
             }
         };
         match planned.target_split() {
-            Some(to) if to != from => run_shift(ctx, planned, spec, ids, from, to).await,
+            Some(to) if to != from => run_shift(ctx, planned, spec, ids, from, to, false).await,
             _ => Applied { state: Some(planned.with_reality(from, &ids)), diags: Diagnostics::new() },
         }
     }
@@ -481,6 +514,16 @@ impl ResourceImpl for CanaryResource {
             Err(e) => return Applied { state: Some(state), diags: common::error_from(&e, None, "Reading the canary rules") },
         };
         let Some(rule) = &observed.rule else {
+            if observed.test_rule.is_some() {
+                // Our test rule survives: keep the resource (and so the test
+                // rule's ARN) and show the weighted rule as missing, so the plan
+                // updates it back into existence.
+                tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the plan will recreate it");
+                state.priority = Val::Null;
+                state.traffic = Val::Known(0);
+                state.set_split_attrs(Some(TrafficSplit::ALL_BLUE));
+                return Applied { state: Some(state), diags: Diagnostics::new() };
+            }
             tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the canary no longer exists");
             return Applied { state: None, diags: Diagnostics::new() };
         };

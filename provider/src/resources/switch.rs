@@ -333,21 +333,40 @@ async fn run_shift(
     zone: Arc<Zone>,
     from: TrafficSplit,
     to: TrafficSplit,
-    mut diags: Diagnostics,
+    creating: Option<bool>,
 ) -> Applied<SwitchModel> {
-    let router = DnsRouter { zone, spec, sync: model.sync(), last_change: Default::default() };
+    let mut diags = Diagnostics::new();
+    let router = DnsRouter { zone: zone.clone(), spec: spec.clone(), sync: model.sync(), last_change: Default::default() };
     let plan = ShiftPlan {
         from,
         to,
         rollout: common::rollout(model.rollout.as_ref()),
         gate: common::gate(model.health_gate.as_ref(), &[]),
         on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
+        gate_already_passed: creating.is_some(),
     };
     let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
     let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
     let change = router.last_change.lock().expect("lock").clone();
+    // A create rolled back to where it started is undone completely: the
+    // adopted record comes back (or the pair goes), so Terraform has nothing
+    // half-made to taint and the next apply simply creates it again.
+    if let (Some(adopted), ShiftOutcome::RolledBack(_)) = (creating, &report.outcome) {
+        match dns_switch::undo_create(&zone, &spec, adopted).await {
+            Ok(()) => {
+                let before = if adopted { "the original simple record answers again" } else { "the name has no records, as before" };
+                common::outcome_diags(&report.outcome, report.at, to, &mut diags, &format!("The switch was not created; {before}"));
+                return Applied { state: None, diags };
+            }
+            Err(e) => report_into(&mut diags, &e),
+        }
+    }
     common::outcome_diags(&report.outcome, report.at, to, &mut diags, "Route 53 now answers");
     Applied { state: Some(model.with_reality(report.at, change)), diags }
+}
+
+fn report_into(diags: &mut Diagnostics, e: &Error) {
+    diags.extend(common::error_from(e, None, "Undoing the create"));
 }
 
 #[async_trait]
@@ -501,14 +520,15 @@ impl ResourceImpl for SwitchResource {
             }
         }
         let adopt = planned.adopt_existing.known().copied().unwrap_or(false);
-        let change = match dns_switch::create(&zone, &spec, initial, adopt).await {
+        let created = match dns_switch::create(&zone, &spec, initial, adopt).await {
             Ok(c) => c,
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["adopt_existing"])) } else { None };
                 return Applied { state: None, diags: common::error_from(&e, path, "Creating the switch") };
             }
         };
-        tracing::info!(name = %spec.name, green = initial.green(), adopted = adopt, "weighted pair created");
+        tracing::info!(name = %spec.name, green = initial.green(), adopted = created.adopted, "weighted pair created");
+        let change = created.change.clone();
         let mut diags = Diagnostics::new();
         if let Err(e) = zone.wait_insync(&change, planned.sync(), &ctx.stop).await {
             report(&mut diags, &e, None, "Waiting for Route 53");
@@ -518,7 +538,7 @@ impl ResourceImpl for SwitchResource {
         if initial == target {
             return Applied { state: Some(model), diags };
         }
-        run_shift(ctx, model, spec, zone, initial, target, diags).await
+        run_shift(ctx, model, spec, zone, initial, target, Some(created.adopted)).await
     }
 
     async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel) -> Applied<SwitchModel> {
@@ -566,7 +586,7 @@ impl ResourceImpl for SwitchResource {
         if to == from {
             return Applied { state: Some(model.with_reality(from, None)), diags };
         }
-        run_shift(ctx, model, spec, zone, from, to, diags).await
+        run_shift(ctx, model, spec, zone, from, to, None).await
     }
 
     async fn delete(ctx: &Ctx, prior: SwitchModel) -> Applied<SwitchModel> {
