@@ -206,6 +206,14 @@ impl Output {
         found.remove(0)
     }
 
+    /// Whether stdout has a line equal to `line` once runs of white space are
+    /// collapsed on both sides (terraform aligns `=` in plans, so
+    /// `~ traffic = 0 -> 50` matches `~ traffic      = 0 -> 50`).
+    pub fn has_line(&self, line: &str) -> bool {
+        let want = collapse_ws(line);
+        self.stdout.lines().any(|l| collapse_ws(l) == want)
+    }
+
     /// Panics with the whole output unless terraform succeeded.
     #[track_caller]
     pub fn assert_success(&self) -> &Self {
@@ -447,6 +455,75 @@ impl Workdir {
         Output { args, status, stdout, stderr, elapsed: started.elapsed() }
     }
 
+    /// Runs `terraform <args>` and, as soon as terraform writes a line to
+    /// stderr for which `when` is true (e.g. a provider log line with
+    /// `TF_LOG`), sends SIGINT to its process group, as Ctrl-C in a terminal
+    /// does (terraform, its panicwrap child and the providers all receive
+    /// it; the panicwrap parent alone ignores it). Then waits for terraform
+    /// to finish. Panics if no line matched.
+    pub fn run_interrupted(&self, args: &[&str], extra_env: &[(&str, &str)], when: impl Fn(&str) -> bool + Send + 'static) -> Output {
+        use std::io::BufRead;
+        use std::sync::atomic::AtomicBool;
+        use std::sync::Arc;
+        let mut cmd = Command::new(&self.env.terraform);
+        cmd.args(args)
+            .current_dir(&self.path)
+            .env_clear()
+            .envs(self.base_env())
+            .envs(extra_env.iter().map(|(k, v)| (*k, *v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .process_group(0);
+        let started = Instant::now();
+        let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", self.env.terraform.display()));
+        let pid = child.id().to_string();
+        let mut out = child.stdout.take().expect("piped stdout");
+        let err = child.stderr.take().expect("piped stderr");
+        let out_reader = thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = out.read_to_end(&mut b);
+            b
+        });
+        let matched = Arc::new(AtomicBool::new(false));
+        let seen = matched.clone();
+        let err_reader = thread::spawn(move || {
+            let mut text = String::new();
+            for line in std::io::BufReader::new(err).lines().map_while(std::result::Result::ok) {
+                if !seen.load(Ordering::Relaxed) && when(&line) {
+                    seen.store(true, Ordering::Relaxed);
+                }
+                text.push_str(&line);
+                text.push('\n');
+            }
+            text
+        });
+        let mut interrupted = false;
+        let status = loop {
+            match child.try_wait() {
+                Ok(Some(status)) => break status,
+                Ok(None) if !interrupted && matched.load(Ordering::Relaxed) => {
+                    let _ = Command::new("kill").args(["-INT", "--", &format!("-{pid}")]).status();
+                    interrupted = true;
+                }
+                Ok(None) if started.elapsed() > COMMAND_TIMEOUT => {
+                    let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
+                    let _ = child.wait();
+                    panic!("terraform {} did not finish within {COMMAND_TIMEOUT:?} (killed)", args.join(" "));
+                }
+                Ok(None) => thread::sleep(Duration::from_millis(5)),
+                Err(e) => panic!("waiting for terraform: {e}"),
+            }
+        };
+        let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
+        let stderr = err_reader.join().unwrap_or_default();
+        let output = Output { args: args.iter().map(|s| s.to_string()).collect(), status, stdout, stderr, elapsed: started.elapsed() };
+        if !interrupted {
+            panic!("no stderr line matched, so terraform was never interrupted\n{output}");
+        }
+        output
+    }
+
     /// Runs `terraform <args>` as given.
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_with_env(args, &[])
@@ -516,6 +593,45 @@ impl Workdir {
         self.json(&["providers", "schema", "-json"])
     }
 
+    /// The attribute values of one resource in the state (`terraform show
+    /// -json`), searched in the root module and every child module, e.g.
+    /// `bluegreen_switch.x` or `module.sw[1].bluegreen_switch.this`. `None`
+    /// when the state has no such resource.
+    #[track_caller]
+    pub fn state_resource(&self, address: &str) -> Option<serde_json::Value> {
+        fn find(module: &serde_json::Value, address: &str) -> Option<serde_json::Value> {
+            let here = module["resources"].as_array().into_iter().flatten().find(|r| r["address"] == address).map(|r| r["values"].clone());
+            here.or_else(|| module["child_modules"].as_array().into_iter().flatten().find_map(|m| find(m, address)))
+        }
+        find(&self.show_json()["values"]["root_module"], address)
+    }
+
+    /// Every resource address in the state, root and child modules.
+    #[track_caller]
+    pub fn state_addresses(&self) -> Vec<String> {
+        fn walk(module: &serde_json::Value, out: &mut Vec<String>) {
+            for r in module["resources"].as_array().into_iter().flatten() {
+                out.push(r["address"].as_str().unwrap_or_default().to_string());
+            }
+            for m in module["child_modules"].as_array().into_iter().flatten() {
+                walk(m, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(&self.show_json()["values"]["root_module"], &mut out);
+        out
+    }
+
+    /// `terraform import -no-color -input=false <address> <id>`, whatever the outcome.
+    pub fn import_output(&self, address: &str, id: &str) -> Output {
+        self.run(&["import", "-no-color", "-input=false", address, id])
+    }
+
+    /// `terraform destroy -no-color -input=false -auto-approve <extra>`, whatever the outcome.
+    pub fn destroy_output(&self, extra: &[&str]) -> Output {
+        self.run(&with_flags(&["destroy", "-no-color", "-input=false", "-auto-approve"], extra))
+    }
+
     #[track_caller]
     fn json(&self, args: &[&str]) -> serde_json::Value {
         let out = self.run(args);
@@ -526,6 +642,11 @@ impl Workdir {
 
 fn with_flags<'a>(base: &[&'a str], extra: &[&'a str]) -> Vec<&'a str> {
     base.iter().chain(extra).copied().collect()
+}
+
+/// `text` with every run of white space turned into one space, trimmed.
+pub fn collapse_ws(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 impl Drop for Workdir {
@@ -833,6 +954,228 @@ pub mod fixture {
             weighted_name,
             weighted,
         })
+    }
+
+    // ---- Route 53 records, as the switch tests see and disturb them ----
+
+    /// One record set as a test compares it.
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct RecordView {
+        /// As Route 53 returns it (trailing dot).
+        pub name: String,
+        pub record_type: String,
+        pub set_identifier: Option<String>,
+        pub weight: Option<i64>,
+        pub ttl: Option<i64>,
+        pub values: Vec<String>,
+        pub alias: Option<AliasView>,
+    }
+
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AliasView {
+        pub dns_name: String,
+        pub hosted_zone_id: String,
+        pub evaluate_target_health: bool,
+    }
+
+    impl RecordView {
+        pub fn from_sdk(r: &r53::ResourceRecordSet) -> RecordView {
+            RecordView {
+                name: r.name().to_string(),
+                record_type: r.r#type().as_str().to_string(),
+                set_identifier: r.set_identifier().map(str::to_string),
+                weight: r.weight(),
+                ttl: r.ttl(),
+                values: r.resource_records().iter().map(|v| v.value().to_string()).collect(),
+                alias: r.alias_target().map(|a| AliasView {
+                    dns_name: a.dns_name().to_string(),
+                    hosted_zone_id: a.hosted_zone_id().to_string(),
+                    evaluate_target_health: a.evaluate_target_health(),
+                }),
+            }
+        }
+    }
+
+    /// `name` lower-cased with a trailing dot, as Route 53 (LocalStack) returns it.
+    pub fn fqdn(name: &str) -> String {
+        format!("{}.", name.trim_end_matches('.').to_ascii_lowercase())
+    }
+
+    /// Every record set of `name` (any type) in the zone, in Route 53's
+    /// order, as the SDK returns them: one ListResourceRecordSets call.
+    pub async fn raw_record_sets(zone_id: &str, name: &str) -> Result<Vec<r53::ResourceRecordSet>> {
+        let want = fqdn(name);
+        let out = sdk(
+            "ListResourceRecordSets",
+            aws().route53.list_resource_record_sets().hosted_zone_id(zone_id).start_record_name(&want).max_items(300).send().await,
+        )?;
+        Ok(out.resource_record_sets().iter().filter(|r| r.name().eq_ignore_ascii_case(&want)).cloned().collect())
+    }
+
+    /// Every record set of `name` (any type) in the zone. Panics on failure.
+    pub fn record_sets(zone_id: &str, name: &str) -> Vec<RecordView> {
+        block_on(raw_record_sets(zone_id, name))
+            .unwrap_or_else(|e| panic!("listing {name} in {zone_id}: {e:#}"))
+            .iter()
+            .map(RecordView::from_sdk)
+            .collect()
+    }
+
+    /// `(set_identifier, weight)` of every weighted record set of `name`, sorted by identifier.
+    pub fn weights(zone_id: &str, name: &str) -> Vec<(String, i64)> {
+        let mut w: Vec<(String, i64)> =
+            record_sets(zone_id, name).into_iter().filter_map(|r| Some((r.set_identifier?, r.weight.unwrap_or(-1)))).collect();
+        w.sort();
+        w
+    }
+
+    /// Submits one ChangeResourceRecordSets batch. Panics on failure.
+    pub fn change_record_sets(zone_id: &str, changes: Vec<(r53::ChangeAction, r53::ResourceRecordSet)>) {
+        let f = async {
+            let changes = changes
+                .into_iter()
+                .map(|(action, rrs)| r53::Change::builder().action(action).resource_record_set(rrs).build())
+                .collect::<std::result::Result<Vec<_>, _>>()?;
+            sdk(
+                "ChangeResourceRecordSets",
+                aws()
+                    .route53
+                    .change_resource_record_sets()
+                    .hosted_zone_id(zone_id)
+                    .change_batch(r53::ChangeBatch::builder().set_changes(Some(changes)).build()?)
+                    .send()
+                    .await,
+            )?;
+            Ok::<_, anyhow::Error>(())
+        };
+        block_on(f).unwrap_or_else(|e| panic!("changing record sets in {zone_id}: {e:#}"));
+    }
+
+    /// Creates a simple (not weighted) A alias record `name` → `dns_name`.
+    pub fn simple_alias_record(zone_id: &str, name: &str, dns_name: &str, target_zone_id: &str, evaluate_target_health: bool) {
+        let rrs = r53::ResourceRecordSet::builder()
+            .name(fqdn(name))
+            .r#type(r53::RrType::A)
+            .alias_target(
+                r53::AliasTarget::builder()
+                    .dns_name(dns_name)
+                    .hosted_zone_id(target_zone_id)
+                    .evaluate_target_health(evaluate_target_health)
+                    .build()
+                    .expect("alias target"),
+            )
+            .build()
+            .expect("record set");
+        change_record_sets(zone_id, vec![(r53::ChangeAction::Create, rrs)]);
+    }
+
+    fn weighted_set(zone_id: &str, name: &str, set_identifier: &str) -> r53::ResourceRecordSet {
+        let all = block_on(raw_record_sets(zone_id, name)).unwrap_or_else(|e| panic!("listing {name}: {e:#}"));
+        all.into_iter()
+            .find(|r| r.set_identifier() == Some(set_identifier))
+            .unwrap_or_else(|| panic!("{name} has no record set with set identifier {set_identifier:?} in zone {zone_id}"))
+    }
+
+    /// Out-of-band weight changes: UPSERTs the named weighted sets of
+    /// `name` with new weights (targets unchanged), in one batch.
+    pub fn set_weights(zone_id: &str, name: &str, weights: &[(&str, i64)]) {
+        let changes = weights
+            .iter()
+            .map(|(id, w)| {
+                let mut rrs = weighted_set(zone_id, name, id);
+                rrs.weight = Some(*w);
+                (r53::ChangeAction::Upsert, rrs)
+            })
+            .collect();
+        change_record_sets(zone_id, changes);
+    }
+
+    /// Out-of-band deletion of weighted sets of `name`, in one batch. (In
+    /// LocalStack this deletes every record of the zone with that identifier.)
+    pub fn delete_weighted(zone_id: &str, name: &str, set_identifiers: &[&str]) {
+        let changes = set_identifiers.iter().map(|id| (r53::ChangeAction::Delete, weighted_set(zone_id, name, id))).collect();
+        change_record_sets(zone_id, changes);
+    }
+}
+
+/// A tiny HTTP server on 127.0.0.1 for health-gate checks: it answers the
+/// n-th request with `script[n]`, and every request after the script with
+/// `then`. Stops when dropped.
+pub struct StatusServer {
+    port: u16,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    then: std::sync::Arc<std::sync::atomic::AtomicU16>,
+    stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    handle: Option<thread::JoinHandle<()>>,
+}
+
+impl StatusServer {
+    pub fn start(script: &[u16], then: u16) -> StatusServer {
+        use std::io::Write;
+        use std::sync::atomic::AtomicBool;
+        use std::sync::{Arc, Mutex};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        listener.set_nonblocking(true).expect("non-blocking listener");
+        let port = listener.local_addr().expect("local address").port();
+        let requests: Arc<Mutex<Vec<String>>> = Arc::default();
+        let stop = Arc::new(AtomicBool::new(false));
+        let then = Arc::new(std::sync::atomic::AtomicU16::new(then));
+        let (reqs, stopping, script, after) = (requests.clone(), stop.clone(), script.to_vec(), then.clone());
+        let handle = thread::spawn(move || {
+            while !stopping.load(Ordering::Relaxed) {
+                let mut conn = match listener.accept() {
+                    Ok((c, _)) => c,
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => {
+                        thread::sleep(Duration::from_millis(5));
+                        continue;
+                    }
+                    Err(_) => continue,
+                };
+                let _ = conn.set_nonblocking(false);
+                let _ = conn.set_read_timeout(Some(Duration::from_secs(5)));
+                let mut buf = Vec::new();
+                let mut chunk = [0u8; 1024];
+                while !buf.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match conn.read(&mut chunk) {
+                        Ok(0) | Err(_) => break,
+                        Ok(n) => buf.extend_from_slice(&chunk[..n]),
+                    }
+                }
+                let n = {
+                    let mut r = reqs.lock().expect("requests lock");
+                    r.push(String::from_utf8_lossy(&buf).into_owned());
+                    r.len() - 1
+                };
+                let code = script.get(n).copied().unwrap_or_else(|| after.load(Ordering::Relaxed));
+                let reason = if code == 200 { "OK" } else { "Status" };
+                let _ = conn.write_all(format!("HTTP/1.1 {code} {reason}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes());
+            }
+        });
+        StatusServer { port, requests, then, stop, handle: Some(handle) }
+    }
+
+    /// `http://127.0.0.1:<port><path>`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// From now on, answer every request beyond the script with `code`.
+    pub fn answer_from_now_on(&self, code: u16) {
+        self.then.store(code, Ordering::Relaxed);
+    }
+
+    /// The requests received so far, as sent (request line and headers).
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().expect("requests lock").clone()
+    }
+}
+
+impl Drop for StatusServer {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        if let Some(h) = self.handle.take() {
+            let _ = h.join();
+        }
     }
 }
 

@@ -5,7 +5,7 @@
 use bluegreen_acceptance::{Workdir, PROVIDER_ADDRESS};
 use serde_json::Value;
 
-const RESOURCES: [&str; 1] = ["bluegreen_switch"];
+const RESOURCES: [&str; 2] = ["bluegreen_switch", "canary_listener"];
 
 const DATA_SOURCES: [&str; 5] =
     ["bluegreen_hosted_zone", "bluegreen_listener", "bluegreen_load_balancer", "bluegreen_record", "bluegreen_target_group"];
