@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 
 use super::jsontext::{self, Json};
-use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Type, Value, MAX_DEPTH};
+use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Trail, Type, Value, Walk, MAX_DEPTH};
 
 /// Knobs for reading stored state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -35,45 +35,33 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
 pub fn decode_with(bytes: &[u8], ty: &Type, options: DecodeOptions) -> Result<Value, DecodeError> {
     // Every value level may add a `{"value":..,"type":..}` wrapper level, hence the factor 2.
     let json = jsontext::parse(bytes, 2 * MAX_DEPTH + 2).map_err(|message| DecodeError { path: Path::default(), message })?;
-    let mut d = Decoder { path: Vec::new(), depth: 0, options };
+    let mut d = Decoder { trail: Trail::default(), options };
     d.value(&json, ty)
 }
 
 /// Encodes a wholly known `value` as cty JSON of type `ty`.
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> {
-    let mut e = Encoder { out: String::new(), path: Vec::new(), depth: 0 };
+    let mut e = Encoder { out: String::new(), trail: Trail::default() };
     e.value(value, ty)?;
     Ok(e.out.into_bytes())
 }
 
 struct Decoder {
-    path: Vec<PathStep>,
-    depth: usize,
+    trail: Trail,
     options: DecodeOptions,
 }
 
+impl Walk for Decoder {
+    type Error = DecodeError;
+    fn trail(&self) -> &Trail {
+        &self.trail
+    }
+    fn trail_mut(&mut self) -> &mut Trail {
+        &mut self.trail
+    }
+}
+
 impl Decoder {
-    fn err(&self, message: impl Into<String>) -> DecodeError {
-        DecodeError { path: Path(self.path.clone()), message: message.into() }
-    }
-
-    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err(format!("value nests deeper than {MAX_DEPTH} levels")));
-        }
-        self.depth += 1;
-        let result = f(self);
-        self.depth -= 1;
-        result
-    }
-
-    fn with_step<T>(&mut self, step: PathStep, f: impl FnOnce(&mut Self) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
-        self.path.push(step);
-        let result = f(self);
-        self.path.pop();
-        result
-    }
-
     fn value(&mut self, json: &Json, ty: &Type) -> Result<Value, DecodeError> {
         if let Json::Null = json {
             return Ok(Value::Null);
@@ -185,32 +173,20 @@ impl Decoder {
 
 struct Encoder {
     out: String,
-    path: Vec<PathStep>,
-    depth: usize,
+    trail: Trail,
+}
+
+impl Walk for Encoder {
+    type Error = EncodeError;
+    fn trail(&self) -> &Trail {
+        &self.trail
+    }
+    fn trail_mut(&mut self) -> &mut Trail {
+        &mut self.trail
+    }
 }
 
 impl Encoder {
-    fn err(&self, message: impl Into<String>) -> EncodeError {
-        EncodeError { path: Path(self.path.clone()), message: message.into() }
-    }
-
-    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<(), EncodeError>) -> Result<(), EncodeError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err(format!("value nests deeper than {MAX_DEPTH} levels")));
-        }
-        self.depth += 1;
-        let result = f(self);
-        self.depth -= 1;
-        result
-    }
-
-    fn with_step(&mut self, step: PathStep, f: impl FnOnce(&mut Self) -> Result<(), EncodeError>) -> Result<(), EncodeError> {
-        self.path.push(step);
-        let result = f(self);
-        self.path.pop();
-        result
-    }
-
     fn str(&mut self, s: &str) -> Result<(), EncodeError> {
         let quoted = serde_json::to_string(s).map_err(|e| self.err(e.to_string()))?;
         self.out.push_str(&quoted);

@@ -284,6 +284,61 @@ pub enum PathStep {
     Key(String),
 }
 
+/// Where a codec is inside a value: the path (for error messages) and the
+/// nesting depth (bounded by [`MAX_DEPTH`]). Shared by the four codecs.
+#[derive(Debug, Default)]
+pub(crate) struct Trail {
+    pub path: Vec<PathStep>,
+    pub depth: usize,
+}
+
+/// An error that knows where it happened.
+pub(crate) trait AtPath {
+    fn at(path: Path, message: String) -> Self;
+}
+
+impl AtPath for DecodeError {
+    fn at(path: Path, message: String) -> Self {
+        DecodeError { path, message }
+    }
+}
+
+impl AtPath for EncodeError {
+    fn at(path: Path, message: String) -> Self {
+        EncodeError { path, message }
+    }
+}
+
+/// A codec walking a value with a [`Trail`].
+pub(crate) trait Walk: Sized {
+    type Error: AtPath;
+
+    fn trail(&self) -> &Trail;
+    fn trail_mut(&mut self) -> &mut Trail;
+
+    fn err(&self, message: impl Into<String>) -> Self::Error {
+        Self::Error::at(Path(self.trail().path.clone()), message.into())
+    }
+
+    /// Runs `f` one container level deeper, refusing to go past [`MAX_DEPTH`].
+    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, Self::Error>) -> Result<T, Self::Error> {
+        if self.trail().depth >= MAX_DEPTH {
+            return Err(self.err(format!("value nests deeper than {MAX_DEPTH} levels")));
+        }
+        self.trail_mut().depth += 1;
+        let result = f(self);
+        self.trail_mut().depth -= 1;
+        result
+    }
+
+    fn with_step<T>(&mut self, step: PathStep, f: impl FnOnce(&mut Self) -> Result<T, Self::Error>) -> Result<T, Self::Error> {
+        self.trail_mut().path.push(step);
+        let result = f(self);
+        self.trail_mut().path.pop();
+        result
+    }
+}
+
 /// Where in a value something went wrong, rendered like `.blue.alias.name`, `[2]` or `["k"]`.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Path(pub Vec<PathStep>);

@@ -18,14 +18,14 @@
 use std::collections::BTreeMap;
 
 use super::number::Wire;
-use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Type, Value, MAX_DEPTH};
+use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Trail, Type, Value, Walk};
 
 /// The unknown value as go-cty writes it: fixext1, type 0, one zero byte.
 pub const UNKNOWN: [u8; 3] = [0xd4, 0x00, 0x00];
 
 /// Decodes a msgpack `DynamicValue` against `ty`.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-    let mut d = Decoder { buf: bytes, pos: 0, path: Vec::new(), depth: 0 };
+    let mut d = Decoder { buf: bytes, pos: 0, trail: Trail::default() };
     let value = d.value(ty)?;
     if d.pos != bytes.len() {
         return Err(DecodeError { path: Path::default(), message: format!("{} unexpected bytes after the value", bytes.len() - d.pos) });
@@ -35,7 +35,7 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
 
 /// Encodes `value` as msgpack for a `DynamicValue` of type `ty`.
 pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> {
-    let mut e = Encoder { out: Vec::new(), path: Vec::new(), depth: 0 };
+    let mut e = Encoder { out: Vec::new(), trail: Trail::default() };
     e.value(value, ty)?;
     Ok(e.out)
 }
@@ -43,15 +43,20 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> {
 struct Decoder<'a> {
     buf: &'a [u8],
     pos: usize,
-    path: Vec<PathStep>,
-    depth: usize,
+    trail: Trail,
+}
+
+impl Walk for Decoder<'_> {
+    type Error = DecodeError;
+    fn trail(&self) -> &Trail {
+        &self.trail
+    }
+    fn trail_mut(&mut self) -> &mut Trail {
+        &mut self.trail
+    }
 }
 
 impl<'a> Decoder<'a> {
-    fn err(&self, message: impl Into<String>) -> DecodeError {
-        DecodeError { path: Path(self.path.clone()), message: message.into() }
-    }
-
     fn peek(&self) -> Result<u8, DecodeError> {
         self.buf.get(self.pos).copied().ok_or_else(|| self.err("unexpected end of msgpack data"))
     }
@@ -83,24 +88,6 @@ impl<'a> Decoder<'a> {
     fn u32(&mut self) -> Result<usize, DecodeError> {
         // usize is at least 32 bits on every target this provider builds for.
         Ok(u32::from_be_bytes(self.be()?) as usize)
-    }
-
-    /// Runs `f` one container level deeper, refusing to go past [`MAX_DEPTH`].
-    fn nested<T>(&mut self, f: impl FnOnce(&mut Self) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err(format!("value nests deeper than {MAX_DEPTH} levels")));
-        }
-        self.depth += 1;
-        let result = f(self);
-        self.depth -= 1;
-        result
-    }
-
-    fn with_step<T>(&mut self, step: PathStep, f: impl FnOnce(&mut Self) -> Result<T, DecodeError>) -> Result<T, DecodeError> {
-        self.path.push(step);
-        let result = f(self);
-        self.path.pop();
-        result
     }
 
     /// Skips an extension value if one is next; go-cty treats every extension as unknown.
@@ -318,32 +305,20 @@ impl<'a> Decoder<'a> {
 
 struct Encoder {
     out: Vec<u8>,
-    path: Vec<PathStep>,
-    depth: usize,
+    trail: Trail,
+}
+
+impl Walk for Encoder {
+    type Error = EncodeError;
+    fn trail(&self) -> &Trail {
+        &self.trail
+    }
+    fn trail_mut(&mut self) -> &mut Trail {
+        &mut self.trail
+    }
 }
 
 impl Encoder {
-    fn err(&self, message: impl Into<String>) -> EncodeError {
-        EncodeError { path: Path(self.path.clone()), message: message.into() }
-    }
-
-    fn nested(&mut self, f: impl FnOnce(&mut Self) -> Result<(), EncodeError>) -> Result<(), EncodeError> {
-        if self.depth >= MAX_DEPTH {
-            return Err(self.err(format!("value nests deeper than {MAX_DEPTH} levels")));
-        }
-        self.depth += 1;
-        let result = f(self);
-        self.depth -= 1;
-        result
-    }
-
-    fn with_step(&mut self, step: PathStep, f: impl FnOnce(&mut Self) -> Result<(), EncodeError>) -> Result<(), EncodeError> {
-        self.path.push(step);
-        let result = f(self);
-        self.path.pop();
-        result
-    }
-
     fn len32(&self, len: usize) -> Result<u32, EncodeError> {
         u32::try_from(len).map_err(|_| self.err("too long for msgpack"))
     }
