@@ -358,15 +358,11 @@ async fn run_shift(
                 common::outcome_diags(&report.outcome, report.at, to, &mut diags, &format!("The switch was not created; {before}"));
                 return Applied { state: None, diags };
             }
-            Err(e) => report_into(&mut diags, &e),
+            Err(e) => diags.extend(common::error_from(&e, None, "Undoing the create")),
         }
     }
     common::outcome_diags(&report.outcome, report.at, to, &mut diags, "Route 53 now answers");
     Applied { state: Some(model.with_reality(report.at, change)), diags }
-}
-
-fn report_into(diags: &mut Diagnostics, e: &Error) {
-    diags.extend(common::error_from(e, None, "Undoing the create"));
 }
 
 #[async_trait]
@@ -571,8 +567,8 @@ impl ResourceImpl for SwitchResource {
                     }
                 }
                 Err(e) => {
-                    let mut state = prior.with_reality(from, None);
-                    state.change_id = prior_change(&planned, &state);
+                    // The prior state with the real split (and its own change_id).
+                    let state = prior.with_reality(from, None);
                     return Applied { state: Some(state), diags: common::error_from(&e, None, "Updating the record sets") };
                 }
             }
@@ -703,14 +699,6 @@ impl ResourceImpl for SwitchResource {
         m.set_split_attrs(Some(split));
         m.id = m.compute_id();
         Ok(m)
-    }
-}
-
-fn prior_change(planned: &SwitchModel, state: &SwitchModel) -> Val<String> {
-    if planned.change_id.is_unknown() {
-        state.change_id.clone()
-    } else {
-        planned.change_id.clone()
     }
 }
 
