@@ -37,6 +37,10 @@ fn main() -> ExitCode {
     });
     // Don't wait for blocked tasks (a stuck AWS call) once Terraform said goodbye.
     runtime.shutdown_timeout(std::time::Duration::from_millis(500));
+    // For `make bench` and anyone sizing a runner: the process's peak resident set.
+    if let Some(kib) = peak_rss_kib() {
+        tracing::info!(peak_rss_kib = kib, "provider exiting");
+    }
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -45,4 +49,11 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// VmHWM from /proc/self/status (Linux); None elsewhere.
+fn peak_rss_kib() -> Option<u64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
