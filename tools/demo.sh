@@ -64,10 +64,17 @@ finish() {
   local rc=$?
   for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
+  if ((rc == 130)) && [[ -n "${tf_running:-}" ]]; then
+    # Terraform got the Ctrl-C too, asked the provider to stop, and says where traffic was left.
+    say "" "  Interrupted during ${tf_running##*/}:"
+    "$PY" "$demo/tfout.py" "$tf_running.out" "$tf_running.provider.log" || true
+  fi
   printf '\n%s━━ Summary ━━%s\n' "$B" "$N"
   ((${#summary[@]})) && printf '%s\n' "${summary[@]}"
   if ((rc == 0)); then
     say "  ${G}The cutover story ran as it should${N} in $(secs "$t_start" "$(ms)") (LocalStack start and stop not included)."
+  elif ((rc == 130)); then
+    say "  ${R}INTERRUPTED${N} in phase $phase_no ($phase_title) after $(secs "$t_start" "$(ms)")."
   else
     say "  ${R}DEMO FAILED${N} in phase $phase_no ($phase_title) after $(secs "$t_start" "$(ms)"); see above."
   fi
@@ -75,6 +82,8 @@ finish() {
   exit "$rc"
 }
 trap finish EXIT
+# Ctrl-C: terraform (same process group) stops the provider at the current step; bash runs this once it exits.
+trap 'exit 130' INT TERM
 trap 'printf "  %s✗ a command failed (line %s): %s%s\n" "$R" "$LINENO" "$BASH_COMMAND" "$N"' ERR
 
 # --- terraform ----------------------------------------------------------------------------------------------------
@@ -103,9 +112,10 @@ tf() {
   shift
   log="$logs/$name"
   cmd "terraform $*"
-  tf_rc=0
+  tf_rc=0 tf_running=$log
   (cd "$work" && TF_LOG_PROVIDER=INFO TF_LOG_PATH="$log.provider.log" \
     "$TF" "$@" -input=false -no-color >"$log.out" 2>&1) || tf_rc=$?
+  tf_running=""
   "$PY" "$demo/tfout.py" "$log.out" "$log.provider.log"
   tf_out="$log.out"
 }
