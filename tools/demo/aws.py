@@ -142,13 +142,29 @@ def alb_state(stack, rs):
 
 def print_alb(stack, rs):
     print("  ELBv2: legacy ALB, listener HTTP:80  (DescribeRules)")
+    lines = []
     for r in rs:
         conds = " + ".join(
             f"host {','.join(v)}" if k == "host" else f"header {v[0]}: {','.join(v[1:])}" if k == "header" else f"{k} {','.join(v)}"
-            for k, v in conditions(r)) or "(any request)"
+            for k, v in conditions(r)) or "any other request"
         fw = [(tg_label(stack, arn), w) for a in r["Actions"] for arn, w in forwards(a)]
         fw = fw[0][0] if len(fw) == 1 else ", ".join(f"{tg} weight {w}" for tg, w in fw)
-        print(f"    priority {r['Priority']:<8} if {conds:<58} forward to {fw}")
+        lines.append((r["Priority"], conds, fw))
+    width = max(len(c) for _, c, _ in lines)
+    for prio, conds, fw in lines:
+        print(f"    priority {prio:<8} {conds:<{width}}  -> {fw}")
+
+
+ALB_EXPECT = {"plain": "untouched (default action -> EC2)", "promoted": "promoted (no rules, default action -> ECS)"}
+
+
+def said(option, expect):
+    """An expectation of `show`, in words."""
+    if option == "--dns":
+        return "Route 53 " + human(expect)
+    if expect in ALB_EXPECT:
+        return "legacy listener " + ALB_EXPECT[expect]
+    return "legacy listener: test rule -> ECS, weighted rule " + human("rule:" + expect.split(":", 1)[1])
 
 
 def check_alb(stack, rs, expect):
@@ -196,7 +212,7 @@ def cmd_show(stack, args):
         print_dns(stack, sets)
         got = dns_state(stack, sets)
         if "--dns" in expect and got != expect["--dns"]:
-            problems.append(f"Route 53: expected {expect['--dns']}, AWS reports {got}")
+            problems.append(f"Route 53: expected {human(expect['--dns'])}, AWS reports {human(got)}")
     if "--alb" in expect or not expect:
         rs = rules(elb, stack)
         print_alb(stack, rs)
@@ -206,7 +222,7 @@ def cmd_show(stack, args):
         print(f"  {FAIL} {p}")
     if problems:
         return 1
-    print(f"  {PASS} AWS reports what this phase should leave: " + ", ".join(f"{k[2:]} {v}" for k, v in expect.items()))
+    print(f"  {PASS} as this phase should leave it: " + "; ".join(said(k, v) for k, v in expect.items()))
     return 0
 
 
