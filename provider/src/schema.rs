@@ -90,6 +90,14 @@ impl Schema {
     }
 }
 
+impl Attribute {
+    /// The values a string attribute is restricted to (a Rust enum), if any.
+    pub fn allowed_values(&self) -> Option<Vec<String>> {
+        let c = non_null(self.constraints.as_object()?);
+        Some(string_enum(&c)?.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+    }
+}
+
 impl Block {
     /// The object type of values conforming to this block.
     pub fn implied_type(&self) -> Type {
