@@ -221,7 +221,7 @@ fn with_field_docs(description: String, s: &Map<String, Json>) -> String {
         .iter()
         .map(|(k, v)| {
             let d = v.as_object().map(description_of).unwrap_or_default();
-            format!("`{k}` — {d}")
+            format!("`{k}` — {}", d.trim_end_matches('.'))
         })
         .collect();
     format!("{description} Each has: {}.", fields.join("; ").trim_end_matches('.'))
