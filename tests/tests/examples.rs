@@ -43,6 +43,7 @@ fn listed_files() -> Vec<String> {
         "docs/guides/testing-with-localstack.md",
         "docs/guides/iam-policy.md",
         "examples/provider/provider.tf",
+        "examples/quick-start/main.tf",
         "examples/resources/bluegreen_switch/resource.tf",
         "examples/resources/bluegreen_switch/import.sh",
         "examples/resources/canary_listener/resource.tf",

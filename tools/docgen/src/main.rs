@@ -1,5 +1,5 @@
-//! `make docs` / `make docs-check`: the reference parts of `docs/` from the
-//! schema the provider serves.
+//! `make docs` / `make docs-check`: the reference parts of `docs/` (and the
+//! README's quick start) from the schema the provider serves and `examples/`.
 //!
 //! The schemas come from the provider's own `GetProviderSchema` handler —
 //! the answer Terraform gets — so the docs show the same types, flags and
@@ -141,13 +141,15 @@ fn render(served: &Served, root: &Path, d: &Directive) -> Result<String> {
     }
 }
 
-/// Regenerates every page under `docs/`; returns the pages that changed (written unless `check`).
+/// Regenerates every page under `docs/` and the README; returns the pages that changed (written unless `check`).
 fn run(root: &Path, check: bool) -> Result<Vec<String>> {
     let runtime = tokio::runtime::Builder::new_current_thread().build()?;
     let served = runtime.block_on(Served::load())?;
     let mut files = Vec::new();
     markdown_files(&root.join("docs"), &mut files)?;
     files.sort();
+    // The README's quick start is an example too.
+    files.push(root.join("README.md"));
 
     let mut problems = Vec::new();
     let mut stale = Vec::new();
