@@ -38,7 +38,8 @@ pub struct CanaryModel {
     /// ARN of the legacy target group (e.g. EC2 instances).
     #[schemars(regex(pattern = patterns::TG_ARN), extend("x-pattern-hint" = "be a target group ARN"))]
     pub blue_target_group_arn: Val<String>,
-    /// ARN of the new target group (e.g. ECS Fargate tasks). Always checked by the health gate.
+    /// ARN of the new target group (e.g. ECS Fargate tasks). When a `health_gate` block is set, this target group is
+    /// always among the ones it checks.
     #[schemars(regex(pattern = patterns::TG_ARN), extend("x-pattern-hint" = "be a target group ARN"))]
     pub green_target_group_arn: Val<String>,
     /// Whole percent (0–100) of requests forwarded to green; blue gets the rest (weights blue = 100 − traffic, green = traffic).
@@ -53,7 +54,8 @@ pub struct CanaryModel {
     /// How an apply moves green traffic up: intermediate steps and a bake time after each.
     #[serde(default)]
     pub rollout: Option<RolloutModel>,
-    /// Conditions on green checked before any increase and after each bake. The green target group is always checked.
+    /// Conditions on green checked before any increase, every 30 s during a bake and at its end. The green target group
+    /// is always checked, in addition to `target_group_arns`.
     #[serde(default)]
     pub health_gate: Option<HealthGateModel>,
     /// `rollback` (default) or `halt`, as for `bluegreen_switch`.

@@ -26,20 +26,22 @@ pub struct RolloutModel {
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
-    /// How long to wait after each step while health gates are re-checked (every 30 s), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`.
+    /// How long to wait after each step while health gates are re-checked (every 30 s and at the end), e.g. `"5m"`. Units:
+    /// `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`.
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
 }
 
-/// What must be true of green before more traffic goes to it. Checked before any increase of green traffic and after each
-/// bake; a failure triggers `on_gate_failure`. Decreasing green traffic is never gated.
+/// What must be true of green before more traffic goes to it. Checked before any increase of green traffic, every 30 s
+/// during a bake and at its end; a failure triggers `on_gate_failure`. Decreasing green traffic is never gated.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct HealthGateModel {
     /// Target groups of the green stack that must have healthy targets.
     #[serde(default)]
     pub target_group_arns: Val<Vec<String>>,
-    /// Healthy targets required in each target group. Defaults to 1: alarm when healthy drops below 1.
+    /// Healthy targets required in each target group (each one separately); the gate fails when any has fewer. Defaults
+    /// to 1.
     #[serde(default)]
     #[schemars(range(min = 1, max = 1000), extend("default" = 1))]
     pub min_healthy_targets: Val<i64>,

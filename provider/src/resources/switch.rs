@@ -56,7 +56,7 @@ pub struct SwitchModel {
     /// How an apply moves green traffic up: intermediate steps and a bake time after each.
     #[serde(default)]
     pub rollout: Option<RolloutModel>,
-    /// Conditions on green checked before any increase of green traffic and after each bake.
+    /// Conditions on green checked before any increase of green traffic, every 30 s during a bake and at its end.
     #[serde(default)]
     pub health_gate: Option<HealthGateModel>,
     /// `rollback` (default): on a gate failure return to the traffic value in effect before this apply. `halt`: return to
