@@ -345,6 +345,8 @@ pub struct Workdir {
     env: &'static TestEnv,
     /// Where the provider sends its AWS calls; LocalStack unless set.
     aws_endpoint: Option<String>,
+    /// How long one terraform command may take ([`COMMAND_TIMEOUT`] unless set).
+    timeout: Duration,
 }
 
 impl Workdir {
@@ -354,7 +356,7 @@ impl Workdir {
         let env = test_env();
         let dir = tempfile::Builder::new().prefix(&format!("bluegreen-acc-{name}-")).tempdir().expect("create a temporary directory");
         let path = dir.path().to_path_buf();
-        let wd = Workdir { dir: Some(dir), path, env, aws_endpoint: None };
+        let wd = Workdir { dir: Some(dir), path, env, aws_endpoint: None, timeout: COMMAND_TIMEOUT };
         let cli = format!(
             "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
             env.provider_dir.display()
@@ -376,6 +378,13 @@ impl Workdir {
     /// of LocalStack. Fixtures and [`aws`] keep calling LocalStack directly.
     pub fn with_endpoint(mut self, url: &str) -> Workdir {
         self.aws_endpoint = Some(url.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Lets each terraform command run up to `timeout` instead of
+    /// [`COMMAND_TIMEOUT`] (`make bench` applies hundreds of resources).
+    pub fn with_timeout(mut self, timeout: Duration) -> Workdir {
+        self.timeout = timeout;
         self
     }
 
@@ -427,7 +436,7 @@ impl Workdir {
     /// Runs `terraform <args>` with extra environment variables (which
     /// override the defaults, e.g. `TF_LOG` or other AWS credentials).
     /// Never panics on a failed command; panics only if terraform cannot be
-    /// started or exceeds [`COMMAND_TIMEOUT`].
+    /// started or exceeds its timeout ([`COMMAND_TIMEOUT`] by default).
     pub fn run_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
         let mut cmd = Command::new(&self.env.terraform);
         cmd.args(args)
@@ -459,15 +468,16 @@ impl Workdir {
         let status = loop {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
-                Ok(None) if started.elapsed() > COMMAND_TIMEOUT => {
+                Ok(None) if started.elapsed() > self.timeout => {
                     // The group id is terraform's pid (process_group(0) above).
                     let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
                     let _ = child.wait();
                     let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
                     let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
                     panic!(
-                        "terraform {} did not finish within {COMMAND_TIMEOUT:?} (killed) in {}\n---------- stdout ----------\n{stdout}\n---------- stderr ----------\n{stderr}",
+                        "terraform {} did not finish within {:?} (killed) in {}\n---------- stdout ----------\n{stdout}\n---------- stderr ----------\n{stderr}",
                         args.join(" "),
+                        self.timeout,
                         self.path.display()
                     );
                 }
@@ -531,10 +541,10 @@ impl Workdir {
                     let _ = Command::new("kill").args(["-INT", "--", &format!("-{pid}")]).status();
                     interrupted = true;
                 }
-                Ok(None) if started.elapsed() > COMMAND_TIMEOUT => {
+                Ok(None) if started.elapsed() > self.timeout => {
                     let _ = Command::new("kill").args(["-KILL", "--", &format!("-{pid}")]).status();
                     let _ = child.wait();
-                    panic!("terraform {} did not finish within {COMMAND_TIMEOUT:?} (killed)", args.join(" "));
+                    panic!("terraform {} did not finish within {:?} (killed)", args.join(" "), self.timeout);
                 }
                 Ok(None) => thread::sleep(Duration::from_millis(5)),
                 Err(e) => panic!("waiting for terraform: {e}"),
