@@ -17,6 +17,7 @@ pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod legacy;
+pub mod listeners;
 pub mod probe;
 pub mod rollout;
 pub mod secret;

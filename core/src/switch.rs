@@ -552,9 +552,13 @@ mod tests {
         zone.wait_insync(&change, SyncOptions::default(), &CancellationToken::new()).await.unwrap();
         assert_eq!(fake.calls("GetChange"), 4);
         assert_eq!(start.elapsed(), Duration::from_secs(1 + 2 + 4 + 8));
+        // Known INSYNC now: no more polling for this id.
+        zone.wait_insync(&change, SyncOptions::default(), &CancellationToken::new()).await.unwrap();
+        assert_eq!(fake.calls("GetChange"), 4);
         fake.pending_polls(1000);
+        let other = ChangeInfo { id: "C2".into(), status: ChangeStatus::Pending };
         let e = zone
-            .wait_insync(&change, SyncOptions { wait: true, timeout: Duration::from_secs(60) }, &CancellationToken::new())
+            .wait_insync(&other, SyncOptions { wait: true, timeout: Duration::from_secs(60) }, &CancellationToken::new())
             .await
             .unwrap_err();
         assert!(e.to_string().contains("not INSYNC after 1m"), "{e}");

@@ -80,6 +80,10 @@ pub trait Resource: Send + Sync {
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics);
     async fn read(&self, ctx: &Ctx, state: &Value) -> (Value, Diagnostics);
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics>;
+    /// The configurable attributes whose change alone makes the plan replace
+    /// the resource. Found by asking the plan itself (no AWS call) about a
+    /// change of each attribute in turn, so the docs say what the plan does.
+    async fn attributes_forcing_replacement(&self) -> Result<Vec<Path>, String>;
 }
 
 pub struct ResourceAdapter<R: ResourceImpl> {
@@ -221,5 +225,124 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let m = R::import(ctx, id).await?;
         self.encode(&m)
+    }
+
+    async fn attributes_forcing_replacement(&self) -> Result<Vec<Path>, String> {
+        let decode =
+            |v: &Value| typed::decode::<R::Model>(v).map_err(|e| format!("{}: a sample value does not fit the model: {e}", R::TYPE_NAME));
+        let prior_value = probe::sample_block(&self.schema.block, 0);
+        let prior = decode(&prior_value)?;
+        let mut found = Vec::new();
+        for (path, changed) in probe::settable_leaves(&self.schema.block) {
+            let proposed = decode(&probe::with_value_at(&prior_value, &path.0, changed))?;
+            if R::plan(None, Some(&prior), proposed).await.requires_replace.contains(&path) {
+                found.push(path);
+            }
+        }
+        Ok(found)
+    }
+}
+
+/// Sample values for asking a plan what a change does: every settable
+/// attribute known, every nested block present once, and for each leaf a
+/// second, different value.
+mod probe {
+    use crate::diag::PathBuilder;
+    use crate::schema::{Attribute, Block, Nesting};
+    use crate::value::{Path, PathStep, Type, Value};
+
+    /// Sample `variant` (0 or 1) of a value of type `ty`; a restricted
+    /// string takes its allowed values in turn.
+    fn sample(ty: &Type, allowed: Option<&[String]>, variant: usize) -> Value {
+        match ty {
+            Type::String | Type::Dynamic => match allowed {
+                Some(values) if !values.is_empty() => Value::string(values[variant.min(values.len() - 1)].clone()),
+                _ => Value::string(["a", "b"][variant]),
+            },
+            Type::Number => Value::number(1 + variant as i64),
+            Type::Bool => Value::Bool(variant == 1),
+            Type::List(el) => Value::list([sample(el, None, variant)]),
+            Type::Set(el) => Value::set([sample(el, None, variant)]),
+            Type::Map(el) => Value::map([("k", sample(el, None, variant))]),
+            Type::Object(attrs) => Value::Object(attrs.iter().map(|(k, t)| (k.clone(), sample(t, None, variant))).collect()),
+            Type::Tuple(els) => Value::tuple(els.iter().map(|t| sample(t, None, variant))),
+        }
+    }
+
+    fn settable(a: &Attribute) -> bool {
+        a.required || a.optional
+    }
+
+    fn attribute_sample(a: &Attribute, variant: usize) -> Value {
+        sample(&a.ty, a.allowed_values().as_deref(), variant)
+    }
+
+    /// A value of the block: settable attributes known, computed-only ones null.
+    pub fn sample_block(b: &Block, variant: usize) -> Value {
+        let mut attrs: std::collections::BTreeMap<String, Value> =
+            b.attributes.iter().map(|a| (a.name.clone(), if settable(a) { attribute_sample(a, variant) } else { Value::Null })).collect();
+        for n in &b.blocks {
+            let inner = sample_block(&n.block, variant);
+            let v = match n.nesting {
+                Nesting::Single => inner,
+                Nesting::List => Value::list([inner]),
+                Nesting::Set => Value::set([inner]),
+            };
+            attrs.insert(n.name.clone(), v);
+        }
+        Value::Object(attrs)
+    }
+
+    /// Every settable attribute's path in [`sample_block`]`(b, 0)`, with the other sample value.
+    pub fn settable_leaves(b: &Block) -> Vec<(Path, Value)> {
+        fn walk(b: &Block, base: &Path, out: &mut Vec<(Path, Value)>) {
+            for a in b.attributes.iter().filter(|a| settable(a)) {
+                out.push((base.clone().attr(&a.name), attribute_sample(a, 1)));
+            }
+            for n in &b.blocks {
+                let p = base.clone().attr(&n.name);
+                walk(&n.block, &if n.nesting == Nesting::Single { p } else { p.index(0) }, out);
+            }
+        }
+        let mut out = Vec::new();
+        walk(b, &Path::default(), &mut out);
+        out
+    }
+
+    /// `v` with the value at `path` replaced by `new`.
+    pub fn with_value_at(v: &Value, path: &[PathStep], new: Value) -> Value {
+        let Some((step, rest)) = path.split_first() else { return new };
+        let mut v = v.clone();
+        match (step, &mut v) {
+            (PathStep::Attr(name), Value::Object(attrs)) => {
+                if let Some(inner) = attrs.get_mut(name) {
+                    *inner = with_value_at(inner, rest, new);
+                }
+            }
+            (PathStep::Index(i), Value::List(items) | Value::Set(items)) => {
+                if let Some(inner) = items.get_mut(*i as usize) {
+                    *inner = with_value_at(inner, rest, new);
+                }
+            }
+            _ => {}
+        }
+        v
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::diag::attr_path;
+
+    /// What the docs print as "Forces replacement" comes from the plans; this
+    /// pins it, so a change to either shows up here.
+    #[tokio::test]
+    async fn the_plans_replace_on_exactly_these_attributes() {
+        let mut got = std::collections::BTreeMap::new();
+        for r in crate::resources::all() {
+            got.insert(r.type_name(), r.attributes_forcing_replacement().await.expect("probing the plan"));
+        }
+        assert_eq!(got["bluegreen_switch"], [attr_path(&["name"]), attr_path(&["type"]), attr_path(&["zone_id"])]);
+        assert_eq!(got["canary_listener"], [attr_path(&["listener_arn"])]);
     }
 }

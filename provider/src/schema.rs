@@ -90,6 +90,14 @@ impl Schema {
     }
 }
 
+impl Attribute {
+    /// The values a string attribute is restricted to (a Rust enum), if any.
+    pub fn allowed_values(&self) -> Option<Vec<String>> {
+        let c = non_null(self.constraints.as_object()?);
+        Some(string_enum(&c)?.iter().filter_map(|v| v.as_str().map(str::to_string)).collect())
+    }
+}
+
 impl Block {
     /// The object type of values conforming to this block.
     pub fn implied_type(&self) -> Type {
@@ -213,7 +221,7 @@ fn with_field_docs(description: String, s: &Map<String, Json>) -> String {
         .iter()
         .map(|(k, v)| {
             let d = v.as_object().map(description_of).unwrap_or_default();
-            format!("`{k}` — {d}")
+            format!("`{k}` — {}", d.trim_end_matches('.'))
         })
         .collect();
     format!("{description} Each has: {}.", fields.join("; ").trim_end_matches('.'))

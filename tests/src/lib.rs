@@ -12,6 +12,10 @@
 //! (and by later runs against the same instance), so fixtures take a
 //! [`unique_suffix`] and every name derived from it is unique.
 //!
+//! To count the provider's AWS calls or inject faults into them (throttling,
+//! 5xx, resets, delays), send its traffic through a [`proxy::Proxy`] with
+//! [`Workdir::with_proxy`].
+//!
 //! Nothing is skipped silently: if terraform, the provider build or
 //! LocalStack is missing, the tests panic and say to run `make testacc`.
 
@@ -25,6 +29,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+pub mod proxy;
 
 /// Provider source address, as in `required_providers`.
 pub const PROVIDER_SOURCE: &str = "cutover/bluegreen";
@@ -337,6 +343,8 @@ pub struct Workdir {
     dir: Option<tempfile::TempDir>,
     path: PathBuf,
     env: &'static TestEnv,
+    /// Where the provider sends its AWS calls; LocalStack unless set.
+    aws_endpoint: Option<String>,
 }
 
 impl Workdir {
@@ -346,7 +354,7 @@ impl Workdir {
         let env = test_env();
         let dir = tempfile::Builder::new().prefix(&format!("bluegreen-acc-{name}-")).tempdir().expect("create a temporary directory");
         let path = dir.path().to_path_buf();
-        let wd = Workdir { dir: Some(dir), path, env };
+        let wd = Workdir { dir: Some(dir), path, env, aws_endpoint: None };
         let cli = format!(
             "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
             env.provider_dir.display()
@@ -362,6 +370,23 @@ impl Workdir {
 
     pub fn env(&self) -> &'static TestEnv {
         self.env
+    }
+
+    /// Sends the provider's AWS calls to `url` (`AWS_ENDPOINT_URL`) instead
+    /// of LocalStack. Fixtures and [`aws`] keep calling LocalStack directly.
+    pub fn with_endpoint(mut self, url: &str) -> Workdir {
+        self.aws_endpoint = Some(url.trim_end_matches('/').to_string());
+        self
+    }
+
+    /// Sends the provider's AWS calls through `proxy` (see [`proxy`]).
+    pub fn with_proxy(self, proxy: &proxy::Proxy) -> Workdir {
+        self.with_endpoint(&proxy.endpoint())
+    }
+
+    /// The endpoint the provider is given: LocalStack, or the one set by [`Workdir::with_endpoint`].
+    pub fn aws_endpoint(&self) -> &str {
+        self.aws_endpoint.as_deref().unwrap_or(&self.env.endpoint)
     }
 
     /// Writes (or overwrites) a file relative to the directory.
@@ -385,7 +410,7 @@ impl Workdir {
             ("TF_CLI_CONFIG_FILE".into(), self.path.join(".terraformrc").display().to_string()),
             ("CHECKPOINT_DISABLE".into(), "1".into()),
             ("TF_IN_AUTOMATION".into(), "1".into()),
-            ("AWS_ENDPOINT_URL".into(), self.env.endpoint.clone()),
+            ("AWS_ENDPOINT_URL".into(), self.aws_endpoint().to_string()),
             ("AWS_ACCESS_KEY_ID".into(), "test".into()),
             ("AWS_SECRET_ACCESS_KEY".into(), "test".into()),
             ("AWS_REGION".into(), REGION.into()),
@@ -684,12 +709,18 @@ pub struct AwsClients {
 
 pub fn aws() -> &'static AwsClients {
     static CLIENTS: OnceLock<AwsClients> = OnceLock::new();
-    CLIENTS.get_or_init(|| {
-        let endpoint = test_env().endpoint.clone();
+    CLIENTS.get_or_init(|| AwsClients::at(&test_env().endpoint, aws_config::retry::RetryConfig::standard()))
+}
+
+impl AwsClients {
+    /// Clients for `endpoint` (LocalStack, or a [`proxy::Proxy`]) with this
+    /// retry policy, e.g. `RetryConfig::disabled()` to see every injected fault.
+    pub fn at(endpoint: &str, retry: aws_config::retry::RetryConfig) -> AwsClients {
         let conf = block_on(
             aws_config::defaults(aws_config::BehaviorVersion::latest())
                 .region(aws_config::Region::new(REGION))
                 .endpoint_url(endpoint)
+                .retry_config(retry)
                 .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "bluegreen-acceptance"))
                 .load(),
         );
@@ -698,7 +729,7 @@ pub fn aws() -> &'static AwsClients {
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             ec2: aws_sdk_ec2::Client::new(&conf),
         }
-    })
+    }
 }
 
 /// AWS objects for the configurations under test to look up.

@@ -171,7 +171,9 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
     }
     Ok(AwsClients {
         route53: Arc::new(route53::SdkRoute53::new(aws_sdk_route53::Client::from_conf(r53.build()))),
-        elbv2: Arc::new(elbv2::SdkElbv2::new(aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()))),
+        elbv2: Arc::new(crate::listeners::RuleCache::new(Arc::new(elbv2::SdkElbv2::new(
+            aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
+        )))),
         region,
     })
 }
