@@ -1,7 +1,9 @@
 //! The bad-input matrix: malformed configurations of both resources, the
 //! provider block and the data sources. Each must fail `terraform plan` with
 //! exactly one error that names the attribute and points at its line, must
-//! never crash the provider, and must make no AWS call at all.
+//! never crash the provider, and must make no AWS call at all: the provider
+//! talks to AWS through a recording proxy of the case's own, which must see
+//! nothing.
 //!
 //! One `#[test]` per case (libtest runs them in parallel threads; each is a
 //! single terraform run of ~1–3 s), so a failure names its case. Lookups that
@@ -10,10 +12,10 @@
 //! matrices in `switch.rs`, `canary.rs` and `diagnostics.rs`, which check
 //! messages in more depth but not the absence of AWS calls.
 
-use bluegreen_acceptance::{collapse_ws, line_of, Output, Workdir};
+use std::time::Duration;
 
-/// Nothing listens here: any AWS call would fail (and add an error).
-const NO_AWS: &str = "http://127.0.0.1:9";
+use bluegreen_acceptance::proxy::Proxy;
+use bluegreen_acceptance::{collapse_ws, line_of, Output, Workdir};
 
 /// One bad configuration and what terraform must say about it.
 struct Case {
@@ -35,21 +37,23 @@ const CRASH_SIGNS: &[&str] =
     &["plugin crashed", "panicked at", "Plugin did not respond", "Request cancelled", "rpc error", "Provider bug", "stack backtrace"];
 
 fn check(name: &str, c: Case) {
-    let wd = Workdir::new(&format!("bad-{name}"));
+    let proxy = Proxy::start();
+    let wd = Workdir::new(&format!("bad-{name}")).with_proxy(&proxy);
     wd.config(&c.config);
     // The provider's own log (where a Rust panic message lands) goes to a file, out of the diagnostics' way.
     let log = wd.path().join("provider.log");
-    let out: Output = wd.run_with_env(
-        &["plan", "-no-color", "-input=false"],
-        &[
-            ("AWS_ENDPOINT_URL", NO_AWS),
-            ("AWS_MAX_ATTEMPTS", "1"),
-            ("TF_LOG_PROVIDER", "DEBUG"),
-            ("TF_LOG_PATH", &log.display().to_string()),
-        ],
-    );
+    let out: Output = wd
+        .run_with_env(&["plan", "-no-color", "-input=false"], &[("TF_LOG_PROVIDER", "DEBUG"), ("TF_LOG_PATH", &log.display().to_string())]);
     println!("---- {name} ({:.1?})", out.elapsed);
     out.assert_failure();
+    assert!(proxy.wait_idle(Duration::from_secs(10)), "AWS calls still in flight after terraform exited");
+    let calls = proxy.calls();
+    assert!(
+        calls.is_empty(),
+        "bad input made {} AWS call(s):\n{}\n{out}",
+        calls.len(),
+        calls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("\n")
+    );
     let log = std::fs::read_to_string(&log).unwrap_or_default();
     for sign in CRASH_SIGNS {
         assert!(!out.stdout.contains(sign) && !out.stderr.contains(sign), "the output shows {sign:?}\n{out}");
