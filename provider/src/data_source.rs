@@ -70,7 +70,11 @@ impl<D: DataSourceImpl> DataSource for Adapter<D> {
         let mut diags = Diagnostics::new();
         schema::validate(&self.schema.block, config, &Path::default(), &mut diags);
         match typed::decode::<D::Model>(config) {
-            Ok(model) => D::validate(&model, &mut diags),
+            Ok(model) => {
+                let mut own = Diagnostics::new();
+                D::validate(&model, &mut own);
+                diags.extend_unreported(own);
+            }
             // A value outside the schema's constraints (reported above) may not fit the model's types.
             Err(_) if diags.has_errors() => {}
             Err(e) => diags.bug(format!("{}: configuration does not match the schema: {e}", D::TYPE_NAME)),

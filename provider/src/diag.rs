@@ -61,6 +61,21 @@ impl Diagnostics {
         self.0.extend(other.0);
     }
 
+    /// Adds `other`, leaving out its errors that repeat one already here (same attribute, same
+    /// summary). Validation runs the schema's constraints first and the resource's own checks after;
+    /// a value both reject (an empty `name`: "Invalid name" twice) would otherwise be reported twice
+    /// for one mistake. A different problem with the same attribute is still reported.
+    pub fn extend_unreported(&mut self, other: Diagnostics) {
+        for d in other.0 {
+            let reported = d.severity == Severity::Error
+                && d.path.is_some()
+                && self.0.iter().any(|x| x.severity == Severity::Error && x.path == d.path && x.summary == d.summary);
+            if !reported {
+                self.0.push(d);
+            }
+        }
+    }
+
     pub fn has_errors(&self) -> bool {
         self.0.iter().any(|d| d.severity == Severity::Error)
     }
@@ -100,5 +115,28 @@ impl PathBuilder for Path {
     fn index(mut self, i: usize) -> Path {
         self.0.push(PathStep::Index(i as u64));
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_same_error_on_an_attribute_is_reported_once() {
+        let mut schema = Diagnostics::new();
+        schema.error_at(attr_path(&["name"]), "Invalid name", "name must not be empty.");
+        let mut own = Diagnostics::new();
+        own.error_at(attr_path(&["name"]), "Invalid name", "the name is empty.");
+        own.error_at(attr_path(&["name"]), "Conflicting selectors", "kept: another problem.");
+        own.warning_at(attr_path(&["name"]), "Odd name", "kept: a warning.");
+        own.error_at(attr_path(&["traffic"]), "Invalid traffic", "kept: another attribute.");
+        own.error("Whole config", "kept: no path.");
+        schema.extend_unreported(own);
+        let got: Vec<&str> = schema.iter().map(|d| d.detail.as_str()).collect();
+        assert_eq!(
+            got,
+            ["name must not be empty.", "kept: another problem.", "kept: a warning.", "kept: another attribute.", "kept: no path."]
+        );
     }
 }

@@ -148,7 +148,11 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
         let mut diags = Diagnostics::new();
         schema::validate(&self.schema.block, config, &Path::default(), &mut diags);
         match self.decode(config, "configuration") {
-            Ok(model) => R::validate(&model, &mut diags),
+            Ok(model) => {
+                let mut own = Diagnostics::new();
+                R::validate(&model, &mut own);
+                diags.extend_unreported(own);
+            }
             // A value outside the schema's constraints (reported above) may not fit the model's types.
             Err(_) if diags.has_errors() => {}
             Err(d) => diags.extend(d),

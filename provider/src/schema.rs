@@ -324,6 +324,36 @@ fn show(j: &Json) -> String {
     }
 }
 
+/// Patterns compile once per process: every validation of every attribute would otherwise compile its
+/// pattern again (noticeable when a configuration has many resources, and in the fuzzer).
+fn cached_regex(pattern: &str) -> Result<Regex, regex::Error> {
+    static CACHE: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<String, Regex>>> = std::sync::OnceLock::new();
+    let cache = CACHE.get_or_init(Default::default);
+    if let Some(re) = cache.lock().ok().and_then(|c| c.get(pattern).cloned()) {
+        return Ok(re);
+    }
+    let re = Regex::new(pattern)?;
+    if let Ok(mut c) = cache.lock() {
+        c.insert(pattern.to_string(), re.clone());
+    }
+    Ok(re)
+}
+
+/// The range of the integer formats schemars writes for Rust integer types.
+fn integer_format_range(format: &str) -> Option<(i128, i128)> {
+    Some(match format {
+        "int8" => (i8::MIN.into(), i8::MAX.into()),
+        "int16" => (i16::MIN.into(), i16::MAX.into()),
+        "int32" => (i32::MIN.into(), i32::MAX.into()),
+        "int64" => (i64::MIN.into(), i64::MAX.into()),
+        "uint8" => (0, u8::MAX.into()),
+        "uint16" => (0, u16::MAX.into()),
+        "uint32" => (0, u32::MAX.into()),
+        "uint64" | "uint" => (0, u64::MAX.into()),
+        _ => return None,
+    })
+}
+
 fn check_constraints(c: &Json, v: &Value, path: &Path, name: &str, diags: &mut Diagnostics) {
     let Some(c) = c.as_object() else { return };
     let c = non_null(c);
@@ -343,6 +373,13 @@ fn check_constraints(c: &Json, v: &Value, path: &Path, name: &str, diags: &mut D
                 diags.error_at(path.clone(), format!("Invalid {name}"), format!("{name} must be a whole number, got {n}."));
             } else if min.is_some_and(|lo| x < lo) || max.is_some_and(|hi| x > hi) {
                 diags.error_at(path.clone(), format!("Invalid {name}"), format!("{name} must be {range}, got {n}."));
+            } else if let Some((lo, hi)) = c.get("format").and_then(Json::as_str).and_then(integer_format_range) {
+                // The Rust type's own range (an i64 field without explicit bounds): beyond it the typed model
+                // cannot hold the value, which must be the user's error, not a provider bug.
+                let exact = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+                if !exact.is_some_and(|v| (lo..=hi).contains(&v)) {
+                    diags.error_at(path.clone(), format!("Invalid {name}"), format!("{name} must be between {lo} and {hi}, got {n}."));
+                }
             }
         }
         Value::String(s) => {
@@ -365,7 +402,7 @@ fn check_constraints(c: &Json, v: &Value, path: &Path, name: &str, diags: &mut D
             } else if let Some(hi) = c.get("maxLength").and_then(Json::as_u64).filter(|hi| len > *hi) {
                 diags.error_at(path.clone(), format!("Invalid {name}"), format!("{name} must have at most {hi} characters, got {len}."));
             } else if let Some(p) = c.get("pattern").and_then(Json::as_str) {
-                match Regex::new(p) {
+                match cached_regex(p) {
                     Ok(re) if !re.is_match(s) => {
                         let hint =
                             c.get("x-pattern-hint").and_then(Json::as_str).map_or_else(|| format!("match the pattern {p}"), str::to_string);
@@ -384,8 +421,15 @@ fn check_constraints(c: &Json, v: &Value, path: &Path, name: &str, diags: &mut D
             if let Some(hi) = c.get("maxItems").and_then(Json::as_u64).filter(|hi| n > *hi) {
                 diags.error_at(path.clone(), format!("Invalid {name}"), format!("{name} allows at most {hi} element(s), got {n}."));
             }
-            if let Some(items_c) = c.get("items") {
-                for (i, item) in items.iter().enumerate() {
+            for (i, item) in items.iter().enumerate() {
+                // Terraform lets a configuration put null in a list (`[10, null]`); no attribute here means anything by it.
+                if item.is_null() {
+                    diags.error_at(
+                        path.clone().index(i),
+                        format!("Invalid {name}"),
+                        format!("{name} must not contain null, got null at index {i}; remove it."),
+                    );
+                } else if let Some(items_c) = c.get("items") {
                     check_constraints(items_c, item, &path.clone().index(i), name, diags);
                 }
             }
@@ -576,6 +620,41 @@ mod tests {
         assert!(got.iter().any(|(p, m)| p == ".blue.name" && m.contains("must not be empty")), "{got:?}");
         assert!(got.iter().any(|(p, m)| p == ".mode" && m.contains("\"rollback\", \"halt\"")), "{got:?}");
         assert_eq!(got.len(), 3, "{got:?}");
+    }
+
+    /// Found by the fuzzer: values the schema let through that the typed model cannot hold, which
+    /// surfaced as "Provider bug" diagnostics instead of errors on the attribute.
+    #[test]
+    fn null_elements_and_numbers_beyond_the_rust_type_are_errors_on_the_attribute() {
+        let s = Schema::of::<Probe>(0);
+        let blue = Value::object([("name", Value::string("a")), ("evaluate", Value::Null)]);
+        let probe = |traffic: Value, steps: Value| {
+            let v = Value::object([
+                ("traffic", traffic),
+                ("blue", blue.clone()),
+                ("green", Value::Null),
+                ("rules", Value::list([])),
+                ("steps", steps),
+                ("mode", Value::Null),
+                ("out", Value::Null),
+                ("key", Value::Null),
+            ]);
+            let mut d = Diagnostics::new();
+            validate(&s.block, &v, &Path::default(), &mut d);
+            d.iter().map(|d| format!("{}: {}", d.path.clone().unwrap(), d.detail)).collect::<Vec<_>>()
+        };
+        let big = Value::Number(crate::value::Number::parse("1e20").unwrap());
+        assert_eq!(
+            probe(Value::number(5i64), Value::list([Value::number(10i64), Value::Null])),
+            [".steps[1]: steps must not contain null, got null at index 1; remove it."]
+        );
+        assert_eq!(
+            probe(Value::number(5i64), Value::list([big.clone()])),
+            [".steps[0]: steps must be between 0 and 4294967295, got 100000000000000000000."]
+        );
+        assert_eq!(probe(Value::number(5i64), Value::list([Value::number(-1i64)])), [".steps[0]: steps must be at least 0, got -1."]);
+        assert_eq!(probe(big, Value::Null), [".traffic: traffic must be between 0 and 100, got 100000000000000000000."]);
+        assert!(probe(Value::number(5i64), Value::list([Value::number(u32::MAX)])).is_empty());
     }
 
     #[test]

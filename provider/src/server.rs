@@ -111,6 +111,8 @@ impl BlueGreenProvider {
                 c.validate(&mut diags);
                 (Some(c), diags)
             }
+            // A value outside the schema's constraints (reported above) may not fit the model's types.
+            Err(_) if diags.has_errors() => (None, diags),
             Err(e) => {
                 diags.bug(format!("provider configuration does not match the schema: {e}"));
                 (None, diags)

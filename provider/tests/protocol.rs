@@ -218,6 +218,58 @@ async fn mtls_serves_terraforms_cert_only_and_shutdown_exits() {
     assert!(!socket.exists(), "socket removed");
 }
 
+/// Presents Terraform's certificate with another key: what someone who read
+/// `PLUGIN_CLIENT_CERT` (it is public: the process environment) could do.
+#[derive(Debug)]
+struct StolenCert(Arc<rustls::sign::CertifiedKey>);
+
+impl rustls::client::ResolvesClientCert for StolenCert {
+    fn resolve(&self, _hints: &[&[u8]], _schemes: &[rustls::SignatureScheme]) -> Option<Arc<rustls::sign::CertifiedKey>> {
+        Some(self.0.clone())
+    }
+
+    fn has_certs(&self) -> bool {
+        true
+    }
+}
+
+/// The pinned certificate alone is not enough: without its private key the
+/// handshake signature fails and the client is refused; and refused or
+/// aborted handshakes leave the server serving Terraform on new connections.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn mtls_refuses_terraforms_cert_without_its_key_and_keeps_serving() {
+    let terraform = terraform_like_cert();
+    let mut p = start(&[("PLUGIN_CLIENT_CERT", &terraform.pem)]);
+    let server_cert = p.server_cert.clone().expect("AutoMTLS");
+
+    let stranger = terraform_like_cert();
+    let provider = crypto_provider();
+    let key = provider.key_provider.load_private_key(PrivateKeyDer::Pkcs8(stranger.key.clone_key())).unwrap();
+    let stolen = Arc::new(StolenCert(Arc::new(rustls::sign::CertifiedKey::new(vec![terraform.der.clone()], key))));
+    let mut roots = RootCertStore::empty();
+    roots.add(server_cert.clone()).unwrap();
+    let mut cfg = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_client_cert_resolver(stolen);
+    cfg.alpn_protocols = vec![b"h2".to_vec()];
+    let refused = match channel(&p, Some(Arc::new(cfg))).await {
+        Err(_) => true,
+        Ok(ch) => schema_call(ch).await.is_err(),
+    };
+    assert!(refused, "Terraform's certificate signed with another key must be refused");
+
+    // A handshake abandoned half-way (connect, send nothing, hang up) does not wedge the listener either.
+    drop(UnixStream::connect(&p.addr).await.unwrap());
+
+    // Still serving Terraform, on a fresh connection.
+    let ch = channel(&p, Some(tls_config(&server_cert, Some(&terraform)))).await.unwrap();
+    assert!(schema_call(ch.clone()).await.unwrap().provider.is_some());
+    GrpcControllerClient::new(ch).shutdown(bluegreen_provider::proto::plugin::Empty {}).await.unwrap();
+    assert!(wait_exit(&mut p.child, Duration::from_secs(3)).expect("exits after Shutdown").success());
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn plaintext_over_tcp_within_the_port_range() {
     let mut p = start(&[

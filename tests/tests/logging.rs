@@ -12,6 +12,9 @@ use bluegreen_acceptance::{fixture, unique_suffix, Output, Workdir};
 
 const ACCESS_KEY: &str = "AKIATESTDISTINCTIVE1";
 const SECRET_KEY: &str = "SeCrEtDiStInCtIvE0123456789abcdefGHIJKLMN";
+/// Sent on every request as `X-Amz-Security-Token` (and signed), so the likeliest credential to leak
+/// through a log of requests.
+const SESSION_TOKEN: &str = "FwoGZXIvYXdzSeSsIoNtOkEnDiStInCtIvE0123456789abcdefXYZ";
 
 /// Lines terraform logged on behalf of our provider.
 fn provider_lines(out: &Output) -> Vec<&str> {
@@ -19,7 +22,7 @@ fn provider_lines(out: &Output) -> Vec<&str> {
 }
 
 fn assert_no_credentials(out: &Output) {
-    for secret in [ACCESS_KEY, SECRET_KEY] {
+    for secret in [ACCESS_KEY, SECRET_KEY, SESSION_TOKEN] {
         for (stream, text) in [("stdout", &out.stdout), ("stderr", &out.stderr)] {
             if let Some(line) = text.lines().find(|l| l.contains(secret)) {
                 panic!("{stream} contains the credential {secret:?}:\n{line}");
@@ -106,4 +109,68 @@ fn no_provider_lines_without_tf_log() {
     out.error("Hosted zone not found");
     assert!(provider_lines(&out).is_empty(), "{out}");
     assert!(!out.stderr.contains("@module"), "{out}");
+}
+
+/// A real apply at TRACE: the switch is created (records written) with
+/// credentials and a session token from the environment, then shifted with
+/// credentials from the provider block. Neither terraform's output, the
+/// provider's log lines nor the state ever holds a secret, and the records
+/// really are there.
+#[test]
+fn trace_apply_of_a_switch_writes_records_without_leaking_credentials() {
+    let (zone_name, zone_id) = fixture::hosted_zone(&unique_suffix("lx"));
+    let name = format!("api.{zone_name}");
+    let switch = |traffic: i64| {
+        format!(
+            "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone_id}\"\n  name    = \"{name}\"\n  blue {{\n    records = [\"192.0.2.10\"]\n  }}\n  green {{\n    records = [\"192.0.2.20\"]\n  }}\n  traffic = {traffic}\n}}\n"
+        )
+    };
+    let wd = Workdir::new("log-apply");
+    let apply = ["apply", "-no-color", "-input=false", "-auto-approve"];
+
+    // 1. Credentials and session token from the environment.
+    wd.config(&switch(0));
+    let out = wd.run_with_env(
+        &apply,
+        &[
+            ("TF_LOG", "TRACE"),
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+        ],
+    );
+    out.assert_success();
+    assert!(provider_lines(&out).iter().any(|l| l.contains("[INFO]") && l.contains("applying")), "no provider log of the apply\n{out}");
+    assert!(provider_lines(&out).iter().any(|l| l.contains("[TRACE]") || l.contains("[DEBUG]")), "provider logs below INFO are off\n{out}");
+    assert_no_credentials(&out);
+    assert_eq!(fixture::weights(&zone_id, &name), [("blue".to_string(), 100), ("green".to_string(), 0)]);
+
+    // 2. Credentials in the provider block (sensitive variables), a session token still in the environment.
+    wd.config(&format!(
+        "variable \"access_key\" {{\n  type      = string\n  sensitive = true\n}}\n\nvariable \"secret_key\" {{\n  type      = string\n  sensitive = true\n}}\n\nprovider \"bluegreen\" {{\n  access_key = var.access_key\n  secret_key = var.secret_key\n}}\n\n{}",
+        switch(50)
+    ));
+    let out = wd.run_with_env(
+        &apply,
+        &[
+            ("TF_LOG", "TRACE"),
+            ("TF_VAR_access_key", ACCESS_KEY),
+            ("TF_VAR_secret_key", SECRET_KEY),
+            ("AWS_ACCESS_KEY_ID", "test"),
+            ("AWS_SECRET_ACCESS_KEY", "test"),
+            ("AWS_SESSION_TOKEN", SESSION_TOKEN),
+        ],
+    );
+    out.assert_success();
+    assert!(out.stdout.contains("Apply complete! Resources: 0 added, 1 changed, 0 destroyed."), "{out}");
+    assert_no_credentials(&out);
+    assert_eq!(fixture::weights(&zone_id, &name), [("blue".to_string(), 50), ("green".to_string(), 50)]);
+
+    // The state (and its backup) hold no credential either.
+    for file in ["terraform.tfstate", "terraform.tfstate.backup"] {
+        let text = std::fs::read_to_string(wd.path().join(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        for secret in [ACCESS_KEY, SECRET_KEY, SESSION_TOKEN] {
+            assert!(!text.contains(secret), "{file} contains the credential {secret:?}");
+        }
+    }
 }

@@ -151,7 +151,8 @@ impl CanaryModel {
         let t = self.test_route.as_ref()?;
         match &t.priority {
             Val::Known(p) => Some(*p),
-            Val::Null => self.priority.known().map(|p| p - 1),
+            // Checked: a configured priority out of range is reported by validation, not a crash here.
+            Val::Null => self.priority.known().and_then(|p| p.checked_sub(1)),
             Val::Unknown => None,
         }
     }
@@ -342,7 +343,10 @@ impl ResourceImpl for CanaryResource {
                     format!("The test rule repeats the match conditions and adds the header: {test_values} values, at most 5 allowed."),
                 );
             }
-            if let (Some(tp), Some(mp)) = (m.test_priority(), m.priority.known()) {
+            // An out-of-range priority (either) is reported by the schema; comparing with it would only add noise.
+            let in_range = |p: &i64| (1..=50_000).contains(p);
+            let configured_out_of_range = t.priority.known().is_some_and(|p| !in_range(p));
+            if let (Some(tp), Some(mp), false) = (m.test_priority(), m.priority.known().filter(|p| in_range(p)), configured_out_of_range) {
                 if tp >= *mp {
                     diags.error_at(
                         p.clone().attr("priority"),
@@ -556,7 +560,7 @@ impl ResourceImpl for CanaryResource {
                     t.header_values = Val::Known(values);
                 }
                 if let Some(p) = tr.priority {
-                    let default = state.priority.known().map(|mp| mp - 1);
+                    let default = state.priority.known().map(|mp| mp.saturating_sub(1));
                     if t.priority.is_set() || Some(i64::from(p)) != default {
                         t.priority = Val::Known(i64::from(p));
                     }
