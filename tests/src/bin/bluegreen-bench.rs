@@ -32,6 +32,8 @@
 //! `BENCH_SKIP=handshake,rollout,scale`, and `BENCH_ROUTE53_RPS=5` to make
 //! the proxy throttle Route 53 above that many requests a second (Route 53's
 //! documented account limit is 5/s; LocalStack itself never throttles).
+//! `BENCH_TF_LOG_CORE=TRACE` adds terraform's own log to each command's log
+//! file (slow and large; for finding where the time goes).
 //! `BLUEGREEN_PROVIDER_DIR` defaults to `target/release` here.
 
 use std::collections::{BTreeMap, HashMap};
@@ -65,6 +67,8 @@ struct Settings {
     out: PathBuf,
     skip: Vec<String>,
     route53_rps: f64,
+    /// `TF_LOG_CORE` for terraform (e.g. `TRACE`, to see what terraform does between provider calls).
+    tf_log_core: Option<String>,
 }
 
 impl Settings {
@@ -94,6 +98,7 @@ impl Settings {
             out: var("BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench")),
             skip: var("BENCH_SKIP").map(|v| v.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default(),
             route53_rps,
+            tf_log_core: var("BENCH_TF_LOG_CORE"),
         })
     }
 
@@ -171,7 +176,11 @@ impl Bench {
         self.proxy.reset();
         eprintln!("bench: {label}: terraform {} …", args.join(" "));
         let log_path = log.display().to_string();
-        let out = wd.run_with_env(args, &[("TF_LOG_PROVIDER", "INFO"), ("TF_LOG_PATH", &log_path)]);
+        let mut env = vec![("TF_LOG_PROVIDER", "INFO"), ("TF_LOG_PATH", log_path.as_str())];
+        if let Some(level) = &self.settings.tf_log_core {
+            env.push(("TF_LOG_CORE", level.as_str()));
+        }
+        let out = wd.run_with_env(args, &env);
         if !self.proxy.wait_idle(Duration::from_secs(30)) {
             eprintln!("bench: {label}: {} AWS calls still in flight after terraform exited", self.proxy.in_flight());
         }
@@ -220,7 +229,7 @@ impl Bench {
             if m.ok { "ok" } else { "FAILED" },
             m.wall.as_secs_f64(),
             m.route53,
-            runs(&m.batches),
+            batches(&m.batches),
             m.peak_rss_kib.map_or("?".into(), mb),
             m.wire_throttles,
             m.surfaced_throttles
@@ -701,6 +710,30 @@ fn runs(v: &[usize]) -> String {
     out.join(", ")
 }
 
+/// Changes per batch: in order when short, else how many batches had each size, largest first.
+fn batches(v: &[usize]) -> String {
+    if v.is_empty() {
+        return "–".into();
+    }
+    let in_order = runs(v);
+    if in_order.len() <= 60 {
+        return format!("{}: {in_order}", v.len());
+    }
+    let mut sizes: BTreeMap<usize, usize> = BTreeMap::new();
+    for &b in v {
+        *sizes.entry(b).or_insert(0) += 1;
+    }
+    let hist: Vec<String> = sizes.iter().rev().map(|(size, count)| format!("{size} ×{count}")).collect();
+    format!("{} (size ×batches): {}", v.len(), hist.join(", "))
+}
+
+/// ChangeResourceRecordSets requests of a command, and what became of them.
+fn change_calls(m: &Measured) -> String {
+    let refused = m.change_calls - m.batches.len();
+    let refused = if refused > 0 { format!(", {refused} refused (throttled or rejected) and retried") } else { String::new() };
+    format!("{} requests{refused}; accepted batches {}", m.change_calls, batches(&m.batches))
+}
+
 fn ops(m: &BTreeMap<String, usize>) -> String {
     if m.is_empty() {
         return "none".into();
@@ -829,14 +862,14 @@ impl Report<'_> {
         row(
             "ChangeResourceRecordSets calls, apply changing 500 switches, `-parallelism=50`",
             "≤ 12",
-            a50.map(|a| (format!("{} (changes per batch: {})", a.change_calls, runs(&a.batches)), a.change_calls <= 12)),
+            a50.map(|a| (change_calls(a), a.change_calls <= 12)),
             not_run,
         );
         let a10 = big.and_then(|r| r.apply10.as_ref());
         row(
             "the same at the default parallelism 10",
             "≤ 60 (vs 500 unbatched)",
-            a10.map(|a| (format!("{} (changes per batch: {})", a.change_calls, runs(&a.batches)), a.change_calls <= 60)),
+            a10.map(|a| (change_calls(a), a.change_calls <= 60)),
             not_run,
         );
         // Throttling: every plan and apply of every N.
@@ -917,7 +950,7 @@ impl Report<'_> {
                     if m.ok { "" } else { " **(failed)**" },
                     m.wall.as_secs_f64(),
                     ops(&m.route53),
-                    if m.batches.is_empty() { "–".into() } else { format!("{}: {}", m.batches.len(), runs(&m.batches)) },
+                    batches(&m.batches),
                     m.wire_throttles,
                     m.surfaced_throttles,
                     if other.is_empty() { "–".into() } else { ops(&other) },
