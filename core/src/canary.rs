@@ -143,20 +143,64 @@ async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) 
     Ok(rules)
 }
 
+/// Whether `rule` holds exactly these conditions (in any order) and forwards
+/// exactly as `forward` says.
+fn is_rule(rule: &Rule, conditions: &[Condition], forward: &Forward) -> bool {
+    let same_conditions = rule.conditions.len() == conditions.len() && conditions.iter().all(|c| rule.conditions.contains(c));
+    let forwarded: usize = rule.actions.iter().filter(|a| a.action_type == "forward").map(|a| a.target_groups.len()).sum();
+    same_conditions
+        && forwarded == forward.target_groups.len()
+        && forward.target_groups.iter().all(|(tg, w)| weight_in(rule, tg) == (*w).max(0) as u32)
+}
+
+/// Whether AWS may have carried out a request that failed: no answer or a
+/// 5xx (`Ambiguous`), or — when the SDK retried one of those — an answer to
+/// the retry that says the first attempt's effect is already there.
+fn maybe_landed(e: &crate::error::AwsError, already_there: &str) -> bool {
+    e.kind == AwsErrorKind::Ambiguous || e.code.as_deref() == Some(already_there)
+}
+
+/// CreateRule, read back when its outcome is unknown. AWS may have created
+/// the rule and lost the answer (the SDK's retry then meets the priority
+/// taken); the priority was free just before (see `check_priorities`), so
+/// a rule at it with exactly these conditions and this forward action is
+/// the one this call made, and is taken instead of left behind as a rule
+/// no configuration owns.
+async fn create_rule(api: &dyn Elbv2Api, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule> {
+    match api.create_rule(listener_arn, priority, conditions, forward).await {
+        Ok(r) => Ok(r),
+        Err(e) if maybe_landed(&e, "PriorityInUse") => {
+            let made = api
+                .describe_rules(listener_arn)
+                .await
+                .ok()
+                .and_then(|rules| rules.into_iter().find(|r| r.priority == Some(priority) && is_rule(r, conditions, forward)));
+            match made {
+                Some(r) => {
+                    tracing::info!(error = %e, rule = %r.arn, "CreateRule was not confirmed, but the rule is there; not creating it again");
+                    Ok(r)
+                }
+                None => Err(e.into()),
+            }
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
 /// Creates the rules. If the test rule cannot be created the main rule is
 /// removed again, so nothing is left half made.
 pub async fn create(api: &dyn Elbv2Api, spec: &CanarySpec, split: TrafficSplit) -> Result<CanaryIds> {
     check_priorities(api, spec, &[]).await?;
-    let main = api.create_rule(&spec.listener_arn, spec.priority, &spec.conditions(), &spec.forward(split)).await?;
+    let main = create_rule(api, &spec.listener_arn, spec.priority, &spec.conditions(), &spec.forward(split)).await?;
     let mut ids = CanaryIds { rule_arn: main.arn, test_rule_arn: None };
     if let Some(t) = &spec.test_route {
-        match api.create_rule(&spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await {
+        match create_rule(api, &spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await {
             Ok(r) => ids.test_rule_arn = Some(r.arn),
             Err(e) => {
                 if let Err(cleanup) = api.delete_rule(&ids.rule_arn).await {
                     tracing::warn!(error = %cleanup, rule = %ids.rule_arn, "could not remove the main rule after the test rule failed");
                 }
-                return Err(e.into());
+                return Err(e);
             }
         }
     }
@@ -173,7 +217,7 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
     // The weighted rule was deleted out of band: create it again (at the
     // current split) beside our surviving test rule.
     if !rules.iter().any(|r| r.arn == ids.rule_arn) {
-        let r = api.create_rule(&spec.listener_arn, spec.priority, &spec.conditions(), &spec.forward(split)).await?;
+        let r = create_rule(api, &spec.listener_arn, spec.priority, &spec.conditions(), &spec.forward(split)).await?;
         ids.rule_arn = r.arn;
         return finish_test_rule(api, spec, ids, &rules).await;
     }
@@ -201,7 +245,7 @@ async fn finish_test_rule(api: &dyn Elbv2Api, spec: &CanarySpec, mut ids: Canary
             api.modify_rule(&arn, &spec.test_conditions(t), &spec.green_only()).await?;
         }
         (Some(t), None) => {
-            let r = api.create_rule(&spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await?;
+            let r = create_rule(api, &spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await?;
             ids.test_rule_arn = Some(r.arn);
         }
         (None, Some(arn)) => {
@@ -284,9 +328,20 @@ impl TrafficRouter for AlbRouter {
     }
 
     /// ALB applies a rule change within seconds; there is nothing to wait for.
+    /// When the answer is lost (no answer, a 5xx), the rule is read back: a
+    /// change that landed is not an error.
     async fn apply(&self, split: TrafficSplit, _stop: &CancellationToken) -> Result<()> {
-        self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await?;
-        Ok(())
+        match self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.kind == AwsErrorKind::Ambiguous => match self.observe().await {
+                Ok(now) if now == split => {
+                    tracing::info!(error = %e, "ModifyRule was not confirmed, but the rule already forwards {split}");
+                    Ok(())
+                }
+                _ => Err(e.into()),
+            },
+            Err(e) => Err(e.into()),
+        }
     }
 }
 
@@ -368,6 +423,99 @@ mod tests {
         assert_eq!(f.calls("CreateRule"), 2);
         assert_eq!(f.calls("DeleteRule"), 1);
         assert!(f.rules(L).is_empty(), "nothing left half made");
+    }
+
+    /// ELBv2 that carries out a call and then loses the answer (a 5xx after
+    /// the effect landed), for the calls named, once each.
+    struct LandsThenFails {
+        inner: Arc<FakeElbv2>,
+        ops: std::sync::Mutex<Vec<&'static str>>,
+    }
+
+    impl LandsThenFails {
+        fn lose(&self, op: &str) -> Option<crate::error::AwsError> {
+            let mut ops = self.ops.lock().unwrap();
+            let i = ops.iter().position(|o| *o == op)?;
+            ops.remove(i);
+            Some(crate::error::AwsError::new("op", crate::AwsErrorKind::Ambiguous, "InternalFailure").with_code("InternalFailure"))
+        }
+    }
+
+    #[async_trait]
+    impl Elbv2Api for LandsThenFails {
+        async fn describe_load_balancers(
+            &self,
+            by: &crate::aws::elbv2::Selector,
+        ) -> Result<Vec<crate::aws::elbv2::LoadBalancer>, crate::error::AwsError> {
+            self.inner.describe_load_balancers(by).await
+        }
+        async fn describe_listeners(
+            &self,
+            by: &crate::aws::elbv2::ListenerSelector,
+        ) -> Result<Vec<crate::aws::elbv2::Listener>, crate::error::AwsError> {
+            self.inner.describe_listeners(by).await
+        }
+        async fn describe_target_groups(
+            &self,
+            by: &crate::aws::elbv2::Selector,
+        ) -> Result<Vec<crate::aws::elbv2::TargetGroup>, crate::error::AwsError> {
+            self.inner.describe_target_groups(by).await
+        }
+        async fn describe_target_health(&self, arn: &str) -> Result<Vec<crate::aws::elbv2::TargetHealth>, crate::error::AwsError> {
+            self.inner.describe_target_health(arn).await
+        }
+        async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<Rule>, crate::error::AwsError> {
+            self.inner.describe_rules(listener_arn).await
+        }
+        async fn create_rule(&self, l: &str, p: i32, c: &[Condition], f: &Forward) -> Result<Rule, crate::error::AwsError> {
+            let r = self.inner.create_rule(l, p, c, f).await?;
+            self.lose("CreateRule").map_or(Ok(r), Err)
+        }
+        async fn modify_rule(&self, arn: &str, c: &[Condition], f: &Forward) -> Result<Rule, crate::error::AwsError> {
+            let r = self.inner.modify_rule(arn, c, f).await?;
+            self.lose("ModifyRule").map_or(Ok(r), Err)
+        }
+        async fn delete_rule(&self, arn: &str) -> Result<(), crate::error::AwsError> {
+            self.inner.delete_rule(arn).await
+        }
+        async fn set_rule_priorities(&self, p: &[(String, i32)]) -> Result<(), crate::error::AwsError> {
+            self.inner.set_rule_priorities(p).await
+        }
+        async fn modify_listener_default(&self, l: &str, f: &Forward) -> Result<(), crate::error::AwsError> {
+            self.inner.modify_listener_default(l, f).await
+        }
+    }
+
+    /// Found with the fault-injecting proxy: a CreateRule whose answer was
+    /// lost left the rule behind, the SDK's retry met PriorityInUse, and the
+    /// create failed; every later apply refused the "foreign" rule.
+    #[tokio::test]
+    async fn rules_created_without_an_answer_are_read_back_not_left_behind() {
+        let f = fake();
+        let api = LandsThenFails { inner: f.clone(), ops: std::sync::Mutex::new(vec!["CreateRule", "CreateRule"]) };
+        let ids = create(&api, &spec(), t(20)).await.unwrap();
+        assert_eq!(f.rules(L).len(), 2, "exactly the two rules");
+        assert_eq!(weights(&f, &ids.rule_arn), [(BLUE.to_string(), Some(80)), (GREEN.to_string(), Some(20))]);
+        assert!(f.rules(L).iter().any(|r| Some(&r.arn) == ids.test_rule_arn.as_ref() && r.priority == Some(99)));
+        // The SDK's retry of such a call: PriorityInUse, and the rule there is ours.
+        let f = fake();
+        f.fault("CreateRule", Fault::Pass);
+        let main = f.create_rule(L, 100, &spec().conditions(), &spec().forward(t(0))).await.unwrap();
+        let again = create_rule(f.as_ref(), L, 100, &spec().conditions(), &spec().forward(t(0))).await.unwrap();
+        assert_eq!(again.arn, main.arn);
+        // A rule at that priority with other conditions is not taken.
+        let e = create_rule(f.as_ref(), L, 100, &[Condition::PathPattern(vec!["/other".into()])], &spec().forward(t(0))).await.unwrap_err();
+        assert!(e.to_string().contains("PriorityInUse"), "{e}");
+    }
+
+    #[tokio::test]
+    async fn a_traffic_change_that_landed_without_an_answer_is_not_an_error() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let api = Arc::new(LandsThenFails { inner: f.clone(), ops: std::sync::Mutex::new(vec!["ModifyRule"]) });
+        let router = AlbRouter { api, spec: spec(), ids: ids.clone() };
+        router.apply(t(40), &CancellationToken::new()).await.unwrap();
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(40)));
     }
 
     #[tokio::test]

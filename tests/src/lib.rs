@@ -497,6 +497,20 @@ impl Workdir {
     /// it; the panicwrap parent alone ignores it). Then waits for terraform
     /// to finish. Panics if no line matched.
     pub fn run_interrupted(&self, args: &[&str], extra_env: &[(&str, &str)], when: impl Fn(&str) -> bool + Send + 'static) -> Output {
+        self.run_signalled(args, extra_env, "INT", when)
+    }
+
+    /// As [`Workdir::run_interrupted`], with another signal to the process
+    /// group: `"KILL"` ends terraform and its providers at once, as a CI
+    /// runner cancelling a job or a machine going away does (no state is
+    /// written, nothing is cleaned up).
+    pub fn run_signalled(
+        &self,
+        args: &[&str],
+        extra_env: &[(&str, &str)],
+        signal: &str,
+        when: impl Fn(&str) -> bool + Send + 'static,
+    ) -> Output {
         use std::io::BufRead;
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
@@ -538,7 +552,7 @@ impl Workdir {
             match child.try_wait() {
                 Ok(Some(status)) => break status,
                 Ok(None) if !interrupted && matched.load(Ordering::Relaxed) => {
-                    let _ = Command::new("kill").args(["-INT", "--", &format!("-{pid}")]).status();
+                    let _ = Command::new("kill").args([&format!("-{signal}"), "--", &format!("-{pid}")]).status();
                     interrupted = true;
                 }
                 Ok(None) if started.elapsed() > self.timeout => {

@@ -528,6 +528,15 @@ impl ResourceImpl for SwitchResource {
         let mut diags = Diagnostics::new();
         if let Err(e) = zone.wait_insync(&change, planned.sync(), &ctx.stop).await {
             report(&mut diags, &e, None, "Waiting for Route 53");
+            if matches!(e, Error::Cancelled(_)) && initial == target {
+                // Ctrl-C while the new pair, already at its target, waits for INSYNC: it exists as planned and
+                // will be INSYNC. As an error Terraform would taint it, and replacing it would mean destroying
+                // a pair that may split traffic (refused). (Stopped at any other split, the state cannot match
+                // the plan without an error, and Terraform taints the switch; see docs/guides/failure-modes.md.)
+                for d in &mut diags.0 {
+                    d.severity = crate::diag::Severity::Warning;
+                }
+            }
             return Applied { state: Some(planned.with_reality(initial, Some(change.id))), diags };
         }
         let model = planned.with_reality(initial, Some(change.id).filter(|c| !c.is_empty()));
@@ -920,6 +929,46 @@ mod tests {
         });
         let applied = SwitchResource::update(&ctx, prior, planned).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
+        assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
+        assert_eq!(applied.diags.0[0].severity, crate::diag::Severity::Error);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_while_a_create_waits_for_insync_is_a_warning() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        r53.pending_polls(1000);
+        let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let stop = ctx.stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(5)).await;
+            stop.cancel();
+        });
+        let applied = SwitchResource::create(&ctx, model(30)).await;
+        assert_eq!(applied.state.unwrap().traffic, Val::Known(30), "the pair exists");
+        assert!(!applied.diags.has_errors(), "{:?}", applied.diags);
+        assert_eq!(applied.diags.0[0].summary, "Waiting for Route 53: stopped");
+    }
+
+    /// A create stopped mid-rollout returns the real split with an error:
+    /// without one, Terraform rejects a result that differs from the plan
+    /// ("inconsistent result after apply"). Terraform taints the switch for
+    /// it (see docs/guides/failure-modes.md: `terraform untaint`).
+    #[tokio::test(start_paused = true)]
+    async fn stop_during_a_create_rollout_returns_the_real_split_with_an_error() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let mut planned = model(100);
+        planned.rollout = Some(RolloutModel { steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
+        let stop = ctx.stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(60)).await;
+            stop.cancel();
+        });
+        let applied = SwitchResource::create(&ctx, planned).await;
+        assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
+        assert!(applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
     }
 }
