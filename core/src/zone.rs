@@ -15,7 +15,14 @@
 //!   is read name by name.
 //! - **Writes** that arrive within [`COALESCE_WINDOW`] of each other, or while
 //!   an earlier batch is in flight, go to Route 53 as one
-//!   ChangeResourceRecordSets within its limits ([`BatchLimits`]). Route 53
+//!   ChangeResourceRecordSets within its limits ([`BatchLimits`]). While
+//!   writes of several names keep coming (a burst: Terraform applying many
+//!   switches), a batch keeps gathering until none has come for
+//!   [`BURST_QUIET`], it is full, or [`BURST_MAX_WAIT`] has passed: Terraform
+//!   hands the provider one apply at a time as it finishes earlier ones
+//!   (about one every 100 ms with 500 resources), so a fixed window of tens of
+//!   milliseconds would send them one by one. A lone write, or the steps of
+//!   one switch's rollout, waits only [`COALESCE_WINDOW`]. Route 53
 //!   applies a batch all or nothing; when a merged batch is rejected as
 //!   invalid, it is split in halves until each bad request stands alone, so
 //!   valid requests still succeed and only the bad one gets the error. Every
@@ -40,6 +47,15 @@ use crate::error::{AwsError, AwsErrorKind, Error, Result};
 /// How long writes wait for company before the first batch goes out. Small
 /// beside INSYNC (seconds), long enough for Terraform's parallel calls.
 pub const COALESCE_WINDOW: Duration = Duration::from_millis(25);
+/// In a burst, a batch goes out once no write has arrived for this long.
+/// Terraform 1.0 hands out applies of 500 resources about 100 ms apart (p99
+/// under 300 ms, measured by `make bench`).
+pub const BURST_QUIET: Duration = Duration::from_millis(400);
+/// In a burst, no write waits longer than this for company.
+pub const BURST_MAX_WAIT: Duration = Duration::from_secs(10);
+/// Writes of two different names this close together make a burst, and it
+/// lasts this long after the last such pair.
+pub const BURST_HORIZON: Duration = Duration::from_secs(2);
 /// A zone listing older than this is fetched again on the next read.
 pub const SNAPSHOT_MAX_AGE: Duration = Duration::from_secs(60);
 /// Zones needing more pages than this are read name by name instead.
@@ -168,6 +184,34 @@ struct Request {
     reply: oneshot::Sender<Result<ChangeInfo, AwsError>>,
 }
 
+/// When writes arrived, to tell a burst (many names) from a lone writer.
+#[derive(Default)]
+struct Arrivals {
+    /// Writes queued so far.
+    count: u64,
+    /// The last write's time and name.
+    last: Option<(Instant, Names)>,
+    /// A burst is under way until then.
+    burst_until: Option<Instant>,
+}
+
+impl Arrivals {
+    fn note(&mut self, name: Names) {
+        let now = Instant::now();
+        if let Some((at, last)) = &self.last {
+            if *last != name && now.duration_since(*at) <= BURST_HORIZON {
+                self.burst_until = Some(now + BURST_HORIZON);
+            }
+        }
+        self.last = Some((now, name));
+        self.count += 1;
+    }
+
+    fn in_burst(&self) -> bool {
+        self.burst_until.is_some_and(|until| Instant::now() < until)
+    }
+}
+
 /// The shared state of one change's INSYNC wait.
 type SyncState = Option<Result<(), AwsError>>;
 
@@ -181,6 +225,7 @@ pub struct Zone {
     readers: AtomicUsize,
     /// Requests not yet sent.
     queue: Mutex<Vec<Request>>,
+    arrivals: Mutex<Arrivals>,
     /// Held by the task that sends batches: one write at a time per zone.
     sender: tokio::sync::Mutex<()>,
     limits: BatchLimits,
@@ -199,6 +244,7 @@ impl Zone {
             known: tokio::sync::Mutex::new(Known::default()),
             readers: AtomicUsize::new(0),
             queue: Mutex::new(Vec::new()),
+            arrivals: Mutex::default(),
             sender: tokio::sync::Mutex::new(()),
             limits: BatchLimits::default(),
             window: COALESCE_WINDOW,
@@ -347,6 +393,10 @@ impl Zone {
             return result;
         }
         let (reply, mut answer) = oneshot::channel();
+        if let Some(first) = changes.first() {
+            let names = (first.record.name.clone(), first.record.record_type.clone());
+            self.arrivals.lock().expect("arrivals lock").note(names);
+        }
         self.queue.lock().expect("queue lock").push(Request { comment: comment.to_string(), changes: changes.to_vec(), cost, reply });
         loop {
             let sending = tokio::select! {
@@ -358,15 +408,42 @@ impl Zone {
             if let Ok(r) = answer.try_recv() {
                 return r;
             }
-            // The first batch waits a moment for company; later ones have
-            // queued up behind the one in flight.
-            tokio::time::sleep(self.window).await;
+            self.gather().await;
             let batch = self.take_batch();
             if !batch.is_empty() {
                 self.send_batch(batch).await;
             }
             drop(sending);
         }
+    }
+
+    /// Waits for company before a batch goes out: [`COALESCE_WINDOW`], and in
+    /// a burst until no write has come for [`BURST_QUIET`], the queue holds a
+    /// full batch, or [`BURST_MAX_WAIT`] has passed.
+    async fn gather(&self) {
+        let started = Instant::now();
+        tokio::time::sleep(self.window).await;
+        loop {
+            let (seen, burst) = {
+                let a = self.arrivals.lock().expect("arrivals lock");
+                (a.count, a.in_burst())
+            };
+            if !burst || self.queue_is_full() || started.elapsed() >= BURST_MAX_WAIT {
+                return;
+            }
+            let left = BURST_MAX_WAIT.saturating_sub(started.elapsed());
+            tokio::time::sleep(BURST_QUIET.min(left)).await;
+            if self.arrivals.lock().expect("arrivals lock").count == seen {
+                return;
+            }
+        }
+    }
+
+    /// Whether the queued requests already fill a batch.
+    fn queue_is_full(&self) -> bool {
+        let queue = self.queue.lock().expect("queue lock");
+        let cost = queue.iter().filter(|r| !r.reply.is_closed()).fold(Cost::default(), |c, r| c.plus(r.cost));
+        !cost.within(self.limits) || cost.changes == self.limits.changes
     }
 
     /// Takes queued requests, oldest first, that fit in one batch and touch
@@ -692,6 +769,76 @@ mod tests {
         let sizes: Vec<usize> = fake.batches().iter().map(Vec::len).collect();
         assert_eq!(sizes, [2, 2, 2, 2], "2 UPSERTs of 1 record count 4 against 6");
         assert_eq!(Cost::of(&upsert(0, 0)), Cost { changes: 2, records: 4, value_chars: 36 });
+    }
+
+    /// Terraform hands out applies one at a time as it finishes earlier ones
+    /// (`make bench`: about 100 ms apart with 500 resources). Writes arriving
+    /// like that still share batches, up to Route 53's limits.
+    #[tokio::test(start_paused = true)]
+    async fn writes_handed_out_one_by_one_still_share_a_batch() {
+        let (fake, zone) = zone_with_pairs(60);
+        let started = Instant::now();
+        let results = join_all((0..60).map(|i| {
+            let zone = &zone;
+            async move {
+                // Gaps of 100 ms, with a few of 300 ms (Terraform's p99).
+                let gaps: u64 = (0..i as u64).map(|k| if k % 7 == 6 { 300 } else { 100 }).sum();
+                tokio::time::sleep(Duration::from_millis(gaps)).await;
+                zone.change(&format!("switch {i}"), &upsert(i, 10)).await
+            }
+        }))
+        .await;
+        assert!(results.iter().all(Result::is_ok));
+        let sizes: Vec<usize> = fake.batches().iter().map(Vec::len).collect();
+        // The first write cannot know a burst is coming: it goes alone after
+        // COALESCE_WINDOW. Then 50 pairs fill a batch (100 changes), and the
+        // last 9 go in a third.
+        assert_eq!(sizes, [2, 100, 18]);
+        assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+
+        // Writes further apart than BURST_QUIET are not held back for each other.
+        let (fake, zone) = zone_with_pairs(3);
+        join_all((0..3).map(|i| {
+            let zone = &zone;
+            async move {
+                tokio::time::sleep(BURST_QUIET * 2 * i as u32).await;
+                zone.change("shift", &upsert(i, 10)).await.unwrap()
+            }
+        }))
+        .await;
+        assert_eq!(fake.calls("ChangeResourceRecordSets"), 3);
+    }
+
+    /// A burst never holds a write longer than BURST_MAX_WAIT.
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_holds_no_write_longer_than_the_max_wait() {
+        let (fake, zone) = zone_with_pairs(40);
+        let waits = join_all((0..40).map(|i| {
+            let zone = &zone;
+            async move {
+                tokio::time::sleep(Duration::from_millis(300 * i as u64)).await;
+                let asked = Instant::now();
+                zone.change("shift", &upsert(i, 10)).await.unwrap();
+                asked.elapsed()
+            }
+        }))
+        .await;
+        assert!(waits.iter().all(|w| *w <= BURST_MAX_WAIT + BURST_QUIET), "{waits:?}");
+        assert!(fake.calls("ChangeResourceRecordSets") >= 2, "12 s of arrivals cannot go out as one batch");
+    }
+
+    /// One switch's rollout writes the same name step after step: each
+    /// step's write goes out after COALESCE_WINDOW, not held for a burst.
+    #[tokio::test(start_paused = true)]
+    async fn a_lone_rollout_s_writes_wait_only_the_window() {
+        let (fake, zone) = zone_with_pairs(1);
+        for step in [10, 20, 30, 40] {
+            let asked = Instant::now();
+            zone.change("step", &upsert(0, step)).await.unwrap();
+            assert!(asked.elapsed() < COALESCE_WINDOW * 2, "step {step} took {:?}", asked.elapsed());
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+        assert_eq!(fake.calls("ChangeResourceRecordSets"), 4);
     }
 
     #[tokio::test(start_paused = true)]
