@@ -260,6 +260,22 @@ fn throttled_writes_during_apply() {
     assert_eq!(s.assert_state_is_reality(), 50);
 }
 
+/// PriorRequestNotComplete (Route 53 still busy with an earlier change to
+/// the zone) on the write: retried with back-off, applied once.
+#[test]
+fn prior_request_not_complete_during_apply() {
+    let s = Switch::created("pn", 0, None);
+    s.config(70, "");
+    s.proxy.inject(Fault::prior_request_not_complete().on(CHANGE).first(3));
+    let watch = DnsWatch::start(&s.zone_id, &s.name);
+    s.wd.apply(&[]);
+    watch.assert_always_answered("PriorRequestNotComplete");
+    let writes = report("apply, 3 × PriorRequestNotComplete", &s.proxy, CHANGE);
+    assert_eq!(writes.iter().filter(|c| c.injected()).count(), 3);
+    assert_eq!(writes.iter().filter(|c| c.succeeded()).count(), 1, "applied exactly once");
+    assert_eq!(s.assert_state_is_reality(), 70);
+}
+
 /// Throttling on the write of the second rollout step: the rollout goes on.
 #[test]
 fn throttled_write_during_a_rollout_step() {
@@ -475,6 +491,42 @@ fn ctrl_c_during_a_create_rollout_taints_and_untaint_recovers() {
     let plan = s.wd.plan(&["-detailed-exitcode"]);
     assert!(plan.has_line("~ traffic = 10 -> 100"), "after untaint the plan does not show the real split\n{plan}");
     s.wd.apply(&[]);
+    assert_eq!(s.assert_state_is_reality(), 100);
+}
+
+/// SIGKILL of terraform (and its provider) while a switch being created is
+/// in its rollout: nothing is written to the state, but the pair exists in
+/// Route 53. It is not taken over silently: the next apply is refused with
+/// the import command, and after `terraform import` the plan shows the real
+/// split and the apply converges. The name answers throughout.
+#[test]
+fn sigkill_during_a_create_leaves_a_pair_to_import() {
+    let s = Switch::new("kc", None);
+    s.config(100, &rollout_tf(&[10, 50], "3s"));
+    let out = s.wd.run_signalled(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")], "KILL", |line| {
+        line.contains("provider.terraform-provider-bluegreen: step 1/3")
+    });
+    println!("---- SIGKILL during a create's rollout, after {:.1?}: {}", out.elapsed, out.status);
+    out.assert_failure();
+    assert_eq!(s.green_in_aws(), 10, "the rollout went past step 1");
+    // The name is new: it answers from here on (the pair was created in one batch before step 1).
+    let watch = DnsWatch::start(&s.zone_id, &s.name);
+    assert!(s.wd.state_resource(X).is_none(), "terraform wrote the switch to the state after SIGKILL");
+
+    let again = s.wd.apply_output(&[]);
+    again.assert_failure();
+    let e = only_error(&again);
+    println!("---- the next apply:\n{e}\n");
+    assert_eq!(e.summary, "Weighted record set already exists", "{again}");
+    assert!(e.detail().contains("terraform import"), "{e}");
+    assert_eq!(s.green_in_aws(), 10, "the refused create changed the records");
+
+    let id = format!("{}/{}/A", s.zone_id, s.name);
+    s.wd.run(&["import", "-no-color", "-input=false", X, &id]).assert_success();
+    let plan = s.wd.plan(&["-detailed-exitcode"]);
+    assert!(plan.has_line("~ traffic = 10 -> 100"), "after import the plan does not show the real split\n{plan}");
+    s.wd.apply(&[]);
+    watch.assert_always_answered("SIGKILL during a create, then import");
     assert_eq!(s.assert_state_is_reality(), 100);
 }
 
