@@ -824,6 +824,32 @@ pub mod fixture {
         block_on(create_legacy_stack(aws(), suffix)).unwrap_or_else(|e| panic!("creating the legacy stack fixture {suffix}: {e:#}"))
     }
 
+    /// A "green" target group `green-<suffix>` (HTTP:8080, instance
+    /// targets) in the stack's VPC, with `targets` registered (healthy at
+    /// once in LocalStack). Returns its ARN. Panics on failure.
+    pub fn green_target_group(stack: &LegacyStack, targets: &[String]) -> String {
+        block_on(async {
+            let c = &aws().elbv2;
+            let out = sdk(
+                "CreateTargetGroup",
+                c.create_target_group()
+                    .name(format!("green-{}", stack.suffix))
+                    .protocol(elb::ProtocolEnum::Http)
+                    .port(8080)
+                    .vpc_id(&stack.vpc_id)
+                    .target_type(elb::TargetTypeEnum::Instance)
+                    .send()
+                    .await,
+            )?;
+            let arn =
+                out.target_groups().first().and_then(|t| t.target_group_arn()).context("CreateTargetGroup returned no ARN")?.to_string();
+            let targets = targets.iter().map(|id| elb::TargetDescription::builder().id(id).port(8080).build()).collect();
+            sdk("RegisterTargets", c.register_targets().target_group_arn(&arn).set_targets(Some(targets)).send().await)?;
+            Ok::<_, anyhow::Error>(arn)
+        })
+        .unwrap_or_else(|e| panic!("creating the green target group of {}: {e:#}", stack.suffix))
+    }
+
     /// Just a public hosted zone `<suffix>.example.com`; returns its bare id.
     pub fn hosted_zone(suffix: &str) -> (String, String) {
         let name = format!("{suffix}.example.com");

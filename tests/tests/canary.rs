@@ -59,28 +59,7 @@ fn env(prefix: &str) -> Env {
     let started = Instant::now();
     let s = fixture::legacy_stack(&unique_suffix(prefix));
     let green_targets = vec!["i-0feedfacecafe0001".to_string(), "i-0feedfacecafe0002".to_string()];
-    let green_tg = block_on(async {
-        let c = &aws().elbv2;
-        let out = c
-            .create_target_group()
-            .name(format!("green-{}", s.suffix))
-            .protocol(elb::ProtocolEnum::Http)
-            .port(8080)
-            .vpc_id(&s.vpc_id)
-            .target_type(elb::TargetTypeEnum::Instance)
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("CreateTargetGroup: {}", DisplayErrorContext(&e)));
-        let arn = out.target_groups().first().and_then(|t| t.target_group_arn()).expect("target group arn").to_string();
-        let targets = green_targets.iter().map(|id| elb::TargetDescription::builder().id(id).port(8080).build()).collect();
-        c.register_targets()
-            .target_group_arn(&arn)
-            .set_targets(Some(targets))
-            .send()
-            .await
-            .unwrap_or_else(|e| panic!("RegisterTargets: {}", DisplayErrorContext(&e)));
-        arn
-    });
+    let green_tg = fixture::green_target_group(&s, &green_targets);
     Env { s, green_tg, green_targets, started }
 }
 

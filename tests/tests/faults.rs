@@ -546,27 +546,7 @@ fn alb() -> &'static Alb {
     static ALB: OnceLock<Alb> = OnceLock::new();
     ALB.get_or_init(|| {
         let s = fixture::legacy_stack(&unique_suffix("fc"));
-        let green_tg = block_on(async {
-            let c = &aws().elbv2;
-            let out = c
-                .create_target_group()
-                .name(format!("green-{}", s.suffix))
-                .protocol(elb::ProtocolEnum::Http)
-                .port(8080)
-                .vpc_id(&s.vpc_id)
-                .target_type(elb::TargetTypeEnum::Instance)
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("CreateTargetGroup: {}", DisplayErrorContext(&e)));
-            let arn = out.target_groups().first().and_then(|t| t.target_group_arn()).expect("arn").to_string();
-            c.register_targets()
-                .target_group_arn(&arn)
-                .targets(elb::TargetDescription::builder().id("i-0feedfacecafe0001").port(8080).build())
-                .send()
-                .await
-                .unwrap_or_else(|e| panic!("RegisterTargets: {}", DisplayErrorContext(&e)));
-            arn
-        });
+        let green_tg = fixture::green_target_group(&s, &["i-0feedfacecafe0001".to_string()]);
         Alb { s, green_tg }
     })
 }
