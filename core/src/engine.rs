@@ -206,7 +206,15 @@ async fn react_to_gate(
         Err(e) => {
             let observed = router.observe().await.unwrap_or(at);
             ShiftReport {
-                outcome: ShiftOutcome::Failed(Error::Invalid(format!("{failure}; returning to {back_to} then failed: {e}"))),
+                outcome: ShiftOutcome::Failed(Error::Unfinished {
+                    summary: "Health gate failed, and the way back could not be written",
+                    detail: format!(
+                        "{failure}; returning to {back_to} then failed: {}.\n\nApply traffic = {} as soon as AWS accepts \
+                         changes again: a decrease is never gated.",
+                        e.to_string().trim_end_matches('.'),
+                        back_to.green()
+                    ),
+                }),
                 at: observed,
             }
         }

@@ -78,6 +78,12 @@ pub enum Error {
     #[error("{summary}: {detail}")]
     Refused { summary: &'static str, detail: String },
 
+    /// A change that failed half way (a gate's rollback that could not be
+    /// written): `summary` is a title, `detail` says where traffic is left
+    /// and what the operator should do.
+    #[error("{summary}: {detail}")]
+    Unfinished { summary: &'static str, detail: String },
+
     /// Provider configuration problems, naming the attribute at fault.
     #[error("{attribute}: {message}")]
     Config { attribute: &'static str, message: String },

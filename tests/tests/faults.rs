@@ -311,6 +311,7 @@ fn throttling_during_a_gate_triggered_rollback() {
         println!("---- {label}:\n{e}\n");
         report(label, &s.proxy, CHANGE);
         if sustained {
+            assert_eq!(e.summary, "Health gate failed, and the way back could not be written", "{e}");
             assert!(e.detail().contains("returning to 0% green then failed: ChangeResourceRecordSets failed: Throttling"), "{e}");
             assert!(collapse_ws(&e.detail()).contains("Route 53 now answers: 50% green, 50% blue."), "{e}");
             assert_eq!(s.assert_state_is_reality(), 50, "the rollback did not land: state says where traffic is");
@@ -397,6 +398,7 @@ fn a_permanently_failing_write_fails_cleanly() {
     out.assert_failure();
     let e = only_error(&out);
     println!("---- permanent 503:\n{e}\n");
+    assert_eq!(e.summary, "Shifting traffic: AWS failed the request", "{e}");
     assert!(e.detail().contains("ChangeResourceRecordSets") && e.detail().contains("ServiceUnavailable"), "{e}");
     assert!(collapse_ws(&e.detail()).contains("0% green, 100% blue"), "the error does not say where traffic is: {e}");
     report("permanent 503", &s.proxy, CHANGE);
