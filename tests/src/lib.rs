@@ -757,6 +757,22 @@ impl AwsClients {
 }
 
 /// AWS objects for the configurations under test to look up.
+/// A table of tests: `name => case;` becomes `#[test] fn name()` calling the
+/// invoking file's `check(stringify!(name), case)`; attributes before a name
+/// (`#[ignore]`, a doc comment) go on its test.
+#[macro_export]
+macro_rules! cases {
+    ($($(#[$attr:meta])* $name:ident => $case:expr;)*) => {
+        $(
+            #[test]
+            $(#[$attr])*
+            fn $name() {
+                check(stringify!($name), $case);
+            }
+        )*
+    };
+}
+
 pub mod fixture {
     use super::*;
     use anyhow::{anyhow, Context, Result};
@@ -1038,6 +1054,71 @@ pub mod fixture {
     }
 
     // ---- Route 53 records, as the switch tests see and disturb them ----
+
+    /// One read of a name by a [`NamePoller`], `at` after it started.
+    #[derive(Debug, Clone)]
+    pub struct Poll {
+        pub at: std::time::Duration,
+        /// `Err` when the call failed (that is not an observation of no records).
+        pub sets: std::result::Result<Vec<RecordView>, String>,
+    }
+
+    /// Reads one name from LocalStack (directly, not through a proxy) on a
+    /// thread and a runtime of its own, so the polls do not queue behind
+    /// other SDK calls, until stopped: to check a name answers throughout
+    /// an apply.
+    pub struct NamePoller {
+        stop: std::sync::Arc<std::sync::atomic::AtomicBool>,
+        started: std::time::Instant,
+        handle: Option<std::thread::JoinHandle<Vec<Poll>>>,
+    }
+
+    impl NamePoller {
+        /// Starts reading `name`, pausing `pause` between reads (none: as
+        /// fast as one thread can).
+        pub fn start(zone_id: &str, name: &str, pause: std::time::Duration) -> NamePoller {
+            use std::sync::atomic::{AtomicBool, Ordering};
+            let stop = std::sync::Arc::new(AtomicBool::new(false));
+            let started = std::time::Instant::now();
+            let (flag, zone_id, name) = (stop.clone(), zone_id.to_string(), name.to_string());
+            let handle = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+                let mut polls = Vec::new();
+                while !flag.load(Ordering::Relaxed) {
+                    let sets = rt
+                        .block_on(raw_record_sets(&zone_id, &name))
+                        .map(|v| v.iter().map(RecordView::from_sdk).collect())
+                        .map_err(|e| format!("{e:#}"));
+                    polls.push(Poll { at: started.elapsed(), sets });
+                    if !pause.is_zero() {
+                        std::thread::sleep(pause);
+                    }
+                }
+                polls
+            });
+            NamePoller { stop, started, handle: Some(handle) }
+        }
+
+        /// Time since the poller started (the clock of [`Poll::at`]).
+        pub fn elapsed(&self) -> std::time::Duration {
+            self.started.elapsed()
+        }
+
+        /// Stops, and returns every poll in order.
+        pub fn stop(mut self) -> Vec<Poll> {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            self.handle.take().expect("running").join().expect("poller thread")
+        }
+    }
+
+    impl Drop for NamePoller {
+        fn drop(&mut self) {
+            self.stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            if let Some(h) = self.handle.take() {
+                let _ = h.join();
+            }
+        }
+    }
 
     /// One record set as a test compares it.
     #[derive(Debug, Clone, PartialEq, Eq)]

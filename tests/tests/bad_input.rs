@@ -160,16 +160,7 @@ fn data(kind: &str, body: &str) -> String {
     format!("data \"{kind}\" \"d\" {{\n{body}\n}}\n")
 }
 
-macro_rules! cases {
-    ($($name:ident => $case:expr;)*) => {
-        $(
-            #[test]
-            fn $name() {
-                check(stringify!($name), $case);
-            }
-        )*
-    };
-}
+use bluegreen_acceptance::cases;
 
 cases! {
     // --- bluegreen_switch ---

@@ -1233,17 +1233,7 @@ mod bad_input {
         assert!(detail.ends_with('.'), "detail is not a sentence: {detail:?}");
     }
 
-    macro_rules! cases {
-        ($($(#[$attr:meta])* $name:ident => $case:expr;)*) => {
-            $(
-                #[test]
-                $(#[$attr])*
-                fn $name() {
-                    check(stringify!($name), $case);
-                }
-            )*
-        };
-    }
+    use bluegreen_acceptance::cases;
 
     cases! {
         traffic_101 => case(edit("traffic                = 10", "traffic                = 101"),

@@ -82,17 +82,7 @@ const LB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadba
 const LISTENER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
 const TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
 
-macro_rules! cases {
-    ($($(#[$attr:meta])* $name:ident => $case:expr;)*) => {
-        $(
-            #[test]
-            $(#[$attr])*
-            fn $name() {
-                check(stringify!($name), $case);
-            }
-        )*
-    };
-}
+use bluegreen_acceptance::cases;
 
 cases! {
     // --- selectors: exactly one ---

@@ -17,14 +17,13 @@
 //! `cargo test -p bluegreen-acceptance --test faults -- --test-threads=4`
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::fixture::{self, RecordView};
+use bluegreen_acceptance::fixture::{self, NamePoller, Poll};
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy};
 use bluegreen_acceptance::{aws, block_on, collapse_ws, unique_suffix, Diagnostic, Output, StatusServer, Workdir};
 use serde_json::Value;
@@ -136,49 +135,26 @@ impl Switch {
     }
 }
 
-/// One observation of the name.
-struct Poll {
-    at: Duration,
-    sets: Result<Vec<RecordView>, String>,
-}
-
-/// Reads the name from LocalStack (directly) as fast as one thread can,
-/// until stopped.
+/// Reads the name from LocalStack (directly) every 20 ms, until the
+/// assertion.
 struct DnsWatch {
-    stop: Arc<AtomicBool>,
-    handle: Option<thread::JoinHandle<Vec<Poll>>>,
+    poller: NamePoller,
 }
 
 impl DnsWatch {
     fn start(zone_id: &str, name: &str) -> DnsWatch {
-        let stop = Arc::new(AtomicBool::new(false));
-        let (flag, zone_id, name) = (stop.clone(), zone_id.to_string(), name.to_string());
-        let handle = thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-            let started = Instant::now();
-            let mut polls = Vec::new();
-            while !flag.load(Ordering::Relaxed) {
-                let sets = rt
-                    .block_on(fixture::raw_record_sets(&zone_id, &name))
-                    .map(|v| v.iter().map(RecordView::from_sdk).collect())
-                    .map_err(|e| format!("{e:#}"));
-                polls.push(Poll { at: started.elapsed(), sets });
-                thread::sleep(Duration::from_millis(20));
-            }
-            polls
-        });
+        let poller = NamePoller::start(zone_id, name, Duration::from_millis(20));
         // Make sure the first poll is in before the action starts.
         thread::sleep(Duration::from_millis(100));
-        DnsWatch { stop, handle: Some(handle) }
+        DnsWatch { poller }
     }
 
     /// Stops (after a short tail: the last write can land just before
     /// terraform exits) and asserts every poll saw the weighted pair.
     #[track_caller]
-    fn assert_always_answered(mut self, what: &str) {
+    fn assert_always_answered(self, what: &str) {
         thread::sleep(Duration::from_millis(300));
-        self.stop.store(true, Ordering::Relaxed);
-        let polls = self.handle.take().expect("running").join().expect("poller thread");
+        let polls = self.poller.stop();
         let failed = polls.iter().filter(|p| p.sets.is_err()).count();
         let bad: Vec<&Poll> =
             polls.iter().filter(|p| p.sets.as_ref().is_ok_and(|v| v.len() != 2 || v.iter().any(|r| r.weight.is_none()))).collect();
@@ -187,15 +163,6 @@ impl DnsWatch {
         assert!(failed * 10 <= polls.len(), "{what}: {failed} of {} polls failed", polls.len());
         if let Some(p) = bad.first() {
             panic!("{what}: the name did not have the weighted pair at {:?}: {:?}", p.at, p.sets);
-        }
-    }
-}
-
-impl Drop for DnsWatch {
-    fn drop(&mut self) {
-        self.stop.store(true, Ordering::Relaxed);
-        if let Some(h) = self.handle.take() {
-            let _ = h.join();
         }
     }
 }

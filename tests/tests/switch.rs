@@ -9,12 +9,11 @@
 //! `cargo test -p bluegreen-acceptance --test switch -- --test-threads=4`
 //! (add `--nocapture` to see the rollout's plan and timings).
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::OnceLock;
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use bluegreen_acceptance::fixture::{self, RecordView};
+use bluegreen_acceptance::fixture::{self, NamePoller, Poll};
 use bluegreen_acceptance::{collapse_ws, unique_suffix, Output, StatusServer, Workdir};
 use serde_json::Value;
 
@@ -141,14 +140,6 @@ fn only_error(out: &Output) -> bluegreen_acceptance::Diagnostic {
 // 1. Adopt
 // ---------------------------------------------------------------------------
 
-/// One observation of the name by the poller.
-#[derive(Debug, Clone)]
-struct Poll {
-    at: Duration,
-    /// `Err` when the call failed (that is not an observation of no records).
-    sets: Result<Vec<RecordView>, String>,
-}
-
 #[test]
 fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
     let s = stack();
@@ -162,34 +153,16 @@ fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
     assert_line(&wd.plan(&[]), "Plan: 1 to add, 0 to change, 0 to destroy.");
 
     // Poll ListResourceRecordSets as fast as one thread can while terraform applies.
-    let stop = Arc::new(AtomicBool::new(false));
-    let started = Instant::now();
-    let poller = {
-        let (stop, zone_id, name) = (stop.clone(), zone_id.clone(), name.clone());
-        thread::spawn(move || {
-            // A runtime of its own, so the polls do not queue behind other tests' SDK calls.
-            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
-            let mut polls = Vec::new();
-            while !stop.load(Ordering::Relaxed) {
-                let sets = rt
-                    .block_on(fixture::raw_record_sets(&zone_id, &name))
-                    .map(|v| v.iter().map(RecordView::from_sdk).collect())
-                    .map_err(|e| format!("{e:#}"));
-                polls.push(Poll { at: started.elapsed(), sets });
-            }
-            polls
-        })
-    };
+    let poller = NamePoller::start(&zone_id, &name, Duration::ZERO);
     // Make sure the poller has seen the name before terraform starts.
     thread::sleep(Duration::from_millis(100));
-    let apply_start = started.elapsed();
+    let apply_start = poller.elapsed();
     let out = wd.apply_output(&[]);
-    let apply_end = started.elapsed();
+    let apply_end = poller.elapsed();
     // Keep polling a little after terraform exits: the conversion is the apply's last write, and it can land
     // within one poll interval (~80 ms against LocalStack) of the process exiting.
     thread::sleep(Duration::from_millis(500));
-    stop.store(true, Ordering::Relaxed);
-    let polls = poller.join().expect("poller thread");
+    let polls = poller.stop();
     out.assert_success();
 
     // Every poll from the start of the apply on, including the tail after it: the window in which the name must
@@ -1148,16 +1121,7 @@ mod bad_input {
     const ALIAS: &str =
         "    alias {\n      name    = \"legacy-1.us-east-1.elb.amazonaws.com\"\n      zone_id = \"Z35SXDOTRQ7X7K\"\n    }\n";
 
-    macro_rules! cases {
-        ($($name:ident => $case:expr;)*) => {
-            $(
-                #[test]
-                fn $name() {
-                    check(stringify!($name), $case);
-                }
-            )*
-        };
-    }
+    use bluegreen_acceptance::cases;
 
     cases! {
         // --- traffic ---
