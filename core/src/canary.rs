@@ -268,39 +268,8 @@ pub enum OnDestroy {
 
 pub async fn destroy(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds, mode: OnDestroy) -> Result<()> {
     let now = observe(api, &spec.listener_arn, ids).await?;
-    if let Some(split) = now.split(&spec.blue_target_group, &spec.green_target_group) {
-        match mode {
-            OnDestroy::Delete if split.green() > 0 => {
-                return Err(refused(
-                    "Destroy refused while green has traffic",
-                    format!(
-                        "The canary rule sends {}% of requests to green. Removing it would send them back to the listener's \
-                         default action at once. Either set traffic = 0 and apply (back to blue), then destroy; or finish the \
-                         cutover with traffic = 100 and on_destroy = \"promote\", which points the listener's default action \
-                         at green before removing the rules.",
-                        split.green()
-                    ),
-                ))
-            }
-            OnDestroy::Promote => {
-                let winner = match split.green() {
-                    0 => &spec.blue_target_group,
-                    100 => &spec.green_target_group,
-                    g => {
-                        return Err(refused(
-                            "Promote refused while traffic is split",
-                            format!(
-                                "The canary rule splits requests ({g}% green, {}% blue); promote points the listener's default \
-                                 action at one side. Set traffic to 100 (or 0) and apply, then destroy.",
-                                100 - g
-                            ),
-                        ))
-                    }
-                };
-                api.modify_listener_default(&spec.listener_arn, &spec.only(winner)).await?;
-            }
-            OnDestroy::Delete => {}
-        }
+    if let Some(winner) = destroy_refusal(&now, spec, mode)? {
+        api.modify_listener_default(&spec.listener_arn, &spec.only(winner)).await?;
     }
     for arn in now.test_rule.iter().chain(now.rule.iter()).map(|r| r.arn.clone()) {
         match api.delete_rule(&arn).await {
@@ -309,6 +278,43 @@ pub async fn destroy(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds, mod
         }
     }
     Ok(())
+}
+
+/// Whether [`destroy`] would go ahead, from one read and without a write: the
+/// refusal it would return, if any. For checking a destroy at plan time.
+pub async fn check_destroy(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds, mode: OnDestroy) -> Result<()> {
+    let now = observe(api, &spec.listener_arn, ids).await?;
+    destroy_refusal(&now, spec, mode).map(|_| ())
+}
+
+/// The refusal a destroy meets in `now`, or (promoting) the target group the listener's default action gets.
+fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) -> Result<Option<&'a String>> {
+    let Some(split) = now.split(&spec.blue_target_group, &spec.green_target_group) else { return Ok(None) };
+    match mode {
+        OnDestroy::Delete if split.green() > 0 => Err(refused(
+            "Destroy refused while green has traffic",
+            format!(
+                "The canary rule sends {}% of requests to green. Removing it would send them back to the listener's \
+                 default action at once. Either set traffic = 0 and apply (back to blue), then destroy; or finish the \
+                 cutover with traffic = 100 and on_destroy = \"promote\", which points the listener's default action \
+                 at green before removing the rules.",
+                split.green()
+            ),
+        )),
+        OnDestroy::Delete => Ok(None),
+        OnDestroy::Promote => match split.green() {
+            0 => Ok(Some(&spec.blue_target_group)),
+            100 => Ok(Some(&spec.green_target_group)),
+            g => Err(refused(
+                "Promote refused while traffic is split",
+                format!(
+                    "The canary rule splits requests ({g}% green, {}% blue); promote points the listener's default \
+                     action at one side. Set traffic to 100 (or 0) and apply, then destroy.",
+                    100 - g
+                ),
+            )),
+        },
+    }
 }
 
 /// The canary as a traffic router for the engine.

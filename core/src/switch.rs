@@ -303,42 +303,57 @@ pub enum OnDestroy {
 /// Removes the pair. Refuses to collapse while traffic is split.
 pub async fn destroy(zone: &Zone, spec: &SwitchSpec, mode: OnDestroy) -> Result<Option<ChangeInfo>> {
     let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
-    let label = spec.label();
     let mut changes: Vec<Change> =
         [&now.blue, &now.green].into_iter().flatten().map(|r| Change { action: ChangeAction::Delete, record: r.clone() }).collect();
     if changes.is_empty() {
         return Ok(None);
     }
-    if mode == OnDestroy::Collapse {
-        let winner = match now.split() {
-            Some(s) if s == TrafficSplit::ALL_BLUE => &spec.blue,
-            Some(s) if s == TrafficSplit::ALL_GREEN => &spec.green,
-            Some(s) => {
-                return Err(refused(
-                    "Destroy refused while traffic is split",
-                    format!(
-                        "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
-                     100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
-                     both records (the name will stop answering).",
-                        s.blue()
-                    ),
-                ))
-            }
-            None => unreachable!("changes is not empty"),
-        };
-        if !now.others.is_empty() {
-            return Err(refused(
-                "Cannot collapse beside other record sets",
-                format!(
-                    "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
-                 Remove them, or set on_destroy = \"delete\"."
-                ),
-            ));
-        }
+    if let Some(winner) = destroy_refusal(&now, spec, mode)? {
         changes.push(Change { action: ChangeAction::Create, record: spec.simple(winner) });
     }
     let verb = if mode == OnDestroy::Collapse { "collapse" } else { "delete" };
-    submit(zone, spec, &format!("bluegreen: {verb} {label}"), &changes, None).await.map(Some)
+    submit(zone, spec, &format!("bluegreen: {verb} {}", spec.label()), &changes, None).await.map(Some)
+}
+
+/// Whether [`destroy`] would go ahead, from one read and without a write: the
+/// refusal it would return, if any. For checking a destroy at plan time.
+pub async fn check_destroy(zone: &Zone, spec: &SwitchSpec, mode: OnDestroy) -> Result<()> {
+    let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+    destroy_refusal(&now, spec, mode).map(|_| ())
+}
+
+/// The refusal a destroy meets in `now`, or (collapsing) the side whose simple record stays.
+fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) -> Result<Option<&'a Side>> {
+    if mode != OnDestroy::Collapse {
+        return Ok(None);
+    }
+    let label = spec.label();
+    let winner = match now.split() {
+        None => return Ok(None),
+        Some(s) if s == TrafficSplit::ALL_BLUE => &spec.blue,
+        Some(s) if s == TrafficSplit::ALL_GREEN => &spec.green,
+        Some(s) => {
+            return Err(refused(
+                "Destroy refused while traffic is split",
+                format!(
+                    "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
+                 100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
+                 both records (the name will stop answering).",
+                    s.blue()
+                ),
+            ))
+        }
+    };
+    if !now.others.is_empty() {
+        return Err(refused(
+            "Cannot collapse beside other record sets",
+            format!(
+                "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
+             Remove them, or set on_destroy = \"delete\"."
+            ),
+        ));
+    }
+    Ok(Some(winner))
 }
 
 /// The switch as a traffic router for the engine.

@@ -4,6 +4,7 @@ pub mod data_sources;
 pub mod diag;
 pub mod errors;
 pub mod logging;
+pub mod plancheck;
 pub mod plugin;
 pub mod proto;
 pub mod resource;

@@ -16,6 +16,7 @@ use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
 use crate::diag::Diagnostics;
+use crate::plancheck;
 use crate::schema::{self, Schema};
 use crate::typed;
 use crate::value::{Path, Value};
@@ -54,11 +55,23 @@ pub trait ResourceImpl: Send + Sync + 'static {
     /// values are skipped. Must make no AWS call.
     fn validate(config: &Self::Model, diags: &mut Diagnostics);
 
-    /// Plans a create (`prior` is `None`) or an update. `proposed` is
-    /// Terraform's merge of configuration and prior state; only computed
-    /// attributes may be changed. May read AWS (cheaply) for checks that
-    /// need the real world.
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&Self::Model>, proposed: Self::Model) -> Planned<Self::Model>;
+    /// Fills the optional+computed attributes whose default depends on other
+    /// values (the schema's own `default`s are already applied). Runs on every
+    /// planned, read, imported and upgraded state, so all of them agree.
+    fn complete(_model: &mut Self::Model) {}
+
+    /// Plans a create (`prior` is `None`) or an update. `desired` is the
+    /// configuration with its defaults filled in; the plan may only set
+    /// computed attributes (it is checked against Terraform's rules before
+    /// it is sent). May read AWS (cheaply) for checks that need the real world.
+    async fn plan(ctx: Option<&Ctx>, prior: Option<&Self::Model>, desired: Self::Model) -> Planned<Self::Model>;
+
+    /// Checks a destroy before anything is touched (Terraform ≥ 1.3 plans
+    /// destroys; 1.0 goes straight to [`Self::delete`], which must refuse the
+    /// same way). `prior` is the refreshed state.
+    async fn plan_destroy(_ctx: Option<&Ctx>, _prior: &Self::Model) -> Diagnostics {
+        Diagnostics::new()
+    }
 
     async fn create(ctx: &Ctx, planned: Self::Model) -> Applied<Self::Model>;
     async fn update(ctx: &Ctx, prior: Self::Model, planned: Self::Model) -> Applied<Self::Model>;
@@ -75,8 +88,14 @@ pub trait Resource: Send + Sync {
     fn type_name(&self) -> &'static str;
     fn schema(&self) -> &Schema;
     fn validate(&self, config: &Value) -> Diagnostics;
-    /// The planned state and replace paths (`None` on error), with any warnings.
-    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> (Option<(Value, Vec<Path>)>, Diagnostics);
+    /// The planned state and replace paths (`None` on error), with any
+    /// warnings. Built from the configuration and the prior state only:
+    /// Terraform's proposed new state differs between versions (1.0 keeps a
+    /// nested block the configuration removed) and is never read.
+    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, config: &Value) -> (Option<(Value, Vec<Path>)>, Diagnostics);
+    /// Stored state as this version of the resource holds it: defaults filled
+    /// in where an older version left them null.
+    fn upgrade(&self, state: Value) -> Value;
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics);
     async fn read(&self, ctx: &Ctx, state: &Value) -> (Value, Diagnostics);
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics>;
@@ -93,7 +112,24 @@ pub struct ResourceAdapter<R: ResourceImpl> {
 
 impl<R: ResourceImpl> ResourceAdapter<R> {
     pub fn new() -> Self {
-        Self { schema: Schema::of::<R::Model>(0), _r: PhantomData }
+        let Schema { version, block } = Schema::of::<R::Model>(0);
+        Self { schema: Schema { version, block: block.with_defaults_computed() }, _r: PhantomData }
+    }
+
+    /// `v` with the schema's defaults and the resource's own completions
+    /// filled in; unchanged if it does not fit the model.
+    fn completed(&self, mut v: Value) -> Value {
+        if v.is_null() {
+            return v;
+        }
+        schema::apply_defaults(&self.schema.block, &mut v);
+        match typed::decode::<R::Model>(&v) {
+            Ok(mut m) => {
+                R::complete(&mut m);
+                self.encode(&m).unwrap_or(v)
+            }
+            Err(_) => v,
+        }
     }
 
     fn decode(&self, v: &Value, what: &str) -> Result<R::Model, Diagnostics> {
@@ -117,7 +153,7 @@ impl<R: ResourceImpl> ResourceAdapter<R> {
         let value = match applied.state {
             None => Value::Null,
             Some(m) => match self.encode(&m) {
-                Ok(v) => v,
+                Ok(v) => self.completed(v),
                 Err(d) => {
                     diags.extend(d);
                     Value::Null
@@ -160,10 +196,16 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
         diags
     }
 
-    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, proposed: &Value, config: &Value) -> (Option<(Value, Vec<Path>)>, Diagnostics) {
-        // Destroy plans (only with the plan_destroy capability, not advertised).
-        if proposed.is_null() {
-            return (Some((Value::Null, Vec::new())), Diagnostics::new());
+    async fn plan(&self, ctx: Option<&Ctx>, prior: &Value, config: &Value) -> (Option<(Value, Vec<Path>)>, Diagnostics) {
+        // A destroy (Terraform ≥ 1.3 with the plan_destroy capability): refuse now what delete would refuse.
+        if config.is_null() {
+            let diags = match (prior.is_null(), self.decode(prior, "prior state")) {
+                (true, _) => Diagnostics::new(),
+                (false, Ok(p)) => R::plan_destroy(ctx, &p).await,
+                (false, Err(d)) => d,
+            };
+            let planned = (!diags.has_errors()).then(|| (Value::Null, Vec::new()));
+            return (planned, diags);
         }
         let mut diags = self.validate(config);
         if diags.has_errors() {
@@ -173,27 +215,39 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
         diags.0.retain(|d| d.severity != crate::diag::Severity::Warning);
         let decoded = (|| -> Result<_, Diagnostics> {
             let prior = if prior.is_null() { None } else { Some(self.decode(prior, "prior state")?) };
-            Ok((prior, self.decode(proposed, "proposed state")?))
+            let desired = self.decode(&self.completed(config.clone()), "configuration")?;
+            Ok((prior, desired))
         })();
-        let (prior, proposed) = match decoded {
+        let (prior_m, desired) = match decoded {
             Ok(x) => x,
             Err(d) => {
                 diags.extend(d);
                 return (None, diags);
             }
         };
-        let planned = R::plan(ctx, prior.as_ref(), proposed).await;
+        let planned = R::plan(ctx, prior_m.as_ref(), desired).await;
         diags.extend(planned.diags);
         if diags.has_errors() {
             return (None, diags);
         }
-        match self.encode(&planned.model) {
-            Ok(v) => (Some((v, planned.requires_replace)), diags),
+        let value = match self.encode(&planned.model) {
+            Ok(v) => v,
             Err(d) => {
                 diags.extend(d);
-                (None, diags)
+                return (None, diags);
             }
+        };
+        // The last guard: a plan Terraform would reject is this provider's bug; say so plainly.
+        let broken = plancheck::assert_plan_valid(&self.schema.block, prior, config, &value);
+        if !broken.is_empty() {
+            diags.bug(format!("{}: the plan breaks Terraform's plan rules: {}", R::TYPE_NAME, broken.join("; ")));
+            return (None, diags);
         }
+        (Some((value, planned.requires_replace)), diags)
+    }
+
+    fn upgrade(&self, state: Value) -> Value {
+        self.completed(state)
     }
 
     async fn apply(&self, ctx: &Ctx, prior: &Value, planned: &Value) -> (Value, Diagnostics) {
@@ -224,7 +278,7 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
 
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics> {
         let m = R::import(ctx, id).await?;
-        self.encode(&m)
+        self.encode(&m).map(|v| self.completed(v))
     }
 
     async fn attributes_forcing_replacement(&self) -> Result<Vec<Path>, String> {

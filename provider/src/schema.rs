@@ -12,7 +12,13 @@
 //!   nested block, unless it is read-only; then it is an object attribute.
 //! - `#[schemars(extend("readOnly" = true))]`: computed only.
 //! - `#[schemars(extend("x-computed" = true))]` on an optional field:
-//!   optional and computed (a selector that is also reported back).
+//!   optional and computed (a selector that is also reported back, or a
+//!   default that depends on other values, filled by the resource's
+//!   `complete`).
+//! - `#[schemars(extend("default" = …))]` on an optional field: the default.
+//!   In a managed resource's schema the attribute is then also computed, and
+//!   [`apply_defaults`] fills the default in where the configuration leaves
+//!   it null (see [`Block::with_defaults_computed`]).
 //! - `#[schemars(extend("x-sensitive" = true))]`: sensitive.
 //! - A field is required unless it is an `Option`, has `#[serde(default)]`, or
 //!   is read-only.
@@ -121,6 +127,54 @@ impl Block {
     pub fn nested(&self, name: &str) -> Option<&NestedBlock> {
         self.blocks.iter().find(|b| b.name == name)
     }
+
+    /// This block with every optional attribute that has a default marked
+    /// computed too, at every depth: how a managed resource serves it.
+    /// Terraform lets a plan set only computed attributes the configuration
+    /// leaves null, so the default can be planned, stored and imported — and a
+    /// configuration that spells the default out plans the same as one that
+    /// omits it.
+    pub fn with_defaults_computed(mut self) -> Block {
+        for a in &mut self.attributes {
+            if a.optional && a.default.is_some() {
+                a.computed = true;
+            }
+        }
+        self.blocks = self.blocks.into_iter().map(|n| NestedBlock { block: n.block.with_defaults_computed(), ..n }).collect();
+        self
+    }
+}
+
+/// Fills each null attribute that has a default with it, in `value` and in
+/// every nested block present in it. Unknown values stay unknown. The one
+/// place schema defaults take effect.
+pub fn apply_defaults(block: &Block, value: &mut Value) {
+    let Value::Object(attrs) = value else { return };
+    for a in &block.attributes {
+        let (Some(default), Some(slot)) = (&a.default, attrs.get_mut(&a.name)) else { continue };
+        if slot.is_null() {
+            if let Some(v) = default_value(default) {
+                *slot = v;
+            }
+        }
+    }
+    for b in &block.blocks {
+        match attrs.get_mut(&b.name) {
+            Some(Value::List(items) | Value::Set(items)) => items.iter_mut().for_each(|item| apply_defaults(&b.block, item)),
+            Some(v) => apply_defaults(&b.block, v),
+            None => {}
+        }
+    }
+}
+
+/// A schema default as a value. Defaults here are strings, booleans and whole numbers.
+fn default_value(j: &Json) -> Option<Value> {
+    Some(match j {
+        Json::String(s) => Value::string(s.clone()),
+        Json::Bool(b) => Value::Bool(*b),
+        Json::Number(n) => Value::number(n.as_i64()?),
+        _ => return None,
+    })
 }
 
 fn description_of(s: &Map<String, Json>) -> String {
@@ -276,6 +330,7 @@ fn block_from_json(root: &Json, ctx: &str) -> Result<Block, String> {
             }
         }
         let ty = cty_type(prop).map_err(|e| format!("{path}: {e}"))?;
+        let default = prop.get("default").filter(|d| !d.is_null()).cloned();
         let computed_too = flag(prop, "x-computed");
         let description = with_field_docs(description, &inner);
         block.attributes.push(Attribute {
@@ -287,7 +342,7 @@ fn block_from_json(root: &Json, ctx: &str) -> Result<Block, String> {
             computed: read_only || computed_too,
             sensitive: flag(prop, "x-sensitive"),
             deprecated: flag(prop, "deprecated"),
-            default: prop.get("default").filter(|d| !d.is_null()).cloned(),
+            default,
             constraints: Json::Object(inner),
         });
     }

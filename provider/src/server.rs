@@ -121,6 +121,13 @@ impl BlueGreenProvider {
     }
 }
 
+/// What this server implements beyond the classic RPCs. `plan_destroy`:
+/// Terraform ≥ 1.3 calls PlanResourceChange for destroys, so a destroy that
+/// apply would refuse is refused in the plan, before anything is touched.
+fn capabilities() -> pb::ServerCapabilities {
+    pb::ServerCapabilities { plan_destroy: true, ..Default::default() }
+}
+
 fn merge<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {
     match r {
         Ok(t) => Some(t),
@@ -135,7 +142,7 @@ fn merge<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {
 impl Provider for BlueGreenProvider {
     async fn get_metadata(&self, _req: Request<pb::get_metadata::Request>) -> Result<Response<pb::get_metadata::Response>, Status> {
         Ok(Response::new(pb::get_metadata::Response {
-            server_capabilities: Some(pb::ServerCapabilities::default()),
+            server_capabilities: Some(capabilities()),
             data_sources: self.data_sources.keys().map(|n| pb::get_metadata::DataSourceMetadata { type_name: (*n).to_string() }).collect(),
             resources: self.resources.keys().map(|n| pb::get_metadata::ResourceMetadata { type_name: (*n).to_string() }).collect(),
             ..Default::default()
@@ -150,7 +157,7 @@ impl Provider for BlueGreenProvider {
             provider: Some(schema_to_proto(&self.provider_schema)),
             data_source_schemas: self.data_sources.iter().map(|(n, d)| ((*n).to_string(), schema_to_proto(d.schema()))).collect(),
             resource_schemas: self.resources.iter().map(|(n, r)| ((*n).to_string(), schema_to_proto(r.schema()))).collect(),
-            server_capabilities: Some(pb::ServerCapabilities::default()),
+            server_capabilities: Some(capabilities()),
             ..Default::default()
         }))
     }
@@ -261,7 +268,7 @@ impl Provider for BlueGreenProvider {
                     // Stored state may hold attributes an older version wrote; they are dropped.
                     let opts = crate::value::json::DecodeOptions { ignore_undefined_attributes: true };
                     match crate::value::json::decode_with(json, &ty, opts) {
-                        Ok(v) => upgraded = merge(encode_dynamic(&v, &ty), &mut diags),
+                        Ok(v) => upgraded = merge(encode_dynamic(&r.upgrade(v), &ty), &mut diags),
                         Err(e) => diags.error(
                             "Unreadable stored state",
                             format!("The state of this {} could not be read ({e}). Remove it with `terraform state rm` and import it again.", req.type_name),
@@ -309,12 +316,12 @@ impl Provider for BlueGreenProvider {
         let mut requires_replace = Vec::new();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
+            // proposed_new_state is not read: the plan is built from the configuration and the prior state.
             let prior = merge(decode_dynamic(req.prior_state.as_ref(), &ty, "prior state"), &mut diags);
-            let proposed = merge(decode_dynamic(req.proposed_new_state.as_ref(), &ty, "proposed state"), &mut diags);
             let config = merge(decode_dynamic(req.config.as_ref(), &ty, "configuration"), &mut diags);
-            if let (Some(prior), Some(proposed), Some(config)) = (prior, proposed, config) {
+            if let (Some(prior), Some(config)) = (prior, config) {
                 let ctx = self.ctx.read().await.clone();
-                let (planned, d) = r.plan(ctx.as_ref(), &prior, &proposed, &config).await;
+                let (planned, d) = r.plan(ctx.as_ref(), &prior, &config).await;
                 diags.extend(d);
                 if let Some((value, replace)) = planned {
                     planned_state = merge(encode_dynamic(&value, &ty), &mut diags);

@@ -118,7 +118,7 @@ pub struct TestRouteModel {
     pub header_values: Val<Vec<String>>,
     /// Priority of the test rule; must sort before the weighted rule (be lower). Defaults to `priority - 1`.
     #[serde(default)]
-    #[schemars(range(min = 1, max = 50000))]
+    #[schemars(range(min = 1, max = 50000), extend("x-computed" = true))]
     pub priority: Val<i64>,
 }
 
@@ -188,6 +188,13 @@ impl CanaryModel {
             d.bug("canary_listener: a value needed at apply is not known");
             d
         })
+    }
+
+    fn destroy_mode(&self) -> OnDestroy {
+        match self.on_destroy.known() {
+            Some(CanaryDestroyModel::Promote) => OnDestroy::Promote,
+            _ => OnDestroy::Delete,
+        }
     }
 
     fn ids(&self) -> CanaryIds {
@@ -394,9 +401,22 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
+    fn complete(m: &mut CanaryModel) {
+        // The test rule's priority defaults to just before the weighted rule's (validation refuses one below 1).
+        let default = m.priority.as_ref().known().and_then(|p| p.checked_sub(1)).filter(|p| *p >= 1);
+        if let Some(t) = m.test_route.as_mut() {
+            match (&t.priority, default, m.priority.is_unknown()) {
+                (Val::Null, Some(d), _) => t.priority = Val::Known(d),
+                (Val::Null, None, true) => t.priority = Val::Unknown,
+                _ => {}
+            }
+        }
+    }
+
     async fn plan(_ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
         let mut requires_replace = Vec::new();
         proposed.set_split_attrs(proposed.target_split());
+        // The rules' ARNs: kept from the prior state, unknown where apply makes a new rule.
         match prior {
             None => {
                 proposed.rule_arn = Val::Unknown;
@@ -404,6 +424,8 @@ impl ResourceImpl for CanaryResource {
                 proposed.test_rule_arn = if proposed.test_route.is_some() { Val::Unknown } else { Val::Null };
             }
             Some(p) => {
+                proposed.rule_arn = p.rule_arn.clone();
+                proposed.id = p.id.clone();
                 if p.priority.is_null() {
                     // Read found the weighted rule deleted: apply makes a new one.
                     proposed.rule_arn = Val::Unknown;
@@ -416,12 +438,21 @@ impl ResourceImpl for CanaryResource {
                 }
                 proposed.test_rule_arn = match (&p.test_route, &proposed.test_route) {
                     (_, None) => Val::Null,
-                    (Some(_), Some(_)) if requires_replace.is_empty() => p.test_rule_arn.clone(),
+                    (Some(_), Some(_)) if requires_replace.is_empty() && p.test_rule_arn.is_set() => p.test_rule_arn.clone(),
                     _ => Val::Unknown,
                 };
             }
         }
         Planned { model: proposed, requires_replace, diags: Diagnostics::new() }
+    }
+
+    async fn plan_destroy(ctx: Option<&Ctx>, prior: &CanaryModel) -> Diagnostics {
+        let (Some(ctx), Ok(spec)) = (ctx, prior.spec()) else { return Diagnostics::new() };
+        match canary::check_destroy(ctx.clients.elbv2.as_ref(), &spec, &prior.ids(), prior.destroy_mode()).await {
+            // Only a refusal is final here; a failed read is left to the apply, which reads again.
+            Err(e @ Error::Refused { .. }) => common::error_from(&e, Some(attr_path(&["traffic"])), "Destroying the canary"),
+            _ => Diagnostics::new(),
+        }
     }
 
     async fn create(ctx: &Ctx, planned: CanaryModel) -> Applied<CanaryModel> {
@@ -499,11 +530,7 @@ impl ResourceImpl for CanaryResource {
             Ok(s) => s,
             Err(diags) => return Applied { state: Some(prior), diags },
         };
-        let mode = match prior.on_destroy.known() {
-            Some(CanaryDestroyModel::Promote) => OnDestroy::Promote,
-            _ => OnDestroy::Delete,
-        };
-        match canary::destroy(ctx.clients.elbv2.as_ref(), &spec, &prior.ids(), mode).await {
+        match canary::destroy(ctx.clients.elbv2.as_ref(), &spec, &prior.ids(), prior.destroy_mode()).await {
             Ok(()) => Applied { state: None, diags: Diagnostics::new() },
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
@@ -560,10 +587,7 @@ impl ResourceImpl for CanaryResource {
                     t.header_values = Val::Known(values);
                 }
                 if let Some(p) = tr.priority {
-                    let default = state.priority.known().map(|mp| mp.saturating_sub(1));
-                    if t.priority.is_set() || Some(i64::from(p)) != default {
-                        t.priority = Val::Known(i64::from(p));
-                    }
+                    t.priority = Val::Known(i64::from(p));
                 }
             }
             (Some(_), None) => {}

@@ -4,6 +4,9 @@ pub mod canary_listener;
 pub mod common;
 pub mod switch;
 
+#[cfg(test)]
+mod plan_pairs;
+
 use std::sync::Arc;
 
 use crate::resource::{Resource, ResourceAdapter};

@@ -110,7 +110,7 @@ pub struct SwitchModel {
 pub struct SideModel {
     /// The record set's identifier within the weighted set. Defaults to `blue` / `green`.
     #[serde(default)]
-    #[schemars(length(min = 1, max = 128))]
+    #[schemars(length(min = 1, max = 128), extend("x-computed" = true))]
     pub set_identifier: Val<String>,
     /// Alias to an AWS resource such as an ALB. Set this or `records`.
     #[serde(default)]
@@ -119,9 +119,9 @@ pub struct SideModel {
     #[serde(default)]
     #[schemars(length(min = 1, max = 100))]
     pub records: Val<Vec<String>>,
-    /// TTL in seconds of a `records` side. Defaults to 60.
+    /// TTL in seconds of a `records` side. Defaults to 60 (an alias side has none: it takes the target's).
     #[serde(default)]
-    #[schemars(range(min = 0, max = 2147483647), extend("default" = 60))]
+    #[schemars(range(min = 0, max = 2147483647), extend("x-computed" = true))]
     pub ttl: Val<i64>,
 }
 
@@ -151,6 +151,18 @@ pub enum OnDestroyModel {
 
 const DEFAULT_BLUE_ID: &str = "blue";
 const DEFAULT_GREEN_ID: &str = "green";
+/// TTL of a `records` side when the configuration sets none.
+const DEFAULT_TTL: i64 = 60;
+
+impl SideModel {
+    /// The defaults that depend on the side: its set identifier, and a TTL for a `records` side only.
+    fn complete(&mut self, default_id: &str) {
+        self.set_identifier.fill(default_id.to_string());
+        if self.alias.is_none() {
+            self.ttl.fill(DEFAULT_TTL);
+        }
+    }
+}
 
 impl SwitchModel {
     fn record_type(&self) -> RecordType {
@@ -209,7 +221,7 @@ impl SwitchModel {
                     hosted_zone_id: a.zone_id.known()?.clone(),
                     evaluate_target_health: a.evaluate_target_health.known().copied().unwrap_or(true),
                 }),
-                (None, Some(values)) => Target::Records { values: values.clone(), ttl: m.ttl.known().copied().unwrap_or(60) },
+                (None, Some(values)) => Target::Records { values: values.clone(), ttl: m.ttl.known().copied().unwrap_or(DEFAULT_TTL) },
                 (None, None) => return None,
             };
             Some(Side { set_identifier: m.set_identifier.known().cloned().unwrap_or_else(|| default.to_string()), target })
@@ -221,6 +233,13 @@ impl SwitchModel {
             return Err(d);
         };
         Ok(SwitchSpec { name: canonical_name(name), record_type: self.record_type(), blue, green })
+    }
+
+    fn destroy_mode(&self) -> OnDestroy {
+        match self.on_destroy.known() {
+            Some(OnDestroyModel::Delete) => OnDestroy::Delete,
+            _ => OnDestroy::Collapse,
+        }
     }
 
     fn zone(&self, ctx: &Ctx) -> Arc<Zone> {
@@ -439,6 +458,15 @@ impl ResourceImpl for SwitchResource {
         );
     }
 
+    fn complete(m: &mut SwitchModel) {
+        if let Some(b) = m.blue.as_mut() {
+            b.complete(DEFAULT_BLUE_ID);
+        }
+        if let Some(g) = m.green.as_mut() {
+            g.complete(DEFAULT_GREEN_ID);
+        }
+    }
+
     async fn plan(ctx: Option<&Ctx>, prior: Option<&SwitchModel>, mut proposed: SwitchModel) -> Planned<SwitchModel> {
         let mut diags = Diagnostics::new();
         let mut requires_replace = Vec::new();
@@ -475,12 +503,23 @@ impl ResourceImpl for SwitchResource {
         }
         let traffic_changes = prior.is_none_or(|p| p.traffic != proposed.traffic);
         let targets_change = prior.is_none_or(|p| p.blue != proposed.blue || p.green != proposed.green);
+        // Computed-only attributes: derived from the configuration, or the prior change id while nothing is written.
         proposed.set_split_attrs(proposed.target_split());
         proposed.id = proposed.compute_id();
-        if traffic_changes || targets_change || !requires_replace.is_empty() {
-            proposed.change_id = Val::Unknown;
-        }
+        proposed.change_id = match prior {
+            Some(p) if !(traffic_changes || targets_change || !requires_replace.is_empty()) => p.change_id.clone(),
+            _ => Val::Unknown,
+        };
         Planned { model: proposed, requires_replace, diags }
+    }
+
+    async fn plan_destroy(ctx: Option<&Ctx>, prior: &SwitchModel) -> Diagnostics {
+        let (Some(ctx), Ok(spec)) = (ctx, prior.spec()) else { return Diagnostics::new() };
+        match dns_switch::check_destroy(&prior.zone(ctx), &spec, prior.destroy_mode()).await {
+            // Only a refusal is final here; a failed read is left to the apply, which reads again.
+            Err(e @ Error::Refused { .. }) => common::error_from(&e, Some(attr_path(&["traffic"])), "Destroying the switch"),
+            _ => Diagnostics::new(),
+        }
     }
 
     async fn create(ctx: &Ctx, planned: SwitchModel) -> Applied<SwitchModel> {
@@ -599,12 +638,8 @@ impl ResourceImpl for SwitchResource {
             Ok(s) => s,
             Err(diags) => return Applied { state: Some(prior), diags },
         };
-        let mode = match prior.on_destroy.known() {
-            Some(OnDestroyModel::Delete) => OnDestroy::Delete,
-            _ => OnDestroy::Collapse,
-        };
         let zone = prior.zone(ctx);
-        match dns_switch::destroy(&zone, &spec, mode).await {
+        match dns_switch::destroy(&zone, &spec, prior.destroy_mode()).await {
             Ok(Some(change)) => {
                 let mut diags = Diagnostics::new();
                 if let Err(e) = zone.wait_insync(&change, prior.sync(), &ctx.stop).await {
@@ -682,25 +717,24 @@ impl ResourceImpl for SwitchResource {
             );
             return Err(d);
         };
-        let side_model = |r: &bluegreen_core::aws::route53::RecordSet, default: &str| SideModel {
-            set_identifier: if r.set_identifier() == Some(default) { Val::Null } else { r.set_identifier().map(str::to_string).into() },
+        // Everything Route 53 and the import id determine is stated; the adapter fills the schema's defaults for the
+        // rest, so a configuration that spells the defaults out and one that omits them both plan no change.
+        let side_model = |r: &bluegreen_core::aws::route53::RecordSet| SideModel {
+            set_identifier: r.set_identifier().map(str::to_string).into(),
             alias: r.alias.as_ref().map(|a| AliasModel {
                 name: Val::Known(display_name(&a.dns_name)),
                 zone_id: Val::Known(a.hosted_zone_id.clone()),
-                evaluate_target_health: if a.evaluate_target_health { Val::Null } else { Val::Known(false) },
+                evaluate_target_health: Val::Known(a.evaluate_target_health),
             }),
             records: if r.alias.is_some() { Val::Null } else { Val::Known(r.records.clone()) },
-            ttl: match (r.alias.is_some(), r.ttl) {
-                (false, Some(t)) if t != 60 => Val::Known(t),
-                _ => Val::Null,
-            },
+            ttl: if r.alias.is_some() { Val::Null } else { r.ttl.into() },
         };
         let mut m = SwitchModel {
             zone_id: Val::Known(zone_id.to_string()),
             name: Val::Known(name.to_string()),
-            r#type: if rt == RecordType::A { Val::Null } else { Val::Known(rt.as_str().to_string()) },
-            blue: Some(side_model(blue, DEFAULT_BLUE_ID)),
-            green: Some(side_model(green, DEFAULT_GREEN_ID)),
+            r#type: Val::Known(rt.as_str().to_string()),
+            blue: Some(side_model(blue)),
+            green: Some(side_model(green)),
             ..SwitchModel::default()
         };
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
@@ -767,7 +801,7 @@ fn refresh_side(side: &mut Option<SideModel>, real: Option<&bluegreen_core::aws:
             if mine != theirs {
                 s.records = Val::Known(real.records.clone());
             }
-            if s.ttl.known().copied().unwrap_or(60) != real.ttl.unwrap_or(60) {
+            if s.ttl.known().copied().unwrap_or(DEFAULT_TTL) != real.ttl.unwrap_or(DEFAULT_TTL) {
                 s.ttl = real.ttl.into();
             }
         }
