@@ -358,7 +358,8 @@ impl Elbv2Api for FakeElbv2 {
         let mut n = self.next.lock().unwrap();
         *n += 1;
         let rule = Rule {
-            arn: format!("{listener_arn}/rule{n}"),
+            // Shaped like AWS's: listener-rule/app/<lb>/<lb id>/<listener id>/<rule id>.
+            arn: format!("{}/rule{n}", listener_arn.replacen(":listener/", ":listener-rule/", 1)),
             priority: Some(priority),
             conditions: conditions.to_vec(),
             actions: vec![forward_action(forward)],

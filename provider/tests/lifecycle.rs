@@ -1,0 +1,367 @@
+//! The protocol as Terraform drives it through a resource's life, in
+//! process, with in-memory AWS fakes: create, refresh, edits forwards and
+//! backwards, import, destroy — for both resources and both ways Terraform
+//! builds `proposed_new_state` (1.0 keeps a removed nested block, newer
+//! versions do not).
+//!
+//! Every PlanResourceChange answer is judged by Terraform's plan rules and
+//! every ApplyResourceChange answer by its apply rules (`plancheck`), as
+//! Terraform would judge them; a refresh followed by a plan of the same
+//! configuration must plan no change.
+
+use std::sync::Arc;
+
+use bluegreen_core::aws::elbv2::Forward;
+use bluegreen_core::aws::AwsClients;
+use bluegreen_core::testing::{FakeElbv2, FakeRoute53};
+use bluegreen_provider::plancheck::{self, Proposal};
+use bluegreen_provider::proto::tfplugin6 as pb;
+use bluegreen_provider::proto::tfplugin6::provider_server::Provider;
+use bluegreen_provider::schema::Block;
+use bluegreen_provider::server::BlueGreenProvider;
+use bluegreen_provider::typed;
+use bluegreen_provider::value::{json, msgpack, Type, Value};
+use serde_json::json;
+use tonic::Request;
+
+const ZONE: &str = "Z0123456789ABCDEFGHIJ";
+const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:listener/app/legacy/0123456789abcdef/0123456789abcdef";
+const TG_BLUE: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/legacy/0123456789abcdef";
+const TG_GREEN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targetgroup/ecs/fedcba9876543210";
+
+/// Terraform, reduced to the calls it makes and the checks it applies.
+struct Terraform {
+    provider: BlueGreenProvider,
+    how: Proposal,
+    type_name: &'static str,
+    block: Block,
+    ty: Type,
+    r53: Arc<FakeRoute53>,
+    elb: Arc<FakeElbv2>,
+}
+
+fn dv(v: &Value, ty: &Type) -> pb::DynamicValue {
+    pb::DynamicValue { msgpack: msgpack::encode(v, ty).expect("encodes"), json: Vec::new() }
+}
+
+fn errors(d: &[pb::Diagnostic]) -> Vec<String> {
+    d.iter().filter(|d| d.severity == pb::diagnostic::Severity::Error as i32).map(|d| format!("{}: {}", d.summary, d.detail)).collect()
+}
+
+impl Terraform {
+    fn new(type_name: &'static str, how: Proposal) -> Terraform {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(ZONE, "example.com");
+        let elb = Arc::new(FakeElbv2::default());
+        elb.add_listener(LISTENER, Forward { target_groups: vec![(TG_BLUE.into(), 1)], stickiness_seconds: None });
+        elb.set_health(TG_GREEN, vec!["healthy", "healthy"]);
+        let provider = BlueGreenProvider::with_clients(AwsClients { route53: r53.clone(), elbv2: elb.clone(), region: "us-east-1".into() });
+        let schema = provider.resources().find(|r| r.type_name() == type_name).expect("resource").schema().clone();
+        Terraform { provider, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb }
+    }
+
+    fn config(&self, j: serde_json::Value) -> Value {
+        typed::json_to_value(&j, &self.ty).expect("a configuration of the schema")
+    }
+
+    /// PlanResourceChange; `Err` with the error diagnostics when the provider refuses.
+    async fn plan(&self, prior: &Value, config: &Value) -> Result<Value, Vec<String>> {
+        let proposed = plancheck::proposed_new(&self.block, prior, config, self.how);
+        let answer = self
+            .provider
+            .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: self.type_name.into(),
+                prior_state: Some(dv(prior, &self.ty)),
+                proposed_new_state: Some(dv(&proposed, &self.ty)),
+                config: Some(dv(config, &self.ty)),
+                ..Default::default()
+            }))
+            .await
+            .expect("answers")
+            .into_inner();
+        let errs = errors(&answer.diagnostics);
+        if !errs.is_empty() {
+            assert!(answer.planned_state.is_none() || prior.is_null(), "a plan alongside errors: {errs:?}");
+            return Err(errs);
+        }
+        let planned = msgpack::decode(&answer.planned_state.expect("a planned state").msgpack, &self.ty).expect("decodes");
+        let broken = plancheck::assert_plan_valid(&self.block, prior, config, &planned);
+        assert!(broken.is_empty(), "{}: Terraform rejects this plan ({:?}): {broken:?}", self.type_name, self.how);
+        Ok(planned)
+    }
+
+    /// ApplyResourceChange: the new state and the error diagnostics.
+    async fn apply(&self, prior: &Value, planned: &Value, config: &Value) -> (Value, Vec<String>) {
+        let answer = self
+            .provider
+            .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+                type_name: self.type_name.into(),
+                prior_state: Some(dv(prior, &self.ty)),
+                planned_state: Some(dv(planned, &self.ty)),
+                config: Some(dv(config, &self.ty)),
+                ..Default::default()
+            }))
+            .await
+            .expect("answers")
+            .into_inner();
+        let new = msgpack::decode(&answer.new_state.expect("a new state").msgpack, &self.ty).expect("decodes");
+        let errs = errors(&answer.diagnostics);
+        assert!(new.is_known(), "the result of apply holds unknowns: {new:?}");
+        if errs.is_empty() {
+            let broken = plancheck::assert_object_compatible(&self.block, planned, &new);
+            assert!(broken.is_empty(), "{}: inconsistent result after apply: {broken:?}", self.type_name);
+        }
+        (new, errs)
+    }
+
+    /// What `terraform refresh` does with stored state: UpgradeResourceState (from JSON) then ReadResource.
+    async fn refresh(&self, state: &Value) -> Value {
+        let raw = json::encode(state, &self.ty).expect("state encodes as JSON");
+        let up = self
+            .provider
+            .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
+                type_name: self.type_name.into(),
+                version: 0,
+                raw_state: Some(pb::RawState { json: raw, flatmap: Default::default() }),
+            }))
+            .await
+            .expect("answers")
+            .into_inner();
+        assert!(errors(&up.diagnostics).is_empty(), "{:?}", up.diagnostics);
+        let read = self
+            .provider
+            .read_resource(Request::new(pb::read_resource::Request {
+                type_name: self.type_name.into(),
+                current_state: up.upgraded_state,
+                ..Default::default()
+            }))
+            .await
+            .expect("answers")
+            .into_inner();
+        assert!(errors(&read.diagnostics).is_empty(), "{:?}", read.diagnostics);
+        msgpack::decode(&read.new_state.expect("a state").msgpack, &self.ty).expect("decodes")
+    }
+
+    async fn import(&self, id: &str) -> Value {
+        let answer = self
+            .provider
+            .import_resource_state(Request::new(pb::import_resource_state::Request {
+                type_name: self.type_name.into(),
+                id: id.into(),
+                ..Default::default()
+            }))
+            .await
+            .expect("answers")
+            .into_inner();
+        assert!(errors(&answer.diagnostics).is_empty(), "{:?}", answer.diagnostics);
+        let state = msgpack::decode(&answer.imported_resources[0].state.as_ref().expect("a state").msgpack, &self.ty).expect("decodes");
+        self.refresh(&state).await
+    }
+
+    /// `terraform apply` of `config` over `state`: refresh, plan, apply, then
+    /// refresh and plan again, which must change nothing. Returns the state.
+    async fn converge(&self, state: &Value, config: &Value, step: &str) -> Value {
+        let prior = if state.is_null() { Value::Null } else { self.refresh(state).await };
+        let planned = self.plan(&prior, config).await.unwrap_or_else(|e| panic!("{step}: plan refused: {e:?}"));
+        let (new, errs) = self.apply(&prior, &planned, config).await;
+        assert!(errs.is_empty(), "{step}: apply failed: {errs:?}");
+        self.assert_idle(&new, config, step).await;
+        new
+    }
+
+    /// Refresh and plan again: no change.
+    async fn assert_idle(&self, state: &Value, config: &Value, step: &str) {
+        let refreshed = self.refresh(state).await;
+        let again = self.plan(&refreshed, config).await.unwrap_or_else(|e| panic!("{step}: re-plan refused: {e:?}"));
+        assert_eq!(again, refreshed, "{step}: the plan after apply is not empty ({:?})", self.how);
+    }
+
+    /// `terraform destroy`: a planned destroy where the Terraform version plans destroys, then the apply.
+    async fn destroy(&self, state: &Value, plans_destroys: bool) -> Result<(), Vec<String>> {
+        let prior = self.refresh(state).await;
+        if plans_destroys {
+            self.plan(&prior, &Value::Null).await?;
+        }
+        let (new, errs) = self.apply(&prior, &Value::Null, &Value::Null).await;
+        if errs.is_empty() {
+            assert!(new.is_null(), "destroyed, but a state came back");
+            Ok(())
+        } else {
+            assert_eq!(new, prior, "a refused destroy keeps the state");
+            Err(errs)
+        }
+    }
+}
+
+fn switch_config(extra: serde_json::Value) -> serde_json::Value {
+    let mut base = json!({
+        "zone_id": ZONE, "name": "api.example.com",
+        "blue": {"alias": {"name": "legacy-1.us-east-1.elb.amazonaws.com", "zone_id": "Z35SXDOTRQ7X7K"}},
+        "green": {"records": ["203.0.113.20"]},
+        "traffic": 0
+    });
+    for (k, v) in extra.as_object().expect("object") {
+        base[k] = v.clone();
+    }
+    base
+}
+
+fn canary_config(extra: serde_json::Value) -> serde_json::Value {
+    let mut base = json!({
+        "listener_arn": LISTENER, "priority": 100, "blue_target_group_arn": TG_BLUE, "green_target_group_arn": TG_GREEN,
+        "traffic": 0
+    });
+    for (k, v) in extra.as_object().expect("object") {
+        base[k] = v.clone();
+    }
+    base
+}
+
+const BOTH: [Proposal; 2] = [Proposal::KeepsRemovedSingleBlocks, Proposal::DropsRemovedSingleBlocks];
+
+#[tokio::test(start_paused = true)]
+async fn a_switch_edited_forwards_and_backwards() {
+    for how in BOTH {
+        let tf = Terraform::new("bluegreen_switch", how);
+        let gated = json!({
+            "rollout": {"steps": [10, 50], "bake_time": "1m"},
+            "health_gate": {"target_group_arns": [TG_GREEN], "min_healthy_targets": 2},
+            "on_gate_failure": "halt", "sync_timeout": "5m", "wait_for_sync": true
+        });
+        let mut full = gated.clone();
+        full["traffic"] = json!(100);
+        let s = tf.converge(&Value::Null, &tf.config(switch_config(gated.clone())), "create with rollout and gate").await;
+        let s = tf.converge(&s, &tf.config(switch_config(full)), "roll out to 100%").await;
+        // The cutover is over: the blocks go (the Terraform 1.0 failure), then everything optional.
+        let s = tf.converge(&s, &tf.config(switch_config(json!({"traffic": 100, "rollout": null}))), "remove rollout").await;
+        let s = tf.converge(&s, &tf.config(switch_config(json!({"traffic": 100}))), "remove health_gate and settings").await;
+        // And back: the blocks return, defaults spelled out, identifiers and TTL changed in place.
+        let spelled = json!({
+            "traffic": 100, "type": "A", "adopt_existing": false, "on_destroy": "collapse", "wait_for_sync": true,
+            "sync_timeout": "10m", "on_gate_failure": "rollback",
+            "blue": {"set_identifier": "blue", "alias": {"name": "legacy-1.us-east-1.elb.amazonaws.com", "zone_id": "Z35SXDOTRQ7X7K",
+                     "evaluate_target_health": true}},
+            "green": {"set_identifier": "green", "records": ["203.0.113.20"], "ttl": 60}
+        });
+        let s = tf.converge(&s, &tf.config(switch_config(spelled)), "defaults spelled out").await;
+        let edited = json!({
+            "traffic": 100, "rollout": {"steps": [25]}, "health_gate": {"target_group_arns": [TG_GREEN]},
+            "green": {"set_identifier": "ecs", "records": ["203.0.113.20"], "ttl": 30}
+        });
+        let s = tf.converge(&s, &tf.config(switch_config(edited)), "identifier and TTL changed, blocks back").await;
+        let weights: Vec<_> = tf.r53.records(ZONE).iter().map(|r| format!("{:?} ttl={:?}", r.routing, r.ttl)).collect();
+        assert!(weights.iter().any(|w| w.contains("\"ecs\"") && w.contains("weight: 100") && w.contains("Some(30)")), "{weights:?}");
+        tf.destroy(&s, how == Proposal::DropsRemovedSingleBlocks).await.expect("destroy at 100% green collapses");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_canary_edited_forwards_and_backwards() {
+    for how in BOTH {
+        let tf = Terraform::new("canary_listener", how);
+        let all = json!({
+            "match": {"host_header": ["api.example.com"]},
+            "test_route": {"header_name": "X-Canary", "header_values": ["1"]},
+            "stickiness": {"duration": "30s"},
+            "rollout": {"steps": [10], "bake_time": "1m"},
+            "health_gate": {"min_healthy_targets": 2},
+            "traffic": 50
+        });
+        let mut s = tf.converge(&Value::Null, &tf.config(canary_config(all)), "create with every block").await;
+        for (what, config) in [
+            (
+                "remove test_route",
+                json!({"match": {"host_header": ["api.example.com"]}, "stickiness": {"duration": "30s"}, "rollout": {"steps": [10]}, "health_gate": {}, "traffic": 50}),
+            ),
+            (
+                "remove stickiness",
+                json!({"match": {"host_header": ["api.example.com"]}, "rollout": {"steps": [10]}, "health_gate": {}, "traffic": 50}),
+            ),
+            ("remove rollout and gate", json!({"match": {"host_header": ["api.example.com"]}, "traffic": 50})),
+            ("remove match", json!({"traffic": 50})),
+            (
+                "test route back, priorities changed",
+                json!({"priority": 200, "test_route": {"header_name": "X-Canary", "header_values": ["1", "yes"], "priority": 150}, "traffic": 0}),
+            ),
+            (
+                "defaults spelled out",
+                json!({"priority": 200, "test_route": {"header_name": "X-Canary", "header_values": ["1", "yes"], "priority": 150}, "traffic": 0, "on_destroy": "delete", "on_gate_failure": "rollback"}),
+            ),
+        ] {
+            s = tf.converge(&s, &tf.config(canary_config(config)), what).await;
+        }
+        let mut priorities: Vec<_> = tf.elb.rules(LISTENER).iter().map(|r| (r.priority, r.conditions.len())).collect();
+        priorities.sort();
+        assert_eq!(priorities, [(Some(150), 1), (Some(200), 1)], "the test rule (its header) before the weighted rule");
+        tf.destroy(&s, how == Proposal::DropsRemovedSingleBlocks).await.expect("destroy at 0% green deletes");
+        assert!(tf.elb.rules(LISTENER).is_empty());
+    }
+}
+
+/// A destroy apply would refuse is refused in the plan where Terraform plans destroys (≥ 1.3), with the same
+/// diagnostic, before anything is touched; Terraform 1.0 goes straight to apply, which refuses.
+#[tokio::test(start_paused = true)]
+async fn a_destroy_apply_would_refuse_is_refused_at_plan_time_too() {
+    let tf = Terraform::new("bluegreen_switch", Proposal::DropsRemovedSingleBlocks);
+    let s = tf.converge(&Value::Null, &tf.config(switch_config(json!({"traffic": 40}))), "create split").await;
+    let prior = tf.refresh(&s).await;
+    let at_plan = tf.plan(&prior, &Value::Null).await.expect_err("refused at plan");
+    let changes = tf.r53.calls("ChangeResourceRecordSets");
+    let at_apply = tf.destroy(&s, false).await.expect_err("refused at apply");
+    assert_eq!(at_plan, at_apply);
+    assert!(at_plan[0].starts_with("Destroy refused while traffic is split"), "{at_plan:?}");
+    assert_eq!(tf.r53.calls("ChangeResourceRecordSets"), changes, "nothing written");
+
+    let tf = Terraform::new("canary_listener", Proposal::DropsRemovedSingleBlocks);
+    let s = tf.converge(&Value::Null, &tf.config(canary_config(json!({"traffic": 30}))), "create canary").await;
+    let prior = tf.refresh(&s).await;
+    let at_plan = tf.plan(&prior, &Value::Null).await.expect_err("refused at plan");
+    let at_apply = tf.destroy(&s, false).await.expect_err("refused at apply");
+    assert_eq!(at_plan, at_apply);
+    assert!(at_plan[0].starts_with("Destroy refused while green has traffic"), "{at_plan:?}");
+    assert_eq!(tf.elb.rules(LISTENER).len(), 1, "the rule stays");
+    // Promote while split: refused the same way.
+    let s = tf.converge(&s, &tf.config(canary_config(json!({"traffic": 30, "on_destroy": "promote"}))), "promote").await;
+    let at_plan = tf.plan(&tf.refresh(&s).await, &Value::Null).await.expect_err("refused at plan");
+    assert!(at_plan[0].starts_with("Promote refused while traffic is split"), "{at_plan:?}");
+}
+
+/// Import, then plan: no change, whether the configuration spells the defaults out or omits them.
+#[tokio::test(start_paused = true)]
+async fn import_then_plan_is_empty_with_defaults_spelled_out_or_omitted() {
+    for how in BOTH {
+        let tf = Terraform::new("bluegreen_switch", how);
+        let omitted = tf.config(switch_config(json!({"traffic": 30})));
+        let spelled = tf.config(switch_config(json!({
+            "traffic": 30, "type": "A", "adopt_existing": false, "on_destroy": "collapse", "wait_for_sync": true,
+            "sync_timeout": "10m", "on_gate_failure": "rollback",
+            "blue": {"set_identifier": "blue", "alias": {"name": "legacy-1.us-east-1.elb.amazonaws.com", "zone_id": "Z35SXDOTRQ7X7K",
+                     "evaluate_target_health": true}},
+            "green": {"set_identifier": "green", "records": ["203.0.113.20"], "ttl": 60}
+        })));
+        tf.converge(&Value::Null, &omitted, "create").await;
+        for (what, config) in [("omitted", &omitted), ("spelled out", &spelled)] {
+            let imported = tf.import(&format!("{ZONE}/api.example.com/A")).await;
+            let planned = tf.plan(&imported, config).await.expect("plans");
+            assert_eq!(planned, imported, "switch import, defaults {what} ({how:?}): the plan is not empty");
+        }
+
+        let tf = Terraform::new("canary_listener", how);
+        let omitted = tf.config(canary_config(json!({"traffic": 20, "test_route": {"header_name": "X-Canary", "header_values": ["1"]}})));
+        let spelled = tf.config(canary_config(json!({
+            "traffic": 20, "on_destroy": "delete", "on_gate_failure": "rollback",
+            "test_route": {"header_name": "X-Canary", "header_values": ["1"], "priority": 99}
+        })));
+        let s = tf.converge(&Value::Null, &omitted, "create").await;
+        let id = format!(
+            "{},{}",
+            s.get_attr("rule_arn").and_then(Value::as_str).unwrap(),
+            s.get_attr("test_rule_arn").and_then(Value::as_str).unwrap()
+        );
+        for (what, config) in [("omitted", &omitted), ("spelled out", &spelled)] {
+            let imported = tf.import(&id).await;
+            let planned = tf.plan(&imported, config).await.expect("plans");
+            assert_eq!(planned, imported, "canary import, defaults {what} ({how:?}): the plan is not empty");
+        }
+    }
+}
