@@ -129,6 +129,12 @@ pub struct StickinessModel {
     pub duration: Val<String>,
 }
 
+impl StickinessModel {
+    fn seconds(&self) -> Option<u64> {
+        self.duration.known().and_then(|d| duration::parse(d).ok()).map(|d| d.as_secs())
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum CanaryDestroyModel {
@@ -416,6 +422,13 @@ impl ResourceImpl for CanaryResource {
     async fn plan(_ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
         let mut requires_replace = Vec::new();
         proposed.set_split_attrs(proposed.target_split());
+        // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
+        // a configured "60s") keeps the prior spelling: nothing to change.
+        if let (Some(p), Some(d)) = (prior.and_then(|p| p.stickiness.as_ref()), proposed.stickiness.as_mut()) {
+            if p.seconds().is_some() && p.seconds() == d.seconds() {
+                d.duration = p.duration.clone();
+            }
+        }
         // The rules' ARNs: kept from the prior state, unknown where apply makes a new rule.
         match prior {
             None => {
@@ -591,6 +604,13 @@ impl ResourceImpl for CanaryResource {
                 }
             }
             (Some(_), None) => {}
+        }
+        // Stickiness as the rule has it; the configured spelling is kept while it means the same ("60s" = "1m").
+        let sticky = rule.actions.iter().find(|a| a.action_type == "forward").and_then(|a| a.stickiness_seconds);
+        match sticky.and_then(|secs| u64::try_from(secs).ok()) {
+            None => state.stickiness = None,
+            Some(secs) if state.stickiness.as_ref().and_then(StickinessModel::seconds) == Some(secs) => {}
+            Some(secs) => state.stickiness = Some(StickinessModel { duration: Val::Known(duration::format(Duration::from_secs(secs))) }),
         }
         let blue = state.blue_target_group_arn.known().cloned().unwrap_or_default();
         let green = state.green_target_group_arn.known().cloned().unwrap_or_default();
