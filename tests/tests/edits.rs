@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, StatusServer, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -123,6 +123,19 @@ fn switch_tf(zone_id: &str, name: &str, blue_extra: &str, green_extra: &str, bod
     )
 }
 
+/// The configuration with `evaluate_target_health = false` in blue's alias (green has records).
+fn no_target_health(tf: String) -> String {
+    tf.replacen("      zone_id = \"", "      evaluate_target_health = false\n      zone_id = \"", 1)
+}
+
+/// Whether Route 53 evaluates the target health of blue's alias.
+#[track_caller]
+fn blue_evaluates_health(zone_id: &str, name: &str) -> bool {
+    let sets = fixture::record_sets(zone_id, name);
+    let blue = sets.iter().find(|r| r.set_identifier.as_deref() == Some("blue")).unwrap_or_else(|| panic!("no blue set: {sets:#?}"));
+    blue.alias.as_ref().expect("blue is an alias").evaluate_target_health
+}
+
 /// `(set identifier, weight, ttl)` of each record set at `name`, sorted.
 fn record_view(zone_id: &str, name: &str) -> Vec<(String, i64, Option<i64>)> {
     let mut v: Vec<_> = fixture::record_sets(zone_id, name)
@@ -134,6 +147,7 @@ fn record_view(zone_id: &str, name: &str) -> Vec<(String, i64, Option<i64>)> {
 }
 
 const GATED: &str = r#"  traffic = 60
+  type    = "A"
   rollout {
     steps     = [20]
     bake_time = "1s"
@@ -141,6 +155,13 @@ const GATED: &str = r#"  traffic = 60
   health_gate {
     target_group_arns   = ["TG"]
     min_healthy_targets = 2
+    http_check {
+      url           = "URL"
+      host_header   = "api.example.com"
+      expect_status = [200, 204]
+      insecure_tls  = true
+      timeout       = "2s"
+    }
   }
   on_gate_failure = "halt"
   on_destroy      = "collapse"
@@ -154,20 +175,36 @@ const GATED: &str = r#"  traffic = 60
 fn switch_blocks_and_settings_removed_and_restored() {
     let (zone_name, zone_id) = fixture::hosted_zone(&unique_suffix("edsw"));
     let name = format!("api.{zone_name}");
-    let gated = GATED.replace("TG", &stack().tg_arn);
+    let green_endpoint = StatusServer::start(&[], 200);
+    let url = green_endpoint.url("/healthz");
+    let gated = GATED.replace("TG", &stack().tg_arn).replace("URL", &url);
     let wd = Workdir::new("edits-switch");
-    converge(&wd, &switch_tf(&zone_id, &name, "", "", &gated), "create with rollout, health_gate and every setting");
+    let tf = |body: &str| switch_tf(&zone_id, &name, "", "", body);
+    converge(&wd, &no_target_health(tf(&gated)), "create with rollout, health_gate and every setting");
     assert_eq!(record_view(&zone_id, &name), [("blue".into(), 40, None), ("green".into(), 60, Some(60))]);
+    assert!(!blue_evaluates_health(&zone_id, &name));
+    assert!(!green_endpoint.requests().is_empty(), "the http_check ran");
 
     // The cutover is over: the blocks go first (what failed on Terraform 1.0.3), then each setting.
-    let without_rollout = gated.replace("  rollout {\n    steps     = [20]\n    bake_time = \"1s\"\n  }\n", "");
-    converge(&wd, &switch_tf(&zone_id, &name, "", "", &without_rollout), "rollout removed");
-    let without_gate = without_rollout
-        .replace(&format!("  health_gate {{\n    target_group_arns   = [\"{}\"]\n    min_healthy_targets = 2\n  }}\n", stack().tg_arn), "");
-    assert_ne!(without_gate, without_rollout, "the gate is in the configuration");
-    converge(&wd, &switch_tf(&zone_id, &name, "", "", &without_gate), "health_gate removed");
-    let mut remaining = without_gate.clone();
+    let mut body = gated.clone();
+    let check = format!(
+        "    http_check {{\n      url           = \"{url}\"\n      host_header   = \"api.example.com\"\n      expect_status = [200, 204]\n      insecure_tls  = true\n      timeout       = \"2s\"\n    }}\n"
+    );
+    let gate = format!("  health_gate {{\n    target_group_arns   = [\"{}\"]\n    min_healthy_targets = 2\n  }}\n", stack().tg_arn);
+    for (what, text) in [
+        ("health_gate.http_check", check.as_str()),
+        ("rollout", "  rollout {\n    steps     = [20]\n    bake_time = \"1s\"\n  }\n"),
+        ("health_gate", gate.as_str()),
+    ] {
+        assert!(body.contains(text), "{what} in {body}");
+        body = body.replace(text, "");
+        converge(&wd, &no_target_health(tf(&body)), &format!("{what} removed"));
+    }
+    converge(&wd, &tf(&body), "blue.alias.evaluate_target_health removed");
+    assert!(blue_evaluates_health(&zone_id, &name), "back to the default in Route 53");
+    let mut remaining = body.clone();
     for line in [
+        "  type    = \"A\"\n",
         "  on_gate_failure = \"halt\"\n",
         "  on_destroy      = \"collapse\"\n",
         "  adopt_existing  = false\n",
@@ -176,12 +213,13 @@ fn switch_blocks_and_settings_removed_and_restored() {
     ] {
         assert!(remaining.contains(line), "{line:?} in {remaining}");
         remaining = remaining.replace(line, "");
-        converge(&wd, &switch_tf(&zone_id, &name, "", "", &remaining), &format!("{} removed", line.trim()));
+        converge(&wd, &tf(&remaining), &format!("{} removed", line.trim()));
     }
     assert_eq!(remaining.trim(), "traffic = 60");
 
     // And back, in one edit: the blocks and settings return; nothing moves in Route 53.
-    converge(&wd, &switch_tf(&zone_id, &name, "", "", &gated), "everything put back");
+    converge(&wd, &no_target_health(tf(&gated)), "everything put back");
+    assert!(!blue_evaluates_health(&zone_id, &name));
     assert_eq!(record_view(&zone_id, &name), [("blue".into(), 40, None), ("green".into(), 60, Some(60))]);
     let s = state(&wd, SW);
     assert_eq!(
@@ -190,7 +228,7 @@ fn switch_blocks_and_settings_removed_and_restored() {
     );
 
     // To 100 % and destroyed: it collapses to green's records.
-    converge(&wd, &switch_tf(&zone_id, &name, "", "", &gated.replace("traffic = 60", "traffic = 100")), "all green");
+    converge(&wd, &tf(&gated.replace("traffic = 60", "traffic = 100")), "all green");
     let out = wd.destroy_output(&[]);
     assert!(out.success(), "destroy\n{out}");
     assert_eq!(record_view(&zone_id, &name), [(String::new(), -1, Some(60))], "one simple record for green");
