@@ -3,8 +3,8 @@
 # Terraform versions (tools/bootstrap.sh installs them in .tools/bin/terraform-<version>):
 #   Terraform 1.15.5 (the version most users are moving to)  every suite
 #   Terraform 1.0.3  (the oldest version claimed)            every suite
-#   Terraform 1.6.6                                          the edit-sequence suite (tests/tests/edits.rs, when it
-#                                                            exists) and every test with `import` in its name
+#   Terraform 1.6.6                                          the edit-sequence suite (tests/tests/edits.rs) and every
+#                                                            test with `import` in its name
 # The test binaries are built once (cargo test --no-run) and run once per version, with BLUEGREEN_TERRAFORM naming
 # the version. ACC_JOBS runs (default 2) go on at once, each worker with its own LocalStack instance
 # (LOCALSTACK_INSTANCE=acc-<n>, its own state and TMPDIR); the longest runs start first. Every LocalStack started
@@ -87,7 +87,7 @@ for v in $VERSIONS; do
   for s in switch canary faults; do [[ -n "${BIN[$s]:-}" ]] && RUNS+=("$v $s import"); done
 done
 for s in "${ONCE[@]}"; do RUNS+=("$(set -- $VERSIONS; echo "$1") $s"); done
-[[ -z "${BIN[edits]:-}" ]] && say "no tests/tests/edits.rs yet: the edit-sequence suite is not part of this matrix"
+[[ -n "${BIN[edits]:-}" ]] || { say "cargo built no edits suite (tests/tests/edits.rs): the matrix would not edit configurations" >&2; exit 1; }
 say "${#RUNS[@]} runs, $JOBS at once, --test-threads=$THREADS each"
 
 # 3. Workers, each with its own LocalStack; every instance started is stopped on exit.

@@ -16,7 +16,7 @@ use std::sync::OnceLock;
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, StatusServer, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Output, StatusServer, TerraformVersion, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -30,25 +30,9 @@ fn stack() -> &'static fixture::LegacyStack {
     STACK.get_or_init(|| fixture::legacy_stack(&unique_suffix("ed")))
 }
 
-/// The running terraform's version, `(major, minor)`.
-fn terraform_version() -> (u64, u64) {
-    static V: OnceLock<(u64, u64)> = OnceLock::new();
-    *V.get_or_init(|| {
-        let wd = Workdir::new("edits-version");
-        let out = wd.run(&["version", "-json"]);
-        out.assert_success();
-        let v: Value = serde_json::from_str(&out.stdout).expect("terraform version -json");
-        let text = v["terraform_version"].as_str().expect("terraform_version").to_string();
-        let mut parts = text.split('.').map(|p| p.parse::<u64>().expect("a version number"));
-        let version = (parts.next().expect("major"), parts.next().expect("minor"));
-        println!("edits: terraform {text}");
-        version
-    })
-}
-
 /// Terraform ≥ 1.3 plans destroys through the provider (the plan_destroy capability).
 fn plans_destroys() -> bool {
-    terraform_version() >= (1, 3)
+    test_env().terraform_version >= TerraformVersion::new(1, 3, 0)
 }
 
 /// Applies `config`, then checks that a plan finds nothing to do.
