@@ -648,7 +648,7 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
 
     wd.config(&config("\n  on_destroy = \"delete\"\n"));
     let plan = wd.plan(&[]);
-    assert_line(&plan, "+ on_destroy = \"delete\"");
+    assert_line(&plan, "~ on_destroy = \"collapse\" -> \"delete\"");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
     wd.destroy_output(&[]).assert_success();
