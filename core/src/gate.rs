@@ -29,6 +29,9 @@ pub struct HealthGate {
     pub check_interval: Duration,
     pub error_rate: Option<ErrorRateGate>,
     pub latency: Option<LatencyGate>,
+    /// The load balancer a target group without one is measured through: a
+    /// canary's listener's, which its rule attaches green to.
+    pub fallback_load_balancer: Option<String>,
 }
 
 impl Default for HealthGate {
@@ -42,6 +45,7 @@ impl Default for HealthGate {
             check_interval: DEFAULT_CHECK_INTERVAL,
             error_rate: None,
             latency: None,
+            fallback_load_balancer: None,
         }
     }
 }
@@ -251,7 +255,12 @@ impl HealthGate {
         if !tgs.is_empty() {
             let arns: Vec<String> = tgs.iter().map(|(_, a)| (*a).clone()).collect();
             match probe.load_balancers(&arns).await {
-                Ok(found) => {
+                Ok(mut found) => {
+                    if let Some(lb) = &self.fallback_load_balancer {
+                        for lbs in found.values_mut().filter(|l| l.is_empty()) {
+                            lbs.push(lb.clone());
+                        }
+                    }
                     for (gate, arn) in &tgs {
                         match found.get(*arn) {
                             None => problems.push(SetupProblem::TargetGroup { gate, arn: (*arn).clone(), problem: "does not exist".into() }),
