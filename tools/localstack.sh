@@ -16,7 +16,7 @@ EPF="$STATE/endpoint"
 LOG="$STATE/localstack.log"
 LOCK="$STATE/lock"
 START_TIMEOUT="${LOCALSTACK_START_TIMEOUT:-90}"
-REQUIRED_SERVICES="route53 elbv2 ec2 sts"
+REQUIRED_SERVICES="route53 elbv2 ec2 sts cloudwatch"
 
 say() { echo "localstack: $*" >&2; }
 
@@ -55,7 +55,7 @@ start() {
   [[ -x "$VPY" ]] || { say "no venv at $VPY; run tools/bootstrap.sh first"; exit 1; }
   if healthy; then cat "$EPF"; return 0; fi
   stop   # stale pid/endpoint or a half-started instance
-  mkdir -p "$STATE/volume" "$STATE/filesystem"
+  mkdir -p "$STATE/volume" "$STATE/filesystem" "$STATE/tmp"
   local port t0
   port="$("$VPY" -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()')"
   echo "http://127.0.0.1:$port" > "$EPF"
@@ -70,12 +70,15 @@ start() {
   #   SKIP_SSL_CERT_DOWNLOAD=1  do not try to download the localhost.localstack.cloud certificate
   #   LOCALSTACK_VOLUME_DIR / FILESYSTEM_ROOT  keep LocalStack's files under .tools/localstack, not in the venv
   #   PERSISTENCE=0         fresh state every start
+  #   TMPDIR                per instance: in host mode CloudWatch keeps its metrics database under
+  #                         $TMPDIR/localstack/state; a shared one breaks the other instances ("unable to open
+  #                         database file")
   # AWS_* from the caller's shell are dropped so they cannot leak into LocalStack's internal clients.
   # stdin from /dev/null, output to the log, lock fd 9 closed (else the server would hold the flock);
   # setsid = new session + process group, so `down` can kill everything it started.
   env -u AWS_ENDPOINT_URL -u AWS_PROFILE -u AWS_DEFAULT_PROFILE -u AWS_CONFIG_FILE -u AWS_SHARED_CREDENTIALS_FILE \
     GATEWAY_LISTEN="127.0.0.1:$port" \
-    SERVICES=route53,elbv2,ec2,sts \
+    SERVICES=route53,elbv2,ec2,sts,cloudwatch \
     EAGER_SERVICE_LOADING=1 \
     DNS_ADDRESS=0 \
     DISABLE_EVENTS=1 \
@@ -83,6 +86,7 @@ start() {
     LOCALSTACK_VOLUME_DIR="$STATE/volume" \
     FILESYSTEM_ROOT="$STATE/filesystem" \
     PERSISTENCE=0 \
+    TMPDIR="$STATE/tmp" \
     DEBUG=0 \
     setsid "$VPY" -m localstack.runtime.main </dev/null >"$LOG" 2>&1 9>&- &
   echo $! > "$PIDF"
@@ -106,6 +110,7 @@ boto3.client("sts", **kw).get_caller_identity()
 boto3.client("route53", **kw).list_hosted_zones()
 boto3.client("elbv2", **kw).describe_load_balancers()
 boto3.client("ec2", **kw).describe_vpcs()
+boto3.client("cloudwatch", **kw).describe_alarms()
 EOF
   say "healthy and warmed up after $(( $(date +%s) - t0 ))s"
   cat "$EPF"

@@ -196,7 +196,10 @@ impl GateProbe for AwsGateProbe {
                 Err(e) => return Err(e.to_string()),
             };
             let mut known = self.lbs.lock().expect("lock");
-            for tg in found {
+            for mut tg in found {
+                // Each load balancer once (moto lists one per listener rule that forwards to the group).
+                tg.load_balancer_arns.sort();
+                tg.load_balancer_arns.dedup();
                 known.insert(tg.arn, tg.load_balancer_arns);
             }
         }
@@ -205,7 +208,7 @@ impl GateProbe for AwsGateProbe {
     }
 
     async fn cloudwatch(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, String> {
-        self.cloudwatch.read(req, self.cloudwatch.last_tick(interval)).await.map_err(|e| e.to_string())
+        self.cloudwatch.read_every(req, interval).await.map_err(|e| e.to_string())
     }
 
     fn next_check(&self, interval: Duration) -> Instant {

@@ -573,6 +573,18 @@ pub(crate) mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_load_balancer_listed_twice_is_read_once() {
+        let w = World::new();
+        // moto lists a load balancer once per listener rule forwarding to the group.
+        w.elb.add_target_group(BLUE_TG, &[BLUE_LB, BLUE_LB]);
+        w.traffic(GREEN_TG, GREEN_LB, 1000.0, 8.0);
+        w.traffic(BLUE_TG, BLUE_LB, 5000.0, 10.0);
+        let g = gate_with(|g| g.error_rate = Some(error_rate(Some(0.5))));
+        let f = g.evaluate_at(&w.probe(), CheckPoint::DuringBake).await.unwrap_err();
+        assert!(f.observation.contains("blue's 0.2 % (10 of 5000)"), "{f}");
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn load_balancer_5xx_count_only_when_green_has_its_own() {
         let w = World::new();
         w.traffic(GREEN_TG, GREEN_LB, 990.0, 0.0);

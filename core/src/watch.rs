@@ -14,6 +14,11 @@
 //!   ≤ 500 queries of one period a call). A read that finds values fetched
 //!   since the latest tick uses them: a check between ticks (the end of a
 //!   bake) sees the values of the latest tick, at most one interval old.
+//! - **Recurring keys.** What a gate read at one tick it will read at the
+//!   next: every round also fetches the names and queries read through
+//!   [`CloudWatchReader::read_every`] within the last two intervals, so a
+//!   gate that reaches the reader late (a busy machine, a slow target-health
+//!   call) finds its values already fetched instead of opening a round of its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -63,6 +68,13 @@ struct Inner {
     values: HashMap<MetricQuery, (Instant, Option<f64>)>,
     /// The round still gathering, and what it will ask for.
     gathering: Option<(Round, BTreeSet<String>, BTreeSet<MetricQuery>)>,
+    /// Keys read on a grid: when last asked for, and how often.
+    recurring_alarms: HashMap<String, (Instant, Duration)>,
+    recurring_queries: HashMap<MetricQuery, (Instant, Duration)>,
+}
+
+fn active(at: &(Instant, Duration), now: Instant) -> bool {
+    at.0 + at.1 * 2 >= now
 }
 
 /// The process-wide CloudWatch reader.
@@ -89,6 +101,23 @@ impl CloudWatchReader {
     /// The next tick of the `interval` grid strictly after now.
     pub fn next_tick(&self, interval: Duration) -> Instant {
         self.last_tick(interval) + interval.max(Duration::from_millis(1))
+    }
+
+    /// Reads `req` for a check on the `interval` grid: values fetched since
+    /// the latest tick are used, and the keys join every round while they
+    /// are read at least every two intervals.
+    pub async fn read_every(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, AwsError> {
+        {
+            let now = Instant::now();
+            let mut inner = self.inner.lock().expect("lock");
+            for n in &req.alarms {
+                inner.recurring_alarms.insert(n.clone(), (now, interval));
+            }
+            for q in &req.queries {
+                inner.recurring_queries.insert(q.clone(), (now, interval));
+            }
+        }
+        self.read(req, self.last_tick(interval)).await
     }
 
     /// Reads `req`, using values fetched at or after `fresh_since`, fetching
@@ -135,7 +164,12 @@ impl CloudWatchReader {
             tokio::time::sleep(GATHER).await;
             let (names, queries) = {
                 let mut i = inner.lock().expect("lock");
-                let (_, names, queries) = i.gathering.take().expect("a gathering round");
+                let (_, mut names, mut queries) = i.gathering.take().expect("a gathering round");
+                let now = Instant::now();
+                i.recurring_alarms.retain(|_, at| active(at, now));
+                i.recurring_queries.retain(|_, at| active(at, now));
+                names.extend(i.recurring_alarms.keys().cloned());
+                queries.extend(i.recurring_queries.keys().cloned());
                 (names.into_iter().collect::<Vec<_>>(), queries)
             };
             let sent = Instant::now();
@@ -261,6 +295,25 @@ mod tests {
         let a = reader.read(&req, reader.last_tick(every)).await.unwrap();
         assert_eq!(fake.calls("DescribeAlarms"), 2);
         assert_eq!(a.alarms["a"].as_ref().unwrap().state, AlarmStateValue::Alarm);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_late_for_its_tick_finds_its_values_fetched() {
+        let fake = Arc::new(FakeCloudWatch::default());
+        let reader = CloudWatchReader::new(fake.clone());
+        let every = Duration::from_secs(10);
+        let a = WatchRequest { alarms: vec!["a".into()], queries: vec![] };
+        let b = WatchRequest { alarms: vec!["b".into()], queries: vec![q("tg-b", 60)] };
+        reader.read_every(&a, every).await.unwrap();
+        reader.read_every(&b, every).await.unwrap();
+        assert_eq!(fake.calls("DescribeAlarms"), 2, "two first reads, apart");
+        // Next tick: `a` on time, `b` three seconds late (after the round was sent).
+        tokio::time::sleep_until(reader.next_tick(every)).await;
+        reader.read_every(&a, every).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(3)).await;
+        reader.read_every(&b, every).await.unwrap();
+        assert_eq!((fake.calls("DescribeAlarms"), fake.calls("GetMetricData")), (3, 2), "b's keys rode along with a's round");
+        assert_eq!(fake.largest_batch("DescribeAlarms"), 2);
     }
 
     #[test]

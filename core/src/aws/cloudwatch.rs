@@ -160,13 +160,15 @@ impl CloudWatchApi for SdkCloudWatch {
                 .map_err(|e| classify(OP, e))?;
             for r in page.metric_data_results() {
                 let Some(i) = r.id().and_then(|id| id.strip_prefix('q')).and_then(|n| n.parse::<usize>().ok()) else { continue };
-                if let (Some(slot), Some(v)) = (out.get_mut(i), r.values().first()) {
-                    // One period per query: more than one value would only come from a
-                    // misaligned window; add Sums, keep the first otherwise.
+                let Some(slot) = out.get_mut(i) else { continue };
+                // Only the bucket of our window: an endpoint that also returns the bucket starting at `end`
+                // (LocalStack does, for a data point right on the minute) must not count it.
+                let in_window =
+                    r.timestamps().iter().zip(r.values()).filter(|(t, _)| SystemTime::try_from(**t).is_ok_and(|t| t >= start && t < end));
+                for (_, v) in in_window {
                     *slot = Some(match (*slot, queries[i].stat.as_str()) {
-                        (Some(prev), "Sum" | "SampleCount") => prev + r.values().iter().sum::<f64>(),
+                        (Some(prev), "Sum" | "SampleCount") => prev + v,
                         (Some(prev), _) => prev,
-                        (None, "Sum" | "SampleCount") => r.values().iter().sum(),
                         (None, _) => *v,
                     });
                 }

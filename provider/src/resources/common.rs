@@ -620,7 +620,7 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             format!(
                 "{}: {}.\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
                 f.gate,
-                f.observation,
+                f.observation.trim_end_matches('.'),
                 to.green()
             ),
         ),
@@ -629,13 +629,18 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             format!("Health gate failed: traffic rolled back to {}%", at.green()),
             format!(
                 "{}: {}.\n\non_gate_failure = \"rollback\" returned traffic to where this apply started. {state}",
-                f.gate, f.observation
+                f.gate,
+                f.observation.trim_end_matches('.')
             ),
         ),
         ShiftOutcome::Halted(f) => diags.error_at(
             gate_path(&f.gate),
             format!("Health gate failed: rollout halted at {}%", at.green()),
-            format!("{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}", f.gate, f.observation),
+            format!(
+                "{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}",
+                f.gate,
+                f.observation.trim_end_matches('.')
+            ),
         ),
         ShiftOutcome::Stopped => diags.error(
             format!("Stopped at {}% green", at.green()),
