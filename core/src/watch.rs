@@ -16,7 +16,8 @@
 //!   bake) sees the values of the latest tick, at most one interval old.
 //! - **Recurring keys.** What a gate read at one tick it will read at the
 //!   next: every round also fetches the names and queries read through
-//!   [`CloudWatchReader::read_every`] within the last two intervals, so a
+//!   [`CloudWatchReader::read_every`] within the last two intervals (and a
+//!   minute), so a
 //!   gate that reaches the reader late (a busy machine, a slow target-health
 //!   call) finds its values already fetched instead of opening a round of its own.
 
@@ -73,9 +74,14 @@ struct Inner {
     recurring_queries: HashMap<MetricQuery, (Instant, Duration)>,
 }
 
+/// How long keys stay in every round after they were last read: two
+/// intervals, plus a minute for a gate whose first tick comes long after its
+/// check before the first increase (a slow create on a busy account).
 fn active(at: &(Instant, Duration), now: Instant) -> bool {
-    at.0 + at.1 * 2 >= now
+    at.0 + at.1 * 2 + RECURRING_GRACE >= now
 }
+
+const RECURRING_GRACE: Duration = Duration::from_secs(60);
 
 /// The process-wide CloudWatch reader.
 #[derive(Clone)]
@@ -105,7 +111,7 @@ impl CloudWatchReader {
 
     /// Reads `req` for a check on the `interval` grid: values fetched since
     /// the latest tick are used, and the keys join every round while they
-    /// are read at least every two intervals.
+    /// are read at least every two intervals (plus a minute of grace).
     pub async fn read_every(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, AwsError> {
         {
             let now = Instant::now();
