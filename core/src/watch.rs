@@ -134,9 +134,9 @@ impl CloudWatchReader {
             let round = {
                 let mut inner = self.inner.lock().expect("lock");
                 let missing_alarms: Vec<&String> =
-                    req.alarms.iter().filter(|n| !inner.alarms.get(*n).is_some_and(|(t, _)| *t >= fresh_since)).collect();
+                    req.alarms.iter().filter(|n| inner.alarms.get(*n).is_none_or(|(t, _)| *t < fresh_since)).collect();
                 let missing_queries: Vec<&MetricQuery> =
-                    req.queries.iter().filter(|q| !inner.values.get(*q).is_some_and(|(t, _)| *t >= fresh_since)).collect();
+                    req.queries.iter().filter(|q| inner.values.get(*q).is_none_or(|(t, _)| *t < fresh_since)).collect();
                 if missing_alarms.is_empty() && missing_queries.is_empty() {
                     return Ok(answer(&inner, req));
                 }
