@@ -378,14 +378,17 @@ fn average_latency_over_max_rolls_back() {
 fn bad_gate_values_are_validate_errors_with_paths() {
     let e = env("gv");
     let wd = Workdir::new("gates-validate");
-    let gate = "  health_gate {\n    check_interval = \"10m\"\n    error_rate {\n      window = \"90s\"\n      max_percent = 101\n    }\n    latency {\n      statistic = \"p42\"\n      max = \"fast\"\n    }\n  }\n";
+    let long = "a".repeat(256);
+    let gate = &format!("  health_gate {{\n    cloudwatch_alarms = [\"{long}\"]\n    check_interval = \"10m\"\n    error_rate {{\n      window = \"90s\"\n      max_percent = 101\n    }}\n    latency {{\n      statistic = \"p42\"\n      max = \"fast\"\n    }}\n  }}\n");
     wd.config(&canary_tf(&e, 50, gate));
     let proxy = Proxy::start();
     let wd = wd.with_proxy(&proxy);
     let out = wd.validate_output();
     out.assert_failure();
     let summaries: Vec<String> = out.errors().iter().map(|d| d.summary.clone()).collect();
-    for want in ["Invalid check_interval", "Invalid window", "Invalid max_percent", "Invalid statistic", "Invalid max"] {
+    for want in
+        ["Invalid cloudwatch_alarms", "Invalid check_interval", "Invalid window", "Invalid max_percent", "Invalid statistic", "Invalid max"]
+    {
         assert!(summaries.iter().any(|s| s == want), "no {want:?} in {summaries:?}\n{out}");
     }
     assert!(proxy.calls().is_empty(), "validate made AWS calls: {:?}", proxy.counts());
@@ -396,22 +399,88 @@ fn bad_gate_values_are_validate_errors_with_paths() {
 // ---------------------------------------------------------------------------
 
 fn switch_tf(blue: &fixture::LegacyStack, green: &fixture::LegacyStack, traffic: i64, timeout: &str) -> String {
+    let observed = format!(
+        "    observed_traffic {{\n      blue_load_balancer_arn = \"{}\"\n      green_load_balancer_arn = \"{}\"\n      tolerance = 10\n      timeout = \"{timeout}\"\n    }}\n",
+        blue.lb_arn, green.lb_arn
+    );
+    let gate = format!("    target_group_arns = [\"{}\"]\n    check_interval = \"2s\"\n", green.tg_arn);
+    switch_with(blue, green, traffic, "1s", &observed, &gate)
+}
+
+/// A switch from `blue`'s load balancer to `green`'s, in `blue`'s zone; `observed` goes in `rollout`, `gate` in
+/// `health_gate`.
+fn switch_with(blue: &fixture::LegacyStack, green: &fixture::LegacyStack, traffic: i64, bake: &str, observed: &str, gate: &str) -> String {
     format!(
-        "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone}\"\n  name = \"shop.{zname}\"\n  blue {{\n    alias {{\n      name = \"{bdns}\"\n      zone_id = \"{bz}\"\n    }}\n  }}\n  green {{\n    alias {{\n      name = \"{gdns}\"\n      zone_id = \"{gz}\"\n    }}\n  }}\n  traffic = {traffic}\n  rollout {{\n    steps = [50]\n    bake_time = \"1s\"\n    observed_traffic {{\n      blue_load_balancer_arn = \"{blb}\"\n      green_load_balancer_arn = \"{glb}\"\n      tolerance = 10\n      timeout = \"{timeout}\"\n    }}\n  }}\n  health_gate {{\n    target_group_arns = [\"{gtg}\"]\n    check_interval = \"2s\"\n  }}\n}}\n",
+        "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone}\"\n  name = \"shop.{zname}\"\n  blue {{\n    alias {{\n      name = \"{bdns}\"\n      zone_id = \"{bz}\"\n    }}\n  }}\n  green {{\n    alias {{\n      name = \"{gdns}\"\n      zone_id = \"{gz}\"\n    }}\n  }}\n  traffic = {traffic}\n  rollout {{\n    steps = [50]\n    bake_time = \"{bake}\"\n{observed}  }}\n  health_gate {{\n{gate}  }}\n}}\n",
         zone = blue.zone_id,
         zname = blue.zone_name,
         bdns = blue.lb_dns_name,
         bz = blue.lb_zone_id,
         gdns = green.lb_dns_name,
         gz = green.lb_zone_id,
-        blb = blue.lb_arn,
-        glb = green.lb_arn,
-        gtg = green.tg_arn,
     )
 }
 
 fn switch_weights(zone: &str, name: &str) -> Vec<(String, i64)> {
     fixture::weights(zone, name)
+}
+
+/// `(blue, green)` weights of the switch's pair.
+fn pair(zone: &str, name: &str) -> Option<(i32, i32)> {
+    let w = switch_weights(zone, name);
+    let of = |id: &str| w.iter().find(|(s, _)| s == id).map(|(_, v)| *v as i32);
+    Some((of("blue")?, of("green")?))
+}
+
+#[test]
+fn switch_an_alarm_in_alarm_blocks_an_increase() {
+    let blue = fixture::legacy_stack(&unique_suffix("sa"));
+    let green = fixture::legacy_stack(&unique_suffix("sg"));
+    let alarm = format!("green-5xx-{}", green.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-switch-alarm");
+    let gate = format!("    cloudwatch_alarms = [\"{alarm}\"]\n");
+    wd.config(&switch_with(&blue, &green, 0, "1s", "", &gate));
+    wd.apply(&[]);
+    trip_alarm(&alarm, "Threshold Crossed: test");
+    wd.config(&switch_with(&blue, &green, 100, "1s", "", &gate));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = only_error(&out);
+    assert_eq!(d.summary, "Health gate failed: traffic not increased");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed: test")), "{d}");
+    assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((100, 0)));
+    assert_eq!(state(&wd, "bluegreen_switch.x")["traffic"], 0);
+}
+
+#[test]
+fn switch_a_5xx_rate_over_max_percent_rolls_back() {
+    let blue = fixture::legacy_stack(&unique_suffix("se"));
+    let green = fixture::legacy_stack(&unique_suffix("sf"));
+    let wd = Workdir::new("gates-switch-error-rate");
+    let gate = format!(
+        "    check_interval = \"2s\"\n    error_rate {{\n      green_target_group_arn = \"{}\"\n      window = \"1m\"\n      min_requests = 100\n      max_percent = 1.0\n    }}\n",
+        green.tg_arn
+    );
+    wd.config(&switch_with(&blue, &green, 0, "2m", "", &gate));
+    wd.apply(&[]);
+    wd.config(&switch_with(&blue, &green, 100, "2m", "", &gate));
+    let name = format!("shop.{}", blue.zone_name);
+    let (out, _) = apply_then_at(
+        &wd,
+        (50, 50),
+        || pair(&blue.zone_id, &name),
+        || put_target_group_metrics(&green.tg_arn, &green.lb_arn, 1000.0, 32.0, None),
+    );
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- a switch whose green answers 3.2 % 5xx, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(d.detail().contains("green's 5xx rate is 3.2 % (32 of 1000 requests in the last 1m); max_percent = 1 (at step 50 %)"), "{d}");
+    assert_eq!(pair(&blue.zone_id, &name), Some((100, 0)));
+    assert_eq!(state(&wd, "bluegreen_switch.x")["traffic"], 0);
+    let refresh = wd.plan_output(&["-refresh-only", "-detailed-exitcode"]);
+    assert_eq!(refresh.code(), Some(0), "state differs from AWS\n{refresh}");
 }
 
 #[test]
