@@ -257,6 +257,24 @@ fn a_missing_alarm_is_a_plan_error_listing_it() {
 }
 
 #[test]
+fn a_decrease_is_not_refused_for_a_missing_alarm() {
+    let e = env("gd");
+    let alarm = format!("soon-gone-{}", e.s.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-decrease");
+    let gate = format!("  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n  }}\n");
+    wd.config(&canary_tf(&e, 20, &gate));
+    wd.apply(&[]);
+    block_on(cloudwatch().delete_alarms().alarm_names(&alarm).send()).expect("DeleteAlarms");
+    // Going up is refused at plan; going back is not.
+    wd.config(&canary_tf(&e, 50, &gate));
+    assert_eq!(only_error(&wd.plan_output(&[])).summary, "CloudWatch alarm not found");
+    wd.config(&canary_tf(&e, 0, &gate));
+    wd.apply(&[]);
+    assert_back_at_zero(&wd, &e);
+}
+
+#[test]
 fn an_alarm_tripped_mid_bake_rolls_back_within_one_interval() {
     let e = env("gi");
     let alarm = format!("green-errors-{}", e.s.suffix);

@@ -427,7 +427,8 @@ impl ResourceImpl for CanaryResource {
             }
         }
         let mut diags = Diagnostics::new();
-        common::check_gate_setup(ctx, proposed.health_gate.as_ref(), &proposed.gate_defaults(), &mut diags).await;
+        let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
+        common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &proposed.gate_defaults(), &mut diags).await;
         Planned { model: proposed, requires_replace, diags }
     }
 

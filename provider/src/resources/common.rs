@@ -553,10 +553,29 @@ fn cloudwatch_refs_known(g: &HealthGateModel) -> bool {
         && g.latency.as_ref().is_none_or(|l| tgs_known(&l.green_target_group_arn, &l.blue_target_group_arn))
 }
 
-/// At plan, with a configured provider: alarms that do not exist and target
-/// groups without a load balancer are errors before any traffic moves.
-pub async fn check_gate_setup(ctx: Option<&Ctx>, g: Option<&HealthGateModel>, defaults: &GateDefaults, diags: &mut Diagnostics) {
-    let (Some(ctx), Some(model)) = (ctx, g) else { return };
+/// Whether a plan may raise green traffic (the only case a gate is checked
+/// for): a create above 0, or an update to a higher (or not yet known) value.
+pub fn may_increase(prior: Option<&Val<i64>>, proposed: &Val<i64>) -> bool {
+    match (prior.map(Val::known), proposed.known()) {
+        (_, None) => true,
+        (None, Some(to)) => *to > 0,
+        (Some(None), Some(_)) => true,
+        (Some(Some(from)), Some(to)) => to > from,
+    }
+}
+
+/// At plan, with a configured provider, when the plan may raise traffic:
+/// alarms that do not exist and target groups without a load balancer are
+/// errors before any traffic moves. A decrease is never gated, so never
+/// refused for a gate's sake.
+pub async fn check_gate_setup(
+    ctx: Option<&Ctx>,
+    increasing: bool,
+    g: Option<&HealthGateModel>,
+    defaults: &GateDefaults,
+    diags: &mut Diagnostics,
+) {
+    let (Some(ctx), Some(model), true) = (ctx, g, increasing) else { return };
     if !cloudwatch_refs_known(model) {
         return;
     }
@@ -679,4 +698,19 @@ pub fn error_from(e: &bluegreen_core::Error, path: Option<Path>, context: &str) 
     let mut d = Diagnostics::new();
     report(&mut d, e, path, context);
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plan_that_may_raise_traffic_checks_the_gate() {
+        assert!(may_increase(None, &Val::Known(10)));
+        assert!(!may_increase(None, &Val::Known(0)), "a create at 0 moves nothing");
+        assert!(may_increase(Some(&Val::Known(10)), &Val::Known(50)));
+        assert!(!may_increase(Some(&Val::Known(50)), &Val::Known(10)), "a decrease is never gated");
+        assert!(!may_increase(Some(&Val::Known(50)), &Val::Known(50)));
+        assert!(may_increase(Some(&Val::Known(50)), &Val::Unknown));
+    }
 }

@@ -484,7 +484,8 @@ impl ResourceImpl for SwitchResource {
         if traffic_changes || targets_change || !requires_replace.is_empty() {
             proposed.change_id = Val::Unknown;
         }
-        common::check_gate_setup(ctx, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
+        let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
+        common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
         Planned { model: proposed, requires_replace, diags }
     }
 
