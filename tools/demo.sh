@@ -6,7 +6,8 @@
 #   phase 1  adopt the record into a bluegreen_switch (polling Route 53 throughout: no moment without an answer)
 #   phase 2  canary_listener at 0 %: "X-Canary: 1" reaches green through the production name
 #   phase 3  roll the legacy ALB out to ECS, 10 -> 50 -> 100 %, behind passing health gates
-#   phase 4  move DNS to the new ALB; green's health check fails after the first step; the provider rolls back
+#   phase 4  move DNS to the new ALB; green answers real users with 5xx (ALB metrics in CloudWatch) after the
+#            first step, though /healthz says 200; the provider's error-rate gate rolls back
 #   phase 5  fixed: DNS 10 -> 50 -> 100 %; destroy collapses to one record for green; retire the legacy stack
 #
 # After every phase it asks AWS (ListResourceRecordSets, DescribeRules), not terraform, and checks the answer;
@@ -167,6 +168,16 @@ health_seen() {
   [[ "$codes" == "$1" ]] || fail "expected the health checks to be answered: $1"
 }
 
+# health_only CODE: every health check since the last call was answered CODE (how many depends on check_interval).
+health_only() {
+  local codes n
+  codes=$(awk -v from="$health_seen_lines" 'NR > from { print $NF }' "$health/requests.log" 2>/dev/null | xargs || true)
+  n=$(wc -w <<<"$codes")
+  health_seen_lines=$((health_seen_lines + n))
+  say "  green's /healthz was asked $n time(s) during the apply: ${codes:-never}"
+  [[ -n "$codes" && -z "$(tr ' ' '\n' <<<"$codes" | grep -vx "$1" || true)" ]] || fail "expected every health check to be answered $1"
+}
+
 # ==================================================================================================================
 say "${B}bluegreen demo${N}: move production traffic from a legacy stack (EC2 behind an ALB) to a new one"
 say "(ECS Fargate behind another ALB) without downtime, with real \`terraform apply\`s of the cutover/bluegreen"
@@ -191,7 +202,7 @@ health_url="http://127.0.0.1:$(cat "$health/port")/healthz"
 "$PY" - "$logs/stack.json" "$health_url" >"$work/fixture.auto.tfvars.json" <<'EOF'
 import json, sys
 s = json.load(open(sys.argv[1]))
-keys = ["zone_name", "record_name", "legacy_lb_name", "legacy_tg_name", "new_lb_name", "green_tg_name", "green_via_legacy_tg_name"]
+keys = ["zone_name", "record_name", "legacy_lb_name", "legacy_tg_name", "new_lb_name", "green_tg_name", "green_via_legacy_tg_name", "green_alarms"]
 json.dump({**{k: s[k] for k in keys}, "green_health_url": sys.argv[2]}, sys.stdout, indent=2)
 EOF
 say "  legacy (blue)   ALB $(stack legacy_lb_name) -> target group $(stack legacy_tg_name) (2 EC2 instances)"
@@ -199,6 +210,12 @@ say "  new (green)     ALB $(stack new_lb_name) -> target group $(stack green_tg
 say "                  and the same tasks in $(stack green_via_legacy_tg_name), for the legacy ALB"
 say "  public name     $record: a simple alias record -> the legacy ALB"
 say "  green /healthz  $health_url (a local stand-in; answers 200)"
+say "  alarms          $(stack green_alarms) (the new service's; INSUFFICIENT_DATA counts as passing)"
+# Real users: ALB metrics in CloudWatch that follow the DNS weights; green's share of 5xx is in $health/green-5xx.
+echo 0 >"$health/green-5xx"
+aws users "$logs/stack.json" "$health/green-5xx" "$health/users.stop" 2>>"$logs/users.log" &
+bg_pids+=("$!")
+say "  users           1000 requests every 0.5 s, split by the DNS weights, published as ALB metrics in CloudWatch"
 say "  terraform       $work (tools/demo/*.tf, variables from fixture.auto.tfvars.json)"
 say "" "Today, as AWS reports it:"
 show --dns simple:legacy --alb plain
@@ -247,18 +264,22 @@ phase_done "legacy ALB: EC2 -> 10 -> 50 -> 100% ECS"
 
 # ==================================================================================================================
 phase 4 "A failing gate rolls back on its own"
-say "Now DNS moves to the new ALB: dns_traffic = 100, same steps and gates. But green's /healthz breaks after its"
-say "first check (the stand-in answers 200 once, then 503 -- a bad listener rule on the new ALB, say). Expected: the"
-say "provider sets 10%, the check after the bake fails, it puts Route 53 back to 0% itself, and the apply fails."
-health 200 503
+say "Now DNS moves to the new ALB: dns_traffic = 100, same steps. /healthz keeps answering 200 -- but green answers"
+say "8 % of real users' requests with 5xx (a bad config value, say), and CloudWatch sees it: the gate's error_rate"
+say "(green's HTTPCode_Target_5XX_Count / RequestCount, at most 1 %) and the team's alarms are read every"
+say "check_interval. Expected: the provider sets 10%, users reach green, the next check sees their 5xx, it puts"
+say "Route 53 back to 0% itself, and the apply fails naming the error rate."
+echo 0.08 >"$health/green-5xx"
 watch dns dns-rollout-fails
 apply dns-rollout-fails -var-file="$demo/phases/4-dns-rollout.tfvars"
 ((tf_rc != 0)) || fail "terraform apply succeeded; the failing health gate should have failed it"
 grep -q "Error: Health gate failed: traffic rolled back to 0%" "$tf_out" ||
   fail "terraform failed, but not with 'Health gate failed: traffic rolled back to 0%' (full output: $tf_out)"
+grep -q "health_gate.error_rate.max_percent: green's 5xx rate is" "$tf_out" ||
+  fail "the gate failed, but not on green's error rate (full output: $tf_out)"
 ok "terraform apply failed (exit $tf_rc), as it should: Health gate failed: traffic rolled back to 0%"
 watched_report pair:100/0 pair:90/10 pair:100/0
-health_seen "200 503"
+health_only 200
 # (Not -detailed-exitcode: terraform 1.0.3 exits 2 at random with data sources in the configuration, when the
 # order of a resource's dependencies in the state flips.)
 tf refresh-check plan -refresh-only -var-file="$demo/phases/4-dns-rollout.tfvars"
@@ -267,17 +288,21 @@ tf refresh-check plan -refresh-only -var-file="$demo/phases/4-dns-rollout.tfvars
 [[ "$(state_traffic bluegreen_switch.api)" == 0 ]] || fail "terraform's state says traffic = $(state_traffic bluegreen_switch.api), not 0"
 ok "terraform's state agrees with AWS: traffic = 0, and a refresh-only plan finds nothing to change"
 show --dns pair:100/0 --alb canary:0/100
-phase_done "DNS 10% -> 503 -> back to 0% by itself"
+phase_done "DNS 10% -> users get 5xx -> back to 0% by itself"
 
 # ==================================================================================================================
 phase 5 "Fixed: 100%, collapse, retire blue"
-say "Green is fixed: /healthz answers 200 again. The same apply now walks DNS 10% -> 50% -> 100%."
-health 200
+say "Green is fixed: its 5xx stop. The gate reads a 1-minute window, so the demo waits for the minute holding"
+say "the bad requests to pass (in production: error_rate.window). The same apply then walks DNS 10% -> 50% -> 100%."
+echo 0 >"$health/green-5xx"
+wait_s=$((61 - $(date +%s) % 60))
+say "  waiting ${wait_s}s for the next minute"
+sleep "$wait_s"
 watch dns dns-rollout
 apply dns-rollout -var-file="$demo/phases/4-dns-rollout.tfvars"
 must_succeed
 watched_report pair:100/0 pair:90/10 pair:50/50 pair:0/100
-health_seen "200 200 200"
+health_only 200
 show --dns pair:0/100 --alb canary:0/100
 
 say "" "terraform destroy: the switch (on_destroy = \"collapse\") leaves one simple record for the new ALB, in one"

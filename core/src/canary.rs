@@ -597,14 +597,18 @@ mod tests {
         let f = fake();
         let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
         let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
-        let probe = AwsGateProbe { elbv2: f.clone() };
+        let probe = AwsGateProbe::with(
+            f.clone(),
+            crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
+        );
         let plan = ShiftPlan {
             from: t(0),
             to: t(100),
             rollout: Some(Rollout { steps: vec![5, 25, 50], bake: Duration::from_secs(600) }),
-            gate: Some(HealthGate { target_group_arns: vec![GREEN.into()], min_healthy_targets: 1, http_check: None }),
+            gate: Some(HealthGate { target_group_arns: vec![GREEN.into()], ..HealthGate::default() }),
             on_gate_failure: OnGateFailure::Rollback,
             gate_already_passed: false,
+            observed_traffic: None,
         };
         let f2 = f.clone();
         tokio::spawn(async move {

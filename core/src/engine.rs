@@ -13,7 +13,8 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::gate::{GateFailure, GateProbe, HealthGate};
+use crate::gate::{CheckPoint, GateFailure, GateProbe, HealthGate, DEFAULT_CHECK_INTERVAL};
+use crate::metric_gate::ObservedTraffic;
 use crate::rollout::{plan_path, Rollout};
 use crate::traffic::TrafficSplit;
 
@@ -49,10 +50,9 @@ pub struct ShiftPlan {
     /// The caller already checked the gate just before (a create checks it
     /// before making anything); skip the check before the first increase.
     pub gate_already_passed: bool,
+    /// After each step that bakes, wait until clients follow it (DNS).
+    pub observed_traffic: Option<ObservedTraffic>,
 }
-
-/// How gates are re-checked while baking.
-pub const GATE_RECHECK_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug)]
 pub enum ShiftOutcome {
@@ -91,21 +91,69 @@ async fn wait(d: Duration, stop: &CancellationToken) -> bool {
     }
 }
 
-/// Bakes at the current step for `bake`, re-checking the gate every
-/// [`GATE_RECHECK_INTERVAL`] and at the end.
+/// Bakes at the current step for `bake`, re-checking the gate at every
+/// tick of its `check_interval` (on the probe's shared grid) and at the end.
 async fn bake(bake: Duration, gate: Option<&HealthGate>, probe: &dyn GateProbe, stop: &CancellationToken) -> Result<(), BakeEnd> {
     let start = tokio::time::Instant::now();
+    let end = start + bake;
+    let interval = gate.map_or(DEFAULT_CHECK_INTERVAL, |g| g.check_interval);
     loop {
-        let elapsed = start.elapsed();
-        let remaining = bake.saturating_sub(elapsed);
-        if !remaining.is_zero() && !wait(remaining.min(GATE_RECHECK_INTERVAL), stop).await {
-            return Err(BakeEnd::Stopped);
+        let now = tokio::time::Instant::now();
+        let at_end = now >= end;
+        if !at_end {
+            let next = probe.next_check(interval).min(end);
+            if !wait(next.saturating_duration_since(now), stop).await {
+                return Err(BakeEnd::Stopped);
+            }
         }
+        let at_end = tokio::time::Instant::now() >= end;
         if let Some(g) = gate {
-            g.evaluate(probe).await.map_err(BakeEnd::Gate)?;
+            let point = if at_end { CheckPoint::EndOfBake } else { CheckPoint::DuringBake };
+            g.evaluate_at(probe, point).await.map_err(BakeEnd::Gate)?;
         }
-        if start.elapsed() >= bake {
+        if at_end {
             return Ok(());
+        }
+    }
+}
+
+/// After a DNS step is in effect, waits until green's observed share of
+/// requests is within the tolerance of the step, or fails at the timeout.
+async fn await_observed(o: &ObservedTraffic, step: TrafficSplit, probe: &dyn GateProbe, stop: &CancellationToken) -> Result<(), BakeEnd> {
+    let deadline = tokio::time::Instant::now() + o.timeout;
+    let target = f64::from(step.green());
+    loop {
+        let (share, seen) = match probe.cloudwatch(&o.request(), o.interval).await {
+            Ok(a) => o.share(&a),
+            Err(e) => (None, format!("could not read the load balancers' RequestCount: {e}")),
+        };
+        if let Some(p) = share.filter(|p| (p - target).abs() <= f64::from(o.tolerance)) {
+            tracing::info!(
+                step = step.green(),
+                observed = p.round() as u64,
+                "green receives {} % of requests at step {} % ({seen})",
+                p.round(),
+                step.green()
+            );
+            return Ok(());
+        }
+        let now = tokio::time::Instant::now();
+        if now >= deadline {
+            let observed = share.map_or_else(|| "no requests".to_string(), |p| format!("{} %", p.round()));
+            return Err(BakeEnd::Gate(GateFailure {
+                gate: "rollout.observed_traffic".into(),
+                observation: format!(
+                    "{observed} observed at step {} % after {} ({seen}); clients did not follow the weights within tolerance = {}",
+                    step.green(),
+                    crate::duration::format(o.timeout),
+                    o.tolerance
+                ),
+            }));
+        }
+        tracing::info!(step = step.green(), "waiting for clients to follow step {} %: {seen}", step.green());
+        let next = probe.next_check(o.interval).min(deadline);
+        if !wait(next.saturating_duration_since(now), stop).await {
+            return Err(BakeEnd::Stopped);
         }
     }
 }
@@ -172,13 +220,26 @@ pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &Shi
         if !step.bake {
             continue;
         }
-        match bake(bake_time, gate, probe, stop).await {
+        let observed = match plan.observed_traffic.as_ref().filter(|_| increasing) {
+            Some(o) => await_observed(o, step.split, probe, stop).await,
+            None => Ok(()),
+        };
+        let baked = match observed {
+            Ok(()) => bake(bake_time, gate, probe, stop).await,
+            Err(e) => Err(e),
+        };
+        match baked {
             Ok(()) => last_good = step.split,
             Err(BakeEnd::Stopped) => {
                 tracing::info!(green = at.green(), "stopped during the bake; traffic stays at this step");
                 return ShiftReport { outcome: ShiftOutcome::Stopped, at };
             }
-            Err(BakeEnd::Gate(f)) => return react_to_gate(router, plan, f, at, last_good).await,
+            Err(BakeEnd::Gate(mut f)) => {
+                if !f.observation.contains("at step") {
+                    f.observation = format!("{} (at step {} %)", f.observation, at.green());
+                }
+                return react_to_gate(router, plan, f, at, last_good).await;
+            }
         }
     }
     ShiftReport { outcome: ShiftOutcome::Reached, at }
@@ -305,9 +366,10 @@ mod tests {
             from: t(from),
             to: t(to),
             rollout: Some(Rollout { steps: steps.to_vec(), bake: Duration::from_secs(bake_secs) }),
-            gate: gated.then(|| HealthGate { target_group_arns: vec!["arn:tg".into()], min_healthy_targets: 1, http_check: None }),
+            gate: gated.then(|| HealthGate { target_group_arns: vec!["arn:tg".into()], ..HealthGate::default() }),
             on_gate_failure: on,
             gate_already_passed: false,
+            observed_traffic: None,
         }
     }
 
@@ -416,5 +478,183 @@ mod tests {
         let report = shift(&r, &p, &plan(40, 40, &[], 0, true, OnGateFailure::Rollback), &CancellationToken::new()).await;
         assert!(report.reached());
         assert!(r.applied().is_empty());
+    }
+
+    // --- CloudWatch gates through the shared reader -------------------------------------------
+
+    use crate::aws::cloudwatch::AlarmStateValue;
+    use crate::gate::AwsGateProbe;
+    use crate::metric_gate::tests::{error_rate, World, BLUE_LB, GREEN_LB, GREEN_TG};
+    use crate::metric_gate::{lb_query, ErrorRateGate};
+
+    fn alarm_plan(alarm: &str, every: u64, steps: &[u8], bake: u64) -> ShiftPlan {
+        ShiftPlan {
+            gate: Some(HealthGate { alarms: vec![alarm.into()], check_interval: Duration::from_secs(every), ..HealthGate::default() }),
+            ..plan(0, 100, steps, bake, false, OnGateFailure::Rollback)
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_alarm_entering_alarm_mid_bake_rolls_back_within_one_interval() {
+        let w = World::new();
+        w.cw.set_alarm("api-green-5xx", AlarmStateValue::Ok, "");
+        let r = FakeRouter::at(0);
+        let cw = w.cw.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(100)).await;
+            cw.set_alarm("api-green-5xx", AlarmStateValue::Alarm, "Threshold Crossed");
+        });
+        let report = shift(&r, &w.probe(), &alarm_plan("api-green-5xx", 10, &[10, 50], 300), &CancellationToken::new()).await;
+        match &report.outcome {
+            ShiftOutcome::RolledBack(f) => {
+                assert_eq!(f.gate, "health_gate.cloudwatch_alarms");
+                assert_eq!(f.observation, "alarm \"api-green-5xx\" is ALARM: Threshold Crossed (at step 10 %)");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.applied(), [10, 0]);
+        let back = r.times()[1];
+        assert!(back > Duration::from_secs(100) && back <= Duration::from_secs(110) + crate::watch::GATHER, "rolled back at {back:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alarms_are_checked_on_every_tick_of_check_interval_and_decreases_are_not_gated() {
+        let w = World::new();
+        w.cw.set_alarm("a", AlarmStateValue::Ok, "");
+        let r = FakeRouter::at(0);
+        let report = shift(&r, &w.probe(), &alarm_plan("a", 10, &[10], 60), &CancellationToken::new()).await;
+        assert!(report.reached(), "{report:?}");
+        // Before the first increase, then at 10, 20, … 60 s; the end of the bake (60.5 s) reads the 60 s tick.
+        assert_eq!(w.cw.calls("DescribeAlarms"), 1 + 6);
+        assert_eq!(r.times(), [crate::watch::GATHER, Duration::from_millis(60_500)]);
+        w.cw.set_alarm("a", AlarmStateValue::Alarm, "");
+        let back =
+            shift(&r, &w.probe(), &ShiftPlan { from: t(100), to: t(0), ..alarm_plan("a", 10, &[10], 60) }, &CancellationToken::new()).await;
+        assert!(back.reached());
+        assert_eq!(w.cw.calls("DescribeAlarms"), 7, "a decrease reads no alarm");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_unjudged_error_rate_fails_at_the_end_of_the_bake() {
+        let w = World::new();
+        w.traffic(GREEN_TG, GREEN_LB, 3.0, 0.0);
+        let r = FakeRouter::at(0);
+        let p = ShiftPlan {
+            gate: Some(HealthGate {
+                error_rate: Some(ErrorRateGate { blue_target_group_arn: None, ..error_rate(None) }),
+                ..HealthGate::default()
+            }),
+            ..plan(0, 100, &[1], 120, false, OnGateFailure::Rollback)
+        };
+        let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
+        match &report.outcome {
+            ShiftOutcome::RolledBack(f) => {
+                assert_eq!(f.gate, "health_gate.error_rate.min_requests");
+                assert!(f.observation.contains("green received 3 request(s) in the last 5m"), "{f}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.times()[1], Duration::from_millis(120_500), "judged only at the end of the bake");
+    }
+
+    fn observed(tolerance: u8, timeout: u64) -> ObservedTraffic {
+        ObservedTraffic {
+            blue_load_balancer_arn: BLUE_LB.into(),
+            green_load_balancer_arn: GREEN_LB.into(),
+            tolerance,
+            timeout: Duration::from_secs(timeout),
+            interval: Duration::from_secs(30),
+        }
+    }
+
+    fn requests(w: &World, blue: f64, green: f64) {
+        w.cw.set_value(&lb_query("RequestCount", BLUE_LB, ObservedTraffic::WINDOW), blue);
+        w.cw.set_value(&lb_query("RequestCount", GREEN_LB, ObservedTraffic::WINDOW), green);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_step_bakes_only_once_clients_follow_it() {
+        let w = World::new();
+        requests(&w, 980.0, 20.0);
+        let cw = w.cw.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(100)).await;
+            cw.set_value(&lb_query("RequestCount", GREEN_LB, ObservedTraffic::WINDOW), 420.0);
+            cw.set_value(&lb_query("RequestCount", BLUE_LB, ObservedTraffic::WINDOW), 580.0);
+        });
+        let r = FakeRouter::at(0);
+        let p = ShiftPlan { observed_traffic: Some(observed(10, 900)), ..plan(0, 100, &[50], 60, false, OnGateFailure::Rollback) };
+        let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
+        assert!(report.reached(), "{report:?}");
+        // 42 % seen at the 120 s tick (the first after the change at 100 s; read 0.5 s later), then a 60 s bake.
+        assert_eq!(r.times(), [Duration::ZERO, Duration::from_millis(180_500)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clients_that_do_not_follow_fail_the_step_at_the_timeout() {
+        let w = World::new();
+        requests(&w, 980.0, 20.0);
+        let r = FakeRouter::at(0);
+        let p = ShiftPlan { observed_traffic: Some(observed(10, 300)), ..plan(0, 100, &[50], 60, false, OnGateFailure::Rollback) };
+        let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
+        match &report.outcome {
+            ShiftOutcome::RolledBack(f) => {
+                assert_eq!(f.gate, "rollout.observed_traffic");
+                assert_eq!(
+                    f.observation,
+                    "2 % observed at step 50 % after 5m (20 request(s) at green's load balancer new, 980 at blue's old in the last \
+                     minute); clients did not follow the weights within tolerance = 10"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.applied(), [50, 0]);
+        assert_eq!(r.times()[1], Duration::from_millis(300_500), "at the timeout, and the way back waits for nothing");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_hundred_resources_baking_at_once_share_two_calls_per_interval() {
+        let w = std::sync::Arc::new(World::new());
+        let mut tasks = Vec::new();
+        for i in 0..100 {
+            let tg = format!("arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/green{i}/{i:04}");
+            w.elb.add_target_group(&tg, &[GREEN_LB]);
+            w.cw.set_alarm(&format!("green-{i}-5xx"), AlarmStateValue::Ok, "");
+            let probe = AwsGateProbe::with(w.elb.clone(), w.reader.clone());
+            let gate = HealthGate {
+                alarms: vec![format!("green-{i}-5xx")],
+                error_rate: Some(ErrorRateGate {
+                    green_target_group_arn: tg,
+                    blue_target_group_arn: None,
+                    min_requests: 0,
+                    ..error_rate(None)
+                }),
+                ..HealthGate::default()
+            };
+            tasks.push(tokio::spawn(async move {
+                // Resources start a few seconds apart, as Terraform walks its graph.
+                tokio::time::sleep(Duration::from_millis(37 * i)).await;
+                let r = FakeRouter::at(0);
+                let p = ShiftPlan { gate: Some(gate), ..plan(0, 100, &[10], 300, false, OnGateFailure::Rollback) };
+                shift(&r, &probe, &p, &CancellationToken::new()).await
+            }));
+        }
+        let cw = w.cw.clone();
+        let before_baking = tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(10)).await;
+            (cw.calls("DescribeAlarms"), cw.calls("GetMetricData"))
+        });
+        for t in tasks {
+            assert!(t.await.unwrap().reached());
+        }
+        let (a0, m0) = before_baking.await.unwrap();
+        let (alarms, metrics) = (w.cw.calls("DescribeAlarms"), w.cw.calls("GetMetricData"));
+        // The checks before the first increase, spread over 3.7 s, gather in rounds of GATHER (0.5 s).
+        assert!((1..=8).contains(&a0) && m0 == a0, "{a0} {m0}");
+        // Then one DescribeAlarms (100 names) and one GetMetricData (200 queries) per 30 s tick for all
+        // hundred: 10 ticks in the 300 s bakes; each bake's end (≤ 30 s after a tick) reads that tick.
+        assert_eq!((alarms - a0, metrics - m0), (10, 10));
+        assert_eq!(w.cw.largest_batch("DescribeAlarms"), 100);
+        assert_eq!(w.cw.largest_batch("GetMetricData"), 200);
     }
 }

@@ -1,20 +1,99 @@
 //! Health gates: what must be true of green before more traffic goes to it.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
+use tokio::time::Instant;
 
-use crate::aws::elbv2::Elbv2Api;
+use crate::aws::elbv2::{Elbv2Api, Selector};
+use crate::aws::AwsClients;
 use crate::legacy::{target_group_health, HealthCounts};
+use crate::metric_gate::{judge_alarms, ErrorRateGate, InsufficientData, Judgement, LatencyGate, LoadBalancers};
 use crate::probe::{self, ProbeUrl};
+use crate::watch::{CloudWatchReader, WatchAnswer, WatchRequest};
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Today's re-check period during a bake, when none is configured.
+pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(30);
+
+#[derive(Debug, Clone, PartialEq)]
 pub struct HealthGate {
     /// Each must have at least `min_healthy_targets` healthy targets.
     pub target_group_arns: Vec<String>,
     pub min_healthy_targets: u32,
     pub http_check: Option<HttpCheck>,
+    /// CloudWatch alarms none of which may be in ALARM.
+    pub alarms: Vec<String>,
+    pub insufficient_data: InsufficientData,
+    /// Re-check period during a bake.
+    pub check_interval: Duration,
+    pub error_rate: Option<ErrorRateGate>,
+    pub latency: Option<LatencyGate>,
+    /// The load balancer a target group without one is measured through: a
+    /// canary's listener's, which its rule attaches green to.
+    pub fallback_load_balancer: Option<String>,
+}
+
+impl Default for HealthGate {
+    fn default() -> Self {
+        HealthGate {
+            target_group_arns: Vec::new(),
+            min_healthy_targets: 1,
+            http_check: None,
+            alarms: Vec::new(),
+            insufficient_data: InsufficientData::Pass,
+            check_interval: DEFAULT_CHECK_INTERVAL,
+            error_rate: None,
+            latency: None,
+            fallback_load_balancer: None,
+        }
+    }
+}
+
+/// When a gate is checked; metric gates that cannot be judged yet pass
+/// except at the end of a bake.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckPoint {
+    /// Before the first increase of this apply: green has had little or no traffic.
+    BeforeFirstIncrease,
+    /// During a bake, every `check_interval`.
+    DuringBake,
+    /// At the end of a bake, before the next increase.
+    EndOfBake,
+}
+
+/// Something a gate refers to that is not there, found before any traffic moves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SetupProblem {
+    /// Named alarms that do not exist.
+    MissingAlarms(Vec<String>),
+    /// A target group that serves no load balancer (CloudWatch has no metrics for it), or does not exist.
+    TargetGroup { gate: &'static str, arn: String, problem: String },
+    /// The check could not be made.
+    Unreadable { gate: &'static str, message: String },
+}
+
+impl SetupProblem {
+    /// The configuration it is about, e.g. `health_gate.cloudwatch_alarms`.
+    pub fn gate(&self) -> &'static str {
+        match self {
+            SetupProblem::MissingAlarms(_) => "health_gate.cloudwatch_alarms",
+            SetupProblem::TargetGroup { gate, .. } | SetupProblem::Unreadable { gate, .. } => gate,
+        }
+    }
+}
+
+impl std::fmt::Display for SetupProblem {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SetupProblem::MissingAlarms(names) => {
+                let list: Vec<String> = names.iter().map(|n| format!("{n:?}")).collect();
+                write!(f, "no alarm named {} in this account and region", list.join(", "))
+            }
+            SetupProblem::TargetGroup { arn, problem, .. } => write!(f, "target group {} {problem}", short_tg_name(arn)),
+            SetupProblem::Unreadable { message, .. } => write!(f, "{message}"),
+        }
+    }
 }
 
 /// Green checked through its own path (its own ALB hostname), before users
@@ -49,11 +128,38 @@ impl std::fmt::Display for GateFailure {
 pub trait GateProbe: Send + Sync {
     async fn target_health(&self, target_group_arn: &str) -> Result<HealthCounts, String>;
     async fn http_status(&self, check: &HttpCheck) -> Result<u16, String>;
+    /// The load balancers each target group serves; a target group that
+    /// does not exist is left out.
+    async fn load_balancers(&self, _target_group_arns: &[String]) -> Result<LoadBalancers, String> {
+        Err("no ELBv2 client to look up target groups".into())
+    }
+    /// Alarm states and metric values, at most one `interval` old.
+    async fn cloudwatch(&self, _req: &WatchRequest, _interval: Duration) -> Result<WatchAnswer, String> {
+        Err("no CloudWatch client".into())
+    }
+    /// When the next check during a bake is due.
+    fn next_check(&self, interval: Duration) -> Instant {
+        Instant::now() + interval
+    }
 }
 
-/// The real probe: ELBv2 target health and an HTTP GET.
+/// The real probe: ELBv2 target health, an HTTP GET, and CloudWatch through
+/// the process-wide shared reader.
 pub struct AwsGateProbe {
     pub elbv2: Arc<dyn Elbv2Api>,
+    pub cloudwatch: CloudWatchReader,
+    /// Target group → load balancers, looked up once per apply.
+    lbs: Mutex<LoadBalancers>,
+}
+
+impl AwsGateProbe {
+    pub fn new(clients: &AwsClients) -> Self {
+        Self::with(clients.elbv2.clone(), clients.cloudwatch.clone())
+    }
+
+    pub fn with(elbv2: Arc<dyn Elbv2Api>, cloudwatch: CloudWatchReader) -> Self {
+        AwsGateProbe { elbv2, cloudwatch, lbs: Mutex::default() }
+    }
 }
 
 #[async_trait]
@@ -65,14 +171,203 @@ impl GateProbe for AwsGateProbe {
     async fn http_status(&self, c: &HttpCheck) -> Result<u16, String> {
         probe::http_status(&c.url, c.host_header.as_deref(), c.insecure_tls, c.timeout).await
     }
+
+    async fn load_balancers(&self, arns: &[String]) -> Result<LoadBalancers, String> {
+        let missing: Vec<String> = {
+            let known = self.lbs.lock().expect("lock");
+            arns.iter().filter(|a| !known.contains_key(*a)).cloned().collect()
+        };
+        if !missing.is_empty() {
+            let found = match self.elbv2.describe_target_groups(&Selector::Arns(missing.clone())).await {
+                Ok(f) => f,
+                // AWS fails the whole call when one is missing: ask one by one to say which.
+                Err(e) if e.kind == crate::AwsErrorKind::NotFound && missing.len() > 1 => {
+                    let mut f = Vec::new();
+                    for a in &missing {
+                        match self.elbv2.describe_target_groups(&Selector::Arns(vec![a.clone()])).await {
+                            Ok(one) => f.extend(one),
+                            Err(e) if e.kind == crate::AwsErrorKind::NotFound => {}
+                            Err(e) => return Err(e.to_string()),
+                        }
+                    }
+                    f
+                }
+                Err(e) if e.kind == crate::AwsErrorKind::NotFound => Vec::new(),
+                Err(e) => return Err(e.to_string()),
+            };
+            let mut known = self.lbs.lock().expect("lock");
+            for mut tg in found {
+                // Each load balancer once (moto lists one per listener rule that forwards to the group).
+                tg.load_balancer_arns.sort();
+                tg.load_balancer_arns.dedup();
+                known.insert(tg.arn, tg.load_balancer_arns);
+            }
+        }
+        let known = self.lbs.lock().expect("lock");
+        Ok(arns.iter().filter_map(|a| known.get(a).map(|l| (a.clone(), l.clone()))).collect())
+    }
+
+    async fn cloudwatch(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, String> {
+        self.cloudwatch.read_every(req, interval).await.map_err(|e| e.to_string())
+    }
+
+    fn next_check(&self, interval: Duration) -> Instant {
+        self.cloudwatch.next_tick(interval)
+    }
 }
 
 impl HealthGate {
+    /// Checks every condition before the first increase; see [`HealthGate::evaluate_at`].
+    pub async fn evaluate(&self, probe: &dyn GateProbe) -> Result<Vec<String>, GateFailure> {
+        self.evaluate_at(probe, CheckPoint::BeforeFirstIncrease).await
+    }
+
+    /// Target groups whose metrics the gate reads.
+    fn metric_target_groups(&self) -> Vec<(&'static str, &String)> {
+        let mut v = Vec::new();
+        if let Some(e) = &self.error_rate {
+            v.push(("health_gate.error_rate.green_target_group_arn", &e.green_target_group_arn));
+            if let Some(b) = e.blue_target_group_arn.as_ref().filter(|_| e.max_percent_over_blue.is_some()) {
+                v.push(("health_gate.error_rate.blue_target_group_arn", b));
+            }
+        }
+        if let Some(l) = &self.latency {
+            v.push(("health_gate.latency.green_target_group_arn", &l.green_target_group_arn));
+            if let Some(b) = l.blue_target_group_arn.as_ref().filter(|_| l.max_over_blue.is_some()) {
+                v.push(("health_gate.latency.blue_target_group_arn", b));
+            }
+        }
+        v
+    }
+
+    /// Whether the gate reads CloudWatch at all.
+    pub fn uses_cloudwatch(&self) -> bool {
+        !self.alarms.is_empty() || self.error_rate.is_some() || self.latency.is_some()
+    }
+
+    /// Finds what the gate refers to that is not there: alarms that do not
+    /// exist, target groups without a load balancer. Every problem is listed.
+    pub async fn check_setup(&self, probe: &dyn GateProbe) -> Result<LoadBalancers, Vec<SetupProblem>> {
+        self.setup(probe, true).await
+    }
+
+    async fn setup(&self, probe: &dyn GateProbe, alarms: bool) -> Result<LoadBalancers, Vec<SetupProblem>> {
+        let mut problems = Vec::new();
+        let tgs = self.metric_target_groups();
+        let mut lbs = LoadBalancers::new();
+        if !tgs.is_empty() {
+            let arns: Vec<String> = tgs.iter().map(|(_, a)| (*a).clone()).collect();
+            match probe.load_balancers(&arns).await {
+                Ok(mut found) => {
+                    if let Some(lb) = &self.fallback_load_balancer {
+                        for lbs in found.values_mut().filter(|l| l.is_empty()) {
+                            lbs.push(lb.clone());
+                        }
+                    }
+                    for (gate, arn) in &tgs {
+                        match found.get(*arn) {
+                            None => problems.push(SetupProblem::TargetGroup { gate, arn: (*arn).clone(), problem: "does not exist".into() }),
+                            Some(l) if l.is_empty() => problems.push(SetupProblem::TargetGroup {
+                                gate,
+                                arn: (*arn).clone(),
+                                problem: "serves no load balancer, so CloudWatch publishes no request metrics for it; attach it to a listener first".into(),
+                            }),
+                            Some(_) => {}
+                        }
+                    }
+                    lbs = found;
+                }
+                Err(e) => problems.push(SetupProblem::Unreadable {
+                    gate: tgs[0].0,
+                    message: format!("could not read the target groups' load balancers: {e}"),
+                }),
+            }
+        }
+        if alarms && !self.alarms.is_empty() {
+            let req = WatchRequest { alarms: self.alarms.clone(), queries: vec![] };
+            match probe.cloudwatch(&req, self.check_interval).await {
+                Ok(a) => {
+                    let missing: Vec<String> =
+                        self.alarms.iter().filter(|n| a.alarms.get(*n).is_none_or(Option::is_none)).cloned().collect();
+                    if !missing.is_empty() {
+                        problems.push(SetupProblem::MissingAlarms(missing));
+                    }
+                }
+                Err(e) => problems.push(SetupProblem::Unreadable {
+                    gate: "health_gate.cloudwatch_alarms",
+                    message: format!("could not read the alarms: {e}"),
+                }),
+            }
+        }
+        if problems.is_empty() {
+            Ok(lbs)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// The CloudWatch part: alarms and metric gates. Read first, so that the
+    /// gates woken by one tick reach the shared reader together.
+    async fn evaluate_cloudwatch(&self, probe: &dyn GateProbe, at: CheckPoint, seen: &mut Vec<String>) -> Result<(), GateFailure> {
+        if !self.uses_cloudwatch() {
+            return Ok(());
+        }
+        // Missing alarms are found by the read below, in the same round.
+        let lbs = self.setup(probe, false).await.map_err(|problems| GateFailure {
+            gate: problems[0].gate().into(),
+            observation: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        })?;
+        let mut req = WatchRequest { alarms: self.alarms.clone(), queries: Vec::new() };
+        if let Some(e) = &self.error_rate {
+            e.queries(&lbs, &mut req.queries);
+        }
+        if let Some(l) = &self.latency {
+            l.queries(&lbs, &mut req.queries);
+        }
+        let answer = probe.cloudwatch(&req, self.check_interval).await.map_err(|e| GateFailure {
+            gate: if self.alarms.is_empty() { "health_gate.error_rate".into() } else { "health_gate.cloudwatch_alarms".into() },
+            observation: format!("could not read CloudWatch: {e}"),
+        })?;
+        if !self.alarms.is_empty() {
+            match judge_alarms(&self.alarms, self.insufficient_data, &answer) {
+                Ok(s) => seen.push(s),
+                Err((_, observation)) => return Err(GateFailure { gate: "health_gate.cloudwatch_alarms".into(), observation }),
+            }
+        }
+        let judged = [
+            self.error_rate.as_ref().map(|e| ("error_rate", e.judge(&lbs, &answer))),
+            self.latency.as_ref().map(|l| ("latency", l.judge(&lbs, &answer))),
+        ];
+        for (kind, j) in judged.into_iter().flatten() {
+            match j {
+                Judgement::Pass(s) => seen.push(s),
+                Judgement::Fail { attribute, observation } => {
+                    return Err(GateFailure { gate: format!("health_gate.{kind}.{attribute}"), observation })
+                }
+                Judgement::NotJudged(why) if at == CheckPoint::EndOfBake => {
+                    return Err(GateFailure {
+                        gate: format!("health_gate.{kind}.min_requests"),
+                        observation: format!(
+                            "not judged by the end of the bake: {why}. Green cannot be judged on so little traffic: raise the \
+                             step, lengthen bake_time or {kind}.window, or lower min_requests"
+                        ),
+                    })
+                }
+                Judgement::NotJudged(why) => {
+                    tracing::info!(gate = kind, "{kind} not judged yet: {why}");
+                    seen.push(format!("{kind} not judged yet: {why}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Checks every condition; the first failure is returned. A check that
     /// cannot be made (AWS error, no answer) fails the gate: more traffic
     /// goes to green only on evidence that it is healthy.
-    pub async fn evaluate(&self, probe: &dyn GateProbe) -> Result<Vec<String>, GateFailure> {
+    pub async fn evaluate_at(&self, probe: &dyn GateProbe, at: CheckPoint) -> Result<Vec<String>, GateFailure> {
         let mut seen = Vec::new();
+        self.evaluate_cloudwatch(probe, at, &mut seen).await?;
         for arn in &self.target_group_arns {
             let name = short_tg_name(arn);
             match probe.target_health(arn).await {
@@ -162,7 +457,6 @@ mod tests {
     fn gate(http: bool) -> HealthGate {
         HealthGate {
             target_group_arns: vec![TG.into()],
-            min_healthy_targets: 1,
             http_check: http.then(|| HttpCheck {
                 url: ProbeUrl::parse("https://new-alb/healthz").unwrap(),
                 url_text: "https://new-alb/healthz".into(),
@@ -171,6 +465,7 @@ mod tests {
                 insecure_tls: true,
                 timeout: Duration::from_secs(5),
             }),
+            ..HealthGate::default()
         }
     }
 

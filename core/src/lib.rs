@@ -5,8 +5,8 @@
 //! gRPC or Terraform: the provider crate translates Terraform values into the
 //! types here and back again.
 //!
-//! AWS is reached only through the [`aws::route53::Route53Api`] and
-//! [`aws::elbv2::Elbv2Api`] traits, so every piece of logic above them can be
+//! AWS is reached only through the [`aws::route53::Route53Api`],
+//! [`aws::elbv2::Elbv2Api`] and [`aws::cloudwatch::CloudWatchApi`] traits, so every piece of logic above them can be
 //! tested with fakes and a virtual clock.
 
 pub mod aws;
@@ -18,6 +18,7 @@ pub mod error;
 pub mod gate;
 pub mod legacy;
 pub mod listeners;
+pub mod metric_gate;
 pub mod probe;
 pub mod rollout;
 pub mod secret;
@@ -25,6 +26,7 @@ pub mod switch;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod traffic;
+pub mod watch;
 pub mod zone;
 
 pub use error::{AwsError, AwsErrorKind, Error, Result};

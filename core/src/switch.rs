@@ -585,15 +585,19 @@ mod tests {
         create(&zone, &spec(), t(0), false).await.unwrap();
         let elb = Arc::new(FakeElbv2::default());
         elb.set_health("tg-ecs", vec![]);
-        let probe = AwsGateProbe { elbv2: elb.clone() };
+        let probe = AwsGateProbe::with(
+            elb.clone(),
+            crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
+        );
         let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default(), last_change: Default::default() };
         let plan = ShiftPlan {
             from: t(0),
             to: t(100),
             rollout: Some(Rollout { steps: vec![10, 50], bake: Duration::from_secs(120) }),
-            gate: Some(HealthGate { target_group_arns: vec!["tg-ecs".into()], min_healthy_targets: 1, http_check: None }),
+            gate: Some(HealthGate { target_group_arns: vec!["tg-ecs".into()], ..HealthGate::default() }),
             on_gate_failure: OnGateFailure::Rollback,
             gate_already_passed: false,
+            observed_traffic: None,
         };
         let report = shift(&router, &probe, &plan, &CancellationToken::new()).await;
         assert!(matches!(report.outcome, ShiftOutcome::GateBlocked(_)), "{report:?}");

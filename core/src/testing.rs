@@ -1,4 +1,4 @@
-//! In-memory fakes of Route 53 and ELBv2 with AWS's semantics (atomic
+//! In-memory fakes of Route 53, ELBv2 and CloudWatch with AWS's semantics (atomic
 //! batches, exact-match deletes) and scripted faults, for unit tests here
 //! and in the provider crate (feature `testing`).
 
@@ -7,6 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
+use crate::aws::cloudwatch::{AlarmState, AlarmStateValue, CloudWatchApi, MetricQuery};
 use crate::aws::elbv2::{
     Action, Condition, Elbv2Api, Forward, Listener, ListenerSelector, LoadBalancer, Rule, Selector, TargetGroup, TargetHealth,
     WeightedTargetGroup,
@@ -253,6 +254,8 @@ pub struct FakeElbv2 {
     calls: Mutex<BTreeMap<&'static str, u32>>,
     faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
     next: Mutex<u32>,
+    /// Target group ARN → the load balancers it serves.
+    target_groups: Mutex<BTreeMap<String, Vec<String>>>,
 }
 
 fn forward_action(f: &Forward) -> Action {
@@ -265,6 +268,11 @@ fn forward_action(f: &Forward) -> Action {
 }
 
 impl FakeElbv2 {
+    /// Makes a target group exist, serving these load balancers.
+    pub fn add_target_group(&self, tg_arn: &str, load_balancer_arns: &[&str]) {
+        self.target_groups.lock().unwrap().insert(tg_arn.into(), load_balancer_arns.iter().map(|s| s.to_string()).collect());
+    }
+
     pub fn set_health(&self, tg_arn: &str, states: Vec<&'static str>) {
         self.health.lock().unwrap().insert(tg_arn.into(), states);
     }
@@ -323,8 +331,24 @@ impl Elbv2Api for FakeElbv2 {
     async fn describe_listeners(&self, _by: &ListenerSelector) -> Result<Vec<Listener>, AwsError> {
         Ok(vec![])
     }
-    async fn describe_target_groups(&self, _by: &Selector) -> Result<Vec<TargetGroup>, AwsError> {
-        Ok(vec![])
+    async fn describe_target_groups(&self, by: &Selector) -> Result<Vec<TargetGroup>, AwsError> {
+        self.enter("DescribeTargetGroups")?;
+        let Selector::Arns(arns) = by else { return Ok(vec![]) };
+        let tgs = self.target_groups.lock().unwrap();
+        // Unknown ARNs are left out (AWS fails the whole call with TargetGroupNotFound; callers handle both).
+        Ok(arns
+            .iter()
+            .filter_map(|arn| {
+                tgs.get(arn).map(|lbs| TargetGroup {
+                    arn: arn.clone(),
+                    name: crate::gate::short_tg_name(arn).into(),
+                    port: Some(80),
+                    protocol: "HTTP".into(),
+                    target_type: "ip".into(),
+                    load_balancer_arns: lbs.clone(),
+                })
+            })
+            .collect())
     }
     async fn describe_target_health(&self, arn: &str) -> Result<Vec<TargetHealth>, AwsError> {
         self.enter("DescribeTargetHealth")?;
@@ -396,5 +420,69 @@ impl Elbv2Api for FakeElbv2 {
         self.enter("ModifyListener")?;
         self.defaults.lock().unwrap().insert(listener_arn.into(), forward.clone());
         Ok(())
+    }
+}
+
+/// CloudWatch in memory: alarm states and one value per metric query,
+/// changed by the test as time goes on; every call is counted with the size
+/// of its batch.
+#[derive(Default)]
+pub struct FakeCloudWatch {
+    alarms: Mutex<BTreeMap<String, AlarmState>>,
+    values: Mutex<BTreeMap<MetricQuery, f64>>,
+    /// (operation, names or queries in the call)
+    log: Mutex<Vec<(&'static str, usize)>>,
+    faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
+}
+
+impl FakeCloudWatch {
+    pub fn set_alarm(&self, name: &str, state: AlarmStateValue, reason: &str) {
+        self.alarms.lock().unwrap().insert(name.into(), AlarmState { name: name.into(), state, reason: reason.into() });
+    }
+
+    pub fn set_value(&self, q: &MetricQuery, v: f64) {
+        self.values.lock().unwrap().insert(q.clone(), v);
+    }
+
+    pub fn clear_value(&self, q: &MetricQuery) {
+        self.values.lock().unwrap().remove(q);
+    }
+
+    pub fn calls(&self, op: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|(o, _)| *o == op).count()
+    }
+
+    pub fn largest_batch(&self, op: &str) -> usize {
+        self.log.lock().unwrap().iter().filter(|(o, _)| *o == op).map(|(_, n)| *n).max().unwrap_or(0)
+    }
+
+    pub fn fault(&self, op: &'static str, f: Fault) {
+        self.faults.lock().unwrap().entry(op).or_default().push_back(f);
+    }
+
+    fn enter(&self, op: &'static str, n: usize) -> Result<(), AwsError> {
+        self.log.lock().unwrap().push((op, n));
+        match self.faults.lock().unwrap().get_mut(op).and_then(VecDeque::pop_front) {
+            Some(Fault::Fail(kind, code)) => Err(err(op, kind, code, "injected")),
+            _ => Ok(()),
+        }
+    }
+}
+
+#[async_trait]
+impl CloudWatchApi for FakeCloudWatch {
+    async fn describe_alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError> {
+        assert!(names.len() <= crate::aws::cloudwatch::MAX_ALARM_NAMES_PER_CALL, "DescribeAlarms takes at most 100 names");
+        self.enter("DescribeAlarms", names.len())?;
+        let alarms = self.alarms.lock().unwrap();
+        Ok(names.iter().filter_map(|n| alarms.get(n).cloned()).collect())
+    }
+
+    async fn get_metric_data(&self, queries: &[MetricQuery], _end: std::time::SystemTime) -> Result<Vec<Option<f64>>, AwsError> {
+        assert!(queries.len() <= crate::aws::cloudwatch::MAX_QUERIES_PER_CALL, "GetMetricData takes at most 500 queries");
+        assert!(queries.windows(2).all(|w| w[0].period == w[1].period), "one period per call");
+        self.enter("GetMetricData", queries.len())?;
+        let values = self.values.lock().unwrap();
+        Ok(queries.iter().map(|q| values.get(q).copied()).collect())
     }
 }

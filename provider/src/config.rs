@@ -36,7 +36,7 @@ pub struct ProviderConfig {
     /// Assume an IAM role for every call, starting from the credentials above.
     #[serde(default)]
     pub assume_role: Option<AssumeRoleConfig>,
-    /// Endpoint overrides per service, e.g. for LocalStack. `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2` and `AWS_ENDPOINT_URL` are honoured too.
+    /// Endpoint overrides per service, e.g. for LocalStack. `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2`, `AWS_ENDPOINT_URL_CLOUDWATCH` and `AWS_ENDPOINT_URL` are honoured too.
     #[serde(default)]
     pub endpoints: Option<EndpointsConfig>,
 }
@@ -69,6 +69,9 @@ pub struct EndpointsConfig {
     /// STS endpoint URL (used by `assume_role`).
     #[serde(default)]
     pub sts: Val<String>,
+    /// CloudWatch endpoint URL (used by health gates with alarms or metrics).
+    #[serde(default)]
+    pub cloudwatch: Val<String>,
 }
 
 impl ProviderConfig {
@@ -88,7 +91,7 @@ impl ProviderConfig {
             _ => {}
         }
         if let Some(e) = &self.endpoints {
-            for (name, v) in [("route53", &e.route53), ("elbv2", &e.elbv2), ("sts", &e.sts)] {
+            for (name, v) in [("route53", &e.route53), ("elbv2", &e.elbv2), ("sts", &e.sts), ("cloudwatch", &e.cloudwatch)] {
                 if let Some(Err(msg)) = v.known().map(|u| check_endpoint_url(u)) {
                     diags.error_at(
                         attr_path(&["endpoints", name]),
@@ -118,6 +121,7 @@ impl ProviderConfig {
                 route53: known(&e.route53, &["endpoints", "route53"]),
                 elbv2: known(&e.elbv2, &["endpoints", "elbv2"]),
                 sts: known(&e.sts, &["endpoints", "sts"]),
+                cloudwatch: known(&e.cloudwatch, &["endpoints", "cloudwatch"]),
             },
             None => Endpoints::default(),
         };

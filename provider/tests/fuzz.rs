@@ -781,7 +781,12 @@ fn configured_provider() -> BlueGreenProvider {
     let elb = Arc::new(FakeElbv2::default());
     elb.add_listener(LISTENER, Forward { target_groups: vec![(TG_BLUE.into(), 1)], stickiness_seconds: None });
     elb.set_health(TG_GREEN, vec!["healthy"]);
-    BlueGreenProvider::with_clients(AwsClients { route53: r53, elbv2: elb, region: "us-east-1".into() })
+    BlueGreenProvider::with_clients(AwsClients {
+        route53: r53,
+        elbv2: elb,
+        cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+        region: "us-east-1".into(),
+    })
 }
 
 fn runtime() -> tokio::runtime::Runtime {

@@ -55,7 +55,12 @@ impl Terraform {
         let elb = Arc::new(FakeElbv2::default());
         elb.add_listener(LISTENER, Forward { target_groups: vec![(TG_BLUE.into(), 1)], stickiness_seconds: None });
         elb.set_health(TG_GREEN, vec!["healthy", "healthy"]);
-        let provider = BlueGreenProvider::with_clients(AwsClients { route53: r53.clone(), elbv2: elb.clone(), region: "us-east-1".into() });
+        let provider = BlueGreenProvider::with_clients(AwsClients {
+            route53: r53.clone(),
+            elbv2: elb.clone(),
+            cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            region: "us-east-1".into(),
+        });
         let schema = provider.resources().find(|r| r.type_name() == type_name).expect("resource").schema().clone();
         Terraform { provider, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb }
     }

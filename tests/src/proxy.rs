@@ -37,8 +37,8 @@
 //!
 //! Every request, in arrival order ([`Call::seq`]): the service (the signing
 //! name from the SigV4 credential scope: [`ROUTE53`], [`ELBV2`], [`EC2`],
-//! [`STS`]), the operation (Route 53 from its REST path, the others from the
-//! Query `Action`), the status the client got, the AWS error code (injected
+//! [`STS`], [`CLOUDWATCH`]), the operation (Route 53 from its REST path,
+//! CloudWatch from its RPC v2 path, the others from the Query `Action`), the status the client got, the AWS error code (injected
 //! or LocalStack's), the fault if one was injected, the duration, the SDK's
 //! attempt number and invocation id (the same across retries of one call),
 //! and for `ChangeResourceRecordSets` the number of `<Change>`s in the batch.
@@ -103,6 +103,9 @@ pub const ELBV2: &str = "elasticloadbalancing";
 pub const EC2: &str = "ec2";
 /// STS's signing name (assume_role).
 pub const STS: &str = "sts";
+/// CloudWatch's signing name (health gates). aws-sdk-cloudwatch speaks
+/// Smithy RPC v2 CBOR: `POST /service/GraniteServiceVersion20100801/operation/<Op>`.
+pub const CLOUDWATCH: &str = "monitoring";
 
 /// The operation name of a request that could not be classified.
 pub const UNKNOWN: &str = "Unknown";
@@ -1074,8 +1077,21 @@ pub fn classify(method: &str, path_and_query: &str, authorization: Option<&str>,
             })
         })
         .unwrap_or_else(|| UNKNOWN.to_ascii_lowercase());
-    let operation = if service == ROUTE53 { route53_operation(method, path).map(str::to_string) } else { param("Action") };
+    let operation = if service == ROUTE53 {
+        route53_operation(method, path).map(str::to_string)
+    } else if let Some(op) = rpc_v2_operation(path) {
+        Some(op.to_string())
+    } else {
+        param("Action")
+    };
     (service, operation.filter(|o| !o.is_empty()).unwrap_or_else(|| UNKNOWN.to_string()))
+}
+
+/// The operation of a Smithy RPC v2 request (`/service/<Service>/operation/<Op>`; CloudWatch today).
+fn rpc_v2_operation(path: &str) -> Option<&str> {
+    let rest = path.strip_prefix("/service/")?;
+    let (_, op) = rest.split_once("/operation/")?;
+    (!op.is_empty() && !op.contains('/')).then_some(op)
 }
 
 /// The service of a SigV4 `Authorization` header's credential scope.
@@ -1196,6 +1212,16 @@ mod tests {
 
     fn op(method: &str, path: &str) -> (String, String) {
         classify(method, path, Some(R53_AUTH), "")
+    }
+
+    #[test]
+    fn cloudwatch_operations_from_rpc_v2_paths() {
+        let auth = "AWS4-HMAC-SHA256 Credential=test/20250101/us-east-1/monitoring/aws4_request, SignedHeaders=host, Signature=ff";
+        for op in ["DescribeAlarms", "GetMetricData", "PutMetricData"] {
+            let path = format!("/service/GraniteServiceVersion20100801/operation/{op}");
+            assert_eq!(classify("POST", &path, Some(auth), "\u{fffd}binary cbor"), (CLOUDWATCH.to_string(), op.to_string()));
+        }
+        assert_eq!(classify("POST", "/service/X/operation/", Some(auth), "").1, UNKNOWN);
     }
 
     #[test]

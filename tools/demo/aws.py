@@ -18,6 +18,11 @@ Usage (STACK is the JSON tools/demo/fixtures.py printed):
       Prints the Conditions and Actions of the legacy listener's rule at PRIORITY as ELBv2 returns them.
   aws.py retire STACK
       Checks that nothing routes to the legacy ALB or its EC2 target group any more, then deletes them.
+  aws.py users STACK RATIOFILE STOPFILE
+      Real users, as CloudWatch sees them: every half second reads the public name's weights and publishes the
+      ALB metrics of 1000 requests split by them (RequestCount, HTTPCode_Target_5XX_Count of each side's target
+      group on its load balancer). Green answers the fraction of its requests written in RATIOFILE with a 5xx;
+      blue 0.1 %. Runs until STOPFILE exists.
 """
 
 import json
@@ -241,6 +246,42 @@ def cmd_watch(stack, what, out_path, stop_path):
     return 0
 
 
+def cmd_users(stack, ratio_path, stop_path):
+    r53, _ = clients(stack)
+    kw = dict(endpoint_url=stack["endpoint"], region_name=stack["region"], aws_access_key_id="test",
+              aws_secret_access_key="test")
+    cw = boto3.client("cloudwatch", **kw)
+
+    def dims(tg_arn, lb_arn):
+        return [{"Name": "TargetGroup", "Value": "targetgroup/" + tg_arn.split(":targetgroup/", 1)[1]},
+                {"Name": "LoadBalancer", "Value": lb_arn.split(":loadbalancer/", 1)[1]}]
+
+    blue = dims(stack["legacy_tg_arn"], stack["legacy_lb_arn"])
+    green = dims(stack["green_tg_arn"], stack["new_lb_arn"])
+    while not os.path.exists(stop_path):
+        try:
+            state = dns_state(stack, record_sets(r53, stack))
+            m = re.match(r"pair:(\d+)/(\d+)$", state)
+            b, g = (int(m.group(1)), int(m.group(2))) if m else ((0, 100) if state == "simple:new" else (100, 0))
+            total = max(b + g, 1)
+            green_requests = round(1000 * g / total)
+            blue_requests = 1000 - green_requests
+            try:
+                ratio = float(open(ratio_path).read().strip() or 0)
+            except (OSError, ValueError):
+                ratio = 0.0
+            data = []
+            for d, requests, errors in ((blue, blue_requests, round(blue_requests * 0.001)),
+                                        (green, green_requests, round(green_requests * ratio))):
+                data.append({"MetricName": "RequestCount", "Dimensions": d, "Value": requests})
+                data.append({"MetricName": "HTTPCode_Target_5XX_Count", "Dimensions": d, "Value": errors})
+            cw.put_metric_data(Namespace="AWS/ApplicationELB", MetricData=data)
+        except Exception as e:  # a failed call is retried at the next tick
+            print(f"users: {type(e).__name__}: {e}", file=sys.stderr)
+        time.sleep(0.5)
+    return 0
+
+
 def human(state):
     """pair:90/10 -> "blue 90 / green 10", and so on."""
     kind, _, rest = state.partition(":")
@@ -379,6 +420,8 @@ def main(argv):
         return cmd_rule(stack, argv[3])
     if cmd == "retire":
         return cmd_retire(stack)
+    if cmd == "users":
+        return cmd_users(stack, argv[3], argv[4])
     sys.exit(__doc__)
 
 

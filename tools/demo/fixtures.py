@@ -10,6 +10,10 @@ new (green):   ALB "NAME-ecs" with an HTTP:80 listener forwarding to target grou
                IPs), and target group "NAME-ecs-via-legacy": the same ECS service registered a second time so the
                legacy ALB can reach it (an ALB target group belongs to one load balancer).
 
+alarms:        the kind a team already pages on, named as the seed migration's write-up lists them: "NAME-ecs
+               healthy hosts < 1" (AWS/ApplicationELB HealthyHostCount of the ECS target group) and "NAME-ecs
+               application errors" (a log metric filter's metric). They are the switch's gate.
+
 Every name carries NAME, so several runs can share one LocalStack. LocalStack reports every registered target
 as healthy at once (see tools/LOCALSTACK_NOTES.md).
 """
@@ -28,6 +32,7 @@ def main():
     name, endpoint = sys.argv[1], sys.argv[2]
     kw = dict(endpoint_url=endpoint, region_name=REGION, aws_access_key_id="test", aws_secret_access_key="test")
     ec2, elb, r53 = boto3.client("ec2", **kw), boto3.client("elbv2", **kw), boto3.client("route53", **kw)
+    cw = boto3.client("cloudwatch", **kw)
 
     vpc = ec2.create_vpc(CidrBlock="10.20.0.0/16")["Vpc"]["VpcId"]
     subnets = [
@@ -71,6 +76,18 @@ def main():
             "HostedZoneId": legacy_lb["CanonicalHostedZoneId"], "DNSName": legacy_lb["DNSName"], "EvaluateTargetHealth": True}},
     }]})
 
+    # The alarms the team already has for the new service (created before any data: INSUFFICIENT_DATA until then).
+    dim = lambda arn, kind: arn.split(f":{kind}/", 1)[1]
+    alarms = [f"{name}-ecs-healthy-hosts-below-1", f"{name}-ecs-application-errors"]
+    cw.put_metric_alarm(
+        AlarmName=alarms[0], Namespace="AWS/ApplicationELB", MetricName="HealthyHostCount", Statistic="Minimum",
+        Dimensions=[{"Name": "TargetGroup", "Value": "targetgroup/" + dim(ecs_tg["TargetGroupArn"], "targetgroup")},
+                    {"Name": "LoadBalancer", "Value": dim(new_lb["LoadBalancerArn"], "loadbalancer")}],
+        Period=60, EvaluationPeriods=1, Threshold=1, ComparisonOperator="LessThanThreshold")
+    cw.put_metric_alarm(
+        AlarmName=alarms[1], Namespace=f"{name}/api", MetricName="ApplicationErrors", Statistic="Sum",
+        Period=60, EvaluationPeriods=1, Threshold=0, ComparisonOperator="GreaterThanThreshold")
+
     json.dump({
         "name": name, "endpoint": endpoint, "region": REGION, "vpc_id": vpc,
         "zone_id": zone_id, "zone_name": zone_name, "record_name": record,
@@ -83,6 +100,7 @@ def main():
         "new_listener_arn": new_listener["ListenerArn"],
         "green_tg_name": ecs_tg["TargetGroupName"], "green_tg_arn": ecs_tg["TargetGroupArn"],
         "green_via_legacy_tg_name": ecs_via_legacy_tg["TargetGroupName"], "green_via_legacy_tg_arn": ecs_via_legacy_tg["TargetGroupArn"],
+        "green_alarms": alarms,
     }, sys.stdout, indent=2)
     print()
 

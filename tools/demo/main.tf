@@ -23,6 +23,10 @@ data "bluegreen_load_balancer" "new" {
   name = var.new_lb_name
 }
 
+data "bluegreen_target_group" "blue" {
+  name = var.legacy_tg_name
+}
+
 data "bluegreen_target_group" "green" {
   name = var.green_tg_name
 }
@@ -56,16 +60,30 @@ resource "bluegreen_switch" "api" {
     bake_time = var.bake_time
   }
 
-  # Checked before the first increase and after every bake.
+  # Checked before the first increase, every check_interval during a bake, and at its end.
   health_gate {
     target_group_arns   = [data.bluegreen_target_group.green.arn]
     min_healthy_targets = 2
+    check_interval      = "1s" # "30s" or so in production
 
     http_check {
       url           = var.green_health_url
       host_header   = var.record_name
       expect_status = [200]
       timeout       = "2s"
+    }
+
+    # The alarms the team already pages on: none may be in ALARM.
+    cloudwatch_alarms = var.green_alarms
+
+    # What real users get from green: its target group's 5xx over its requests (CloudWatch, AWS/ApplicationELB).
+    error_rate {
+      green_target_group_arn = data.bluegreen_target_group.green.arn
+      blue_target_group_arn  = data.bluegreen_target_group.blue.arn
+      window                 = "1m" # "5m" or so in production
+      min_requests           = 20
+      max_percent            = 1.0
+      max_percent_over_blue  = 0.5
     }
   }
 

@@ -36,6 +36,11 @@ variable "green_via_legacy_tg_name" {
   type        = string
 }
 
+variable "green_alarms" {
+  description = "CloudWatch alarms on the new service that must not be in ALARM for traffic to move to it."
+  type        = list(string)
+}
+
 variable "green_health_url" {
   description = "Green's health endpoint, checked by the health gates (stands in for https://<new ALB>/healthz)."
   type        = string

@@ -1,6 +1,8 @@
 //! AWS wiring: turning the provider configuration into SDK clients, and the
-//! narrow traits through which the engine talks to Route 53 and ELBv2.
+//! narrow traits through which the engine talks to Route 53, ELBv2 and
+//! CloudWatch.
 
+pub mod cloudwatch;
 pub mod elbv2;
 pub mod route53;
 mod sdk_error;
@@ -44,6 +46,7 @@ pub struct Endpoints {
     pub route53: Option<String>,
     pub elbv2: Option<String>,
     pub sts: Option<String>,
+    pub cloudwatch: Option<String>,
 }
 
 /// The clients a configured provider uses.
@@ -51,6 +54,8 @@ pub struct Endpoints {
 pub struct AwsClients {
     pub route53: Arc<dyn route53::Route53Api>,
     pub elbv2: Arc<dyn elbv2::Elbv2Api>,
+    /// Shared by every resource's gates in this process (one call per check for all of them).
+    pub cloudwatch: crate::watch::CloudWatchReader,
     pub region: String,
 }
 
@@ -100,6 +105,7 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
         ("endpoints.route53", &settings.endpoints.route53),
         ("endpoints.elbv2", &settings.endpoints.elbv2),
         ("endpoints.sts", &settings.endpoints.sts),
+        ("endpoints.cloudwatch", &settings.endpoints.cloudwatch),
     ] {
         if let Some(url) = url {
             check_endpoint_url(url).map_err(|message| Error::Config { attribute, message })?;
@@ -169,10 +175,17 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
     if let Some(url) = &settings.endpoints.elbv2 {
         elb = elb.endpoint_url(url);
     }
+    let mut cw = aws_sdk_cloudwatch::config::Builder::from(&base);
+    if let Some(url) = &settings.endpoints.cloudwatch {
+        cw = cw.endpoint_url(url);
+    }
     Ok(AwsClients {
         route53: Arc::new(route53::SdkRoute53::new(aws_sdk_route53::Client::from_conf(r53.build()))),
         elbv2: Arc::new(crate::listeners::RuleCache::new(Arc::new(elbv2::SdkElbv2::new(
             aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
+        )))),
+        cloudwatch: crate::watch::CloudWatchReader::new(Arc::new(cloudwatch::SdkCloudWatch::new(aws_sdk_cloudwatch::Client::from_conf(
+            cw.build(),
         )))),
         region,
     })

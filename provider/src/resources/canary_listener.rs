@@ -14,7 +14,7 @@ use bluegreen_core::Error;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, HealthGateModel, OnGateFailureModel, RolloutModel};
+use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, RolloutModel};
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
@@ -54,7 +54,7 @@ pub struct CanaryModel {
     /// How an apply moves green traffic up: intermediate steps and a bake time after each.
     #[serde(default)]
     pub rollout: Option<RolloutModel>,
-    /// Conditions on green checked before any increase, every 30 s during a bake and at its end. The green target group
+    /// Conditions on green checked before any increase, every `check_interval` during a bake and at its end. The green target group
     /// is always checked, in addition to `target_group_arns`.
     #[serde(default)]
     pub health_gate: Option<HealthGateModel>,
@@ -145,6 +145,11 @@ pub enum CanaryDestroyModel {
 }
 
 impl CanaryModel {
+    /// The canary's own target groups, which its metric gates default to.
+    fn gate_defaults(&self) -> GateDefaults {
+        GateDefaults::canary(&self.listener_arn, &self.green_target_group_arn, &self.blue_target_group_arn)
+    }
+
     fn target_split(&self) -> Option<TrafficSplit> {
         common::target_split(&self.traffic)
     }
@@ -229,17 +234,17 @@ async fn run_shift(
     creating: bool,
 ) -> Applied<CanaryModel> {
     let mut diags = Diagnostics::new();
-    let green = spec.green_target_group.clone();
     let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec: spec.clone(), ids: ids.clone() };
     let plan = ShiftPlan {
         from,
         to,
         rollout: common::rollout(model.rollout.as_ref()),
-        gate: common::gate(model.health_gate.as_ref(), &[green]),
+        gate: common::gate(model.health_gate.as_ref(), &model.gate_defaults()),
         on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
         gate_already_passed: creating,
+        observed_traffic: None,
     };
-    let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
+    let probe = AwsGateProbe::new(&ctx.clients);
     let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
     // A create rolled back to all-blue is undone: the rules go, the listener
     // forwards as before, and Terraform has nothing half-made to taint.
@@ -403,7 +408,7 @@ impl ResourceImpl for CanaryResource {
             common::validate_rollout(r, &attr_path(&["rollout"]), diags);
         }
         if let Some(g) = &m.health_gate {
-            common::validate_gate(g, &attr_path(&["health_gate"]), diags);
+            common::validate_gate(g, &attr_path(&["health_gate"]), GateOwner::Canary, diags);
         }
     }
 
@@ -419,7 +424,7 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn plan(_ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
+    async fn plan(ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
         let mut requires_replace = Vec::new();
         proposed.set_split_attrs(proposed.target_split());
         // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
@@ -456,7 +461,10 @@ impl ResourceImpl for CanaryResource {
                 };
             }
         }
-        Planned { model: proposed, requires_replace, diags: Diagnostics::new() }
+        let mut diags = Diagnostics::new();
+        let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
+        common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &proposed.gate_defaults(), &mut diags).await;
+        Planned { model: proposed, requires_replace, diags }
     }
 
     async fn plan_destroy(ctx: Option<&Ctx>, prior: &CanaryModel) -> Diagnostics {
@@ -481,8 +489,8 @@ impl ResourceImpl for CanaryResource {
         let gated = planned.health_gate.is_some() || common::rollout(planned.rollout.as_ref()).is_some_and(|r| !r.steps.is_empty());
         let initial = if gated { TrafficSplit::ALL_BLUE } else { target };
         if gated && target > initial {
-            if let Some(g) = common::gate(planned.health_gate.as_ref(), std::slice::from_ref(&spec.green_target_group)) {
-                let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
+            if let Some(g) = common::gate(planned.health_gate.as_ref(), &planned.gate_defaults()) {
+                let probe = AwsGateProbe::new(&ctx.clients);
                 if let Err(f) = g.evaluate(&probe).await {
                     let mut diags = Diagnostics::new();
                     common::outcome_diags(

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use bluegreen_core::duration;
 use bluegreen_core::engine::{OnGateFailure, ShiftOutcome};
-use bluegreen_core::gate::{HealthGate, HttpCheck};
+use bluegreen_core::gate::{AwsGateProbe, HealthGate, HttpCheck, SetupProblem};
+use bluegreen_core::metric_gate::{ErrorRateGate, InsufficientData, LatencyGate, ObservedTraffic, STATISTICS};
 use bluegreen_core::probe::ProbeUrl;
 use bluegreen_core::rollout::Rollout;
 use bluegreen_core::traffic::TrafficSplit;
@@ -14,6 +15,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::errors::report;
+use crate::resource::Ctx;
 use crate::typed::Val;
 use crate::value::Path;
 
@@ -26,15 +28,81 @@ pub struct RolloutModel {
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
-    /// How long to wait after each step while health gates are re-checked (every 30 s and at the end), e.g. `"5m"`. Units:
-    /// `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`.
+    /// How long to wait after each step while health gates are re-checked (every `health_gate.check_interval` and at the
+    /// end), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`.
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
 }
 
-/// What must be true of green before more traffic goes to it. Checked before any increase of green traffic, every 30 s
-/// during a bake and at its end; a failure triggers `on_gate_failure`. Decreasing green traffic is never gated.
+/// How one apply moves traffic up to the new value: through intermediate steps, baking after each; a step counts as
+/// reached once clients follow it (`observed_traffic`).
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct SwitchRolloutModel {
+    /// Intermediate green percentages, strictly increasing, each between 1 and 99, e.g. `[10, 50]`. An apply that increases
+    /// traffic stops at each step that lies strictly between the current and the new value; a decrease (rollback) goes
+    /// straight to the new value.
+    #[serde(default)]
+    #[schemars(length(max = 20))]
+    pub steps: Val<Vec<i64>>,
+    /// How long to wait after each step while health gates are re-checked (every `health_gate.check_interval` and at the
+    /// end), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`.
+    #[serde(default)]
+    #[schemars(extend("default" = "0s"))]
+    pub bake_time: Val<String>,
+    /// After each step is `INSYNC`, wait until the share of requests green's load balancer really receives follows the
+    /// weights (resolvers cache answers), then bake. Rolling back waits for nothing.
+    #[serde(default)]
+    pub observed_traffic: Option<ObservedTrafficModel>,
+}
+
+/// Green's share of the two load balancers' `RequestCount` (CloudWatch, last minute), compared with the step.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ObservedTrafficModel {
+    /// ARN of blue's Application Load Balancer.
+    #[schemars(regex(pattern = "^arn:aws[a-z-]*:elasticloadbalancing:.+:loadbalancer/app/.+$"), extend("x-pattern-hint" = "be an Application Load Balancer ARN (…:loadbalancer/app/<name>/<id>)"))]
+    pub blue_load_balancer_arn: Val<String>,
+    /// ARN of green's Application Load Balancer.
+    #[schemars(regex(pattern = "^arn:aws[a-z-]*:elasticloadbalancing:.+:loadbalancer/app/.+$"), extend("x-pattern-hint" = "be an Application Load Balancer ARN (…:loadbalancer/app/<name>/<id>)"))]
+    pub green_load_balancer_arn: Val<String>,
+    /// Points of percentage green's observed share may differ from the step for the step to count as reached. Defaults to 10.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 50), extend("default" = 10))]
+    pub tolerance: Val<i64>,
+    /// Longest wait per step, e.g. `"15m"` (the default); not reached by then, the step fails like a gate and
+    /// `on_gate_failure` applies.
+    #[serde(default)]
+    #[schemars(extend("default" = "15m"))]
+    pub timeout: Val<String>,
+}
+
+/// Read access to the two rollout models.
+pub trait RolloutFields {
+    fn steps(&self) -> &Val<Vec<i64>>;
+    fn bake_time(&self) -> &Val<String>;
+}
+
+impl RolloutFields for RolloutModel {
+    fn steps(&self) -> &Val<Vec<i64>> {
+        &self.steps
+    }
+    fn bake_time(&self) -> &Val<String> {
+        &self.bake_time
+    }
+}
+
+impl RolloutFields for SwitchRolloutModel {
+    fn steps(&self) -> &Val<Vec<i64>> {
+        &self.steps
+    }
+    fn bake_time(&self) -> &Val<String> {
+        &self.bake_time
+    }
+}
+
+/// What must be true of green before more traffic goes to it. Checked before any increase of green traffic, every
+/// `check_interval` during a bake and at its end; a failure triggers `on_gate_failure`. Decreasing green traffic is never
+/// gated.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct HealthGateModel {
     /// Target groups of the green stack that must have healthy targets.
@@ -48,6 +116,91 @@ pub struct HealthGateModel {
     /// Verify green through its own path (its own ALB hostname) before users reach it.
     #[serde(default)]
     pub http_check: Option<HttpCheckModel>,
+    /// Names of CloudWatch alarms (metric or composite) none of which may be in `ALARM`, e.g. the alarms a team already
+    /// pages on. Each must exist: a missing one is an error before any traffic moves.
+    #[serde(default)]
+    #[schemars(length(max = 100), inner(length(min = 1, max = 255)))]
+    pub cloudwatch_alarms: Val<Vec<String>>,
+    /// How an alarm in `INSUFFICIENT_DATA` counts: `pass` (default) or `fail`.
+    #[serde(default)]
+    #[schemars(extend("default" = "pass"))]
+    pub alarm_insufficient_data: Val<InsufficientDataModel>,
+    /// How often alarms and metrics (and target health, http_check) are re-checked during a bake, from `"1s"` to `"5m"`.
+    /// Defaults to `"30s"`. Every resource in one Terraform run reads CloudWatch together on these ticks.
+    #[serde(default)]
+    #[schemars(extend("default" = "30s"))]
+    pub check_interval: Val<String>,
+    /// Green's real requests: its target group's `HTTPCode_Target_5XX_Count` / `RequestCount` (AWS/ApplicationELB).
+    #[serde(default)]
+    pub error_rate: Option<ErrorRateModel>,
+    /// Green's response time: a statistic of its target group's `TargetResponseTime`.
+    #[serde(default)]
+    pub latency: Option<LatencyModel>,
+}
+
+/// How an alarm in `INSUFFICIENT_DATA` counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum InsufficientDataModel {
+    /// Counts as not in alarm.
+    Pass,
+    /// Blocks like `ALARM`.
+    Fail,
+}
+
+/// Green's 5xx rate over a trailing window, optionally against blue's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct ErrorRateModel {
+    /// Green's target group. Required for `bluegreen_switch`; `canary_listener` defaults to its `green_target_group_arn`.
+    #[serde(default)]
+    pub green_target_group_arn: Val<String>,
+    /// Blue's target group, the baseline for `max_percent_over_blue`. `canary_listener` defaults to its `blue_target_group_arn`.
+    #[serde(default)]
+    pub blue_target_group_arn: Val<String>,
+    /// Trailing window, whole minutes from `"1m"` to `"1h"`. Defaults to `"5m"`.
+    #[serde(default)]
+    #[schemars(extend("default" = "5m"))]
+    pub window: Val<String>,
+    /// With fewer requests to green in the window the gate is not judged yet: the bake goes on, and a gate still not
+    /// judged at the end of a bake fails. Defaults to 100.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1_000_000_000), extend("default" = 100))]
+    pub min_requests: Val<i64>,
+    /// Highest 5xx rate allowed, in percent (0–100), e.g. `1.0`.
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_percent: Val<f64>,
+    /// Green's rate may exceed blue's by at most this many percentage points (0–100). Needs a blue target group.
+    #[serde(default)]
+    #[schemars(range(min = 0.0, max = 100.0))]
+    pub max_percent_over_blue: Val<f64>,
+}
+
+/// A statistic of green's `TargetResponseTime`, optionally against blue's.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
+pub struct LatencyModel {
+    /// Green's target group. Required for `bluegreen_switch`; `canary_listener` defaults to its `green_target_group_arn`.
+    #[serde(default)]
+    pub green_target_group_arn: Val<String>,
+    /// Blue's target group, the baseline for `max_over_blue`. `canary_listener` defaults to its `blue_target_group_arn`.
+    #[serde(default)]
+    pub blue_target_group_arn: Val<String>,
+    /// Trailing window, whole minutes from `"1m"` to `"1h"`. Defaults to `"5m"`.
+    #[serde(default)]
+    #[schemars(extend("default" = "5m"))]
+    pub window: Val<String>,
+    /// With fewer requests to green in the window the gate is not judged yet (see `error_rate.min_requests`). Defaults to 100.
+    #[serde(default)]
+    #[schemars(range(min = 1, max = 1_000_000_000), extend("default" = 100))]
+    pub min_requests: Val<i64>,
+    /// `Average`, `p50`, `p90`, `p95`, `p99` (the default) or `p99.9`.
+    #[serde(default)]
+    #[schemars(extend("default" = "p99"))]
+    pub statistic: Val<String>,
+    /// Highest response time allowed, e.g. `"800ms"`.
+    pub max: Val<String>,
+    /// Green may be slower than blue by at most this much, e.g. `"200ms"`. Needs a blue target group.
+    #[serde(default)]
+    pub max_over_blue: Val<String>,
 }
 
 /// An HTTP GET against green's own endpoint, like `curl -k -H 'Host: …' https://<new ALB>/healthz`.
@@ -95,16 +248,131 @@ pub fn check_duration(v: &Val<String>, path: Path, what: &str, min: Duration, ma
     }
 }
 
-pub fn validate_rollout(r: &RolloutModel, base: &Path, diags: &mut Diagnostics) {
-    if let Some(steps) = r.steps.known() {
+pub fn validate_rollout(r: &impl RolloutFields, base: &Path, diags: &mut Diagnostics) {
+    if let Some(steps) = r.steps().known() {
         if let Err((i, msg)) = Rollout::check_steps(steps) {
             diags.error_at(base.clone().attr("steps").index(i), "Invalid rollout step", format!("{msg}."));
         }
     }
-    check_duration(&r.bake_time, base.clone().attr("bake_time"), "bake_time", Duration::ZERO, Duration::from_secs(7 * 86_400), diags);
+    check_duration(r.bake_time(), base.clone().attr("bake_time"), "bake_time", Duration::ZERO, Duration::from_secs(7 * 86_400), diags);
 }
 
-pub fn validate_gate(g: &HealthGateModel, base: &Path, diags: &mut Diagnostics) {
+pub fn validate_observed_traffic(o: &ObservedTrafficModel, base: &Path, diags: &mut Diagnostics) {
+    check_duration(&o.timeout, base.clone().attr("timeout"), "timeout", Duration::from_secs(1), Duration::from_secs(86_400), diags);
+}
+
+/// Which resource a gate belongs to: the switch has no target groups of its own to default to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateOwner {
+    Switch,
+    Canary,
+}
+
+fn check_window(v: &Val<String>, path: Path, diags: &mut Diagnostics) {
+    let Some(s) = v.known() else { return };
+    match duration::parse(s) {
+        Err(e) => diags.error_at(path, "Invalid window", format!("{e}.")),
+        Ok(d) if d.as_secs() % 60 != 0 || d.subsec_nanos() != 0 || d < Duration::from_secs(60) || d > Duration::from_secs(3600) => diags
+            .error_at(
+                path,
+                "Invalid window",
+                format!("window must be whole minutes from 1m to 1h (CloudWatch publishes load balancer metrics per minute), got {s:?}."),
+            ),
+        Ok(_) => {}
+    }
+}
+
+fn require_green_tg(v: &Val<String>, owner: GateOwner, path: Path, diags: &mut Diagnostics) {
+    if owner == GateOwner::Switch && v.is_null() {
+        diags.error_at(
+            path,
+            "Missing green_target_group_arn",
+            "bluegreen_switch has no target group of its own: set green_target_group_arn to the target group behind green's load balancer.",
+        );
+    }
+}
+
+fn check_tg_arn(v: &Val<String>, path: Path, diags: &mut Diagnostics) {
+    if let Some(a) = v.known() {
+        if !a.starts_with("arn:") || !a.contains(":targetgroup/") {
+            diags.error_at(
+                path,
+                "Invalid target group ARN",
+                format!("{a:?} is not a target group ARN (arn:aws:elasticloadbalancing:…:targetgroup/<name>/<id>)."),
+            );
+        }
+    }
+}
+
+fn validate_cloudwatch_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: &mut Diagnostics) {
+    check_duration(
+        &g.check_interval,
+        base.clone().attr("check_interval"),
+        "check_interval",
+        Duration::from_secs(1),
+        Duration::from_secs(300),
+        diags,
+    );
+    if let Some(names) = g.cloudwatch_alarms.known() {
+        for (i, n) in names.iter().enumerate() {
+            if names[..i].contains(n) {
+                diags.error_at(base.clone().attr("cloudwatch_alarms").index(i), "Duplicate alarm", format!("alarm {n:?} is listed twice."));
+            }
+        }
+    }
+    if let Some(e) = &g.error_rate {
+        let p = base.clone().attr("error_rate");
+        require_green_tg(&e.green_target_group_arn, owner, p.clone().attr("green_target_group_arn"), diags);
+        check_tg_arn(&e.green_target_group_arn, p.clone().attr("green_target_group_arn"), diags);
+        check_tg_arn(&e.blue_target_group_arn, p.clone().attr("blue_target_group_arn"), diags);
+        check_window(&e.window, p.clone().attr("window"), diags);
+        if owner == GateOwner::Switch && e.max_percent_over_blue.known().is_some() && e.blue_target_group_arn.is_null() {
+            diags.error_at(
+                p.attr("blue_target_group_arn"),
+                "Missing blue_target_group_arn",
+                "max_percent_over_blue compares green with blue: set blue_target_group_arn to blue's target group.",
+            );
+        }
+    }
+    if let Some(l) = &g.latency {
+        let p = base.clone().attr("latency");
+        require_green_tg(&l.green_target_group_arn, owner, p.clone().attr("green_target_group_arn"), diags);
+        check_tg_arn(&l.green_target_group_arn, p.clone().attr("green_target_group_arn"), diags);
+        check_tg_arn(&l.blue_target_group_arn, p.clone().attr("blue_target_group_arn"), diags);
+        check_window(&l.window, p.clone().attr("window"), diags);
+        if let Some(s) = l.statistic.known() {
+            if !STATISTICS.contains(&s.as_str()) {
+                diags.error_at(
+                    p.clone().attr("statistic"),
+                    "Invalid statistic",
+                    format!(
+                        "statistic must be one of {}, got {s:?}.",
+                        STATISTICS.iter().map(|s| format!("{s:?}")).collect::<Vec<_>>().join(", ")
+                    ),
+                );
+            }
+        }
+        check_duration(&l.max, p.clone().attr("max"), "max", Duration::from_millis(1), Duration::from_secs(3600), diags);
+        check_duration(
+            &l.max_over_blue,
+            p.clone().attr("max_over_blue"),
+            "max_over_blue",
+            Duration::from_millis(1),
+            Duration::from_secs(3600),
+            diags,
+        );
+        if owner == GateOwner::Switch && l.max_over_blue.known().is_some() && l.blue_target_group_arn.is_null() {
+            diags.error_at(
+                p.attr("blue_target_group_arn"),
+                "Missing blue_target_group_arn",
+                "max_over_blue compares green with blue: set blue_target_group_arn to blue's target group.",
+            );
+        }
+    }
+}
+
+pub fn validate_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: &mut Diagnostics) {
+    validate_cloudwatch_gate(g, base, owner, diags);
     if let Some(c) = &g.http_check {
         let p = base.clone().attr("http_check");
         if let Some(Err(e)) = c.url.known().map(|u| ProbeUrl::parse(u)) {
@@ -130,19 +398,89 @@ pub fn validate_gate(g: &HealthGateModel, base: &Path, diags: &mut Diagnostics) 
     }
 }
 
-pub fn rollout(r: Option<&RolloutModel>) -> Option<Rollout> {
+pub fn rollout(r: Option<&impl RolloutFields>) -> Option<Rollout> {
     let r = r?;
     Some(Rollout {
-        steps: r.steps.known().map(|s| s.iter().filter_map(|x| u8::try_from(*x).ok()).collect()).unwrap_or_default(),
-        bake: r.bake_time.known().and_then(|b| duration::parse(b).ok()).unwrap_or_default(),
+        steps: r.steps().known().map(|s| s.iter().filter_map(|x| u8::try_from(*x).ok()).collect()).unwrap_or_default(),
+        bake: r.bake_time().known().and_then(|b| duration::parse(b).ok()).unwrap_or_default(),
     })
 }
 
-/// The engine's gate; `extra_target_groups` are always checked (the ALB
-/// canary checks its green target group).
-pub fn gate(g: Option<&HealthGateModel>, extra_target_groups: &[String]) -> Option<HealthGate> {
+/// The engine's observed-traffic wait, re-checked on the gate's `check_interval`.
+pub fn observed_traffic(r: Option<&SwitchRolloutModel>, gate: Option<&HealthGateModel>) -> Option<ObservedTraffic> {
+    let o = r?.observed_traffic.as_ref()?;
+    Some(ObservedTraffic {
+        blue_load_balancer_arn: o.blue_load_balancer_arn.known()?.clone(),
+        green_load_balancer_arn: o.green_load_balancer_arn.known()?.clone(),
+        tolerance: o.tolerance.known().and_then(|t| u8::try_from(*t).ok()).unwrap_or(10),
+        timeout: o.timeout.known().and_then(|t| duration::parse(t).ok()).unwrap_or(Duration::from_secs(900)),
+        interval: check_interval(gate),
+    })
+}
+
+fn check_interval(g: Option<&HealthGateModel>) -> Duration {
+    g.and_then(|g| g.check_interval.known()).and_then(|t| duration::parse(t).ok()).unwrap_or(bluegreen_core::gate::DEFAULT_CHECK_INTERVAL)
+}
+
+/// What a resource's gate defaults to: the canary's own target groups; for a
+/// switch, whether green has a load balancer of its own.
+#[derive(Debug, Clone, Default)]
+pub struct GateDefaults {
+    /// Always checked for healthy targets (the canary's green target group).
+    pub target_groups: Vec<String>,
+    pub green_target_group: Option<String>,
+    pub blue_target_group: Option<String>,
+    /// A DNS cutover: green sits behind a load balancer of its own.
+    pub own_load_balancer: bool,
+    /// The canary's listener's load balancer, through which a target group not yet attached is measured.
+    pub load_balancer: Option<String>,
+}
+
+impl GateDefaults {
+    /// `bluegreen_switch`: a DNS cutover between two load balancers.
+    pub fn switch() -> Self {
+        GateDefaults { own_load_balancer: true, ..GateDefaults::default() }
+    }
+
+    /// `canary_listener`: both target groups behind one listener; green's is always checked for healthy targets.
+    pub fn canary(listener: &Val<String>, green: &Val<String>, blue: &Val<String>) -> Self {
+        GateDefaults {
+            target_groups: green.known().cloned().into_iter().collect(),
+            green_target_group: green.known().cloned(),
+            blue_target_group: blue.known().cloned(),
+            own_load_balancer: false,
+            load_balancer: listener.known().and_then(|l| listener_load_balancer(l)),
+        }
+    }
+}
+
+/// `…:listener/app/<name>/<lb id>/<listener id>` → `…:loadbalancer/app/<name>/<lb id>`.
+fn listener_load_balancer(listener_arn: &str) -> Option<String> {
+    let (head, rest) = listener_arn.split_once(":listener/")?;
+    let (lb, _listener_id) = rest.rsplit_once('/')?;
+    Some(format!("{head}:loadbalancer/{lb}"))
+}
+
+fn known_or(v: &Val<String>, default: Option<&String>) -> Option<String> {
+    match v {
+        Val::Known(s) => Some(s.clone()),
+        Val::Null => default.cloned(),
+        Val::Unknown => None,
+    }
+}
+
+fn window(v: &Val<String>) -> Duration {
+    v.known().and_then(|w| duration::parse(w).ok()).unwrap_or(Duration::from_secs(300))
+}
+
+fn min_requests(v: &Val<i64>) -> u64 {
+    v.known().and_then(|n| u64::try_from(*n).ok()).unwrap_or(100)
+}
+
+/// The engine's gate, with the resource's defaults.
+pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<HealthGate> {
     let g = g?;
-    let mut arns: Vec<String> = extra_target_groups.to_vec();
+    let mut arns: Vec<String> = defaults.target_groups.clone();
     for a in g.target_group_arns.known().into_iter().flatten() {
         if !arns.contains(a) {
             arns.push(a.clone());
@@ -163,11 +501,119 @@ pub fn gate(g: Option<&HealthGateModel>, extra_target_groups: &[String]) -> Opti
             timeout: c.timeout.known().and_then(|t| duration::parse(t).ok()).unwrap_or(Duration::from_secs(5)),
         })
     });
+    let error_rate = g.error_rate.as_ref().and_then(|e| {
+        Some(ErrorRateGate {
+            green_target_group_arn: known_or(&e.green_target_group_arn, defaults.green_target_group.as_ref())?,
+            blue_target_group_arn: known_or(&e.blue_target_group_arn, defaults.blue_target_group.as_ref()),
+            window: window(&e.window),
+            min_requests: min_requests(&e.min_requests),
+            max_percent: e.max_percent.known().copied().unwrap_or(100.0),
+            max_percent_over_blue: e.max_percent_over_blue.known().copied(),
+            own_load_balancer: defaults.own_load_balancer,
+        })
+    });
+    let latency = g.latency.as_ref().and_then(|l| {
+        Some(LatencyGate {
+            green_target_group_arn: known_or(&l.green_target_group_arn, defaults.green_target_group.as_ref())?,
+            blue_target_group_arn: known_or(&l.blue_target_group_arn, defaults.blue_target_group.as_ref()),
+            window: window(&l.window),
+            min_requests: min_requests(&l.min_requests),
+            statistic: l.statistic.known().cloned().unwrap_or_else(|| "p99".into()),
+            max: l.max.known().and_then(|m| duration::parse(m).ok()).unwrap_or(Duration::MAX),
+            max_over_blue: l.max_over_blue.known().and_then(|m| duration::parse(m).ok()),
+        })
+    });
     Some(HealthGate {
         target_group_arns: arns,
         min_healthy_targets: g.min_healthy_targets.known().and_then(|n| u32::try_from(*n).ok()).unwrap_or(1),
         http_check,
+        alarms: g.cloudwatch_alarms.known().cloned().unwrap_or_default(),
+        insufficient_data: match g.alarm_insufficient_data.known() {
+            Some(InsufficientDataModel::Fail) => InsufficientData::Fail,
+            _ => InsufficientData::Pass,
+        },
+        check_interval: check_interval(Some(g)),
+        error_rate,
+        latency,
+        fallback_load_balancer: defaults.load_balancer.clone(),
     })
+}
+
+/// Whether the gate reads nothing from CloudWatch.
+pub fn no_cloudwatch(g: &HealthGateModel) -> bool {
+    g.cloudwatch_alarms.known().is_none_or(Vec::is_empty) && g.error_rate.is_none() && g.latency.is_none()
+}
+
+/// Whether every value the CloudWatch part of a gate refers to is known (not
+/// computed by another resource at apply).
+fn cloudwatch_refs_known(g: &HealthGateModel) -> bool {
+    let tgs_known = |a: &Val<String>, b: &Val<String>| !a.is_unknown() && !b.is_unknown();
+    !g.cloudwatch_alarms.is_unknown()
+        && g.error_rate.as_ref().is_none_or(|e| tgs_known(&e.green_target_group_arn, &e.blue_target_group_arn))
+        && g.latency.as_ref().is_none_or(|l| tgs_known(&l.green_target_group_arn, &l.blue_target_group_arn))
+}
+
+/// Whether a plan may raise green traffic (the only case a gate is checked
+/// for): a create above 0, or an update to a higher (or not yet known) value.
+pub fn may_increase(prior: Option<&Val<i64>>, proposed: &Val<i64>) -> bool {
+    match (prior.map(Val::known), proposed.known()) {
+        (_, None) => true,
+        (None, Some(to)) => *to > 0,
+        (Some(None), Some(_)) => true,
+        (Some(Some(from)), Some(to)) => to > from,
+    }
+}
+
+/// At plan, with a configured provider, when the plan may raise traffic:
+/// alarms that do not exist and target groups without a load balancer are
+/// errors before any traffic moves. A decrease is never gated, so never
+/// refused for a gate's sake.
+pub async fn check_gate_setup(
+    ctx: Option<&Ctx>,
+    increasing: bool,
+    g: Option<&HealthGateModel>,
+    defaults: &GateDefaults,
+    diags: &mut Diagnostics,
+) {
+    let (Some(ctx), Some(model), true) = (ctx, g, increasing) else { return };
+    if !cloudwatch_refs_known(model) {
+        return;
+    }
+    let Some(gate) = gate(Some(model), defaults).filter(HealthGate::uses_cloudwatch) else { return };
+    let probe = AwsGateProbe::new(&ctx.clients);
+    if let Err(problems) = gate.check_setup(&probe).await {
+        for p in problems {
+            let path = match &p {
+                SetupProblem::TargetGroup { gate, .. } if defaults.green_target_group.is_some() && !gate_attr_set(model, gate) => {
+                    gate_path(gate.rsplit_once('.').map_or(*gate, |(parent, _)| parent))
+                }
+                other => gate_path(other.gate()),
+            };
+            let (summary, advice) = match &p {
+                SetupProblem::MissingAlarms(_) => (
+                    "CloudWatch alarm not found",
+                    "Create the alarm first (or fix the name: names are case-sensitive), in the provider's account and region.",
+                ),
+                SetupProblem::TargetGroup { .. } => (
+                    "Target group cannot be measured",
+                    "CloudWatch publishes a target group's request metrics per load balancer it serves.",
+                ),
+                SetupProblem::Unreadable { .. } => ("Health gate cannot be checked", "Check the provider's credentials and permissions (cloudwatch:DescribeAlarms, elasticloadbalancing:DescribeTargetGroups)."),
+            };
+            diags.error_at(path, summary, format!("{p}. {advice} No traffic has moved."));
+        }
+    }
+}
+
+/// Whether the attribute a setup problem names is set in configuration (else it came from the resource's defaults).
+fn gate_attr_set(g: &HealthGateModel, gate: &str) -> bool {
+    match gate {
+        "health_gate.error_rate.green_target_group_arn" => g.error_rate.as_ref().is_some_and(|e| !e.green_target_group_arn.is_null()),
+        "health_gate.error_rate.blue_target_group_arn" => g.error_rate.as_ref().is_some_and(|e| !e.blue_target_group_arn.is_null()),
+        "health_gate.latency.green_target_group_arn" => g.latency.as_ref().is_some_and(|l| !l.green_target_group_arn.is_null()),
+        "health_gate.latency.blue_target_group_arn" => g.latency.as_ref().is_some_and(|l| !l.blue_target_group_arn.is_null()),
+        _ => true,
+    }
 }
 
 pub fn on_gate_failure(v: &Val<OnGateFailureModel>) -> OnGateFailure {
@@ -193,7 +639,7 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             format!(
                 "{}: {}.\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
                 f.gate,
-                f.observation,
+                f.observation.trim_end_matches('.'),
                 to.green()
             ),
         ),
@@ -202,13 +648,18 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             format!("Health gate failed: traffic rolled back to {}%", at.green()),
             format!(
                 "{}: {}.\n\non_gate_failure = \"rollback\" returned traffic to where this apply started. {state}",
-                f.gate, f.observation
+                f.gate,
+                f.observation.trim_end_matches('.')
             ),
         ),
         ShiftOutcome::Halted(f) => diags.error_at(
             gate_path(&f.gate),
             format!("Health gate failed: rollout halted at {}%", at.green()),
-            format!("{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}", f.gate, f.observation),
+            format!(
+                "{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}",
+                f.gate,
+                f.observation.trim_end_matches('.')
+            ),
         ),
         ShiftOutcome::Stopped => diags.error(
             format!("Stopped at {}% green", at.green()),
@@ -247,4 +698,19 @@ pub fn error_from(e: &bluegreen_core::Error, path: Option<Path>, context: &str) 
     let mut d = Diagnostics::new();
     report(&mut d, e, path, context);
     d
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_plan_that_may_raise_traffic_checks_the_gate() {
+        assert!(may_increase(None, &Val::Known(10)));
+        assert!(!may_increase(None, &Val::Known(0)), "a create at 0 moves nothing");
+        assert!(may_increase(Some(&Val::Known(10)), &Val::Known(50)));
+        assert!(!may_increase(Some(&Val::Known(50)), &Val::Known(10)), "a decrease is never gated");
+        assert!(!may_increase(Some(&Val::Known(50)), &Val::Known(50)));
+        assert!(may_increase(Some(&Val::Known(50)), &Val::Unknown));
+    }
 }

@@ -2,11 +2,12 @@
 //! judged by the in-tree copy of Terraform's plan rules ([`crate::plancheck`]).
 //!
 //! From one configuration with every optional attribute and block set, the
-//! variants are: each optional attribute or block removed (at every depth),
-//! the configuration with every optional one removed, that minimal one with
-//! each top-level optional element added back, and each settable leaf given
-//! another value. Every ordered pair (X, Y) is one user edit: the state after
-//! applying X is the prior, Y is the new configuration. Terraform 1.0 and
+//! shapes are: each optional attribute or block removed (at every depth),
+//! the configuration with every optional one removed, and that minimal one
+//! with each top-level optional element added back. Every ordered pair of
+//! shapes (X, Y) is one user edit — the state after applying X is the prior,
+//! Y the new configuration — and so is each settable leaf of the full
+//! configuration given another value, and back. Terraform 1.0 and
 //! newer versions propose different new states for the same pair; the plan
 //! must be valid, and the same, for both — and re-planning Y over its own
 //! applied state must change nothing.
@@ -14,7 +15,10 @@
 use crate::plancheck::{self, Proposal};
 use crate::resource::Resource;
 use crate::resources::canary_listener::{CanaryDestroyModel, CanaryModel, MatchModel, StickinessModel, TestRouteModel};
-use crate::resources::common::{HealthGateModel, HttpCheckModel, OnGateFailureModel, RolloutModel};
+use crate::resources::common::{
+    ErrorRateModel, HealthGateModel, HttpCheckModel, InsufficientDataModel, LatencyModel, ObservedTrafficModel, OnGateFailureModel,
+    RolloutModel, SwitchRolloutModel,
+};
 use crate::resources::switch::{AliasModel, OnDestroyModel, SideModel, SwitchModel};
 use crate::schema::{Block, Nesting};
 use crate::typed::{self, Val};
@@ -48,6 +52,45 @@ fn gate(variant: usize) -> HealthGateModel {
             insecure_tls: k(variant == 0),
             timeout: s(["3s", "7s"][variant]),
         }),
+        cloudwatch_alarms: strings(&[["api-green-5xx", "api-green-unhealthy"][variant]]),
+        alarm_insufficient_data: k([InsufficientDataModel::Fail, InsufficientDataModel::Pass][variant]),
+        check_interval: s(["10s", "1m"][variant]),
+        error_rate: Some(ErrorRateModel {
+            green_target_group_arn: s([TG, TG2][variant]),
+            blue_target_group_arn: s(BLUE_TG),
+            window: s(["5m", "10m"][variant]),
+            min_requests: k([100, 50][variant]),
+            max_percent: k([1.0, 2.5][variant]),
+            max_percent_over_blue: k([0.5, 1.0][variant]),
+        }),
+        latency: Some(LatencyModel {
+            green_target_group_arn: s([TG, TG2][variant]),
+            blue_target_group_arn: s(BLUE_TG),
+            window: s(["5m", "2m"][variant]),
+            min_requests: k([100, 10][variant]),
+            statistic: s(["p99", "Average"][variant]),
+            max: s(["800ms", "1s"][variant]),
+            max_over_blue: s(["200ms", "300ms"][variant]),
+        }),
+    }
+}
+
+fn switch_rollout(variant: usize) -> SwitchRolloutModel {
+    SwitchRolloutModel {
+        steps: k(vec![[10, 20][variant], 50]),
+        bake_time: s(["1m", "2m"][variant]),
+        observed_traffic: Some(ObservedTrafficModel {
+            blue_load_balancer_arn: s([
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy/0123456789abcdef",
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy2/0123456789abcdef",
+            ][variant]),
+            green_load_balancer_arn: s([
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/ecs/0123456789abcdef",
+                "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/ecs2/0123456789abcdef",
+            ][variant]),
+            tolerance: k([10, 5][variant]),
+            timeout: s(["15m", "5m"][variant]),
+        }),
     }
 }
 
@@ -77,7 +120,7 @@ fn full_switch(variant: usize) -> SwitchModel {
             ..SideModel::default()
         }),
         traffic: k([40, 60][variant]),
-        rollout: Some(rollout(variant)),
+        rollout: Some(switch_rollout(variant)),
         health_gate: Some(gate(variant)),
         on_gate_failure: k([OnGateFailureModel::Halt, OnGateFailureModel::Rollback][variant]),
         adopt_existing: k(variant == 0),
@@ -189,8 +232,15 @@ fn variants(r: &dyn Resource, full: &Value, other: &Value) -> Vec<(String, Value
             out.push((format!("minimal with {name}"), w));
         }
     }
-    changes(block, full, other, &mut out);
     // Only what validates is a configuration Terraform would plan (removing blue's alias leaves no target, …).
+    out.retain(|(_, v)| !r.validate(v).has_errors());
+    out
+}
+
+/// The full configuration with one settable leaf changed, each.
+fn changed(r: &dyn Resource, full: &Value, other: &Value) -> Vec<(String, Value)> {
+    let mut out = Vec::new();
+    changes(&r.schema().block, full, other, &mut out);
     out.retain(|(_, v)| !r.validate(v).has_errors());
     out
 }
@@ -223,37 +273,48 @@ async fn check_pairs(r: &dyn Resource, full: &Value, other: &Value) -> (usize, V
     let ty = r.schema().implied_type();
     let vs = variants(r, full, other);
     assert!(vs.len() > 20, "{}: only {} variants", r.type_name(), vs.len());
+    // Every ordered pair of shapes (blocks and attributes present or absent on either side), and each in-place
+    // change of one value to and from the full configuration.
+    let mut edits: Vec<(&(String, Value), &(String, Value))> = vs.iter().flat_map(|x| vs.iter().map(move |y| (x, y))).collect();
+    let one_changed = changed(r, full, other);
+    assert!(one_changed.len() > 10, "{}: only {} changes", r.type_name(), one_changed.len());
+    edits.extend(one_changed.iter().flat_map(|c| [(&vs[0], c), (c, &vs[0])]));
     let mut problems = Vec::new();
     let mut pairs = 0;
-    for (x_name, x) in &vs {
-        let created = match plan(r, &Value::Null, x).await {
-            Ok(v) => v,
-            Err(e) => {
-                problems.push(format!("create {x_name}: {e}"));
-                continue;
-            }
-        };
-        problems
-            .extend(plancheck::assert_plan_valid(block, &Value::Null, x, &created).into_iter().map(|e| format!("create {x_name}: {e}")));
-        let prior = applied(&ty, &created);
-        for (y_name, y) in &vs {
-            pairs += 1;
-            let what = format!("{} {x_name} → {y_name}", r.type_name());
-            match plan(r, &prior, y).await {
-                Ok(planned) => {
-                    for e in plancheck::assert_plan_valid(block, &prior, y, &planned) {
-                        problems.push(format!("{what}: {e}"));
-                    }
-                    // Applied and planned again: nothing left to change.
-                    let state = applied(&ty, &planned);
-                    match plan(r, &state, y).await {
-                        Ok(again) if again == state => {}
-                        Ok(again) => problems.push(format!("{what}: re-plan is not empty: {again:?} over {state:?}")),
-                        Err(e) => problems.push(format!("{what}: re-plan: {e}")),
-                    }
+    let mut created = std::collections::HashMap::new();
+    for ((x_name, x), (y_name, y)) in edits {
+        if !created.contains_key(x_name) {
+            let state = match plan(r, &Value::Null, x).await {
+                Ok(v) => {
+                    problems.extend(
+                        plancheck::assert_plan_valid(block, &Value::Null, x, &v).into_iter().map(|e| format!("create {x_name}: {e}")),
+                    );
+                    Some(applied(&ty, &v))
                 }
-                Err(e) => problems.push(format!("{what}: {e}")),
+                Err(e) => {
+                    problems.push(format!("create {x_name}: {e}"));
+                    None
+                }
+            };
+            created.insert(x_name.clone(), state);
+        }
+        let Some(prior) = &created[x_name] else { continue };
+        pairs += 1;
+        let what = format!("{} {x_name} → {y_name}", r.type_name());
+        match plan(r, prior, y).await {
+            Ok(planned) => {
+                for e in plancheck::assert_plan_valid(block, prior, y, &planned) {
+                    problems.push(format!("{what}: {e}"));
+                }
+                // Applied and planned again: nothing left to change.
+                let state = applied(&ty, &planned);
+                match plan(r, &state, y).await {
+                    Ok(again) if again == state => {}
+                    Ok(again) => problems.push(format!("{what}: re-plan is not empty: {again:?} over {state:?}")),
+                    Err(e) => problems.push(format!("{what}: re-plan: {e}")),
+                }
             }
+            Err(e) => problems.push(format!("{what}: {e}")),
         }
     }
     (pairs, problems)

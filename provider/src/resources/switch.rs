@@ -17,7 +17,7 @@ use bluegreen_core::{duration, Error};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, HealthGateModel, OnGateFailureModel, RolloutModel};
+use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, SwitchRolloutModel};
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::errors::report;
 use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
@@ -55,8 +55,8 @@ pub struct SwitchModel {
     pub traffic: Val<i64>,
     /// How an apply moves green traffic up: intermediate steps and a bake time after each.
     #[serde(default)]
-    pub rollout: Option<RolloutModel>,
-    /// Conditions on green checked before any increase of green traffic, every 30 s during a bake and at its end.
+    pub rollout: Option<SwitchRolloutModel>,
+    /// Conditions on green checked before any increase of green traffic, every `check_interval` during a bake and at its end.
     #[serde(default)]
     pub health_gate: Option<HealthGateModel>,
     /// `rollback` (default): on a gate failure return to the traffic value in effect before this apply. `halt`: return to
@@ -360,11 +360,12 @@ async fn run_shift(
         from,
         to,
         rollout: common::rollout(model.rollout.as_ref()),
-        gate: common::gate(model.health_gate.as_ref(), &[]),
+        gate: common::gate(model.health_gate.as_ref(), &GateDefaults::switch()),
         on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
         gate_already_passed: creating.is_some(),
+        observed_traffic: common::observed_traffic(model.rollout.as_ref(), model.health_gate.as_ref()),
     };
-    let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
+    let probe = AwsGateProbe::new(&ctx.clients);
     let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
     let change = router.last_change.lock().expect("lock").clone();
     // A create rolled back to where it started is undone completely: the
@@ -437,10 +438,13 @@ impl ResourceImpl for SwitchResource {
         }
         if let Some(r) = &m.rollout {
             common::validate_rollout(r, &attr_path(&["rollout"]), diags);
+            if let Some(o) = &r.observed_traffic {
+                common::validate_observed_traffic(o, &attr_path(&["rollout", "observed_traffic"]), diags);
+            }
         }
         if let Some(g) = &m.health_gate {
-            common::validate_gate(g, &attr_path(&["health_gate"]), diags);
-            if g.target_group_arns.known().is_some_and(Vec::is_empty) && g.http_check.is_none() {
+            common::validate_gate(g, &attr_path(&["health_gate"]), GateOwner::Switch, diags);
+            if g.target_group_arns.known().is_some_and(Vec::is_empty) && g.http_check.is_none() && common::no_cloudwatch(g) {
                 diags.warning_at(
                     attr_path(&["health_gate"]),
                     "Empty health gate",
@@ -510,6 +514,8 @@ impl ResourceImpl for SwitchResource {
             Some(p) if !(traffic_changes || targets_change || !requires_replace.is_empty()) => p.change_id.clone(),
             _ => Val::Unknown,
         };
+        let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
+        common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
         Planned { model: proposed, requires_replace, diags }
     }
 
@@ -539,8 +545,8 @@ impl ResourceImpl for SwitchResource {
         let initial = if gated { TrafficSplit::ALL_BLUE } else { target };
         if gated && target > initial {
             // Check the gate before creating anything, so a failing gate leaves no half-made switch behind.
-            if let Some(g) = common::gate(planned.health_gate.as_ref(), &[]) {
-                let probe = AwsGateProbe { elbv2: ctx.clients.elbv2.clone() };
+            if let Some(g) = common::gate(planned.health_gate.as_ref(), &GateDefaults::switch()) {
+                let probe = AwsGateProbe::new(&ctx.clients);
                 if let Err(f) = g.evaluate(&probe).await {
                     let mut diags = Diagnostics::new();
                     common::outcome_diags(
@@ -874,7 +880,8 @@ mod tests {
         let mut m = model(10);
         m.blue.as_mut().unwrap().records = Val::Known(vec!["203.0.113.10".into()]);
         m.green.as_mut().unwrap().set_identifier = Val::Known("blue".into());
-        m.rollout = Some(RolloutModel { steps: Val::Known(vec![50, 10]), bake_time: Val::Known("5 minutes".into()) });
+        m.rollout =
+            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![50, 10]), bake_time: Val::Known("5 minutes".into()) });
         let e = errors(&m);
         assert!(e.contains(&".blue.records: Conflicting targets".to_string()), "{e:?}");
         assert!(e.contains(&".green.set_identifier: Identical set identifiers".to_string()), "{e:?}");
@@ -904,7 +911,12 @@ mod tests {
     }
 
     fn ctx(r53: Arc<FakeRoute53>, elb: Arc<FakeElbv2>) -> Ctx {
-        let clients = AwsClients { route53: r53.clone(), elbv2: elb, region: "us-east-1".into() };
+        let clients = AwsClients {
+            route53: r53.clone(),
+            elbv2: elb,
+            cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            region: "us-east-1".into(),
+        };
         Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new() }
     }
 
@@ -921,7 +933,8 @@ mod tests {
 
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
-        planned.rollout = Some(RolloutModel { steps: Val::Known(vec![10, 50]), bake_time: Val::Known("10m".into()) });
+        planned.rollout =
+            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![10, 50]), bake_time: Val::Known("10m".into()) });
         planned.health_gate = Some(HealthGateModel { target_group_arns: Val::Known(vec!["arn:tg".into()]), ..HealthGateModel::default() });
         let elb2 = elb.clone();
         tokio::spawn(async move {
@@ -955,7 +968,8 @@ mod tests {
         let prior = SwitchResource::create(&ctx, model(0)).await.state.unwrap();
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
-        planned.rollout = Some(RolloutModel { steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
+        planned.rollout =
+            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
         let stop = ctx.stop.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(60)).await;
@@ -994,7 +1008,8 @@ mod tests {
         r53.add_zone(Z, "example.com");
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
         let mut planned = model(100);
-        planned.rollout = Some(RolloutModel { steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
+        planned.rollout =
+            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
         let stop = ctx.stop.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(60)).await;

@@ -1,0 +1,182 @@
+//! CloudWatch, reduced to what gates read: alarm states (DescribeAlarms) and
+//! metric statistics (GetMetricData), behind a trait so gates can be tested
+//! against a fake.
+
+use std::time::{Duration, SystemTime};
+
+use async_trait::async_trait;
+use aws_sdk_cloudwatch as cw;
+
+use super::sdk_error::classify;
+use crate::error::AwsError;
+
+/// AWS's limit on names in one DescribeAlarms call.
+pub const MAX_ALARM_NAMES_PER_CALL: usize = 100;
+/// AWS's limit on queries in one GetMetricData call.
+pub const MAX_QUERIES_PER_CALL: usize = 500;
+
+/// An alarm's state value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AlarmStateValue {
+    Ok,
+    Alarm,
+    InsufficientData,
+}
+
+impl AlarmStateValue {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AlarmStateValue::Ok => "OK",
+            AlarmStateValue::Alarm => "ALARM",
+            AlarmStateValue::InsufficientData => "INSUFFICIENT_DATA",
+        }
+    }
+}
+
+/// One alarm as DescribeAlarms reports it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmState {
+    pub name: String,
+    pub state: AlarmStateValue,
+    /// `StateReason`, the sentence CloudWatch wrote when the state changed.
+    pub reason: String,
+}
+
+/// One statistic of one metric, over one period.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MetricQuery {
+    pub namespace: String,
+    pub metric_name: String,
+    /// (name, value), in the order AWS publishes them.
+    pub dimensions: Vec<(String, String)>,
+    /// `Sum`, `Average`, `SampleCount`, `p99`, …
+    pub stat: String,
+    /// The period, which is also the window read: one value per query.
+    pub period: Duration,
+}
+
+/// The CloudWatch calls gates make. Implemented by [`SdkCloudWatch`] for AWS
+/// and by fakes in tests.
+#[async_trait]
+pub trait CloudWatchApi: Send + Sync {
+    /// States of the named alarms (metric and composite) that exist; at most
+    /// [`MAX_ALARM_NAMES_PER_CALL`] names. A name that is not returned does not exist.
+    async fn describe_alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError>;
+    /// One value per query for `[end - query.period, end)`, in query order;
+    /// `None` when CloudWatch has no data point. At most
+    /// [`MAX_QUERIES_PER_CALL`] queries, all with the same period.
+    async fn get_metric_data(&self, queries: &[MetricQuery], end: SystemTime) -> Result<Vec<Option<f64>>, AwsError>;
+}
+
+/// CloudWatch through the SDK.
+pub struct SdkCloudWatch {
+    client: cw::Client,
+}
+
+impl SdkCloudWatch {
+    pub fn new(client: cw::Client) -> Self {
+        Self { client }
+    }
+}
+
+fn state_from_sdk(s: Option<&cw::types::StateValue>) -> AlarmStateValue {
+    match s {
+        Some(cw::types::StateValue::Ok) => AlarmStateValue::Ok,
+        Some(cw::types::StateValue::Alarm) => AlarmStateValue::Alarm,
+        _ => AlarmStateValue::InsufficientData,
+    }
+}
+
+#[async_trait]
+impl CloudWatchApi for SdkCloudWatch {
+    async fn describe_alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError> {
+        const OP: &str = "DescribeAlarms";
+        let mut out = Vec::new();
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .describe_alarms()
+                .set_alarm_names(Some(names.to_vec()))
+                .alarm_types(cw::types::AlarmType::MetricAlarm)
+                .alarm_types(cw::types::AlarmType::CompositeAlarm)
+                .max_records(100)
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(OP, e))?;
+            out.extend(page.metric_alarms().iter().map(|a| AlarmState {
+                name: a.alarm_name().unwrap_or_default().to_string(),
+                state: state_from_sdk(a.state_value()),
+                reason: a.state_reason().unwrap_or_default().to_string(),
+            }));
+            out.extend(page.composite_alarms().iter().map(|a| AlarmState {
+                name: a.alarm_name().unwrap_or_default().to_string(),
+                state: state_from_sdk(a.state_value()),
+                reason: a.state_reason().unwrap_or_default().to_string(),
+            }));
+            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    async fn get_metric_data(&self, queries: &[MetricQuery], end: SystemTime) -> Result<Vec<Option<f64>>, AwsError> {
+        const OP: &str = "GetMetricData";
+        let Some(period) = queries.first().map(|q| q.period) else { return Ok(Vec::new()) };
+        let start = end.checked_sub(period).unwrap_or(SystemTime::UNIX_EPOCH);
+        let sdk_queries: Vec<cw::types::MetricDataQuery> = queries
+            .iter()
+            .enumerate()
+            .map(|(i, q)| {
+                let metric = cw::types::Metric::builder()
+                    .namespace(&q.namespace)
+                    .metric_name(&q.metric_name)
+                    .set_dimensions(Some(
+                        q.dimensions.iter().map(|(n, v)| cw::types::Dimension::builder().name(n).value(v).build()).collect(),
+                    ))
+                    .build();
+                let stat = cw::types::MetricStat::builder()
+                    .metric(metric)
+                    .period(i32::try_from(q.period.as_secs()).unwrap_or(i32::MAX))
+                    .stat(&q.stat)
+                    .build();
+                cw::types::MetricDataQuery::builder().id(format!("q{i}")).metric_stat(stat).return_data(true).build()
+            })
+            .collect();
+        let mut out: Vec<Option<f64>> = vec![None; queries.len()];
+        let mut token: Option<String> = None;
+        loop {
+            let page = self
+                .client
+                .get_metric_data()
+                .set_metric_data_queries(Some(sdk_queries.clone()))
+                .start_time(aws_smithy_types::DateTime::from(start))
+                .end_time(aws_smithy_types::DateTime::from(end))
+                .set_next_token(token.clone())
+                .send()
+                .await
+                .map_err(|e| classify(OP, e))?;
+            for r in page.metric_data_results() {
+                let Some(i) = r.id().and_then(|id| id.strip_prefix('q')).and_then(|n| n.parse::<usize>().ok()) else { continue };
+                let Some(slot) = out.get_mut(i) else { continue };
+                // Only the bucket of our window: an endpoint that also returns the bucket starting at `end`
+                // (LocalStack does, for a data point right on the minute) must not count it.
+                let in_window =
+                    r.timestamps().iter().zip(r.values()).filter(|(t, _)| SystemTime::try_from(**t).is_ok_and(|t| t >= start && t < end));
+                for (_, v) in in_window {
+                    *slot = Some(match (*slot, queries[i].stat.as_str()) {
+                        (Some(prev), "Sum" | "SampleCount") => prev + v,
+                        (Some(prev), _) => prev,
+                        (None, _) => *v,
+                    });
+                }
+            }
+            token = page.next_token().filter(|t| !t.is_empty()).map(str::to_string);
+            if token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+}

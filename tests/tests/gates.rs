@@ -1,0 +1,605 @@
+//! Gates on what users see (issue 13), against LocalStack's CloudWatch with
+//! terraform 1.0.3: alarms block an increase or roll a bake back, green's
+//! 5xx rate (absolute and against blue) and latency (`Average`: LocalStack
+//! has no percentiles) from metrics put into CloudWatch, the "not judged"
+//! message, observed traffic after a DNS step, and the CloudWatch calls a
+//! hundred canaries baking at once cost, counted by the recording proxy.
+//!
+//! LocalStack evaluates alarms itself and resets a state set with
+//! SetAlarmState unless the metric data agrees, so an alarm is driven by
+//! putting data that breaches it *and* setting the state (REFERENCE §7).
+//!
+//! `cargo test -p bluegreen-acceptance --test gates -- --test-threads=4`
+
+use std::thread;
+use std::time::{Duration, Instant, SystemTime};
+
+use aws_sdk_cloudwatch::error::DisplayErrorContext;
+use aws_sdk_cloudwatch::types as cw;
+use aws_sdk_elasticloadbalancingv2::types as elb;
+use bluegreen_acceptance::proxy::Proxy;
+use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Diagnostic, Output, Workdir};
+use serde_json::Value;
+
+// ---------------------------------------------------------------------------
+// CloudWatch fixtures
+// ---------------------------------------------------------------------------
+
+fn cloudwatch() -> &'static aws_sdk_cloudwatch::Client {
+    static C: std::sync::OnceLock<aws_sdk_cloudwatch::Client> = std::sync::OnceLock::new();
+    C.get_or_init(|| {
+        let conf = block_on(
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .region(aws_config::Region::new("us-east-1"))
+                .endpoint_url(&test_env().endpoint)
+                .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "bluegreen-acceptance"))
+                .load(),
+        );
+        aws_sdk_cloudwatch::Client::new(&conf)
+    })
+}
+
+/// An alarm on `Gates/<name>` `Errors` (Sum over 60 s > 0): any error put breaches it.
+fn create_alarm(name: &str) {
+    block_on(
+        cloudwatch()
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace(format!("Gates/{name}"))
+            .metric_name("Errors")
+            .statistic(cw::Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(0.0)
+            .comparison_operator(cw::ComparisonOperator::GreaterThanThreshold)
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("PutMetricAlarm {name}: {}", DisplayErrorContext(&e)));
+}
+
+/// Puts breaching data (so LocalStack's own evaluation agrees), then sets ALARM.
+fn trip_alarm(name: &str, reason: &str) {
+    let datum = cw::MetricDatum::builder().metric_name("Errors").value(5.0).timestamp(SystemTime::now().into()).build();
+    block_on(cloudwatch().put_metric_data().namespace(format!("Gates/{name}")).metric_data(datum).send())
+        .unwrap_or_else(|e| panic!("PutMetricData {name}: {}", DisplayErrorContext(&e)));
+    block_on(cloudwatch().set_alarm_state().alarm_name(name).state_value(cw::StateValue::Alarm).state_reason(reason).send())
+        .unwrap_or_else(|e| panic!("SetAlarmState {name}: {}", DisplayErrorContext(&e)));
+}
+
+fn dimension(name: &str, value: String) -> cw::Dimension {
+    cw::Dimension::builder().name(name).value(value).build()
+}
+
+/// `…:targetgroup/x/y` → `targetgroup/x/y`; `…:loadbalancer/app/x/y` → `app/x/y`.
+fn tg_dim(arn: &str) -> String {
+    format!("targetgroup/{}", arn.split_once(":targetgroup/").expect("a target group ARN").1)
+}
+fn lb_dim(arn: &str) -> String {
+    arn.split_once(":loadbalancer/").expect("a load balancer ARN").1.to_string()
+}
+
+/// Gates read windows of whole minutes ending with the minute in progress;
+/// data is put for this minute and the next, so that a test crossing a
+/// minute boundary still finds it (each window holds one of the two). Both
+/// at half past, never on a minute boundary, where LocalStack's windows
+/// disagree with CloudWatch's about which minute a point belongs to.
+fn minutes() -> [SystemTime; 2] {
+    let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_secs();
+    let half_past = SystemTime::UNIX_EPOCH + Duration::from_secs(secs / 60 * 60 + 30);
+    [half_past, half_past + Duration::from_secs(60)]
+}
+
+/// What a target group served this minute, as an ALB would publish it
+/// (TargetGroup + LoadBalancer dimensions).
+fn put_target_group_metrics(tg: &str, lb: &str, requests: f64, errors: f64, response_time: Option<f64>) {
+    for now in minutes() {
+        put_target_group_metrics_at(tg, lb, requests, errors, response_time, now);
+    }
+}
+
+fn put_target_group_metrics_at(tg: &str, lb: &str, requests: f64, errors: f64, response_time: Option<f64>, now: SystemTime) {
+    let dims = vec![dimension("TargetGroup", tg_dim(tg)), dimension("LoadBalancer", lb_dim(lb))];
+    let mut data = vec![
+        cw::MetricDatum::builder()
+            .metric_name("RequestCount")
+            .set_dimensions(Some(dims.clone()))
+            .value(requests)
+            .timestamp(now.into())
+            .build(),
+        cw::MetricDatum::builder()
+            .metric_name("HTTPCode_Target_5XX_Count")
+            .set_dimensions(Some(dims.clone()))
+            .value(errors)
+            .timestamp(now.into())
+            .build(),
+    ];
+    if let Some(t) = response_time {
+        data.push(
+            cw::MetricDatum::builder().metric_name("TargetResponseTime").set_dimensions(Some(dims)).value(t).timestamp(now.into()).build(),
+        );
+    }
+    block_on(cloudwatch().put_metric_data().namespace("AWS/ApplicationELB").set_metric_data(Some(data)).send())
+        .unwrap_or_else(|e| panic!("PutMetricData: {}", DisplayErrorContext(&e)));
+}
+
+/// A load balancer's own RequestCount this minute (LoadBalancer dimension).
+fn put_load_balancer_requests(lb: &str, requests: f64) {
+    for now in minutes() {
+        let d = cw::MetricDatum::builder()
+            .metric_name("RequestCount")
+            .dimensions(dimension("LoadBalancer", lb_dim(lb)))
+            .value(requests)
+            .timestamp(now.into())
+            .build();
+        block_on(cloudwatch().put_metric_data().namespace("AWS/ApplicationELB").metric_data(d).send())
+            .unwrap_or_else(|e| panic!("PutMetricData: {}", DisplayErrorContext(&e)));
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Canary fixtures and views
+// ---------------------------------------------------------------------------
+
+struct Env {
+    s: fixture::LegacyStack,
+    green_tg: String,
+}
+
+fn env(prefix: &str) -> Env {
+    let s = fixture::legacy_stack(&unique_suffix(prefix));
+    let green_tg = fixture::green_target_group(&s, &["i-0feedfacecafe0001".to_string()]);
+    Env { s, green_tg }
+}
+
+fn canary_tf(e: &Env, traffic: i64, extra: &str) -> String {
+    format!(
+        "resource \"canary_listener\" \"x\" {{\n  provider = bluegreen\n  listener_arn = \"{}\"\n  priority = 10\n  match {{\n    host_header = [\"api.example.com\"]\n  }}\n  blue_target_group_arn = \"{}\"\n  green_target_group_arn = \"{}\"\n  traffic = {traffic}\n{extra}}}\n",
+        e.s.listener_arn, e.s.tg_arn, e.green_tg
+    )
+}
+
+fn rollout(steps: &str, bake: &str) -> String {
+    format!("  rollout {{\n    steps = [{steps}]\n    bake_time = \"{bake}\"\n  }}\n")
+}
+
+/// `(blue, green)` weights of the rule forwarding to green.
+fn weights(e: &Env) -> Option<(i32, i32)> {
+    let out = block_on(aws().elbv2.describe_rules().listener_arn(&e.s.listener_arn).send()).expect("DescribeRules");
+    out.rules().iter().find_map(|r| {
+        let f = r.actions().iter().find(|a| a.r#type() == Some(&elb::ActionTypeEnum::Forward))?.forward_config()?;
+        let w = |tg: &str| f.target_groups().iter().find(|t| t.target_group_arn() == Some(tg)).and_then(|t| t.weight());
+        Some((w(&e.s.tg_arn)?, w(&e.green_tg)?))
+    })
+}
+
+fn state(wd: &Workdir, address: &str) -> Value {
+    let show = wd.show_json();
+    show["values"]["root_module"]["resources"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|r| r["address"] == address)
+        .map(|r| r["values"].clone())
+        .unwrap_or_else(|| panic!("{address} is not in the state: {show:#}"))
+}
+
+#[track_caller]
+fn only_error(out: &Output) -> Diagnostic {
+    let errors = out.errors();
+    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
+    errors.into_iter().next().expect("one error")
+}
+
+/// Applies in the background; once the canary is at `(blue, green)` runs
+/// `act` and returns the apply's output with the time `act` finished.
+fn apply_then_at(wd: &Workdir, at: (i32, i32), mut ready: impl FnMut() -> Option<(i32, i32)>, act: impl FnOnce()) -> (Output, Instant) {
+    thread::scope(|sc| {
+        let apply = sc.spawn(|| wd.apply_output(&[]));
+        let t = Instant::now();
+        loop {
+            if ready() == Some(at) {
+                act();
+                break;
+            }
+            assert!(t.elapsed() < Duration::from_secs(120) && !apply.is_finished(), "never saw the step {at:?}");
+            thread::sleep(Duration::from_millis(100));
+        }
+        let acted = Instant::now();
+        (apply.join().expect("apply thread"), acted)
+    })
+}
+
+/// The canary after a failed increase: state and ELBv2 both at 0 % green.
+#[track_caller]
+fn assert_back_at_zero(wd: &Workdir, e: &Env) {
+    assert_eq!(weights(e), Some((100, 0)), "ELBv2 weights (blue, green)");
+    assert_eq!(state(wd, "canary_listener.x")["traffic"], 0);
+    let refresh = wd.plan_output(&["-refresh-only", "-detailed-exitcode"]);
+    assert_eq!(refresh.code(), Some(0), "state differs from AWS\n{refresh}");
+}
+
+// ---------------------------------------------------------------------------
+// Alarms
+// ---------------------------------------------------------------------------
+
+#[test]
+fn an_alarm_in_alarm_blocks_an_increase() {
+    let e = env("ga");
+    let alarm = format!("green-5xx-{}", e.s.suffix);
+    create_alarm(&alarm);
+    trip_alarm(&alarm, "Threshold Crossed: 1 datapoint [5.0] was greater than the threshold (0.0).");
+    let wd = Workdir::new("gates-alarm-blocks");
+    let gate = format!("  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n  }}\n");
+    wd.config(&canary_tf(&e, 50, &gate));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- an alarm in ALARM before the first increase, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic not increased");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed")), "{d}");
+    assert_eq!(weights(&e), None, "nothing was created");
+}
+
+#[test]
+fn a_missing_alarm_is_a_plan_error_listing_it() {
+    let e = env("gm");
+    let wd = Workdir::new("gates-alarm-missing");
+    let present = format!("present-{}", e.s.suffix);
+    create_alarm(&present);
+    let gate = format!("  health_gate {{\n    cloudwatch_alarms = [\"{present}\", \"nope-1\", \"nope-2\"]\n  }}\n");
+    wd.config(&canary_tf(&e, 50, &gate));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let d = only_error(&out);
+    assert_eq!(d.summary, "CloudWatch alarm not found");
+    assert!(d.detail().contains("no alarm named \"nope-1\", \"nope-2\" in this account and region"), "{d}");
+    assert!(out.stderr.contains("cloudwatch_alarms = ["), "points at the attribute\n{out}");
+}
+
+#[test]
+fn a_decrease_is_not_refused_for_a_missing_alarm() {
+    let e = env("gd");
+    let alarm = format!("soon-gone-{}", e.s.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-decrease");
+    let gate = format!("  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n  }}\n");
+    wd.config(&canary_tf(&e, 20, &gate));
+    wd.apply(&[]);
+    block_on(cloudwatch().delete_alarms().alarm_names(&alarm).send()).expect("DeleteAlarms");
+    // Going up is refused at plan; going back is not.
+    wd.config(&canary_tf(&e, 50, &gate));
+    assert_eq!(only_error(&wd.plan_output(&[])).summary, "CloudWatch alarm not found");
+    wd.config(&canary_tf(&e, 0, &gate));
+    wd.apply(&[]);
+    assert_back_at_zero(&wd, &e);
+}
+
+#[test]
+fn an_alarm_tripped_mid_bake_rolls_back_within_one_interval() {
+    let e = env("gi");
+    let alarm = format!("green-errors-{}", e.s.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-alarm-mid-bake");
+    let extra =
+        format!("{}  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n    check_interval = \"3s\"\n  }}\n", rollout("10", "2m"));
+    wd.config(&canary_tf(&e, 0, &extra));
+    wd.apply(&[]);
+    wd.config(&canary_tf(&e, 50, &extra));
+    let (out, tripped) = apply_then_at(&wd, (90, 10), || weights(&e), || trip_alarm(&alarm, "Threshold Crossed: test"));
+    let took = tripped.elapsed();
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- an alarm tripped during the bake, as terraform prints it (apply ended {took:.1?} after):\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed: test (at step 10 %)")), "{d}");
+    // One interval (3 s) plus the gather (0.5 s), the way back and terraform writing state.
+    assert!(took < Duration::from_secs(12), "rolled back {took:?} after the alarm tripped");
+    assert_back_at_zero(&wd, &e);
+}
+
+// ---------------------------------------------------------------------------
+// Metrics
+// ---------------------------------------------------------------------------
+
+fn error_rate_gate(extra: &str) -> String {
+    format!("  health_gate {{\n    check_interval = \"2s\"\n    error_rate {{\n      window = \"1m\"\n      min_requests = 100\n      max_percent = 1.0\n{extra}    }}\n  }}\n")
+}
+
+#[test]
+fn a_5xx_rate_over_max_percent_rolls_back() {
+    let e = env("ge");
+    let wd = Workdir::new("gates-error-rate");
+    let extra = format!("{}{}", rollout("10", "2m"), error_rate_gate(""));
+    wd.config(&canary_tf(&e, 0, &extra));
+    wd.apply(&[]);
+    wd.config(&canary_tf(&e, 50, &extra));
+    let (out, _) = apply_then_at(&wd, (90, 10), || weights(&e), || put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 32.0, None));
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- green's 5xx rate over max_percent, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(d.detail().contains("green's 5xx rate is 3.2 % (32 of 1000 requests in the last 1m); max_percent = 1"), "{d}");
+    assert!(out.stderr.contains("max_percent = 1.0"), "points at max_percent\n{out}");
+    assert_back_at_zero(&wd, &e);
+}
+
+#[test]
+fn green_worse_than_blue_by_more_than_allowed_rolls_back() {
+    let e = env("gb");
+    let wd = Workdir::new("gates-error-rate-blue");
+    let extra = format!("{}{}", rollout("10", "2m"), error_rate_gate("      max_percent_over_blue = 0.5\n"));
+    wd.config(&canary_tf(&e, 0, &extra));
+    wd.apply(&[]);
+    wd.config(&canary_tf(&e, 50, &extra));
+    let (out, _) = apply_then_at(
+        &wd,
+        (90, 10),
+        || weights(&e),
+        || {
+            put_target_group_metrics(&e.s.tg_arn, &e.s.lb_arn, 5000.0, 10.0, None); // blue 0.2 %
+            put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 8.0, None);
+            // green 0.8 %: under max_percent
+        },
+    );
+    out.assert_failure();
+    let d = only_error(&out);
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(
+        d.detail().contains("green's 5xx rate is 0.8 % (8 of 1000 requests in the last 1m), blue's 0.2 % (10 of 5000): 0.6 points above blue; max_percent_over_blue = 0.5"),
+        "{d}"
+    );
+    assert_back_at_zero(&wd, &e);
+}
+
+#[test]
+fn too_few_requests_fail_at_the_end_of_the_bake_saying_why() {
+    let e = env("gn");
+    let wd = Workdir::new("gates-not-judged");
+    let extra = format!("{}{}", rollout("1", "8s"), error_rate_gate(""));
+    wd.config(&canary_tf(&e, 0, &extra));
+    wd.apply(&[]);
+    put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 3.0, 0.0, None);
+    wd.config(&canary_tf(&e, 50, &extra));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- a canary at 1 % that cannot be judged, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    let detail = d.detail();
+    assert!(
+        detail.contains("not judged by the end of the bake: green received 3 request(s) in the last 1m, fewer than min_requests = 100"),
+        "{d}"
+    );
+    assert!(detail.contains("raise the step, lengthen bake_time or error_rate.window, or lower min_requests"), "{d}");
+    assert_back_at_zero(&wd, &e);
+}
+
+#[test]
+fn average_latency_over_max_rolls_back() {
+    let e = env("gl");
+    let wd = Workdir::new("gates-latency");
+    let gate = "  health_gate {\n    check_interval = \"2s\"\n    latency {\n      window = \"1m\"\n      min_requests = 10\n      statistic = \"Average\"\n      max = \"800ms\"\n    }\n  }\n";
+    let extra = format!("{}{gate}", rollout("10", "2m"));
+    wd.config(&canary_tf(&e, 0, &extra));
+    wd.apply(&[]);
+    wd.config(&canary_tf(&e, 50, &extra));
+    let (out, _) =
+        apply_then_at(&wd, (90, 10), || weights(&e), || put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 200.0, 0.0, Some(1.5)));
+    out.assert_failure();
+    let d = only_error(&out);
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(d.detail().contains("green's Average response time is 1500 ms over the last 1m; max = 800ms"), "{d}");
+    assert_back_at_zero(&wd, &e);
+}
+
+#[test]
+fn bad_gate_values_are_validate_errors_with_paths() {
+    let e = env("gv");
+    let wd = Workdir::new("gates-validate");
+    let long = "a".repeat(256);
+    let gate = &format!("  health_gate {{\n    cloudwatch_alarms = [\"{long}\"]\n    check_interval = \"10m\"\n    error_rate {{\n      window = \"90s\"\n      max_percent = 101\n    }}\n    latency {{\n      statistic = \"p42\"\n      max = \"fast\"\n    }}\n  }}\n");
+    wd.config(&canary_tf(&e, 50, gate));
+    let proxy = Proxy::start();
+    let wd = wd.with_proxy(&proxy);
+    let out = wd.validate_output();
+    out.assert_failure();
+    let summaries: Vec<String> = out.errors().iter().map(|d| d.summary.clone()).collect();
+    for want in
+        ["Invalid cloudwatch_alarms", "Invalid check_interval", "Invalid window", "Invalid max_percent", "Invalid statistic", "Invalid max"]
+    {
+        assert!(summaries.iter().any(|s| s == want), "no {want:?} in {summaries:?}\n{out}");
+    }
+    assert!(proxy.calls().is_empty(), "validate made AWS calls: {:?}", proxy.counts());
+}
+
+// ---------------------------------------------------------------------------
+// Observed traffic (bluegreen_switch)
+// ---------------------------------------------------------------------------
+
+fn switch_tf(blue: &fixture::LegacyStack, green: &fixture::LegacyStack, traffic: i64, timeout: &str) -> String {
+    let observed = format!(
+        "    observed_traffic {{\n      blue_load_balancer_arn = \"{}\"\n      green_load_balancer_arn = \"{}\"\n      tolerance = 10\n      timeout = \"{timeout}\"\n    }}\n",
+        blue.lb_arn, green.lb_arn
+    );
+    let gate = format!("    target_group_arns = [\"{}\"]\n    check_interval = \"2s\"\n", green.tg_arn);
+    switch_with(blue, green, traffic, "1s", &observed, &gate)
+}
+
+/// A switch from `blue`'s load balancer to `green`'s, in `blue`'s zone; `observed` goes in `rollout`, `gate` in
+/// `health_gate`.
+fn switch_with(blue: &fixture::LegacyStack, green: &fixture::LegacyStack, traffic: i64, bake: &str, observed: &str, gate: &str) -> String {
+    format!(
+        "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone}\"\n  name = \"shop.{zname}\"\n  blue {{\n    alias {{\n      name = \"{bdns}\"\n      zone_id = \"{bz}\"\n    }}\n  }}\n  green {{\n    alias {{\n      name = \"{gdns}\"\n      zone_id = \"{gz}\"\n    }}\n  }}\n  traffic = {traffic}\n  rollout {{\n    steps = [50]\n    bake_time = \"{bake}\"\n{observed}  }}\n  health_gate {{\n{gate}  }}\n}}\n",
+        zone = blue.zone_id,
+        zname = blue.zone_name,
+        bdns = blue.lb_dns_name,
+        bz = blue.lb_zone_id,
+        gdns = green.lb_dns_name,
+        gz = green.lb_zone_id,
+    )
+}
+
+fn switch_weights(zone: &str, name: &str) -> Vec<(String, i64)> {
+    fixture::weights(zone, name)
+}
+
+/// `(blue, green)` weights of the switch's pair.
+fn pair(zone: &str, name: &str) -> Option<(i32, i32)> {
+    let w = switch_weights(zone, name);
+    let of = |id: &str| w.iter().find(|(s, _)| s == id).map(|(_, v)| *v as i32);
+    Some((of("blue")?, of("green")?))
+}
+
+#[test]
+fn switch_an_alarm_in_alarm_blocks_an_increase() {
+    let blue = fixture::legacy_stack(&unique_suffix("sa"));
+    let green = fixture::legacy_stack(&unique_suffix("sg"));
+    let alarm = format!("green-5xx-{}", green.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-switch-alarm");
+    let gate = format!("    cloudwatch_alarms = [\"{alarm}\"]\n");
+    wd.config(&switch_with(&blue, &green, 0, "1s", "", &gate));
+    wd.apply(&[]);
+    trip_alarm(&alarm, "Threshold Crossed: test");
+    wd.config(&switch_with(&blue, &green, 100, "1s", "", &gate));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = only_error(&out);
+    assert_eq!(d.summary, "Health gate failed: traffic not increased");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed: test")), "{d}");
+    assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((100, 0)));
+    assert_eq!(state(&wd, "bluegreen_switch.x")["traffic"], 0);
+}
+
+#[test]
+fn switch_a_5xx_rate_over_max_percent_rolls_back() {
+    let blue = fixture::legacy_stack(&unique_suffix("se"));
+    let green = fixture::legacy_stack(&unique_suffix("sf"));
+    let wd = Workdir::new("gates-switch-error-rate");
+    let gate = format!(
+        "    check_interval = \"2s\"\n    error_rate {{\n      green_target_group_arn = \"{}\"\n      window = \"1m\"\n      min_requests = 100\n      max_percent = 1.0\n    }}\n",
+        green.tg_arn
+    );
+    wd.config(&switch_with(&blue, &green, 0, "2m", "", &gate));
+    wd.apply(&[]);
+    wd.config(&switch_with(&blue, &green, 100, "2m", "", &gate));
+    let name = format!("shop.{}", blue.zone_name);
+    let (out, _) = apply_then_at(
+        &wd,
+        (50, 50),
+        || pair(&blue.zone_id, &name),
+        || put_target_group_metrics(&green.tg_arn, &green.lb_arn, 1000.0, 32.0, None),
+    );
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- a switch whose green answers 3.2 % 5xx, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(d.detail().contains("green's 5xx rate is 3.2 % (32 of 1000 requests in the last 1m); max_percent = 1 (at step 50 %)"), "{d}");
+    assert_eq!(pair(&blue.zone_id, &name), Some((100, 0)));
+    assert_eq!(state(&wd, "bluegreen_switch.x")["traffic"], 0);
+    let refresh = wd.plan_output(&["-refresh-only", "-detailed-exitcode"]);
+    assert_eq!(refresh.code(), Some(0), "state differs from AWS\n{refresh}");
+}
+
+#[test]
+fn observed_traffic_stuck_at_two_percent_fails_at_the_timeout() {
+    let blue = fixture::legacy_stack(&unique_suffix("ob"));
+    let green = fixture::legacy_stack(&unique_suffix("og"));
+    let wd = Workdir::new("gates-observed-stuck");
+    wd.config(&switch_tf(&blue, &green, 0, "12s"));
+    wd.apply(&[]);
+    put_load_balancer_requests(&blue.lb_arn, 980.0);
+    put_load_balancer_requests(&green.lb_arn, 20.0);
+    wd.config(&switch_tf(&blue, &green, 100, "12s"));
+    let t = Instant::now();
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = only_error(&out);
+    println!("---- clients not following a DNS step, as terraform prints it ({:.1?}):\n{}\n", t.elapsed(), out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    assert!(d.detail().contains("2 % observed at step 50 % after 12s"), "{d}");
+    assert!(t.elapsed() >= Duration::from_secs(12), "waited for the timeout");
+    let s = state(&wd, "bluegreen_switch.x");
+    assert_eq!(s["traffic"], 0);
+    let name = format!("shop.{}", blue.zone_name);
+    assert!(
+        switch_weights(&blue.zone_id, &name).iter().all(|(id, w)| (id == "green") == (*w == 0)),
+        "{:?}",
+        switch_weights(&blue.zone_id, &name)
+    );
+}
+
+#[test]
+fn observed_traffic_that_follows_the_step_passes() {
+    let blue = fixture::legacy_stack(&unique_suffix("pb"));
+    let green = fixture::legacy_stack(&unique_suffix("pg"));
+    let wd = Workdir::new("gates-observed-follows");
+    wd.config(&switch_tf(&blue, &green, 0, "2m"));
+    wd.apply(&[]);
+    put_load_balancer_requests(&blue.lb_arn, 520.0);
+    put_load_balancer_requests(&green.lb_arn, 480.0);
+    wd.config(&switch_tf(&blue, &green, 100, "2m"));
+    let out = wd.apply_output(&["-parallelism=1"]);
+    out.assert_success();
+    assert_eq!(state(&wd, "bluegreen_switch.x")["traffic"], 100);
+}
+
+// ---------------------------------------------------------------------------
+// Shared work: a hundred canaries baking at once
+// ---------------------------------------------------------------------------
+
+#[test]
+fn a_hundred_canaries_baking_cost_at_most_two_cloudwatch_calls_per_interval() {
+    const N: usize = 100;
+    let e = env("gh");
+    let mut tf = String::new();
+    for i in 0..N {
+        let alarm = format!("c{i}-{}", e.s.suffix);
+        create_alarm(&alarm);
+        tf.push_str(&format!(
+            "resource \"canary_listener\" \"c{i}\" {{\n  provider = bluegreen\n  listener_arn = \"{}\"\n  priority = {}\n  match {{\n    path_pattern = [\"/c{i}/*\"]\n  }}\n  blue_target_group_arn = \"{}\"\n  green_target_group_arn = \"{}\"\n  traffic = 20\n{}  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n    check_interval = \"5s\"\n    error_rate {{\n      window = \"1m\"\n      min_requests = 1\n      max_percent = 5\n    }}\n  }}\n}}\n",
+            e.s.listener_arn,
+            100 + i,
+            e.s.tg_arn,
+            e.green_tg,
+            rollout("10", "40s")
+        ));
+    }
+    put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 1.0, None);
+    let proxy = Proxy::start();
+    let wd = Workdir::new("gates-hundred").with_proxy(&proxy).with_timeout(Duration::from_secs(600));
+    wd.config(&tf);
+    let t = Instant::now();
+    let out = wd.apply_output(&["-parallelism=100"]);
+    out.assert_success();
+    let took = t.elapsed();
+    let calls = proxy.calls();
+    let cw: Vec<_> = calls.iter().filter(|c| c.service == "monitoring").collect();
+    let count = |op: &str| cw.iter().filter(|c| c.operation == op).count();
+    // The bake: from the last canary reaching 10 % to the first one going on to 20 %.
+    let writes: Vec<_> = calls.iter().filter(|c| c.operation == "CreateRule" || c.operation == "ModifyRule").collect();
+    let at_10 = writes.iter().filter(|c| c.body.contains("Weight=90")).map(|c| c.at).max().expect("the 10 % step");
+    let at_20 = writes.iter().filter(|c| c.body.contains("Weight=80")).map(|c| c.at).min().expect("the 20 % step");
+    let in_bake: Vec<_> = cw.iter().filter(|c| c.at > at_10 && c.at < at_20).collect();
+    let mut per_interval = std::collections::BTreeMap::<u64, usize>::new();
+    for c in &in_bake {
+        *per_interval.entry(c.at.as_secs() / 5).or_default() += 1;
+    }
+    println!(
+        "---- {N} canaries, check_interval 5s, bake 40s: apply took {took:.1?}; CloudWatch calls in all: {} DescribeAlarms, {} GetMetricData; \
+         during the common bake ({:.1?}): {} calls, by 5 s window {:?}",
+        count("DescribeAlarms"),
+        count("GetMetricData"),
+        at_20.saturating_sub(at_10),
+        in_bake.len(),
+        per_interval.values().collect::<Vec<_>>()
+    );
+    assert!(at_20 > at_10, "the bakes overlapped: all at 10 % before any moved on");
+    let intervals = (at_20 - at_10).as_secs_f64() / 5.0;
+    assert!(
+        (in_bake.len() as f64) <= 2.0 * (intervals.ceil() + 1.0),
+        "{} CloudWatch calls in {intervals:.1} intervals: more than 2 per interval",
+        in_bake.len()
+    );
+    assert!(!in_bake.is_empty(), "the gates were checked during the bake");
+}
