@@ -211,8 +211,11 @@ fn changes(block: &Block, a: &Value, b: &Value, out: &mut Vec<(String, Value)>) 
     }
 }
 
+/// A configuration with a name for messages.
+type Named = (String, Value);
+
 /// The configurations a user may write, each with a name.
-fn variants(r: &dyn Resource, full: &Value, other: &Value) -> Vec<(String, Value)> {
+fn variants(r: &dyn Resource, full: &Value) -> Vec<(String, Value)> {
     let block = &r.schema().block;
     let mut out = vec![("full".to_string(), full.clone())];
     removals(block, full, &mut out);
@@ -271,11 +274,11 @@ async fn plan(r: &dyn Resource, prior: &Value, config: &Value) -> Result<Value, 
 async fn check_pairs(r: &dyn Resource, full: &Value, other: &Value) -> (usize, Vec<String>) {
     let block = &r.schema().block;
     let ty = r.schema().implied_type();
-    let vs = variants(r, full, other);
+    let vs = variants(r, full);
     assert!(vs.len() > 20, "{}: only {} variants", r.type_name(), vs.len());
     // Every ordered pair of shapes (blocks and attributes present or absent on either side), and each in-place
     // change of one value to and from the full configuration.
-    let mut edits: Vec<(&(String, Value), &(String, Value))> = vs.iter().flat_map(|x| vs.iter().map(move |y| (x, y))).collect();
+    let mut edits: Vec<(&Named, &Named)> = vs.iter().flat_map(|x| vs.iter().map(move |y| (x, y))).collect();
     let one_changed = changed(r, full, other);
     assert!(one_changed.len() > 10, "{}: only {} changes", r.type_name(), one_changed.len());
     edits.extend(one_changed.iter().flat_map(|c| [(&vs[0], c), (c, &vs[0])]));
