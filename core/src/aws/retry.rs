@@ -65,7 +65,7 @@ impl Default for RetryPolicy {
             ambiguous: 2,
             max_retries: None,
             base: Duration::from_millis(200),
-            cap: Duration::from_secs(20),
+            cap: Duration::from_secs(8),
         }
     }
 }
@@ -369,8 +369,8 @@ mod tests {
         assert_eq!(p.call("ChangeResourceRecordSets", f).await.unwrap(), 20);
         assert_eq!(count.load(Ordering::SeqCst), 21);
         let took = started.elapsed();
-        // Backoff doubles from 200 ms to a 20 s cap, jittered over its upper half.
-        assert!(took > Duration::from_secs(100) && took < Duration::from_secs(300), "{took:?}");
+        // Backoff doubles from 200 ms to an 8 s cap (12.6 s + 13 × 8 s), jittered over its upper half.
+        assert!(took >= Duration::from_secs(58) && took <= Duration::from_secs(117), "{took:?}");
         assert_eq!(p.stats.throttled.load(Ordering::Relaxed), 20);
     }
 
@@ -387,7 +387,7 @@ mod tests {
             .await;
         assert!(r.is_ok(), "{r:?}");
         // Done within one capped backoff of the throttling's end.
-        assert!(Instant::now() <= until + Duration::from_secs(20));
+        assert!(Instant::now() <= until + Duration::from_secs(8));
     }
 
     #[tokio::test(start_paused = true)]
@@ -514,8 +514,8 @@ mod tests {
         let p = RetryPolicy::default();
         assert_eq!(p.backoff(1), Duration::from_millis(200));
         assert_eq!(p.backoff(2), Duration::from_millis(400));
-        assert_eq!(p.backoff(7), Duration::from_millis(12_800));
-        assert_eq!(p.backoff(8), Duration::from_secs(20));
-        assert_eq!(p.backoff(1000), Duration::from_secs(20));
+        assert_eq!(p.backoff(6), Duration::from_millis(6_400));
+        assert_eq!(p.backoff(7), Duration::from_secs(8));
+        assert_eq!(p.backoff(1000), Duration::from_secs(8));
     }
 }
