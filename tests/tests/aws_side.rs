@@ -164,12 +164,9 @@ fn sixty_seconds_of_route53_throttling_during_a_rollout_step() {
     let writes = summary("rollout under 60 s of Route 53 throttling", &s.proxy, CHANGE);
     let span = throttled.last().map(|l| l.at - throttled[0].at).unwrap_or_default();
     let waits = out.stderr.lines().filter(|l| l.contains("retrying in") && l.contains("waited")).count();
-    println!(
-        "60 s throttling: {} throttled answers over {span:.1?}, apply {:.1?}, {waits} INFO wait lines",
-        throttled.len(),
-        out.elapsed
-    );
-    assert!(span >= Duration::from_secs(55), "the throttling did not last: {span:?}");
+    println!("60 s throttling: {} throttled answers over {span:.1?}, apply {:.1?}, {waits} INFO wait lines", throttled.len(), out.elapsed);
+    // The last throttled answer comes within one capped backoff (8 s) of the 60 s window's end.
+    assert!(span + Duration::from_secs(8) >= Duration::from_secs(60), "the throttling did not last: {span:?}");
     assert!(waits >= 1, "no INFO line told about the waits\n{out}");
     assert_eq!(writes.iter().filter(|c| c.succeeded()).count(), 3, "steps 10, 50, 100: one write each");
     assert_eq!(s.assert_state_is_reality(), 100);
@@ -207,11 +204,11 @@ fn ctrl_c_during_a_long_throttle_wait_stops_promptly() {
 
 /// Route 53 held to 5 requests a second by the proxy (Throttling beyond
 /// it) while many switches shift at -parallelism=50: nothing surfaces,
-/// and the wall time is reported against the floor calls ÷ rate. (The
-/// 200-switch run is in `make bench`; this is its smaller variant.)
+/// and the wall time is reported against the floor calls ÷ rate. (Writes
+/// of one zone are batched, so 200 switches cost few Route 53 calls.)
 #[test]
 fn many_switches_under_route53s_rate_limit() {
-    const N: usize = 40;
+    const N: usize = 200;
     let (zone_name, zone_id) = fixture::hosted_zone(&unique_suffix("rl"));
     let proxy = Proxy::start();
     let wd = Workdir::new("aws-rate").with_proxy(&proxy).with_timeout(Duration::from_secs(900));
@@ -398,7 +395,14 @@ fn listener(port: i32) -> String {
     let a = alb();
     let forward = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&a.s.tg_arn).build();
     let out = block_on(
-        aws().elbv2.create_listener().load_balancer_arn(&a.s.lb_arn).protocol(elb::ProtocolEnum::Http).port(port).default_actions(forward).send(),
+        aws()
+            .elbv2
+            .create_listener()
+            .load_balancer_arn(&a.s.lb_arn)
+            .protocol(elb::ProtocolEnum::Http)
+            .port(port)
+            .default_actions(forward)
+            .send(),
     )
     .unwrap_or_else(|e| panic!("CreateListener: {}", DisplayErrorContext(&e)));
     out.listeners().first().and_then(|l| l.listener_arn()).expect("listener arn").to_string()
