@@ -27,7 +27,9 @@
 //!   the call fails at once with [`AwsErrorKind::Stopped`] (or with its last
 //!   ambiguous error, which the caller reads back), so nothing is left half
 //!   done and the state stays what AWS holds. Calls made after the stop (a
-//!   rollback, a read-back) still get their first attempt, never a retry wait.
+//!   read-back) still get their first attempt, never a retry wait. The way
+//!   back from a failed health gate must finish even after a Ctrl-C: code
+//!   run inside [`unstoppable`] keeps retrying as if no stop had come.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -38,6 +40,20 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{AwsError, AwsErrorKind};
+
+tokio::task_local! {
+    static UNSTOPPABLE: ();
+}
+
+/// Runs `fut` with StopProvider ignored by the pacers' retry waits (in this
+/// task): a gate's rollback is written even after a Ctrl-C.
+pub async fn unstoppable<F: Future>(fut: F) -> F::Output {
+    UNSTOPPABLE.scope((), fut).await
+}
+
+fn stoppable() -> bool {
+    UNSTOPPABLE.try_with(|_| ()).is_err()
+}
 
 /// Waits at least this long are logged at INFO.
 pub const LOG_WAIT_OVER: Duration = Duration::from_secs(5);
@@ -230,8 +246,16 @@ impl Pacer {
         let mut retries = 0u32;
         let mut ambiguous = 0u32;
         let mut waited = Duration::ZERO;
+        let stop = if stoppable() { self.stop.clone() } else { CancellationToken::new() };
         loop {
-            let queued = self.limiter.acquire().await;
+            // After a stop, calls still go out (a read-back must), but wait for nothing.
+            let queued = self.limiter.reserve();
+            if !queued.is_zero() {
+                tokio::select! {
+                    _ = tokio::time::sleep(queued) => {}
+                    _ = stop.cancelled() => {}
+                }
+            }
             waited += queued;
             if queued >= LOG_WAIT_OVER {
                 tracing::info!(service = self.service, operation, "waited {} for {}'s rate limit", fmt(queued), self.service);
@@ -268,7 +292,7 @@ impl Pacer {
             if throttle && spent + delay > self.policy.budget {
                 return Err(exhausted(err, spent, retries - 1));
             }
-            if self.stop.is_cancelled() {
+            if stop.is_cancelled() {
                 return Err(stopped(err, waited));
             }
             if delay >= LOG_WAIT_OVER || waited + delay >= LOG_WAIT_OVER {
@@ -289,7 +313,7 @@ impl Pacer {
             self.stats.retries.fetch_add(1, Ordering::Relaxed);
             tokio::select! {
                 _ = tokio::time::sleep(delay) => waited += delay,
-                _ = self.stop.cancelled() => return Err(stopped(err, waited + started.elapsed().saturating_sub(spent))),
+                _ = stop.cancelled() => return Err(stopped(err, waited + started.elapsed().saturating_sub(spent))),
             }
         }
     }
@@ -462,6 +486,10 @@ mod tests {
         // An ambiguous failure stays ambiguous, so the caller reads back.
         let (_, f) = failing(u32::MAX, || AwsError::new("CreateRule", AwsErrorKind::Ambiguous, "reset"));
         assert_eq!(p.call("CreateRule", f).await.unwrap_err().kind, AwsErrorKind::Ambiguous);
+        // A rollback keeps retrying through the stop.
+        let (count, f) = failing(5, throttle);
+        assert_eq!(unstoppable(p.call("ChangeResourceRecordSets", f)).await.unwrap(), 5);
+        assert_eq!(count.load(Ordering::SeqCst), 6);
     }
 
     #[tokio::test(start_paused = true)]
