@@ -36,7 +36,7 @@ pub struct ProviderConfig {
     #[serde(default)]
     #[schemars(range(min = 0, max = 25))]
     pub max_retries: Val<u32>,
-    /// How long a throttled AWS call is retried before the provider gives up, e.g. `"10m"`. Defaults to `"5m"`. Calls are also paced by a client-side rate limiter per service (Route 53: 5 requests a second).
+    /// How long a throttled AWS call is retried before the provider gives up, e.g. `"10m"`. Defaults to `"5m"`. Calls are also paced by a client-side rate limiter per service (Route 53: 4.5 requests a second, under its limit of 5).
     #[serde(default)]
     pub retry_timeout: Val<String>,
     /// Skip the `sts:GetCallerIdentity` check of the credentials when the provider is configured (as in the AWS provider). Without the check, missing or wrong credentials surface at the first read, and `allowed_account_ids` / `forbidden_account_ids` cannot be used.

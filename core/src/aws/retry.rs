@@ -8,8 +8,8 @@
 //!
 //! - **Pacing.** Each call first takes a token from the service's bucket
 //!   ([`Limiter`]): a steady rate with a small burst. A throttled answer
-//!   halves the rate (down to [`Limiter::floor`]); each success wins back a
-//!   twentieth of the configured rate. Two hundred switches applying at once
+//!   lowers the rate by a fifth (down to [`Limiter::floor`]); each success
+//!   wins back a tenth of the configured rate. Two hundred switches applying at once
 //!   queue here instead of at AWS.
 //! - **Retrying by time, not by count.** Throttling and
 //!   PriorRequestNotComplete mean "not now, nothing was done": they are
@@ -165,11 +165,11 @@ impl Limiter {
         wait
     }
 
-    /// AWS throttled a call: halve the rate.
+    /// AWS throttled a call: lower the rate by a fifth.
     pub fn throttled(&self) {
         let floor = self.floor();
         let mut b = self.bucket.lock().expect("limiter lock");
-        b.rate = (b.rate / 2.0).max(floor);
+        b.rate = (b.rate * 0.8).max(floor);
         // Tokens already handed out stay handed out; no new burst.
         b.tokens = b.tokens.min(0.0);
     }
@@ -177,7 +177,7 @@ impl Limiter {
     /// A call went through: win back part of the configured rate.
     pub fn succeeded(&self) {
         let mut b = self.bucket.lock().expect("limiter lock");
-        b.rate = (b.rate + b.max_rate / 20.0).min(b.max_rate);
+        b.rate = (b.rate + b.max_rate / 10.0).min(b.max_rate);
     }
 }
 
@@ -525,15 +525,18 @@ mod tests {
     async fn throttling_lowers_the_rate_and_successes_restore_it() {
         let l = Limiter::new(8.0, 8);
         l.throttled();
-        assert_eq!(l.rate(), 4.0);
-        for _ in 0..10 {
+        assert!((l.rate() - 6.4).abs() < 1e-9, "{}", l.rate());
+        for _ in 0..20 {
             l.throttled();
         }
         assert_eq!(l.rate(), l.floor());
         assert_eq!(l.floor(), 1.0);
-        for _ in 0..40 {
+        // From the floor (1/s), each success adds 0.8/s.
+        for _ in 0..8 {
             l.succeeded();
         }
+        assert!((l.rate() - 7.4).abs() < 1e-9, "{}", l.rate());
+        l.succeeded();
         assert_eq!(l.rate(), 8.0);
     }
 

@@ -979,7 +979,7 @@ impl Report<'_> {
              The proxy answers AWS's `Throttling` (400, \"Rate exceeded\") to any Route 53 call beyond a token bucket of \
              {RATE_LIMIT_RPS}/s (burst {}), as Route 53 does per account. Floor = answered Route 53 calls ÷ {RATE_LIMIT_RPS}/s: \
              the least time those calls can take under the limit. Span = first to last Route 53 call.\n\n\
-             | zones | command | wall | Route 53 calls answered | throttled answers | span | floor | errors surfaced |\n|---|---|---|---|---|---|---|---|\n",
+             | zones | command | wall | Route 53 calls answered (all calls, by operation) | throttled answers | span | floor | errors surfaced |\n|---|---|---|---|---|---|---|---|\n",
             r.n, RATE_LIMIT_RPS as u32
         );
         for row in &r.rows {
