@@ -193,3 +193,53 @@ impl ProviderConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(c: &ProviderConfig) -> Vec<(String, Option<Path>)> {
+        let mut d = Diagnostics::new();
+        c.validate(&mut d);
+        d.0.into_iter().map(|d| (d.summary, d.path)).collect()
+    }
+
+    use crate::value::Path;
+
+    fn ids(v: &[&str]) -> Val<Vec<String>> {
+        Val::Known(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn account_lists_are_checked_before_any_call() {
+        let ok = ProviderConfig { allowed_account_ids: ids(&["123456789012"]), ..ProviderConfig::default() };
+        assert!(errors(&ok).is_empty());
+        let bad = ProviderConfig { allowed_account_ids: ids(&["123456789012", "12345"]), ..ProviderConfig::default() };
+        assert_eq!(errors(&bad), [("Invalid AWS account id".to_string(), Some(attr_path(&["allowed_account_ids"]).index(1)))]);
+        let both = ProviderConfig {
+            allowed_account_ids: ids(&["123456789012"]),
+            forbidden_account_ids: ids(&["210987654321"]),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(errors(&both), [("Conflicting account lists".to_string(), Some(attr_path(&["forbidden_account_ids"])))]);
+        let skipped = ProviderConfig {
+            forbidden_account_ids: ids(&["210987654321"]),
+            skip_credentials_validation: Val::Known(true),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(
+            errors(&skipped),
+            [("Account check needs credentials validation".to_string(), Some(attr_path(&["skip_credentials_validation"])))]
+        );
+    }
+
+    #[test]
+    fn retry_timeout_is_a_duration_within_bounds() {
+        let c = |s: &str| ProviderConfig { retry_timeout: Val::Known(s.into()), ..ProviderConfig::default() };
+        assert!(errors(&c("10m")).is_empty());
+        assert_eq!(errors(&c("1s"))[0].0, "Invalid retry_timeout");
+        assert_eq!(errors(&c("soon"))[0].0, "Invalid retry_timeout");
+        let mut d = Diagnostics::new();
+        assert_eq!(c("10m").to_settings(&mut d).retry_budget, Some(std::time::Duration::from_secs(600)));
+    }
+}
