@@ -259,8 +259,9 @@ async fn react_to_gate(
     tracing::warn!(gate = %failure.gate, observation = %failure.observation, back_to = back_to.green(), "health gate failed at {at}; returning to {back_to}");
     // The way back is never gated, and it must finish even after a Ctrl-C:
     // a fresh token, so the rollback is waited for.
+    // (Retry waits for throttling too: see aws::retry::unstoppable.)
     let unstoppable = CancellationToken::new();
-    match router.apply(back_to, &unstoppable).await {
+    match crate::aws::retry::unstoppable(router.apply(back_to, &unstoppable)).await {
         Ok(()) => {
             ShiftReport { outcome: if halted { ShiftOutcome::Halted(failure) } else { ShiftOutcome::RolledBack(failure) }, at: back_to }
         }

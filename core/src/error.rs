@@ -11,14 +11,23 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum AwsErrorKind {
     /// The thing asked for does not exist.
     NotFound,
-    /// Rate limiting; the SDK already retried.
+    /// Rate limiting (already retried for the retry budget).
     Throttling,
     /// Route 53 is still applying an earlier change on this zone.
     PriorRequestNotComplete,
     /// AWS rejected the request as invalid (e.g. `InvalidChangeBatch`).
     Invalid,
-    /// Access denied or bad credentials.
+    /// The credentials are not allowed to do this (`AccessDenied`).
     Auth,
+    /// No credentials could be found, or AWS does not accept them (unknown
+    /// key, bad signature, expired token).
+    Credentials,
+    /// The endpoint could not be reached (no connection was made, so nothing
+    /// was sent).
+    Unreachable,
+    /// Terraform asked the provider to stop while the call waited to be
+    /// retried; the failed attempt had no effect.
+    Stopped,
     /// No response, a timeout or a 5xx: the request may or may not have taken
     /// effect, so a write must be read back before it is retried.
     Ambiguous,

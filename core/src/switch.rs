@@ -549,7 +549,13 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn prior_request_not_complete_is_retried_with_backoff() {
-        let (fake, zone) = setup();
+        // The pacer every provider process puts in front of Route 53 retries it.
+        use crate::aws::paced::PacedRoute53;
+        use crate::aws::retry::{Limiter, Pacer, RetryPolicy};
+        let fake = Arc::new(FakeRoute53::new());
+        fake.add_zone(Z, "example.com");
+        let pacer = Arc::new(Pacer::new("Route 53", "fake".into(), Limiter::new(5.0, 5), RetryPolicy::default(), CancellationToken::new()));
+        let zone = Zones::new(Arc::new(PacedRoute53::new(fake.clone(), pacer))).zone(Z);
         create(&zone, &spec(), t(0), false).await.unwrap();
         fake.fault("ChangeResourceRecordSets", Fault::Fail(AwsErrorKind::PriorRequestNotComplete, "PriorRequestNotComplete"));
         fake.fault("ChangeResourceRecordSets", Fault::Fail(AwsErrorKind::PriorRequestNotComplete, "PriorRequestNotComplete"));

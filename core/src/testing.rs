@@ -233,7 +233,9 @@ impl Route53Api for FakeRoute53 {
     }
 
     async fn get_change(&self, change_id: &str) -> Result<ChangeInfo, AwsError> {
-        self.enter("GetChange");
+        if let Some(Fault::Fail(kind, code)) = self.enter("GetChange") {
+            return Err(err("GetChange", kind, code, "injected"));
+        }
         let mut s = self.state.lock().unwrap();
         let status = if s.pending_polls > 0 {
             s.pending_polls -= 1;

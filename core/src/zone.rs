@@ -27,9 +27,14 @@
 //!   invalid, it is split in halves until each bad request stands alone, so
 //!   valid requests still succeed and only the bad one gets the error. Every
 //!   caller gets the result of the batch that carried its changes.
-//! - One write at a time per zone (this process never races itself), with
-//!   back-off on PriorRequestNotComplete.
+//! - One write at a time per zone (this process never races itself).
+//!   Throttling and PriorRequestNotComplete are retried below this module,
+//!   by the Route 53 pacer ([`crate::aws::retry`]).
 //! - INSYNC is polled once per change id, however many resources wait on it.
+//!   A change still PENDING is logged at INFO once a minute; a GetChange that
+//!   fails with throttling, a 5xx or no answer is polled again (the change
+//!   was accepted: only the news of it is late) until `sync_timeout`, whose
+//!   error says what Route 53 now holds and that it will still propagate.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -62,8 +67,8 @@ pub const SNAPSHOT_MAX_AGE: Duration = Duration::from_secs(60);
 pub const MAX_SNAPSHOT_PAGES: usize = 20;
 /// Route 53's page size limit for ListResourceRecordSets.
 const PAGE_SIZE: i32 = 300;
-/// Back-off for PriorRequestNotComplete beyond the SDK's own retries.
-const PRIOR_REQUEST_RETRIES: u32 = 6;
+/// A change still PENDING is logged at INFO this often.
+pub const PENDING_LOG_EVERY: Duration = Duration::from_secs(60);
 /// Route 53 keeps change comments to 256 characters.
 const MAX_COMMENT: usize = 256;
 
@@ -233,6 +238,8 @@ pub struct Zone {
     /// INSYNC waits in progress, by change id; ids known INSYNC.
     syncing: Arc<Mutex<HashMap<String, watch::Receiver<SyncState>>>>,
     in_sync: Arc<Mutex<HashSet<String>>>,
+    /// What each change this process sent wrote, for messages.
+    written: Mutex<HashMap<String, String>>,
 }
 
 impl Zone {
@@ -250,6 +257,7 @@ impl Zone {
             window: COALESCE_WINDOW,
             syncing: Arc::default(),
             in_sync: Arc::default(),
+            written: Mutex::default(),
         }
     }
 
@@ -499,25 +507,15 @@ impl Zone {
         }
     }
 
-    /// One ChangeResourceRecordSets, retried on PriorRequestNotComplete.
-    /// The caller holds `sender`.
+    /// One ChangeResourceRecordSets (retried on throttling and
+    /// PriorRequestNotComplete by the pacer below). The caller holds `sender`.
     async fn send(&self, comment: &str, changes: &[Change]) -> Result<ChangeInfo, AwsError> {
-        let mut delay = Duration::from_millis(500);
-        let mut attempt = 0;
-        loop {
-            match self.api.change_record_sets(&self.id, comment, changes).await {
-                Err(e) if e.kind == AwsErrorKind::PriorRequestNotComplete && attempt < PRIOR_REQUEST_RETRIES => {
-                    attempt += 1;
-                    tracing::debug!(zone = %self.id, attempt, "PriorRequestNotComplete; retrying in {delay:?}");
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(8));
-                }
-                other => {
-                    tracing::debug!(zone = %self.id, changes = changes.len(), ok = other.is_ok(), "ChangeResourceRecordSets");
-                    return other;
-                }
-            }
+        let result = self.api.change_record_sets(&self.id, comment, changes).await;
+        tracing::debug!(zone = %self.id, changes = changes.len(), ok = result.is_ok(), "ChangeResourceRecordSets");
+        if let Ok(info) = &result {
+            self.written.lock().expect("written lock").insert(bare_id(&info.id).to_string(), describe(changes));
         }
+        result
     }
 
     /// Waits until Route 53 reports the change INSYNC, bounded by
@@ -545,10 +543,21 @@ impl Zone {
                 }
                 _ = stop.cancelled() => return Err(Error::Cancelled(format!("waiting for change {id} to be INSYNC"))),
                 _ = tokio::time::sleep_until(deadline) => {
-                    return Err(Error::Invalid(format!(
-                        "Route 53 change {id} was not INSYNC after {}; it was accepted and will still take effect. Raise sync_timeout or set wait_for_sync = false.",
-                        crate::duration::format(sync.timeout)
-                    )))
+                    let written = self.written.lock().expect("written lock").get(&id).cloned();
+                    let holds = match written {
+                        Some(w) => format!("Route 53 holds the new records ({w})"),
+                        None => "Route 53 holds the new records".to_string(),
+                    };
+                    return Err(Error::Unfinished {
+                        summary: "Route 53 change still propagating",
+                        detail: format!(
+                            "Route 53 change {id} was not INSYNC after {} (sync_timeout). {holds}: it accepted the change, \
+                             which will still propagate to its DNS servers on its own; the state records it. \
+                             Nothing needs undoing: run terraform again to carry on, and raise sync_timeout (or set \
+                             wait_for_sync = false) if Route 53 is often this slow.",
+                            crate::duration::format(sync.timeout)
+                        ),
+                    });
                 }
             }
         }
@@ -567,6 +576,8 @@ impl Zone {
         let (syncing, in_sync) = (self.syncing.clone(), self.in_sync.clone());
         tokio::spawn(async move {
             let mut delay = Duration::from_secs(1);
+            let started = Instant::now();
+            let mut next_log = started + PENDING_LOG_EVERY;
             let result = loop {
                 tokio::time::sleep(delay).await;
                 {
@@ -581,7 +592,29 @@ impl Zone {
                 match api.get_change(&id).await {
                     Ok(info) if info.status == ChangeStatus::InSync => break Ok(()),
                     Ok(_) => {}
+                    // The change was accepted; only the news of it is late. The
+                    // waiters' sync_timeout bounds this.
+                    Err(e)
+                        if matches!(
+                            e.kind,
+                            AwsErrorKind::Throttling
+                                | AwsErrorKind::PriorRequestNotComplete
+                                | AwsErrorKind::Ambiguous
+                                | AwsErrorKind::Unreachable
+                        ) =>
+                    {
+                        tracing::debug!(zone = %zone, change = %id, error = %e, "GetChange failed; polling again");
+                    }
                     Err(e) => break Err(e),
+                }
+                if Instant::now() >= next_log {
+                    tracing::info!(
+                        zone = %zone,
+                        change = %id,
+                        "Route 53 change {id} still PENDING after {}; waiting for INSYNC",
+                        crate::duration::format(Duration::from_secs(started.elapsed().as_secs()))
+                    );
+                    next_log += PENDING_LOG_EVERY;
                 }
                 delay = (delay * 2).min(Duration::from_secs(10));
             };
@@ -595,6 +628,29 @@ impl Zone {
         });
         rx
     }
+}
+
+/// What a batch writes, in words: `UPSERT api.example.com. A blue=80 green=20; …`.
+fn describe(changes: &[Change]) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    for c in changes {
+        let action = match c.action {
+            ChangeAction::Create => "CREATE",
+            ChangeAction::Delete => "DELETE",
+            ChangeAction::Upsert => "UPSERT",
+        };
+        let routing = match &c.record.routing {
+            crate::aws::route53::Routing::Weighted { set_identifier, weight } => format!(" {set_identifier}={weight}"),
+            _ => String::new(),
+        };
+        parts.push(format!("{action} {} {}{routing}", c.record.name, c.record.record_type));
+    }
+    if parts.len() > 6 {
+        let more = parts.len() - 6;
+        parts.truncate(6);
+        parts.push(format!("and {more} more"));
+    }
+    parts.join("; ")
 }
 
 fn lost() -> AwsError {
@@ -921,5 +977,48 @@ mod tests {
         let c = batch_comment(&many);
         assert!(c.starts_with("bluegreen: 40 changes: bluegreen: svc0 0% -> 10%; "), "{c}");
         assert_eq!(c.chars().count(), MAX_COMMENT);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn getchange_throttles_and_5xx_are_polled_through_until_insync() {
+        let (fake, zone) = zone_with_pairs(1);
+        let change = zone.change("c", &upsert(0, 20)).await.unwrap();
+        for (kind, code) in [
+            (AwsErrorKind::Throttling, "Throttling"),
+            (AwsErrorKind::Ambiguous, "InternalFailure"),
+            (AwsErrorKind::Throttling, "Throttling"),
+            (AwsErrorKind::Ambiguous, "ServiceUnavailable"),
+        ] {
+            fake.fault("GetChange", Fault::Fail(kind, code));
+        }
+        fake.pending_polls(2);
+        let sync = SyncOptions { wait: true, timeout: Duration::from_secs(120) };
+        zone.wait_insync(&change, sync, &CancellationToken::new()).await.unwrap();
+        assert_eq!(fake.calls("GetChange"), 7, "4 failed polls, 2 PENDING, 1 INSYNC");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn other_getchange_errors_end_the_wait() {
+        let (fake, zone) = zone_with_pairs(1);
+        let change = zone.change("c", &upsert(0, 20)).await.unwrap();
+        fake.fault("GetChange", Fault::Fail(AwsErrorKind::Auth, "AccessDenied"));
+        let e = zone.wait_insync(&change, SyncOptions::default(), &CancellationToken::new()).await.unwrap_err();
+        assert!(e.to_string().contains("AccessDenied"), "{e}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn pending_past_sync_timeout_says_what_route53_holds() {
+        let (fake, zone) = zone_with_pairs(1);
+        let change = zone.change("c", &upsert(0, 20)).await.unwrap();
+        fake.pending_polls(1_000);
+        let started = Instant::now();
+        let sync = SyncOptions { wait: true, timeout: Duration::from_secs(90) };
+        let e = zone.wait_insync(&change, sync, &CancellationToken::new()).await.unwrap_err();
+        assert_eq!(started.elapsed(), Duration::from_secs(90));
+        let Error::Unfinished { summary, detail } = &e else { panic!("{e:?}") };
+        assert_eq!(*summary, "Route 53 change still propagating");
+        assert!(detail.contains("not INSYNC after 1m30s"), "{detail}");
+        assert!(detail.contains("UPSERT svc0000.example.com. A blue=80; UPSERT svc0000.example.com. A green=20"), "{detail}");
+        assert!(detail.contains("will still propagate"), "{detail}");
     }
 }

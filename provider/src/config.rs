@@ -1,11 +1,14 @@
 //! The `provider "bluegreen"` block.
 
+use std::time::Duration;
+
 use bluegreen_core::aws::{check_endpoint_url, AssumeRole, AwsSettings, Endpoints};
+use bluegreen_core::duration;
 use bluegreen_core::secret::Secret;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::diag::{attr_path, Diagnostics};
+use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::typed::Val;
 
 /// Configures how the provider reaches AWS. Every argument is optional: by default credentials, region and
@@ -29,10 +32,24 @@ pub struct ProviderConfig {
     #[serde(default)]
     #[schemars(length(min = 1), extend("x-sensitive" = true))]
     pub secret_key: Val<String>,
-    /// Attempts after the first for throttled or failed AWS calls (standard retry mode with backoff). Defaults to 2 (3 attempts).
+    /// Caps how often one AWS call is retried. Unset (the default), a throttled call (`Throttling`, `PriorRequestNotComplete`, `ThrottlingException`, `RequestLimitExceeded`) is retried with capped exponential backoff and jitter for `retry_timeout`, and a 5xx, timeout or dropped connection 2 times. Other errors are never retried.
     #[serde(default)]
     #[schemars(range(min = 0, max = 25))]
     pub max_retries: Val<u32>,
+    /// How long a throttled AWS call is retried before the provider gives up, e.g. `"10m"`. Defaults to `"5m"`. Calls are also paced by a client-side rate limiter per service (Route 53: 4.5 requests a second, under its limit of 5).
+    #[serde(default)]
+    pub retry_timeout: Val<String>,
+    /// Skip the `sts:GetCallerIdentity` check of the credentials when the provider is configured (as in the AWS provider). Without the check, missing or wrong credentials surface at the first read, and `allowed_account_ids` / `forbidden_account_ids` cannot be used.
+    #[serde(default)]
+    pub skip_credentials_validation: Val<bool>,
+    /// AWS account ids the provider may work in. If the credentials belong to another account, the provider stops with an error before reading or changing anything. Conflicts with `forbidden_account_ids`.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub allowed_account_ids: Val<Vec<String>>,
+    /// AWS account ids the provider must not work in: if the credentials belong to one of them, the provider stops with an error before reading or changing anything. Conflicts with `allowed_account_ids`.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub forbidden_account_ids: Val<Vec<String>>,
     /// Assume an IAM role for every call, starting from the credentials above.
     #[serde(default)]
     pub assume_role: Option<AssumeRoleConfig>,
@@ -90,6 +107,41 @@ impl ProviderConfig {
             ),
             _ => {}
         }
+        for (name, ids) in [("allowed_account_ids", &self.allowed_account_ids), ("forbidden_account_ids", &self.forbidden_account_ids)] {
+            for (i, id) in ids.known().into_iter().flatten().enumerate() {
+                if id.len() != 12 || !id.bytes().all(|b| b.is_ascii_digit()) {
+                    diags.error_at(
+                        attr_path(&[name]).index(i),
+                        "Invalid AWS account id",
+                        format!("{id:?} is not an AWS account id: 12 digits, such as \"123456789012\"."),
+                    );
+                }
+            }
+        }
+        if !self.allowed_account_ids.is_null() && !self.forbidden_account_ids.is_null() {
+            diags.error_at(
+                attr_path(&["forbidden_account_ids"]),
+                "Conflicting account lists",
+                "Set allowed_account_ids or forbidden_account_ids, not both.",
+            );
+        }
+        if self.skip_credentials_validation.known() == Some(&true)
+            && (!self.allowed_account_ids.is_null() || !self.forbidden_account_ids.is_null())
+        {
+            diags.error_at(
+                attr_path(&["skip_credentials_validation"]),
+                "Account check needs credentials validation",
+                "allowed_account_ids and forbidden_account_ids are checked against the account sts:GetCallerIdentity reports. Remove skip_credentials_validation, or the account lists.",
+            );
+        }
+        crate::resources::common::check_duration(
+            &self.retry_timeout,
+            attr_path(&["retry_timeout"]),
+            "retry_timeout",
+            Duration::from_secs(10),
+            Duration::from_secs(3600),
+            diags,
+        );
         if let Some(e) = &self.endpoints {
             for (name, v) in [("route53", &e.route53), ("elbv2", &e.elbv2), ("sts", &e.sts), ("cloudwatch", &e.cloudwatch)] {
                 if let Some(Err(msg)) = v.known().map(|u| check_endpoint_url(u)) {
@@ -138,6 +190,60 @@ impl ProviderConfig {
             assume_role,
             endpoints,
             max_retries: self.max_retries.known().copied(),
+            retry_budget: self.retry_timeout.known().and_then(|s| duration::parse(s).ok()),
+            skip_credentials_validation: self.skip_credentials_validation.known().copied().unwrap_or(false),
+            allowed_account_ids: self.allowed_account_ids.known().cloned().unwrap_or_default(),
+            forbidden_account_ids: self.forbidden_account_ids.known().cloned().unwrap_or_default(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn errors(c: &ProviderConfig) -> Vec<(String, Option<Path>)> {
+        let mut d = Diagnostics::new();
+        c.validate(&mut d);
+        d.0.into_iter().map(|d| (d.summary, d.path)).collect()
+    }
+
+    use crate::value::Path;
+
+    fn ids(v: &[&str]) -> Val<Vec<String>> {
+        Val::Known(v.iter().map(|s| s.to_string()).collect())
+    }
+
+    #[test]
+    fn account_lists_are_checked_before_any_call() {
+        let ok = ProviderConfig { allowed_account_ids: ids(&["123456789012"]), ..ProviderConfig::default() };
+        assert!(errors(&ok).is_empty());
+        let bad = ProviderConfig { allowed_account_ids: ids(&["123456789012", "12345"]), ..ProviderConfig::default() };
+        assert_eq!(errors(&bad), [("Invalid AWS account id".to_string(), Some(attr_path(&["allowed_account_ids"]).index(1)))]);
+        let both = ProviderConfig {
+            allowed_account_ids: ids(&["123456789012"]),
+            forbidden_account_ids: ids(&["210987654321"]),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(errors(&both), [("Conflicting account lists".to_string(), Some(attr_path(&["forbidden_account_ids"])))]);
+        let skipped = ProviderConfig {
+            forbidden_account_ids: ids(&["210987654321"]),
+            skip_credentials_validation: Val::Known(true),
+            ..ProviderConfig::default()
+        };
+        assert_eq!(
+            errors(&skipped),
+            [("Account check needs credentials validation".to_string(), Some(attr_path(&["skip_credentials_validation"])))]
+        );
+    }
+
+    #[test]
+    fn retry_timeout_is_a_duration_within_bounds() {
+        let c = |s: &str| ProviderConfig { retry_timeout: Val::Known(s.into()), ..ProviderConfig::default() };
+        assert!(errors(&c("10m")).is_empty());
+        assert_eq!(errors(&c("1s"))[0].0, "Invalid retry_timeout");
+        assert_eq!(errors(&c("soon"))[0].0, "Invalid retry_timeout");
+        let mut d = Diagnostics::new();
+        assert_eq!(c("10m").to_settings(&mut d).retry_budget, Some(std::time::Duration::from_secs(600)));
     }
 }

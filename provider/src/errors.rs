@@ -20,32 +20,7 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
         Error::Ambiguous { what, searched, candidates } => {
             (format!("More than one {what} matches"), format!("The {searched} has several matches: {candidates}."))
         }
-        Error::Aws(aws) => {
-            let e = sentence(&aws.to_string());
-            match aws.kind {
-                AwsErrorKind::Auth => (
-                    format!("{context}: AWS refused the credentials"),
-                    format!("{e}\n\nCheck the provider's credentials (access_key/secret_key, profile, assume_role or the AWS_* environment) and that they allow {}.", aws.operation),
-                ),
-                AwsErrorKind::Throttling => (
-                    format!("{context}: AWS is throttling requests"),
-                    format!("{e}\n\nThe provider already retried. Lower terraform's -parallelism or raise max_retries, then run again."),
-                ),
-                // A 5xx is an answer: AWS failed on its side. No code: the request timed out or the connection dropped.
-                AwsErrorKind::Ambiguous if aws.code.is_some() => (
-                    format!("{context}: AWS failed the request"),
-                    format!(
-                        "{e}\n\nA failure on AWS's side, usually brief; the provider already retried. Run again in a few minutes; if it \
-                         persists, check the AWS Health Dashboard."
-                    ),
-                ),
-                AwsErrorKind::Ambiguous => (
-                    format!("{context}: no answer from AWS"),
-                    format!("{e}\n\nCheck network access to the AWS endpoint (and any endpoints override), then run again."),
-                ),
-                _ => (format!("{context}: {} failed", aws.operation), e),
-            }
-        }
+        Error::Aws(aws) => aws_sentences(aws, context),
         Error::Config { attribute, message } => {
             let p = crate::diag::attr_path(&attribute.split('.').collect::<Vec<_>>());
             diags.error_at(p, format!("Invalid {attribute}"), format!("{}.", capitalise(message)));
@@ -59,6 +34,75 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
     match path {
         Some(p) => diags.error_at(p, summary, detail),
         None => diags.error(summary, detail),
+    }
+}
+
+/// Where the AWS SDK looks for credentials, in its order.
+const CREDENTIAL_SOURCES: &str = "the provider block (access_key and secret_key, profile, assume_role); the environment \
+     (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN); the shared files ~/.aws/credentials and \
+     ~/.aws/config (profile AWS_PROFILE, else \"default\"), including SSO and credential_process; web identity \
+     (AWS_WEB_IDENTITY_TOKEN_FILE with AWS_ROLE_ARN); the ECS container endpoint; and EC2 instance metadata (IMDS)";
+
+/// Title and advice for a failed AWS call, one per kind of failure.
+fn aws_sentences(aws: &bluegreen_core::AwsError, context: &str) -> (String, String) {
+    let e = sentence(&aws.to_string());
+    let op = aws.operation;
+    match aws.kind {
+        AwsErrorKind::Credentials if aws.code.is_none() => (
+            "No AWS credentials found".to_string(),
+            format!(
+                "{context}: the provider found no AWS credentials. It looked in {CREDENTIAL_SOURCES}.\n\nProvide credentials in one \
+                 of these places, for example `export AWS_PROFILE=<profile>` after `aws configure` or `aws sso login`, or \
+                 AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY in the environment. ({e})"
+            ),
+        ),
+        AwsErrorKind::Credentials => (
+            "AWS does not accept the credentials".to_string(),
+            format!(
+                "{context}: {e}\n\nThe access key is unknown, its secret does not match, or the session token has expired. \
+                 Refresh the credentials (e.g. `aws sso login`), or check access_key/secret_key, profile and the AWS_* \
+                 environment variables."
+            ),
+        ),
+        AwsErrorKind::Auth => (
+            format!("{context}: permission denied for {op}"),
+            format!(
+                "{e}\n\nThe credentials work, but their IAM policy does not allow {op} on this resource. Add the action to the \
+                 policy of the user or role the provider runs as (see the IAM policy guide: docs/guides/iam-policy.md)."
+            ),
+        ),
+        AwsErrorKind::Throttling | AwsErrorKind::PriorRequestNotComplete => (
+            format!("{context}: AWS kept throttling {op}"),
+            format!(
+                "{e}\n\nThe provider paced its calls and retried with backoff for its whole retry budget; other tools in this \
+                 account are probably using the same API limit. Run again later, raise retry_timeout, or lower terraform's \
+                 -parallelism. Nothing was changed by the throttled call."
+            ),
+        ),
+        AwsErrorKind::Stopped => (format!("{context}: stopped"), e),
+        AwsErrorKind::Unreachable => (
+            format!("{context}: cannot reach AWS"),
+            format!(
+                "{e}\n\nNo connection could be made, so nothing was sent. Check network access to that endpoint (proxy, VPC \
+                 endpoint, firewall) and any endpoints override or AWS_ENDPOINT_URL* variable, then run again."
+            ),
+        ),
+        // A 5xx is an answer: AWS failed on its side. No code: the request timed out or the connection dropped.
+        AwsErrorKind::Ambiguous if aws.code.is_some() => (
+            format!("{context}: AWS failed the request"),
+            format!(
+                "{e}\n\nA failure on AWS's side, usually brief; the provider already retried. Run again in a few minutes; if it \
+                 persists, check the AWS Health Dashboard."
+            ),
+        ),
+        AwsErrorKind::Ambiguous => (
+            format!("{context}: no answer from AWS"),
+            format!(
+                "{e}\n\nThe connection was lost or timed out after the request was sent; the provider already retried. Check \
+                 network access to the AWS endpoint (and any endpoints override), then run again."
+            ),
+        ),
+        _ => (format!("{context}: {op} failed"), e),
     }
 }
 
@@ -107,5 +151,44 @@ mod tests {
         let (summary, detail) = summary_and_detail(AwsError::new("ChangeResourceRecordSets", AwsErrorKind::Ambiguous, "connection reset"));
         assert_eq!(summary, "Shifting traffic: no answer from AWS");
         assert!(detail.contains("Check network access"), "{detail}");
+    }
+
+    #[test]
+    fn each_kind_of_failure_has_its_own_title() {
+        let titles: Vec<String> = [
+            AwsError::new("GetCallerIdentity", AwsErrorKind::Credentials, "no providers in chain provided credentials"),
+            AwsError::new("GetCallerIdentity", AwsErrorKind::Credentials, "The security token included in the request is invalid")
+                .with_code("InvalidClientTokenId"),
+            AwsError::new(
+                "ModifyRule",
+                AwsErrorKind::Auth,
+                "User: arn:aws:iam::1:user/x is not authorized to perform: elasticloadbalancing:ModifyRule on resource: arn:rule",
+            )
+            .with_code("AccessDenied"),
+            AwsError::new("ChangeResourceRecordSets", AwsErrorKind::Throttling, "Rate exceeded").with_code("Throttling"),
+            AwsError::new(
+                "ListResourceRecordSets",
+                AwsErrorKind::Unreachable,
+                "could not reach Route 53 at http://127.0.0.1:1: connection refused",
+            ),
+            AwsError::new("ListResourceRecordSets", AwsErrorKind::Ambiguous, "timed out"),
+        ]
+        .into_iter()
+        .map(|e| summary_and_detail(e).0)
+        .collect();
+        assert_eq!(
+            titles,
+            [
+                "No AWS credentials found",
+                "AWS does not accept the credentials",
+                "Shifting traffic: permission denied for ModifyRule",
+                "Shifting traffic: AWS kept throttling ChangeResourceRecordSets",
+                "Shifting traffic: cannot reach AWS",
+                "Shifting traffic: no answer from AWS",
+            ]
+        );
+        let (_, detail) =
+            summary_and_detail(AwsError::new("GetCallerIdentity", AwsErrorKind::Credentials, "no providers in chain provided credentials"));
+        assert!(detail.contains("AWS_ACCESS_KEY_ID") && detail.contains("IMDS") && detail.contains("AWS_PROFILE"), "{detail}");
     }
 }

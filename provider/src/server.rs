@@ -195,7 +195,7 @@ impl Provider for BlueGreenProvider {
                         profile = settings.profile.as_deref().unwrap_or("(AWS chain)"),
                         "configuring AWS clients"
                     );
-                    match aws::connect(&settings).await {
+                    match aws::connect(&settings, self.stop.clone()).await {
                         Ok(clients) => *self.ctx.write().await = Some(self.make_ctx(clients)),
                         Err(e) => report(&mut diags, &e, None, "Configuring the provider"),
                     }

@@ -398,6 +398,33 @@ impl fmt::Display for Diagnostic {
     }
 }
 
+/// Text of a Rust `Debug` dump of an SDK error, which no diagnostic may show.
+pub const DEBUG_DUMPS: &[&str] = &["DispatchFailure(", "ConnectorError", "{ source:"];
+
+/// The diagnostic lines of `out` holding a Rust debug dump (log lines, which
+/// start with a timestamp or `[`, are not diagnostics and are skipped).
+pub fn debug_dumps(out: &Output) -> Vec<String> {
+    out.diagnostics()
+        .iter()
+        .flat_map(|d| std::iter::once(d.summary.clone()).chain(d.body.lines().map(str::to_string)).collect::<Vec<_>>())
+        .filter(|l| {
+            let t = l.trim_start();
+            !(t.starts_with('[') || t.starts_with("20") && t.get(4..5) == Some("-"))
+        })
+        .filter(|l| DEBUG_DUMPS.iter().any(|d| l.contains(d)))
+        .collect()
+}
+
+/// Every terraform command the suites run passes through here: no
+/// diagnostic may carry a Rust debug dump (issue 12).
+#[track_caller]
+fn assert_no_debug_dump(out: &Output) {
+    let dumps = debug_dumps(out);
+    if !dumps.is_empty() {
+        panic!("a diagnostic holds a Rust debug dump: {dumps:?}\n{out}");
+    }
+}
+
 /// The `terraform` block every work directory gets (in `versions.tf`, so
 /// `main.tf` line numbers are the test's own).
 pub const VERSIONS_TF: &str = r#"terraform {
@@ -419,6 +446,8 @@ pub struct Workdir {
     aws_endpoint: Option<String>,
     /// How long one terraform command may take ([`COMMAND_TIMEOUT`] unless set).
     timeout: Duration,
+    /// Run terraform (and so the provider) with no AWS credentials at all.
+    no_credentials: bool,
 }
 
 impl Workdir {
@@ -428,7 +457,7 @@ impl Workdir {
         let env = test_env();
         let dir = tempfile::Builder::new().prefix(&format!("bluegreen-acc-{name}-")).tempdir().expect("create a temporary directory");
         let path = dir.path().to_path_buf();
-        let wd = Workdir { dir: Some(dir), path, env, aws_endpoint: None, timeout: COMMAND_TIMEOUT };
+        let wd = Workdir { dir: Some(dir), path, env, aws_endpoint: None, timeout: COMMAND_TIMEOUT, no_credentials: false };
         let cli = format!(
             "provider_installation {{\n  dev_overrides {{\n    \"{PROVIDER_SOURCE}\" = \"{}\"\n  }}\n  direct {{}}\n}}\n",
             env.provider_dir.display()
@@ -457,6 +486,14 @@ impl Workdir {
     /// [`COMMAND_TIMEOUT`] (`make bench` applies hundreds of resources).
     pub fn with_timeout(mut self, timeout: Duration) -> Workdir {
         self.timeout = timeout;
+        self
+    }
+
+    /// Runs terraform with no AWS credentials in its environment (no
+    /// `AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`; the shared files are
+    /// `/dev/null` and instance metadata is off anyway), as a new user would.
+    pub fn without_credentials(mut self) -> Workdir {
+        self.no_credentials = true;
         self
     }
 
@@ -502,6 +539,9 @@ impl Workdir {
             ("HOME".into(), home),
         ];
         env.push(("PATH".into(), std::env::var("PATH").unwrap_or_else(|_| "/usr/local/bin:/usr/bin:/bin".into())));
+        if self.no_credentials {
+            env.retain(|(k, _)| k != "AWS_ACCESS_KEY_ID" && k != "AWS_SECRET_ACCESS_KEY");
+        }
         env
     }
 
@@ -559,7 +599,9 @@ impl Workdir {
         };
         let stdout = String::from_utf8_lossy(&out_reader.join().unwrap_or_default()).into_owned();
         let stderr = String::from_utf8_lossy(&err_reader.join().unwrap_or_default()).into_owned();
-        Output { args, terraform_version: self.env.terraform_version, status, stdout, stderr, elapsed: started.elapsed() }
+        let output = Output { args, terraform_version: self.env.terraform_version, status, stdout, stderr, elapsed: started.elapsed() };
+        assert_no_debug_dump(&output);
+        output
     }
 
     /// Runs `terraform <args>` and, as soon as terraform writes a line to
@@ -649,6 +691,7 @@ impl Workdir {
         if !interrupted {
             panic!("no stderr line matched, so terraform was never interrupted\n{output}");
         }
+        assert_no_debug_dump(&output);
         output
     }
 

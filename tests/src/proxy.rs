@@ -238,6 +238,13 @@ pub enum Fault {
     /// Forward the request (its effect lands in LocalStack), then answer
     /// with the inner fault instead of LocalStack's answer.
     AfterForward(Box<Fault>),
+    /// Forward the request, then answer with LocalStack's answer where a
+    /// Route 53 `<ChangeInfo>` says `<Status>INSYNC</Status>` made
+    /// `PENDING` (LocalStack is INSYNC at once; AWS takes up to a minute).
+    /// Inject it on `ChangeResourceRecordSets` (so the provider waits at
+    /// all) and on `GetChange` for as many polls, or as long, as the change
+    /// should stay PENDING.
+    Pending,
 }
 
 impl Fault {
@@ -307,6 +314,11 @@ impl Fault {
         }
     }
 
+    /// Forward, and report a Route 53 change as PENDING (see [`Fault::Pending`]).
+    pub fn pending() -> Fault {
+        Fault::Pending
+    }
+
     /// A rule injecting this fault into calls of `operation` (any service).
     pub fn on(self, operation: &str) -> Rule {
         Rule::new(self, Scope::Operation(operation.to_string()))
@@ -328,7 +340,7 @@ impl Fault {
             Fault::Error { code, .. } => Some(code),
             Fault::InvalidChangeBatch { .. } | Fault::InvalidChangeBatchDocumented { .. } => Some("InvalidChangeBatch"),
             Fault::AfterForward(inner) => inner.code(),
-            Fault::Http(_) | Fault::ConnectionReset | Fault::Delay(_) => None,
+            Fault::Http(_) | Fault::ConnectionReset | Fault::Delay(_) | Fault::Pending => None,
         }
     }
 }
@@ -352,6 +364,13 @@ pub enum Schedule {
     /// Each matching call with probability `p`, from a generator seeded with
     /// `seed`: the same seed gives the same decisions for the same sequence of calls.
     Probability { p: f64, seed: u64 },
+    /// Every matching call that arrives within this long of the first one
+    /// the rule matched (after [`Rule::after`]): "throttled for 60 s".
+    During(Duration),
+    /// A token bucket: matching calls take a token, `burst` at most, refilled
+    /// at `rate` a second; the rule fires on a call that finds none. With
+    /// [`Fault::throttling`] on a service, this is AWS's own rate limit.
+    Rate { rate: f64, burst: u32 },
 }
 
 type Predicate = Arc<dyn Fn(&Call) -> bool + Send + Sync>;
@@ -431,6 +450,22 @@ impl Rule {
         self
     }
 
+    /// Fire on every matching call for `d`, counted from the first call the
+    /// schedule sees (so terraform's start-up does not eat into it).
+    pub fn for_duration(mut self, d: Duration) -> Rule {
+        self.schedule = Schedule::During(d);
+        self
+    }
+
+    /// Enforce a rate: fire on each matching call beyond `rate` a second
+    /// (token bucket of `burst`). `Fault::throttling().on_service(ROUTE53).over_rate(5.0, 5)`
+    /// is Route 53's documented limit of 5 requests a second.
+    pub fn over_rate(mut self, rate: f64, burst: u32) -> Rule {
+        assert!(rate > 0.0 && burst > 0, "a rate limit needs a positive rate and burst");
+        self.schedule = Schedule::Rate { rate, burst };
+        self
+    }
+
     /// Let the first `n` matching calls through untouched; the schedule counts from the one after.
     pub fn after(mut self, n: u64) -> Rule {
         self.skip = n;
@@ -447,11 +482,15 @@ impl Rule {
     }
 }
 
-/// A rule in force: its counter and generator.
+/// A rule in force: its counter, generator, clock and bucket.
 struct Active {
     rule: Rule,
     matched: u64,
     rng: SplitMix64,
+    /// When the schedule saw its first call ([`Schedule::During`]).
+    first: Option<Instant>,
+    /// Tokens, and when they were counted ([`Schedule::Rate`]).
+    bucket: (f64, Option<Instant>),
 }
 
 impl Active {
@@ -460,7 +499,11 @@ impl Active {
             Schedule::Probability { seed, .. } => seed,
             _ => 0,
         };
-        Active { rule, matched: 0, rng: SplitMix64(seed) }
+        let tokens = match rule.schedule {
+            Schedule::Rate { burst, .. } => f64::from(burst),
+            _ => 0.0,
+        };
+        Active { rule, matched: 0, rng: SplitMix64(seed), first: None, bucket: (tokens, None) }
     }
 
     /// Counts the call if it matches; whether the rule fires on it.
@@ -478,6 +521,23 @@ impl Active {
             Schedule::First(k) => n <= k,
             Schedule::Every(k) => n % k == 0,
             Schedule::Probability { p, .. } => self.rng.next_f64() < p,
+            Schedule::During(d) => {
+                let first = *self.first.get_or_insert_with(Instant::now);
+                first.elapsed() <= d
+            }
+            Schedule::Rate { rate, burst } => {
+                let now = Instant::now();
+                let (tokens, at) = self.bucket;
+                let refilled = at.map_or(0.0, |at| now.duration_since(at).as_secs_f64() * rate);
+                let tokens = (tokens + refilled).min(f64::from(burst));
+                if tokens >= 1.0 {
+                    self.bucket = (tokens - 1.0, Some(now));
+                    false
+                } else {
+                    self.bucket = (tokens, Some(now));
+                    true
+                }
+            }
         }
     }
 }
@@ -845,6 +905,7 @@ async fn respond(
     call.fault = fault.clone();
     let (before, after) = match fault {
         Some(Fault::AfterForward(inner)) => (None, Some(*inner)),
+        Some(Fault::Pending) => (None, Some(Fault::Pending)),
         other => (other, None),
     };
     let answer = match before {
@@ -865,6 +926,7 @@ async fn respond(
                     tokio::time::sleep(d).await;
                     real
                 }
+                Some(Fault::Pending) => real.map(still_pending),
                 Some(f) => fault_answer(&f, &mut call),
             }
         }
@@ -911,6 +973,14 @@ async fn forward(upstream: &str, client: &Upstream, parts: hyper::http::request:
     Some(Response::from_parts(head, Full::new(body)))
 }
 
+/// LocalStack's answer with a Route 53 change reported PENDING instead of INSYNC.
+fn still_pending(answer: Answer) -> Answer {
+    let (head, body) = answer.into_parts();
+    let bytes = body.into_inner().unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).replace("<Status>INSYNC</Status>", "<Status>PENDING</Status>");
+    Response::from_parts(head, Full::new(Bytes::from(text)))
+}
+
 fn strip_hop_by_hop(h: &mut HeaderMap) {
     for name in ["connection", "keep-alive", "proxy-connection", "transfer-encoding", "te", "trailer", "upgrade"] {
         h.remove(name);
@@ -930,7 +1000,7 @@ fn fault_answer(fault: &Fault, call: &mut Call) -> Option<Answer> {
     let (status, body) = match fault {
         Fault::ConnectionReset => return None,
         // A delay is handled by the caller; nested faults are flattened by Fault::forward_then.
-        Fault::Delay(_) | Fault::AfterForward(_) => return Some(plain(500, "aws proxy: unsupported fault nesting")),
+        Fault::Delay(_) | Fault::AfterForward(_) | Fault::Pending => return Some(plain(500, "aws proxy: unsupported fault nesting")),
         Fault::Http(status) => (*status, String::new()),
         Fault::Error { status, code, message } => (*status, error_body(&call.service, *status, code, message, &request_id)),
         Fault::InvalidChangeBatch { messages } => {

@@ -190,7 +190,9 @@ fn report(what: &str, proxy: &Proxy, op: &str) -> Vec<Call> {
 /// throttling, and nothing is written.
 #[test]
 fn throttled_reads_during_plan() {
-    let s = Switch::created("tp", 0, None);
+    // max_retries = 2 caps the retries, so the sustained case fails in seconds (by default the provider retries
+    // throttling for 5 minutes: see aws_side.rs).
+    let s = Switch::created("tp", 0, Some(2));
     s.config(50, "");
     s.proxy.inject(Fault::throttling().on("ListResourceRecordSets").first(2));
     let plan = s.wd.plan(&["-detailed-exitcode"]);
@@ -264,7 +266,8 @@ fn throttled_write_during_a_rollout_step() {
 #[test]
 fn throttling_during_a_gate_triggered_rollback() {
     for (label, sustained) in [("rollback throttled twice", false), ("rollback throttled for good", true)] {
-        let s = Switch::created(if sustained { "rs" } else { "rb" }, 0, None);
+        // Sustained: max_retries = 2, so the rollback's write gives up in seconds rather than after 5 minutes.
+        let s = Switch::created(if sustained { "rs" } else { "rb" }, 0, sustained.then_some(2));
         // Before the first increase, after step 10's bake: healthy; after step 50's bake: 503.
         let server = StatusServer::start(&[200, 200], 503);
         s.config(100, &format!("{}{}", rollout_tf(&[10, 50], "1s"), http_gate_tf(&server.url("/healthz"))));
@@ -310,9 +313,9 @@ fn a_5xx_on_a_write_that_landed_is_read_back_not_reapplied() {
     assert_eq!(s.assert_state_is_reality(), 50);
 }
 
-/// The same on create, with the SDK's default retries: the SDK sends the
+/// The same on create, with the default retries: the retry sends the
 /// CREATE batch again, Route 53 rejects it (the records exist: it landed),
-/// and the provider reads back instead of failing. One SDK invocation.
+/// and the provider reads back instead of failing: two writes, no third.
 #[test]
 fn a_5xx_on_a_create_that_landed_is_read_back() {
     let s = Switch::new("ac", None);
@@ -321,7 +324,8 @@ fn a_5xx_on_a_create_that_landed_is_read_back() {
     let out = s.wd.apply_output(&[]);
     let writes = report("create, 500 after the batch landed, SDK retries on", &s.proxy, CHANGE);
     out.assert_success();
-    assert_eq!(invocations(&writes), 1, "the provider sent the batch again itself");
+    assert_eq!(writes.len(), 2, "the batch and one retry, then a read-back\n{}", listing(&writes));
+    assert_eq!(writes[1].error_code.as_deref(), Some("InvalidChangeBatch"), "the retry did not meet the landed batch");
     assert_eq!(s.assert_state_is_reality(), 30);
 }
 
@@ -665,7 +669,9 @@ fn canary_5xx_on_a_create_rule_that_landed() {
     let out = c.wd.apply_output(&[]);
     let creates = report("canary create, 500 after CreateRule landed", &c.proxy, "CreateRule");
     out.assert_success();
-    assert_eq!(invocations(&creates), 2, "one CreateRule per rule");
+    // The weighted rule's CreateRule (500 after it landed), its retry (PriorityInUse: read back), the test rule's.
+    assert_eq!(creates.len(), 3, "{}", listing(&creates));
+    assert_eq!(creates[1].error_code.as_deref(), Some("PriorityInUse"));
     assert_eq!(c.assert_state_is_reality(), 0);
 }
 

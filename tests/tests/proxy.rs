@@ -505,7 +505,9 @@ output "green_tg" {{
     assert!(proxy.wait_idle(Duration::from_secs(5)));
     let planned = proxy.calls();
     println!("plan:\n{}counts: {:?}", listing(&planned), proxy.counts());
+    // Each provider process checks its credentials once, when configured (sts:GetCallerIdentity).
     let reads = [
+        "sts:GetCallerIdentity",
         "route53:ListHostedZonesByName",
         "elasticloadbalancing:DescribeTargetGroups",
         "elasticloadbalancing:DescribeTargetHealth",
@@ -537,4 +539,78 @@ output "green_tg" {{
         );
         assert!(c.headers.iter().any(|(k, _)| k == "x-amz-date"), "the other headers are kept: {:?}", c.headers);
     }
+}
+
+// ---------------------------------------------------------------------------
+// Schedules by time and rate, and PENDING changes (issue 12)
+// ---------------------------------------------------------------------------
+
+/// `for_duration`: every matching call is throttled for that long after the
+/// first one, then none.
+#[test]
+fn for_duration_fails_calls_for_a_time_then_lets_them_through() {
+    let (zone_name, zone_id) = zone("pd");
+    let proxy = Proxy::start();
+    let c = no_retries(&proxy);
+    proxy.inject(Fault::throttling().on("ChangeResourceRecordSets").for_duration(Duration::from_millis(600)));
+    let started = Instant::now();
+    let mut outcomes = Vec::new();
+    while started.elapsed() < Duration::from_millis(1200) {
+        outcomes.push((started.elapsed(), upsert(&c, &zone_id, &format!("d.{zone_name}"), "192.0.2.1").is_ok()));
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let early: Vec<bool> = outcomes.iter().filter(|(t, _)| *t < Duration::from_millis(500)).map(|(_, ok)| *ok).collect();
+    let late: Vec<bool> = outcomes.iter().filter(|(t, _)| *t > Duration::from_millis(700)).map(|(_, ok)| *ok).collect();
+    assert!(!early.is_empty() && early.iter().all(|ok| !ok), "{outcomes:?}");
+    assert!(!late.is_empty() && late.iter().all(|ok| *ok), "{outcomes:?}");
+    assert!(proxy.faults().iter().all(|c| c.error_code.as_deref() == Some("Throttling")));
+}
+
+/// `over_rate`: a burst beyond the bucket is throttled, AWS-shaped; after a
+/// pause the bucket has refilled.
+#[test]
+fn over_rate_throttles_beyond_a_token_bucket() {
+    let (_, zone_id) = zone("pr");
+    let proxy = Proxy::start();
+    let c = no_retries(&proxy);
+    proxy.inject(Fault::throttling().on_service(ROUTE53).over_rate(5.0, 5));
+    let burst: Vec<bool> = (0..10).map(|_| block_on(c.route53.get_hosted_zone().id(&zone_id).send()).is_ok()).collect();
+    let throttled = burst.iter().filter(|ok| !**ok).count();
+    assert!(burst[..5].iter().all(|ok| *ok), "{burst:?}");
+    assert!(throttled >= 3, "a burst of 10 against a bucket of 5: {burst:?}");
+    let e = block_on(c.route53.get_hosted_zone().id(&zone_id).send());
+    if let Err(e) = &e {
+        assert_eq!(e.code(), Some("Throttling"), "AWS-shaped: the SDK reads the code");
+    }
+    std::thread::sleep(Duration::from_millis(1100));
+    assert!(block_on(c.route53.get_hosted_zone().id(&zone_id).send()).is_ok(), "the bucket did not refill");
+}
+
+/// `Fault::pending`: the change lands, and the answer (and GetChange) say PENDING.
+#[test]
+fn pending_reports_a_landed_change_as_pending() {
+    let (zone_name, zone_id) = zone("pp");
+    let proxy = Proxy::start();
+    let c = no_retries(&proxy);
+    proxy.inject(Fault::pending().on("ChangeResourceRecordSets"));
+    proxy.inject(Fault::pending().on("GetChange").first(1));
+    let batch = r53::ChangeBatch::builder()
+        .changes(
+            r53::Change::builder()
+                .action(r53::ChangeAction::Upsert)
+                .resource_record_set(a_record(&format!("p.{zone_name}"), "192.0.2.7"))
+                .build()
+                .expect("change"),
+        )
+        .build()
+        .expect("batch");
+    let out = block_on(c.route53.change_resource_record_sets().hosted_zone_id(&zone_id).change_batch(batch).send()).expect("the write");
+    let info = out.change_info().expect("change info");
+    assert_eq!(info.status(), &r53::ChangeStatus::Pending);
+    assert_eq!(values_in_localstack(&zone_id, &format!("p.{zone_name}")), ["192.0.2.7"], "the change did not land");
+    let poll = |c: &AwsClients| {
+        block_on(c.route53.get_change().id(info.id()).send()).expect("GetChange").change_info().expect("info").status().clone()
+    };
+    assert_eq!(poll(&c), r53::ChangeStatus::Pending);
+    assert_eq!(poll(&c), r53::ChangeStatus::Insync, "first(1): the second poll is LocalStack's own answer");
 }

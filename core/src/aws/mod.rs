@@ -4,6 +4,8 @@
 
 pub mod cloudwatch;
 pub mod elbv2;
+pub mod paced;
+pub mod retry;
 pub mod route53;
 mod sdk_error;
 
@@ -15,7 +17,9 @@ use aws_config::retry::RetryConfig;
 use aws_config::timeout::TimeoutConfig;
 use aws_config::{BehaviorVersion, Region};
 use aws_credential_types::Credentials;
+use tokio_util::sync::CancellationToken;
 
+use self::retry::{Limiter, Pacer, RetryPolicy};
 use crate::error::{Error, Result};
 use crate::secret::Secret;
 
@@ -29,8 +33,24 @@ pub struct AwsSettings {
     pub secret_key: Option<Secret>,
     pub assume_role: Option<AssumeRole>,
     pub endpoints: Endpoints,
-    /// Attempts after the first one; `None` keeps the SDK default (2 retries).
+    /// Caps the retries of any one call; `None`: throttling is retried for
+    /// `retry_budget`, a 5xx or lost connection twice.
     pub max_retries: Option<u32>,
+    /// How long a throttled call is retried; `None`: [`retry::DEFAULT_RETRY_BUDGET`].
+    pub retry_budget: Option<Duration>,
+    /// Skip the `sts:GetCallerIdentity` check in [`connect`].
+    pub skip_credentials_validation: bool,
+    /// Refuse to run unless the credentials belong to one of these accounts.
+    pub allowed_account_ids: Vec<String>,
+    /// Refuse to run if the credentials belong to one of these accounts.
+    pub forbidden_account_ids: Vec<String>,
+}
+
+/// Who the credentials are, from `sts:GetCallerIdentity`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CallerIdentity {
+    pub account: String,
+    pub arn: String,
 }
 
 #[derive(Debug, Clone, Default)]
@@ -58,6 +78,16 @@ pub struct AwsClients {
     pub cloudwatch: crate::watch::CloudWatchReader,
     pub region: String,
 }
+
+/// Route 53's documented rate is 5 requests a second per account; pacing at
+/// exactly the limit meets it a little early now and then (network jitter),
+/// so the provider keeps a tenth below it.
+pub const ROUTE53_RATE: f64 = 4.5;
+/// ELBv2's Describe* and rule APIs allow more; stay well inside them.
+pub const ELBV2_RATE: f64 = 10.0;
+/// CloudWatch requests per second the provider allows itself (DescribeAlarms' default quota is 9 a second; gates
+/// share one DescribeAlarms and one GetMetricData per check, so this is rarely approached).
+pub const CLOUDWATCH_RATE: f64 = 9.0;
 
 impl std::fmt::Debug for AwsClients {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -98,9 +128,14 @@ pub fn check_endpoint_url(url: &str) -> std::result::Result<(), String> {
     Ok(())
 }
 
-/// Builds SDK clients from the settings. Fails with [`Error::Config`] naming
-/// the attribute at fault for problems that can be detected before any call.
-pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
+/// Builds SDK clients from the settings and, unless
+/// `skip_credentials_validation`, checks the credentials and the account
+/// with `sts:GetCallerIdentity` before anything else is read. Fails with
+/// [`Error::Config`] naming the attribute at fault for problems that can be
+/// detected before any call, and with the STS call's [`AwsError`] (no
+/// credentials, credentials refused, endpoint unreachable) otherwise.
+/// `stop` (Terraform's StopProvider) cuts retry waits short.
+pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<AwsClients> {
     for (attribute, url) in [
         ("endpoints.route53", &settings.endpoints.route53),
         ("endpoints.elbv2", &settings.endpoints.elbv2),
@@ -130,14 +165,10 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
         check_profile_exists(profile).await?;
     }
 
-    let retry = match settings.max_retries {
-        Some(n) => RetryConfig::standard().with_max_attempts(n.saturating_add(1)),
-        None => RetryConfig::standard(),
-    };
+    // The SDK does not retry: the pacers do, by time, with the stop token.
     let timeouts =
         TimeoutConfig::builder().connect_timeout(Duration::from_secs(10)).operation_attempt_timeout(Duration::from_secs(30)).build();
-
-    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(retry).timeout_config(timeouts);
+    let mut loader = aws_config::defaults(BehaviorVersion::latest()).retry_config(RetryConfig::disabled()).timeout_config(timeouts);
     if let Some(region) = &settings.region {
         loader = loader.region(Region::new(region.clone()));
     }
@@ -148,12 +179,17 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
         loader = loader.credentials_provider(Credentials::new(ak.expose(), sk.expose(), None, None, "bluegreen-provider-config"));
     }
     let mut base = loader.load().await;
+    let region = base.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    let sts_url =
+        endpoint_for(&settings.endpoints.sts, "AWS_ENDPOINT_URL_STS", base.endpoint_url(), &format!("https://sts.{region}.amazonaws.com"));
 
     if let Some(role) = &settings.assume_role {
         let mut sts_conf = base.clone().into_builder();
         if let Some(url) = &settings.endpoints.sts {
             sts_conf.set_endpoint_url(Some(url.clone()));
         }
+        // The role's own STS calls get the SDK's standard retries.
+        sts_conf.set_retry_config(Some(RetryConfig::standard()));
         let sts_conf = sts_conf.build();
         let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
             .session_name(role.session_name.clone().unwrap_or_else(|| "terraform-provider-bluegreen".into()))
@@ -165,7 +201,30 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
         base = base.into_builder().credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(provider)).build();
     }
 
-    let region = base.region().map(|r| r.to_string()).unwrap_or_else(|| "us-east-1".into());
+    let policy = RetryPolicy { budget: settings.retry_budget.unwrap_or(retry::DEFAULT_RETRY_BUDGET), ..RetryPolicy::default() }
+        .with_max_retries(settings.max_retries);
+
+    if settings.skip_credentials_validation {
+        if !settings.allowed_account_ids.is_empty() || !settings.forbidden_account_ids.is_empty() {
+            return Err(Error::Config {
+                attribute: "skip_credentials_validation",
+                message: "allowed_account_ids and forbidden_account_ids need the account from sts:GetCallerIdentity; \
+                          remove skip_credentials_validation or the account lists"
+                    .into(),
+            });
+        }
+    } else {
+        let mut sts = aws_sdk_sts::config::Builder::from(&base);
+        if let Some(url) = &settings.endpoints.sts {
+            sts = sts.endpoint_url(url);
+        }
+        let sts = aws_sdk_sts::Client::from_conf(sts.build());
+        let pacer =
+            Pacer::new("STS", sts_url, Limiter::new(10.0, 10), RetryPolicy { budget: Duration::from_secs(60), ..policy }, stop.clone());
+        let identity = caller_identity(&sts, &pacer).await?;
+        check_account(&identity.account, settings)?;
+        tracing::info!(account = %identity.account, caller = %identity.arn, "AWS credentials checked: account {}, caller {}", identity.account, identity.arn);
+    }
 
     let mut r53 = aws_sdk_route53::config::Builder::from(&base);
     if let Some(url) = &settings.endpoints.route53 {
@@ -179,16 +238,77 @@ pub async fn connect(settings: &AwsSettings) -> Result<AwsClients> {
     if let Some(url) = &settings.endpoints.cloudwatch {
         cw = cw.endpoint_url(url);
     }
+    let r53_url =
+        endpoint_for(&settings.endpoints.route53, "AWS_ENDPOINT_URL_ROUTE_53", base.endpoint_url(), "https://route53.amazonaws.com");
+    let elb_url = endpoint_for(
+        &settings.endpoints.elbv2,
+        "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2",
+        base.endpoint_url(),
+        &format!("https://elasticloadbalancing.{region}.amazonaws.com"),
+    );
+    let cw_url = endpoint_for(
+        &settings.endpoints.cloudwatch,
+        "AWS_ENDPOINT_URL_CLOUDWATCH",
+        base.endpoint_url(),
+        &format!("https://monitoring.{region}.amazonaws.com"),
+    );
+    // One pacer per service per process: every resource shares its rate limit.
+    let route53_pacer = Arc::new(Pacer::new("Route 53", r53_url, Limiter::new(ROUTE53_RATE, 3), policy, stop.clone()));
+    let elbv2_pacer = Arc::new(Pacer::new("ELBv2", elb_url, Limiter::new(ELBV2_RATE, 20), policy, stop.clone()));
+    let cloudwatch_pacer = Arc::new(Pacer::new("CloudWatch", cw_url, Limiter::new(CLOUDWATCH_RATE, 9), policy, stop));
+    let route53: Arc<dyn route53::Route53Api> = Arc::new(route53::SdkRoute53::new(aws_sdk_route53::Client::from_conf(r53.build())));
+    let elbv2: Arc<dyn elbv2::Elbv2Api> = Arc::new(elbv2::SdkElbv2::new(aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build())));
+    let cloudwatch: Arc<dyn cloudwatch::CloudWatchApi> =
+        Arc::new(cloudwatch::SdkCloudWatch::new(aws_sdk_cloudwatch::Client::from_conf(cw.build())));
     Ok(AwsClients {
-        route53: Arc::new(route53::SdkRoute53::new(aws_sdk_route53::Client::from_conf(r53.build()))),
-        elbv2: Arc::new(crate::listeners::RuleCache::new(Arc::new(elbv2::SdkElbv2::new(
-            aws_sdk_elasticloadbalancingv2::Client::from_conf(elb.build()),
-        )))),
-        cloudwatch: crate::watch::CloudWatchReader::new(Arc::new(cloudwatch::SdkCloudWatch::new(aws_sdk_cloudwatch::Client::from_conf(
-            cw.build(),
-        )))),
+        route53: Arc::new(paced::PacedRoute53::new(route53, route53_pacer)),
+        elbv2: Arc::new(crate::listeners::RuleCache::new(Arc::new(paced::PacedElbv2::new(elbv2, elbv2_pacer)))),
+        cloudwatch: crate::watch::CloudWatchReader::new(Arc::new(paced::PacedCloudWatch::new(cloudwatch, cloudwatch_pacer))),
         region,
     })
+}
+
+/// Where a service's calls go: the provider block's override, the
+/// service's `AWS_ENDPOINT_URL_*`, `AWS_ENDPOINT_URL`, or AWS's own.
+fn endpoint_for(configured: &Option<String>, env: &str, global: Option<&str>, default: &str) -> String {
+    configured
+        .clone()
+        .or_else(|| std::env::var(env).ok().filter(|v| !v.is_empty()))
+        .or_else(|| global.map(str::to_string))
+        .unwrap_or_else(|| default.to_string())
+}
+
+async fn caller_identity(sts: &aws_sdk_sts::Client, pacer: &Pacer) -> Result<CallerIdentity> {
+    const OP: &str = "GetCallerIdentity";
+    let out = pacer.call(OP, || async { sts.get_caller_identity().send().await.map_err(|e| sdk_error::classify(OP, e)) }).await?;
+    let (Some(account), Some(arn)) = (out.account(), out.arn()) else {
+        return Err(Error::Aws(sdk_error::missing(OP, "Account and Arn")));
+    };
+    Ok(CallerIdentity { account: account.to_string(), arn: arn.to_string() })
+}
+
+/// `allowed_account_ids` / `forbidden_account_ids`.
+fn check_account(account: &str, settings: &AwsSettings) -> Result<()> {
+    if !settings.allowed_account_ids.is_empty() && !settings.allowed_account_ids.iter().any(|a| a == account) {
+        return Err(Error::Config {
+            attribute: "allowed_account_ids",
+            message: format!(
+                "the credentials belong to AWS account {account}, which is not in allowed_account_ids ({}); \
+                 nothing was read or changed. Use credentials for an allowed account, or correct the list",
+                settings.allowed_account_ids.join(", ")
+            ),
+        });
+    }
+    if settings.forbidden_account_ids.iter().any(|a| a == account) {
+        return Err(Error::Config {
+            attribute: "forbidden_account_ids",
+            message: format!(
+                "the credentials belong to AWS account {account}, which is in forbidden_account_ids; nothing was read or changed. \
+                 Use credentials for another account"
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// An unknown profile otherwise surfaces only at the first AWS call, as an
@@ -217,6 +337,24 @@ async fn check_profile_exists(profile: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn settings(allowed: &[&str], forbidden: &[&str]) -> AwsSettings {
+        AwsSettings {
+            allowed_account_ids: allowed.iter().map(|s| s.to_string()).collect(),
+            forbidden_account_ids: forbidden.iter().map(|s| s.to_string()).collect(),
+            ..AwsSettings::default()
+        }
+    }
+
+    #[test]
+    fn account_guards() {
+        assert!(check_account("111111111111", &settings(&[], &[])).is_ok());
+        assert!(check_account("111111111111", &settings(&["111111111111"], &[])).is_ok());
+        let e = check_account("000000000000", &settings(&["111111111111"], &[])).unwrap_err();
+        assert!(matches!(&e, Error::Config { attribute: "allowed_account_ids", message } if message.contains("000000000000")), "{e}");
+        let e = check_account("000000000000", &settings(&[], &["000000000000"])).unwrap_err();
+        assert!(matches!(e, Error::Config { attribute: "forbidden_account_ids", .. }));
+    }
 
     #[test]
     fn endpoint_urls() {

@@ -2,7 +2,6 @@
 
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
-use aws_smithy_types::error::display::DisplayErrorContext;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
 
 use crate::error::{AwsError, AwsErrorKind};
@@ -20,27 +19,76 @@ where
             let e = ctx.err();
             let code = e.code().map(str::to_string);
             let kind = match kind_for_code(code.as_deref()) {
-                // A 5xx without a code we know (a bare 500/503 once the SDK's
-                // retries are spent): the request may have taken effect.
+                // A 5xx without a code we know (a bare 500/503): the request
+                // may have taken effect.
                 AwsErrorKind::Other if ctx.raw().status().is_server_error() => AwsErrorKind::Ambiguous,
                 kind => kind,
             };
-            let message = e.message().map(str::to_string).unwrap_or_else(|| DisplayErrorContext(&err).to_string());
+            let message = e.message().map(str::to_string).unwrap_or_else(|| {
+                let status = ctx.raw().status().as_u16();
+                format!("HTTP {status} without an AWS error message ({})", chain(&err))
+            });
             (kind, code, message)
         }
+        SdkError::DispatchFailure(_) => (dispatch_kind(&err), None, chain(&err)),
         // The request may have reached AWS; the effect is unknown.
-        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            (AwsErrorKind::Ambiguous, None, DisplayErrorContext(&err).to_string())
-        }
-        _ => (AwsErrorKind::Other, err.code().map(str::to_string), DisplayErrorContext(&err).to_string()),
+        SdkError::TimeoutError(_) | SdkError::ResponseError(_) => (AwsErrorKind::Ambiguous, None, chain(&err)),
+        _ => (AwsErrorKind::Other, err.code().map(str::to_string), chain(&err)),
     };
     AwsError { operation, kind, code, message }
+}
+
+/// An error and its sources as one line of `Display`s, never `Debug`: the
+/// SDK's `DisplayErrorContext` ends with a debug dump of the whole error,
+/// which is not for users.
+pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut next = Some(err);
+    while let Some(e) = next {
+        let text = e.to_string();
+        // Wrappers often repeat their source's text; keep the more specific one.
+        match parts.last_mut() {
+            Some(last) if text.contains(last.as_str()) => *last = text,
+            Some(last) if last.contains(&text) => {}
+            _ => parts.push(text),
+        }
+        next = e.source();
+    }
+    parts.retain(|p| !p.is_empty());
+    parts.join(": ")
+}
+
+/// Why a request could not be sent: no credentials, no connection (nothing
+/// was sent), or a connection lost on the way (the effect is unknown).
+fn dispatch_kind(err: &(dyn std::error::Error + 'static)) -> AwsErrorKind {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>().is_some() {
+            return AwsErrorKind::Credentials;
+        }
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            if matches!(
+                io.kind(),
+                std::io::ErrorKind::ConnectionRefused | std::io::ErrorKind::AddrNotAvailable | std::io::ErrorKind::NotFound
+            ) {
+                return AwsErrorKind::Unreachable;
+            }
+        }
+        let text = e.to_string();
+        if text.starts_with("tcp connect error") || text.starts_with("dns error") || text.contains("failed to lookup address") {
+            return AwsErrorKind::Unreachable;
+        }
+        next = e.source();
+    }
+    AwsErrorKind::Ambiguous
 }
 
 pub(crate) fn kind_for_code(code: Option<&str>) -> AwsErrorKind {
     match code {
         Some(c) if NOT_FOUND.contains(&c) => AwsErrorKind::NotFound,
-        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException") => AwsErrorKind::Throttling,
+        Some("Throttling" | "ThrottlingException" | "RequestLimitExceeded" | "TooManyRequestsException" | "RequestThrottled") => {
+            AwsErrorKind::Throttling
+        }
         Some("PriorRequestNotComplete") => AwsErrorKind::PriorRequestNotComplete,
         Some(
             "InvalidChangeBatch"
@@ -52,15 +100,17 @@ pub(crate) fn kind_for_code(code: Option<&str>) -> AwsErrorKind {
             | "TooManyTargetGroups"
             | "InvalidLoadBalancerAction",
         ) => AwsErrorKind::Invalid,
+        Some("AccessDenied" | "AccessDeniedException" | "UnauthorizedOperation") => AwsErrorKind::Auth,
         Some(
-            "AccessDenied"
-            | "AccessDeniedException"
-            | "UnrecognizedClientException"
+            "UnrecognizedClientException"
             | "InvalidClientTokenId"
             | "SignatureDoesNotMatch"
             | "ExpiredToken"
-            | "InvalidSignatureException",
-        ) => AwsErrorKind::Auth,
+            | "InvalidSignatureException"
+            | "InvalidAccessKeyId"
+            | "IncompleteSignature"
+            | "MissingAuthenticationToken",
+        ) => AwsErrorKind::Credentials,
         Some("InternalFailure" | "InternalError" | "ServiceUnavailable" | "ServiceUnavailableException") => AwsErrorKind::Ambiguous,
         _ => AwsErrorKind::Other,
     }
@@ -102,5 +152,48 @@ mod tests {
         assert_eq!(service_error(503, Some("Throttling")).kind, AwsErrorKind::Throttling);
         assert_eq!(service_error(400, Some("InvalidChangeBatch")).kind, AwsErrorKind::Invalid);
         assert_eq!(service_error(400, None).kind, AwsErrorKind::Other);
+    }
+
+    fn dispatch(source: Box<dyn std::error::Error + Send + Sync>, io: bool) -> AwsError {
+        use aws_smithy_runtime_api::client::result::ConnectorError;
+        let connector = if io { ConnectorError::io(source) } else { ConnectorError::other(source, None) };
+        classify("ListResourceRecordSets", SdkError::<E, HttpResponse>::dispatch_failure(connector))
+    }
+
+    /// No `Debug` of the SDK's error types may reach a message.
+    fn assert_no_dump(e: &AwsError) {
+        for dump in ["DispatchFailure(", "ConnectorError", "{ source:", "Some(", "kind:"] {
+            assert!(!e.message.contains(dump), "{dump:?} in {:?}", e.message);
+        }
+    }
+
+    #[test]
+    fn missing_credentials_are_their_own_kind_without_a_debug_dump() {
+        let e = dispatch(
+            Box::new(aws_credential_types::provider::error::CredentialsError::not_loaded("no providers in chain provided credentials")),
+            false,
+        );
+        assert_eq!(e.kind, AwsErrorKind::Credentials);
+        assert!(e.message.contains("no providers in chain provided credentials"), "{}", e.message);
+        assert_no_dump(&e);
+    }
+
+    #[test]
+    fn a_refused_connection_is_unreachable_and_a_reset_is_ambiguous() {
+        let refused = dispatch(Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)), true);
+        assert_eq!(refused.kind, AwsErrorKind::Unreachable);
+        assert_no_dump(&refused);
+        let reset = dispatch(Box::new(std::io::Error::from(std::io::ErrorKind::ConnectionReset)), true);
+        assert_eq!(reset.kind, AwsErrorKind::Ambiguous);
+        assert_no_dump(&reset);
+    }
+
+    #[test]
+    fn access_denied_is_a_permission_error_and_a_bad_key_a_credentials_one() {
+        assert_eq!(service_error(403, Some("AccessDenied")).kind, AwsErrorKind::Auth);
+        assert_eq!(service_error(403, Some("InvalidClientTokenId")).kind, AwsErrorKind::Credentials);
+        assert_eq!(service_error(403, Some("SignatureDoesNotMatch")).kind, AwsErrorKind::Credentials);
+        assert_eq!(service_error(400, Some("ThrottlingException")).kind, AwsErrorKind::Throttling);
+        assert_eq!(service_error(400, Some("RequestLimitExceeded")).kind, AwsErrorKind::Throttling);
     }
 }

@@ -27,9 +27,19 @@
 //!    ChangeResourceRecordSets minus the bake minus every Route 53 call in
 //!    between (as the proxy timed them).
 //!
+//! 4. **Rate-limited run** (issue 12): `BENCH_RATE_N` switches (default
+//!    200) behind a proxy of their own that holds Route 53 to 5 requests a
+//!    second (token bucket, burst 5, AWS-shaped `Throttling` beyond it),
+//!    twice: all in one zone (batching keeps the calls few), then spread
+//!    over `BENCH_RATE_ZONES` zones (default 40, so 5 a zone: the calls
+//!    multiply and the provider's rate limiter has to pace them). Each
+//!    time: created, shifted 0 → 50 at `-parallelism=50`, refreshed by a
+//!    plan. For each command: Route 53 calls answered and throttled, wall
+//!    time, the limit's floor (answered calls ÷ 5/s), errors surfaced.
+//!
 //! Knobs: `BENCH_SIZES=10,100` (a quick run), `BENCH_HANDSHAKES`,
 //! `BENCH_ROLLOUT_RUNS`, `BENCH_OUT` (default `target/bench`),
-//! `BENCH_SKIP=handshake,rollout,scale`, and `BENCH_ROUTE53_RPS=5` to make
+//! `BENCH_SKIP=handshake,rollout,scale,rate`, `BENCH_RATE_N`, `BENCH_RATE_ZONES`, and `BENCH_ROUTE53_RPS=5` to make
 //! the proxy throttle Route 53 above that many requests a second (Route 53's
 //! documented account limit is 5/s; LocalStack itself never throttles).
 //! `BENCH_TF_LOG_CORE=TRACE` adds terraform's own log to each command's log
@@ -42,7 +52,6 @@ use std::io::{BufRead, BufReader};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy, ROUTE53};
@@ -67,6 +76,9 @@ struct Settings {
     out: PathBuf,
     skip: Vec<String>,
     route53_rps: f64,
+    /// Switches in the rate-limited run, and the zones of its second part.
+    rate_n: usize,
+    rate_zones: usize,
     /// `TF_LOG_CORE` for terraform (e.g. `TRACE`, to see what terraform does between provider calls).
     tf_log_core: Option<String>,
 }
@@ -98,6 +110,8 @@ impl Settings {
             out: var("BENCH_OUT").map(PathBuf::from).unwrap_or_else(|| root.join("target/bench")),
             skip: var("BENCH_SKIP").map(|v| v.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default(),
             route53_rps,
+            rate_n: num("BENCH_RATE_N", 200)?.clamp(1, 2000),
+            rate_zones: num("BENCH_RATE_ZONES", 40)?.clamp(1, 200),
             tf_log_core: var("BENCH_TF_LOG_CORE"),
         })
     }
@@ -662,6 +676,126 @@ fn rollout(b: &Bench, runs: usize) -> RolloutResult {
 }
 
 // ---------------------------------------------------------------------------
+// 4. Rate-limited run
+// ---------------------------------------------------------------------------
+
+/// Route 53's documented account limit, enforced by the proxy in the rate-limited run.
+const RATE_LIMIT_RPS: f64 = 5.0;
+
+/// One command of the rate-limited run, as the proxy saw its Route 53 calls.
+#[derive(Debug)]
+struct RateRow {
+    zones: usize,
+    label: &'static str,
+    m: Measured,
+    answered: usize,
+    throttled: usize,
+    /// First to last Route 53 call.
+    span: Duration,
+}
+
+impl RateRow {
+    fn floor(&self) -> f64 {
+        self.answered as f64 / RATE_LIMIT_RPS
+    }
+}
+
+#[derive(Debug, Default)]
+struct RateResult {
+    n: usize,
+    rows: Vec<RateRow>,
+    problems: Vec<String>,
+}
+
+/// N switches spread round-robin over `zones` (`(name, id)` each).
+fn multi_zone_config(n: usize, zones: &[(String, String)], traffic: u8) -> String {
+    let ids: Vec<String> = zones.iter().map(|(_, id)| format!("\"{id}\"")).collect();
+    let names: Vec<String> = zones.iter().map(|(name, _)| format!("\"{name}\"")).collect();
+    let one = scale_config(
+        n,
+        "${local.zone_ids[count.index % length(local.zone_ids)]}",
+        "${local.zone_names[count.index % length(local.zone_names)]}",
+        traffic,
+    );
+    format!("locals {{\n  zone_ids   = [{}]\n  zone_names = [{}]\n}}\n\n{one}", ids.join(", "), names.join(", "))
+}
+
+fn rate_limited(settings: &Settings, logs: &Path) -> RateResult {
+    let n = settings.rate_n;
+    let mut r = RateResult { n, ..RateResult::default() };
+    let proxy = Proxy::start();
+    let b = Bench {
+        settings: Settings { tf_log_core: None, skip: Vec::new(), sizes: Vec::new(), out: settings.out.clone(), ..*settings },
+        proxy,
+        logs: logs.to_path_buf(),
+    };
+    for zone_count in [1, settings.rate_zones.min(n)] {
+        let zones: Vec<(String, String)> = (0..zone_count).map(|_| fixture::hosted_zone(&unique_suffix("brate"))).collect();
+        eprintln!("bench: rate-limited run, N = {n} in {zone_count} zone(s), Route 53 held to {RATE_LIMIT_RPS}/s");
+        let wd = Workdir::new(&format!("bench-rate-{zone_count}")).with_proxy(&b.proxy).with_timeout(BENCH_COMMAND_TIMEOUT);
+        let config = |t: u8| {
+            if zone_count == 1 {
+                scale_config(n, &zones[0].1, &zones[0].0, t)
+            } else {
+                multi_zone_config(n, &zones, t)
+            }
+        };
+        let apply: &[&str] = &["apply", "-no-color", "-input=false", "-auto-approve", "-parallelism=50"];
+        b.proxy.inject(Fault::throttling().on_service(ROUTE53).over_rate(RATE_LIMIT_RPS, RATE_LIMIT_RPS as u32));
+        let body = catch_unwind(AssertUnwindSafe(|| {
+            for (label, traffic, args) in [
+                ("create, `-parallelism=50`", Some(0u8), apply),
+                ("apply 0 → 50, `-parallelism=50`", Some(50), apply),
+                ("plan (refresh all)", None, &["plan", "-no-color", "-input=false"][..]),
+            ] {
+                if let Some(t) = traffic {
+                    wd.config(&config(t));
+                }
+                let (m, _) = b.measure(&wd, &format!("rate-n{n}-z{zone_count}-{}", r.rows.len() + 1), args);
+                let calls: Vec<Call> = b.proxy.calls().into_iter().filter(|c| c.service == ROUTE53).collect();
+                let throttled = calls.iter().filter(|c| c.injected()).count();
+                let span = calls.last().map(|l| l.at.saturating_sub(calls[0].at)).unwrap_or_default();
+                let ok = m.ok;
+                r.rows.push(RateRow { zones: zone_count, label, m, answered: calls.len() - throttled, throttled, span });
+                if !ok {
+                    r.problems.push(format!("{zone_count} zone(s): {label} failed"));
+                    return;
+                }
+                if let Some(t) = traffic {
+                    let held: usize = zones
+                        .iter()
+                        .map(|(_, id)| green_weights(id).map(|w| w.values().filter(|&&g| g == i64::from(t)).count()).unwrap_or(0))
+                        .sum();
+                    if held != n {
+                        r.problems.push(format!("{zone_count} zone(s): after {label}: {held} of {n} green sets at {t}"));
+                    }
+                }
+            }
+        }));
+        if let Err(panic) = body {
+            r.problems.push(format!("the bench panicked: {}", panic_text(&panic)));
+        }
+        b.proxy.clear_faults();
+        let destroyed = catch_unwind(AssertUnwindSafe(|| {
+            b.measure(
+                &wd,
+                &format!("rate-n{n}-z{zone_count}-9-destroy"),
+                &["destroy", "-no-color", "-input=false", "-auto-approve", "-parallelism=50"],
+            )
+            .0
+            .ok
+        }));
+        if !matches!(destroyed, Ok(true)) {
+            r.problems.push(format!("{zone_count} zone(s): destroy failed"));
+        }
+        for (_, id) in &zones {
+            delete_zone(id);
+        }
+    }
+    r
+}
+
+// ---------------------------------------------------------------------------
 // Statistics and the report
 // ---------------------------------------------------------------------------
 
@@ -801,6 +935,7 @@ struct Report<'a> {
     scale: Vec<ScaleResult>,
     handshake: Option<HandshakeResult>,
     rollout: Option<RolloutResult>,
+    rate: Option<RateResult>,
     started: String,
     took: Duration,
 }
@@ -833,6 +968,40 @@ impl Report<'_> {
         s.push_str(&self.scale_tables());
         s.push_str(&self.handshake_section());
         s.push_str(&self.rollout_section());
+        s.push_str(&self.rate_section());
+        s
+    }
+
+    fn rate_section(&self) -> String {
+        let Some(r) = &self.rate else { return String::new() };
+        let mut s = format!(
+            "## Rate-limited run: {} switches, Route 53 held to {RATE_LIMIT_RPS} requests/s\n\n\
+             The proxy answers AWS's `Throttling` (400, \"Rate exceeded\") to any Route 53 call beyond a token bucket of \
+             {RATE_LIMIT_RPS}/s (burst {}), as Route 53 does per account. Floor = answered Route 53 calls ÷ {RATE_LIMIT_RPS}/s: \
+             the least time those calls can take under the limit. Span = first to last Route 53 call.\n\n\
+             | zones | command | wall | Route 53 calls answered (all calls, by operation) | throttled answers | span | floor | errors surfaced |\n|---|---|---|---|---|---|---|---|\n",
+            r.n, RATE_LIMIT_RPS as u32
+        );
+        for row in &r.rows {
+            let _ = writeln!(
+                s,
+                "| {} | {}{} | {:.1} s | {} ({}) | {} | {:.1} s | {:.1} s | {} |",
+                row.zones,
+                row.label,
+                if row.m.ok { "" } else { " **(failed)**" },
+                row.m.wall.as_secs_f64(),
+                row.answered,
+                ops(&row.m.route53),
+                row.throttled,
+                row.span.as_secs_f64(),
+                row.floor(),
+                if row.m.errors.is_empty() { "0".to_string() } else { format!("{} ({})", row.m.errors.len(), row.m.errors[0]) },
+            );
+        }
+        for p in &r.problems {
+            let _ = writeln!(s, "- problem: {p}");
+        }
+        s.push('\n');
         s
     }
 
@@ -1046,23 +1215,6 @@ impl Report<'_> {
 // Main
 // ---------------------------------------------------------------------------
 
-/// A rule that throttles Route 53 calls beyond `rps` a second (token bucket, burst = rps).
-fn route53_rate_limit(rps: f64) -> bluegreen_acceptance::proxy::Rule {
-    let bucket = Arc::new(Mutex::new((rps, Instant::now())));
-    Fault::throttling().on_service(ROUTE53).when(move |_| {
-        let mut b = bucket.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        b.0 = (b.0 + now.duration_since(b.1).as_secs_f64() * rps).min(rps.max(1.0));
-        b.1 = now;
-        if b.0 >= 1.0 {
-            b.0 -= 1.0;
-            false
-        } else {
-            true
-        }
-    })
-}
-
 fn main() -> ExitCode {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("tests/ has a parent").to_path_buf();
     if std::env::var_os("BLUEGREEN_PROVIDER_DIR").is_none() {
@@ -1092,7 +1244,7 @@ fn main() -> ExitCode {
 
     let proxy = Proxy::start();
     if settings.route53_rps > 0.0 {
-        proxy.inject(route53_rate_limit(settings.route53_rps));
+        proxy.inject(Fault::throttling().on_service(ROUTE53).over_rate(settings.route53_rps, settings.route53_rps.max(1.0) as u32));
     }
     let bench = Bench { settings, proxy, logs };
     let rollout = bench.settings.runs("rollout").then(|| rollout(&bench, bench.settings.rollout_runs));
@@ -1103,12 +1255,14 @@ fn main() -> ExitCode {
         }
     }
 
+    let rate = bench.settings.runs("rate").then(|| rate_limited(&bench.settings, &bench.logs));
     let report = Report {
         settings: &bench.settings,
         machine: machine(load_start),
         scale: scale_results,
         handshake,
         rollout,
+        rate,
         started,
         took: t0.elapsed(),
     };
@@ -1121,6 +1275,7 @@ fn main() -> ExitCode {
     }
     let failed = report.scale.iter().any(|r| !r.problems.is_empty())
         || report.rollout.as_ref().is_some_and(|r| !r.problems.is_empty())
+        || report.rate.as_ref().is_some_and(|r| !r.problems.is_empty())
         || report.handshake.as_ref().is_some_and(|h| h.problem.is_some());
     if failed {
         eprintln!("bench: some measurements failed (see Problems in the report)");
