@@ -67,7 +67,7 @@ for s in "${!BIN[@]}"; do [[ -x "${BIN[$s]}" ]] || { say "missing test binary ${
 # 2. The runs: "<version> <suite> [libtest filter]", longest first so that two workers finish together (measured on
 #    2 busy cores, seconds per run: switch 62-78, canary 54-66, faults 57-66, examples 19-23, diagnostics 10-21,
 #    bad_input 9-18, the others under 8).
-SUITES_BY_LENGTH="switch canary faults examples diagnostics bad_input security proxy logging data_sources schema"
+SUITES_BY_LENGTH="aws_side gates switch canary faults examples diagnostics bad_input security proxy logging data_sources schema"
 ONCE=()   # the crate's own unit tests (harness parsers, proxy schedules): no terraform in them, so once is enough
 for s in "${!BIN[@]}"; do
   if [[ "$s" == lib || "$s" == bin-* ]]; then ONCE+=("$s")
