@@ -1021,4 +1021,43 @@ mod tests {
         assert!(detail.contains("UPSERT svc0000.example.com. A blue=80; UPSERT svc0000.example.com. A green=20"), "{detail}");
         assert!(detail.contains("will still propagate"), "{detail}");
     }
+
+    /// A writer the test's subscriber logs into.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_change_still_pending_is_logged_at_info_once_a_minute() {
+        let captured = Captured::default();
+        let sink = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_max_level(tracing::Level::INFO)
+            .with_ansi(false)
+            .without_time()
+            .with_writer(move || sink.clone())
+            .finish();
+        let _default = tracing::subscriber::set_default(subscriber);
+        let (fake, zone) = zone_with_pairs(1);
+        let change = zone.change("c", &upsert(0, 20)).await.unwrap();
+        fake.pending_polls(1_000);
+        let sync = SyncOptions { wait: true, timeout: Duration::from_secs(210) };
+        zone.wait_insync(&change, sync, &CancellationToken::new()).await.unwrap_err();
+        let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        let lines: Vec<&str> = text.lines().filter(|l| l.contains("still PENDING after")).collect();
+        assert_eq!(lines.len(), 3, "one INFO line a minute over 3m30s:\n{text}");
+        assert!(lines.iter().all(|l| l.contains("INFO")), "{lines:?}");
+        for (line, after) in lines.iter().zip(["1m", "2m", "3m"]) {
+            assert!(line.contains(&format!("still PENDING after {after}")), "{line}");
+        }
+    }
 }
