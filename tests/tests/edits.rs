@@ -230,30 +230,12 @@ fn switch_in_place_changes_reach_route53() {
     converge(&wd, &switch_tf(&zone_id, &name, "", "    ttl = 120\n", "  traffic = 30\n"), "green ttl");
     assert_eq!(record_view(&zone_id, &name), [("blue".into(), 70, None), ("green".into(), 30, Some(120))]);
 
-    converge(
-        &wd,
-        &switch_tf(
-            &zone_id,
-            &name,
-            "    set_identifier = \"legacy\"\n",
-            "    set_identifier = \"ecs\"\n    ttl = 120\n",
-            "  traffic = 30\n",
-        ),
-        "set identifiers",
-    );
+    let renamed =
+        |body: &str| switch_tf(&zone_id, &name, "    set_identifier = \"legacy\"\n", "    set_identifier = \"ecs\"\n    ttl = 120\n", body);
+    converge(&wd, &renamed("  traffic = 30\n"), "set identifiers");
     assert_eq!(record_view(&zone_id, &name), [("ecs".into(), 30, Some(120)), ("legacy".into(), 70, None)]);
 
-    converge(
-        &wd,
-        &switch_tf(
-            &zone_id,
-            &name,
-            "    set_identifier = \"legacy\"\n",
-            "    set_identifier = \"ecs\"\n    ttl = 120\n",
-            "  traffic = 75\n",
-        ),
-        "traffic",
-    );
+    converge(&wd, &renamed("  traffic = 75\n"), "traffic");
     assert_eq!(record_view(&zone_id, &name), [("ecs".into(), 75, Some(120)), ("legacy".into(), 25, None)]);
 
     // Back to the defaults by deleting the attributes: identifiers and TTL return to blue/green and 60.
