@@ -57,13 +57,29 @@ fn create_alarm(name: &str) {
     .unwrap_or_else(|e| panic!("PutMetricAlarm {name}: {}", DisplayErrorContext(&e)));
 }
 
-/// Puts breaching data (so LocalStack's own evaluation agrees), then sets ALARM.
+/// Puts breaching data (so LocalStack's own evaluation agrees), then sets ALARM, until DescribeAlarms reports ALARM
+/// half a second later: LocalStack evaluates a new alarm on a thread of its own, and an evaluation that lands after
+/// SetAlarmState, before the data counts, resets the state (seen in CI: the gate then found no alarm firing).
 fn trip_alarm(name: &str, reason: &str) {
-    let datum = cw::MetricDatum::builder().metric_name("Errors").value(5.0).timestamp(SystemTime::now().into()).build();
-    block_on(cloudwatch().put_metric_data().namespace(format!("Gates/{name}")).metric_data(datum).send())
-        .unwrap_or_else(|e| panic!("PutMetricData {name}: {}", DisplayErrorContext(&e)));
-    block_on(cloudwatch().set_alarm_state().alarm_name(name).state_value(cw::StateValue::Alarm).state_reason(reason).send())
-        .unwrap_or_else(|e| panic!("SetAlarmState {name}: {}", DisplayErrorContext(&e)));
+    let secs = SystemTime::now().duration_since(SystemTime::UNIX_EPOCH).expect("clock").as_secs();
+    let stamps = [SystemTime::now(), SystemTime::UNIX_EPOCH + Duration::from_secs(secs.saturating_sub(60))];
+    for attempt in 0..20 {
+        for at in stamps.iter().chain(minutes().iter()) {
+            let datum = cw::MetricDatum::builder().metric_name("Errors").value(5.0).timestamp((*at).into()).build();
+            block_on(cloudwatch().put_metric_data().namespace(format!("Gates/{name}")).metric_data(datum).send())
+                .unwrap_or_else(|e| panic!("PutMetricData {name}: {}", DisplayErrorContext(&e)));
+        }
+        block_on(cloudwatch().set_alarm_state().alarm_name(name).state_value(cw::StateValue::Alarm).state_reason(reason).send())
+            .unwrap_or_else(|e| panic!("SetAlarmState {name}: {}", DisplayErrorContext(&e)));
+        std::thread::sleep(Duration::from_millis(500));
+        let out = block_on(cloudwatch().describe_alarms().alarm_names(name).send())
+            .unwrap_or_else(|e| panic!("DescribeAlarms {name}: {}", DisplayErrorContext(&e)));
+        if out.metric_alarms().first().and_then(|a| a.state_value()) == Some(&cw::StateValue::Alarm) {
+            return;
+        }
+        println!("---- alarm {name} did not stay in ALARM (attempt {attempt}); again");
+    }
+    panic!("alarm {name} never stayed in ALARM");
 }
 
 fn dimension(name: &str, value: String) -> cw::Dimension {
