@@ -962,6 +962,28 @@ pub mod fixture {
         block_on(create_legacy_stack(aws(), suffix)).unwrap_or_else(|e| panic!("creating the legacy stack fixture {suffix}: {e:#}"))
     }
 
+    /// A further HTTP listener on the stack's ALB at `port`, forwarding to its target group, so that a test's rules
+    /// never meet another's. Returns its ARN. Panics on failure.
+    pub fn extra_listener(stack: &LegacyStack, port: i32) -> String {
+        block_on(async {
+            let forward = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&stack.tg_arn).build();
+            let out = sdk(
+                "CreateListener",
+                aws()
+                    .elbv2
+                    .create_listener()
+                    .load_balancer_arn(&stack.lb_arn)
+                    .protocol(elb::ProtocolEnum::Http)
+                    .port(port)
+                    .default_actions(forward)
+                    .send()
+                    .await,
+            )?;
+            out.listeners().first().and_then(|l| l.listener_arn()).map(str::to_string).context("CreateListener returned no ARN")
+        })
+        .unwrap_or_else(|e| panic!("creating a listener on port {port} of {}: {e:#}", stack.suffix))
+    }
+
     /// A "green" target group `green-<suffix>` (HTTP:8080, instance
     /// targets) in the stack's VPC, with `targets` registered (healthy at
     /// once in LocalStack). Returns its ARN. Panics on failure.

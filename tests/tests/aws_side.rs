@@ -16,7 +16,6 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
-use aws_sdk_elasticloadbalancingv2::types as elb;
 use bluegreen_acceptance::fixture;
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy, ELBV2, ROUTE53, STS};
 use bluegreen_acceptance::{aws, block_on, unique_suffix, Diagnostic, Output, Workdir};
@@ -392,20 +391,7 @@ fn alb() -> &'static Alb {
 }
 
 fn listener(port: i32) -> String {
-    let a = alb();
-    let forward = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&a.s.tg_arn).build();
-    let out = block_on(
-        aws()
-            .elbv2
-            .create_listener()
-            .load_balancer_arn(&a.s.lb_arn)
-            .protocol(elb::ProtocolEnum::Http)
-            .port(port)
-            .default_actions(forward)
-            .send(),
-    )
-    .unwrap_or_else(|e| panic!("CreateListener: {}", DisplayErrorContext(&e)));
-    out.listeners().first().and_then(|l| l.listener_arn()).expect("listener arn").to_string()
+    fixture::extra_listener(&alb().s, port)
 }
 
 /// `(blue, green)` weights of the canary's rule, read with the SDK.

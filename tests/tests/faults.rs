@@ -526,20 +526,7 @@ fn alb() -> &'static Alb {
 
 /// A listener of its own on the shared ALB (port from the prefix).
 fn listener(port: i32) -> String {
-    let a = alb();
-    let forward = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).target_group_arn(&a.s.tg_arn).build();
-    let out = block_on(
-        aws()
-            .elbv2
-            .create_listener()
-            .load_balancer_arn(&a.s.lb_arn)
-            .protocol(elb::ProtocolEnum::Http)
-            .port(port)
-            .default_actions(forward)
-            .send(),
-    )
-    .unwrap_or_else(|e| panic!("CreateListener: {}", DisplayErrorContext(&e)));
-    out.listeners().first().and_then(|l| l.listener_arn()).expect("listener arn").to_string()
+    fixture::extra_listener(&alb().s, port)
 }
 
 fn rules(listener: &str) -> Vec<elb::Rule> {
