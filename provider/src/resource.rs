@@ -116,18 +116,23 @@ impl<R: ResourceImpl> ResourceAdapter<R> {
         Self { schema: Schema { version, block: block.with_defaults_computed() }, _r: PhantomData }
     }
 
+    /// `v` (not null) as the model, with the schema's defaults and the
+    /// resource's own completions filled in.
+    fn decode_completed(&self, mut v: Value, what: &str) -> Result<R::Model, Diagnostics> {
+        schema::apply_defaults(&self.schema.block, &mut v);
+        let mut m = self.decode(&v, what)?;
+        R::complete(&mut m);
+        Ok(m)
+    }
+
     /// `v` with the schema's defaults and the resource's own completions
     /// filled in; unchanged if it does not fit the model.
-    fn completed(&self, mut v: Value) -> Value {
+    fn completed(&self, v: Value) -> Value {
         if v.is_null() {
             return v;
         }
-        schema::apply_defaults(&self.schema.block, &mut v);
-        match typed::decode::<R::Model>(&v) {
-            Ok(mut m) => {
-                R::complete(&mut m);
-                self.encode(&m).unwrap_or(v)
-            }
+        match self.decode_completed(v.clone(), "state") {
+            Ok(m) => self.encode(&m).unwrap_or(v),
             Err(_) => v,
         }
     }
@@ -215,7 +220,7 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
         diags.0.retain(|d| d.severity != crate::diag::Severity::Warning);
         let decoded = (|| -> Result<_, Diagnostics> {
             let prior = if prior.is_null() { None } else { Some(self.decode(prior, "prior state")?) };
-            let desired = self.decode(&self.completed(config.clone()), "configuration")?;
+            let desired = self.decode_completed(config.clone(), "configuration")?;
             Ok((prior, desired))
         })();
         let (prior_m, desired) = match decoded {
