@@ -100,6 +100,23 @@ pub fn proposed_new(block: &Block, prior: &Value, config: &Value, how: Proposal)
     Value::Object(out)
 }
 
+/// The state an apply of `planned` leaves when every unknown turns out to be
+/// some value of its type: how tests stand in for AWS after a plan.
+pub fn applied_state(ty: &crate::value::Type, planned: &Value) -> Value {
+    use crate::value::Type;
+    match (ty, planned) {
+        (Type::String, Value::Unknown) => Value::string("set-by-apply"),
+        (Type::Number, Value::Unknown) => Value::number(7i64),
+        (Type::Bool, Value::Unknown) => Value::Bool(false),
+        (Type::List(_) | Type::Set(_), Value::Unknown) => Value::List(Vec::new()),
+        (Type::Object(types), Value::Object(attrs)) => {
+            Value::Object(attrs.iter().map(|(k, v)| (k.clone(), types.get(k).map_or(v.clone(), |t| applied_state(t, v)))).collect())
+        }
+        (Type::List(t), Value::List(items)) => Value::List(items.iter().map(|v| applied_state(t, v)).collect()),
+        (_, v) => v.clone(),
+    }
+}
+
 fn show_path(p: &Path) -> String {
     if p.0.is_empty() {
         "(root)".to_string()

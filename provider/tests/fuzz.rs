@@ -922,21 +922,6 @@ fn edited(block: &Block, v: &Value, rng: &mut Rng) -> Value {
     Value::Object(out)
 }
 
-/// The state apply leaves for a plan: every unknown filled with a value of its type.
-fn applied(ty: &Type, planned: &Value) -> Value {
-    match (ty, planned) {
-        (Type::String, Value::Unknown) => Value::string("set-by-apply"),
-        (Type::Number, Value::Unknown) => Value::number(7i64),
-        (Type::Bool, Value::Unknown) => Value::Bool(false),
-        (Type::List(_) | Type::Set(_), Value::Unknown) => Value::List(Vec::new()),
-        (Type::Object(types), Value::Object(attrs)) => {
-            Value::Object(attrs.iter().map(|(k, v)| (k.clone(), types.get(k).map_or(v.clone(), |t| applied(t, v)))).collect())
-        }
-        (Type::List(t), Value::List(items)) => Value::List(items.iter().map(|v| applied(t, v)).collect()),
-        (_, v) => v.clone(),
-    }
-}
-
 /// Edits a user makes between applies, planned the way each Terraform version proposes them: create from one
 /// configuration of the corpus (edited down at random), then plan another over the applied state. Every plan must pass
 /// Terraform's own rules (`plancheck`), and a configuration planned over its own applied state must change nothing.
@@ -971,13 +956,13 @@ fn plan_edits() {
         *input = format!("{} from {x:?}\nto {y:?}\n({how:?})", k.name);
         let created = plan(k, &Value::Null, &x, how);
         let Some(created) = decodes("PlanResourceChange", &created.planned_state, &k.ty) else { return };
-        let prior = applied(&k.ty, &created);
+        let prior = plancheck::applied_state(&k.ty, &created);
         let answer = plan(k, &prior, &y, how);
         check_plan(k, &answer, &prior, &y, false, "edit");
         let Some(planned) = decodes("PlanResourceChange", &answer.planned_state, &k.ty) else { return };
         judged += 1;
         if y.is_known() {
-            let state = applied(&k.ty, &planned);
+            let state = plancheck::applied_state(&k.ty, &planned);
             let again = plan(k, &state, &y, how);
             let again = decodes("PlanResourceChange", &again.planned_state, &k.ty).expect("the same configuration plans again");
             assert_eq!(again, state, "a configuration planned over its own applied state changes it");

@@ -22,7 +22,7 @@ use crate::resources::common::{
 use crate::resources::switch::{AliasModel, OnDestroyModel, SideModel, SwitchModel};
 use crate::schema::{Block, Nesting};
 use crate::typed::{self, Val};
-use crate::value::{Type, Value};
+use crate::value::Value;
 
 fn k<T>(v: T) -> Val<T> {
     Val::Known(v)
@@ -248,20 +248,6 @@ fn changed(r: &dyn Resource, full: &Value, other: &Value) -> Vec<(String, Value)
     out
 }
 
-/// The state after applying `planned`: what apply fills in for every unknown.
-fn applied(ty: &Type, planned: &Value) -> Value {
-    match (ty, planned) {
-        (Type::String, Value::Unknown) => Value::string("set-by-apply"),
-        (Type::Number, Value::Unknown) => Value::number(7i64),
-        (Type::Bool, Value::Unknown) => Value::Bool(true),
-        (Type::Object(types), Value::Object(attrs)) => {
-            Value::Object(attrs.iter().map(|(k, v)| (k.clone(), types.get(k).map_or(v.clone(), |t| applied(t, v)))).collect())
-        }
-        (Type::List(t) | Type::Set(t), Value::List(items)) => Value::List(items.iter().map(|v| applied(t, v)).collect()),
-        (_, v) => v.clone(),
-    }
-}
-
 async fn plan(r: &dyn Resource, prior: &Value, config: &Value) -> Result<Value, String> {
     let (planned, diags) = r.plan(None, prior, config).await;
     match planned {
@@ -292,7 +278,7 @@ async fn check_pairs(r: &dyn Resource, full: &Value, other: &Value) -> (usize, V
                     problems.extend(
                         plancheck::assert_plan_valid(block, &Value::Null, x, &v).into_iter().map(|e| format!("create {x_name}: {e}")),
                     );
-                    Some(applied(&ty, &v))
+                    Some(plancheck::applied_state(&ty, &v))
                 }
                 Err(e) => {
                     problems.push(format!("create {x_name}: {e}"));
@@ -310,7 +296,7 @@ async fn check_pairs(r: &dyn Resource, full: &Value, other: &Value) -> (usize, V
                     problems.push(format!("{what}: {e}"));
                 }
                 // Applied and planned again: nothing left to change.
-                let state = applied(&ty, &planned);
+                let state = plancheck::applied_state(&ty, &planned);
                 match plan(r, &state, y).await {
                     Ok(again) if again == state => {}
                     Ok(again) => problems.push(format!("{what}: re-plan is not empty: {again:?} over {state:?}")),
@@ -356,7 +342,7 @@ fn trusting_terraform_1_0s_proposal_breaks_the_plan_rules() {
     let all = crate::resources::all();
     let r = all.iter().find(|r| r.type_name() == "bluegreen_switch").expect("switch");
     let block = &r.schema().block;
-    let prior = applied(&r.schema().implied_type(), &encode(r.as_ref(), &full_switch(0)));
+    let prior = plancheck::applied_state(&r.schema().implied_type(), &encode(r.as_ref(), &full_switch(0)));
     let mut config = prior.clone();
     *attr_mut(&mut config, "rollout") = Value::Null;
     let old = plancheck::proposed_new(block, &prior, &config, Proposal::KeepsRemovedSingleBlocks);
