@@ -50,7 +50,8 @@ pub struct ShiftPlan {
     /// The caller already checked the gate just before (a create checks it
     /// before making anything); skip the check before the first increase.
     pub gate_already_passed: bool,
-    /// After each step that bakes, wait until clients follow it (DNS).
+    /// After each step of an increase, the final target too, wait until
+    /// clients follow it (DNS).
     pub observed_traffic: Option<ObservedTraffic>,
 }
 
@@ -123,7 +124,7 @@ async fn await_observed(o: &ObservedTraffic, step: TrafficSplit, probe: &dyn Gat
     let deadline = tokio::time::Instant::now() + o.timeout;
     let target = f64::from(step.green());
     loop {
-        let (share, seen) = match probe.cloudwatch(&o.request(), o.interval).await {
+        let (share, seen) = match probe.cloudwatch(&o.request(), o.interval, CheckPoint::DuringBake).await {
             Ok(a) => o.share(&a),
             Err(e) => (None, format!("could not read the load balancers' RequestCount: {e}")),
         };
@@ -217,16 +218,15 @@ pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &Shi
             step.split,
             if step.bake && !bake_time.is_zero() { format!(", baking {}", crate::duration::format(bake_time)) } else { String::new() }
         );
-        if !step.bake {
-            continue;
-        }
+        // Every step of an increase, the final target too, counts as reached
+        // once clients follow it; then the steps before the target bake.
         let observed = match plan.observed_traffic.as_ref().filter(|_| increasing) {
             Some(o) => await_observed(o, step.split, probe, stop).await,
             None => Ok(()),
         };
         let baked = match observed {
-            Ok(()) => bake(bake_time, gate, probe, stop).await,
-            Err(e) => Err(e),
+            Ok(()) if step.bake => bake(bake_time, gate, probe, stop).await,
+            other => other,
         };
         match baked {
             Ok(()) => last_good = step.split,
@@ -583,12 +583,53 @@ mod tests {
             cw.set_value(&lb_query("RequestCount", GREEN_LB, ObservedTraffic::WINDOW), 420.0);
             cw.set_value(&lb_query("RequestCount", BLUE_LB, ObservedTraffic::WINDOW), 580.0);
         });
+        let cw = w.cw.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(250)).await;
+            cw.set_value(&lb_query("RequestCount", GREEN_LB, ObservedTraffic::WINDOW), 990.0);
+            cw.set_value(&lb_query("RequestCount", BLUE_LB, ObservedTraffic::WINDOW), 10.0);
+        });
         let r = FakeRouter::at(0);
         let p = ShiftPlan { observed_traffic: Some(observed(10, 900)), ..plan(0, 100, &[50], 60, false, OnGateFailure::Rollback) };
         let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
         assert!(report.reached(), "{report:?}");
         // 42 % seen at the 120 s tick (the first after the change at 100 s; read 0.5 s later), then a 60 s bake.
         assert_eq!(r.times(), [Duration::ZERO, Duration::from_millis(180_500)]);
+        // The target counts once clients follow it too: 99 % at the 270 s tick.
+        assert_eq!(r.start.lock().unwrap().unwrap().elapsed(), Duration::from_millis(270_500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn clients_that_do_not_follow_the_target_fail_it_too() {
+        let w = World::new();
+        requests(&w, 980.0, 20.0);
+        let r = FakeRouter::at(0);
+        let p = ShiftPlan { observed_traffic: Some(observed(10, 300)), ..plan(0, 100, &[], 0, false, OnGateFailure::Rollback) };
+        let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
+        match &report.outcome {
+            ShiftOutcome::RolledBack(f) => assert!(f.observation.starts_with("2 % observed at step 100 % after 5m"), "{f}"),
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(r.applied(), [100, 0]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_alarm_raised_after_the_last_tick_stops_the_next_increase() {
+        let w = World::new();
+        w.cw.set_alarm("a", AlarmStateValue::Ok, "");
+        let cw = w.cw.clone();
+        tokio::spawn(async move {
+            // The bake (0.5 s → 65.5 s) is checked at the 60 s tick; the alarm goes off three seconds later.
+            tokio::time::sleep(Duration::from_secs(63)).await;
+            cw.set_alarm("a", AlarmStateValue::Alarm, "Threshold Crossed");
+        });
+        let r = FakeRouter::at(0);
+        let report = shift(&r, &w.probe(), &alarm_plan("a", 10, &[10], 65), &CancellationToken::new()).await;
+        match &report.outcome {
+            ShiftOutcome::RolledBack(f) => assert_eq!(f.gate, "health_gate.cloudwatch_alarms"),
+            other => panic!("the end of the bake read the 60 s tick's values: {other:?}"),
+        }
+        assert_eq!(r.applied(), [10, 0], "never went on to 100");
     }
 
     #[tokio::test(start_paused = true)]
@@ -653,8 +694,10 @@ mod tests {
         // The checks before the first increase, spread over 3.7 s, gather in rounds of GATHER (0.5 s).
         assert!((1..=8).contains(&a0) && m0 == a0, "{a0} {m0}");
         // Then one DescribeAlarms (100 names) and one GetMetricData (200 queries) per 30 s tick for all
-        // hundred: 10 ticks in the 300 s bakes; each bake's end (≤ 30 s after a tick) reads that tick.
-        assert_eq!((alarms - a0, metrics - m0), (10, 10));
+        // hundred: 10 ticks in the 300 s bakes. The bakes end 37 ms apart, from 300.5 s to 304.2 s, each with a fresh
+        // read before the increase: the 300 s tick's round (sent at 300.5 s) serves the ends in the following 0.5 s,
+        // then one round per second of the spread (gathering 0.5 s, its answer fresh for 0.5 s): 4 more.
+        assert_eq!((alarms - a0, metrics - m0), (10 + 4, 10 + 4));
         assert_eq!(w.cw.largest_batch("DescribeAlarms"), 100);
         assert_eq!(w.cw.largest_batch("GetMetricData"), 200);
     }

@@ -133,8 +133,9 @@ pub trait GateProbe: Send + Sync {
     async fn load_balancers(&self, _target_group_arns: &[String]) -> Result<LoadBalancers, String> {
         Err("no ELBv2 client to look up target groups".into())
     }
-    /// Alarm states and metric values, at most one `interval` old.
-    async fn cloudwatch(&self, _req: &WatchRequest, _interval: Duration) -> Result<WatchAnswer, String> {
+    /// Alarm states and metric values: during a bake at most one `interval`
+    /// old (read on the shared grid); before an increase, fresh.
+    async fn cloudwatch(&self, _req: &WatchRequest, _interval: Duration, _at: CheckPoint) -> Result<WatchAnswer, String> {
         Err("no CloudWatch client".into())
     }
     /// When the next check during a bake is due.
@@ -207,8 +208,12 @@ impl GateProbe for AwsGateProbe {
         Ok(arns.iter().filter_map(|a| known.get(a).map(|l| (a.clone(), l.clone()))).collect())
     }
 
-    async fn cloudwatch(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, String> {
-        self.cloudwatch.read_every(req, interval).await.map_err(|e| e.to_string())
+    async fn cloudwatch(&self, req: &WatchRequest, interval: Duration, at: CheckPoint) -> Result<WatchAnswer, String> {
+        let read = match at {
+            CheckPoint::DuringBake => self.cloudwatch.read_every(req, interval).await,
+            CheckPoint::BeforeFirstIncrease | CheckPoint::EndOfBake => self.cloudwatch.read_fresh(req, interval).await,
+        };
+        read.map_err(|e| e.to_string())
     }
 
     fn next_check(&self, interval: Duration) -> Instant {
@@ -285,7 +290,7 @@ impl HealthGate {
         }
         if alarms && !self.alarms.is_empty() {
             let req = WatchRequest { alarms: self.alarms.clone(), queries: vec![] };
-            match probe.cloudwatch(&req, self.check_interval).await {
+            match probe.cloudwatch(&req, self.check_interval, CheckPoint::BeforeFirstIncrease).await {
                 Ok(a) => {
                     let missing: Vec<String> =
                         self.alarms.iter().filter(|n| a.alarms.get(*n).is_none_or(Option::is_none)).cloned().collect();
@@ -324,7 +329,7 @@ impl HealthGate {
         if let Some(l) = &self.latency {
             l.queries(&lbs, &mut req.queries);
         }
-        let answer = probe.cloudwatch(&req, self.check_interval).await.map_err(|e| GateFailure {
+        let answer = probe.cloudwatch(&req, self.check_interval, at).await.map_err(|e| GateFailure {
             gate: if self.alarms.is_empty() { "health_gate.error_rate".into() } else { "health_gate.cloudwatch_alarms".into() },
             observation: format!("could not read CloudWatch: {e}"),
         })?;

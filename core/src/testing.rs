@@ -435,9 +435,15 @@ pub struct FakeCloudWatch {
     /// (operation, names or queries in the call)
     log: Mutex<Vec<(&'static str, usize)>>,
     faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
+    /// How long every call takes (virtual time).
+    latency: Mutex<std::time::Duration>,
 }
 
 impl FakeCloudWatch {
+    pub fn set_latency(&self, d: std::time::Duration) {
+        *self.latency.lock().unwrap() = d;
+    }
+
     pub fn set_alarm(&self, name: &str, state: AlarmStateValue, reason: &str) {
         self.alarms.lock().unwrap().insert(name.into(), AlarmState { name: name.into(), state, reason: reason.into() });
     }
@@ -476,6 +482,8 @@ impl CloudWatchApi for FakeCloudWatch {
     async fn describe_alarms(&self, names: &[String]) -> Result<Vec<AlarmState>, AwsError> {
         assert!(names.len() <= crate::aws::cloudwatch::MAX_ALARM_NAMES_PER_CALL, "DescribeAlarms takes at most 100 names");
         self.enter("DescribeAlarms", names.len())?;
+        let latency = *self.latency.lock().unwrap();
+        tokio::time::sleep(latency).await;
         let alarms = self.alarms.lock().unwrap();
         Ok(names.iter().filter_map(|n| alarms.get(n).cloned()).collect())
     }
@@ -484,6 +492,8 @@ impl CloudWatchApi for FakeCloudWatch {
         assert!(queries.len() <= crate::aws::cloudwatch::MAX_QUERIES_PER_CALL, "GetMetricData takes at most 500 queries");
         assert!(queries.windows(2).all(|w| w[0].period == w[1].period), "one period per call");
         self.enter("GetMetricData", queries.len())?;
+        let latency = *self.latency.lock().unwrap();
+        tokio::time::sleep(latency).await;
         let values = self.values.lock().unwrap();
         Ok(queries.iter().map(|q| values.get(q).copied()).collect())
     }

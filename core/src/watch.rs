@@ -12,8 +12,14 @@
 //!   [`GATHER`] for the others woken by the same tick, then sends every name
 //!   and query asked for in as few calls as AWS allows (≤ 100 alarm names,
 //!   ≤ 500 queries of one period a call). A read that finds values fetched
-//!   since the latest tick uses them: a check between ticks (the end of a
-//!   bake) sees the values of the latest tick, at most one interval old.
+//!   since the latest tick uses them. A read that arrives while a round is
+//!   in flight and would find everything it lacks in that round's answer
+//!   waits for it instead of opening another (readers slowed by a busy
+//!   machine or a paced target-health call arrive late, not all at once).
+//! - **Fresh reads.** A check before an increase (before the first one and at
+//!   the end of a bake) reads with [`CloudWatchReader::read_fresh`]: values
+//!   fetched less than [`GATHER`] ago, so traffic never goes up on an alarm
+//!   state one interval old; checks ending together still share a round.
 //! - **Recurring keys.** What a gate read at one tick it will read at the
 //!   next: every round also fetches the names and queries read through
 //!   [`CloudWatchReader::read_every`] within the last two intervals (and a
@@ -63,12 +69,22 @@ impl WatchAnswer {
 
 type Round = Shared<BoxFuture<'static, Result<(), AwsError>>>;
 
+struct InFlight {
+    id: u64,
+    round: Round,
+    sent: Instant,
+    names: BTreeSet<String>,
+    queries: BTreeSet<MetricQuery>,
+}
+
 #[derive(Default)]
 struct Inner {
     alarms: HashMap<String, (Instant, Option<AlarmState>)>,
     values: HashMap<MetricQuery, (Instant, Option<f64>)>,
     /// The round still gathering, and what it will ask for.
     gathering: Option<(Round, BTreeSet<String>, BTreeSet<MetricQuery>)>,
+    /// Rounds sent and not yet answered: when each was sent and what it asks for.
+    in_flight: Vec<InFlight>,
     /// Keys read on a grid: when last asked for, and how often.
     recurring_alarms: HashMap<String, (Instant, Duration)>,
     recurring_queries: HashMap<MetricQuery, (Instant, Duration)>,
@@ -113,24 +129,37 @@ impl CloudWatchReader {
     /// the latest tick are used, and the keys join every round while they
     /// are read at least every two intervals (plus a minute of grace).
     pub async fn read_every(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, AwsError> {
-        {
-            let now = Instant::now();
-            let mut inner = self.inner.lock().expect("lock");
-            for n in &req.alarms {
-                inner.recurring_alarms.insert(n.clone(), (now, interval));
-            }
-            for q in &req.queries {
-                inner.recurring_queries.insert(q.clone(), (now, interval));
-            }
-        }
+        self.remember(req, interval);
         self.read(req, self.last_tick(interval)).await
+    }
+
+    /// Like [`CloudWatchReader::read_every`], for a check before an increase:
+    /// only values fetched less than [`GATHER`] ago (or since the latest tick,
+    /// if that is later) are used.
+    pub async fn read_fresh(&self, req: &WatchRequest, interval: Duration) -> Result<WatchAnswer, AwsError> {
+        let now = Instant::now();
+        let recent = now.checked_sub(GATHER).unwrap_or(now);
+        self.remember(req, interval);
+        self.read(req, recent.max(self.last_tick(interval))).await
+    }
+
+    fn remember(&self, req: &WatchRequest, interval: Duration) {
+        let now = Instant::now();
+        let mut inner = self.inner.lock().expect("lock");
+        for n in &req.alarms {
+            inner.recurring_alarms.insert(n.clone(), (now, interval));
+        }
+        for q in &req.queries {
+            inner.recurring_queries.insert(q.clone(), (now, interval));
+        }
     }
 
     /// Reads `req`, using values fetched at or after `fresh_since`, fetching
     /// the rest in a shared round.
     pub async fn read(&self, req: &WatchRequest, fresh_since: Instant) -> Result<WatchAnswer, AwsError> {
-        // Two rounds at most: one may have been sent before our keys joined it.
-        for _ in 0..3 {
+        // A few rounds at most: one in flight may lack some keys, and one may
+        // have been sent before our keys joined it.
+        for _ in 0..4 {
             let round = {
                 let mut inner = self.inner.lock().expect("lock");
                 let missing_alarms: Vec<&String> =
@@ -140,20 +169,29 @@ impl CloudWatchReader {
                 if missing_alarms.is_empty() && missing_queries.is_empty() {
                     return Ok(answer(&inner, req));
                 }
-                match &mut inner.gathering {
-                    Some((round, names, queries)) => {
-                        names.extend(missing_alarms.into_iter().cloned());
-                        queries.extend(missing_queries.into_iter().cloned());
-                        round.clone()
-                    }
-                    None => {
-                        let round = self.round();
-                        inner.gathering = Some((
-                            round.clone(),
-                            missing_alarms.into_iter().cloned().collect(),
-                            missing_queries.into_iter().cloned().collect(),
-                        ));
-                        round
+                let covering = inner.in_flight.iter().find(|f| {
+                    f.sent >= fresh_since
+                        && missing_alarms.iter().all(|n| f.names.contains(*n))
+                        && missing_queries.iter().all(|q| f.queries.contains(*q))
+                });
+                if let Some(f) = covering {
+                    f.round.clone()
+                } else {
+                    match &mut inner.gathering {
+                        Some((round, names, queries)) => {
+                            names.extend(missing_alarms.into_iter().cloned());
+                            queries.extend(missing_queries.into_iter().cloned());
+                            round.clone()
+                        }
+                        None => {
+                            let round = self.round();
+                            inner.gathering = Some((
+                                round.clone(),
+                                missing_alarms.into_iter().cloned().collect(),
+                                missing_queries.into_iter().cloned().collect(),
+                            ));
+                            round
+                        }
                     }
                 }
             };
@@ -166,46 +204,61 @@ impl CloudWatchReader {
     fn round(&self) -> Round {
         let api = self.api.clone();
         let inner = self.inner.clone();
+        static ROUNDS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let id = ROUNDS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         async move {
             tokio::time::sleep(GATHER).await;
+            let sent = Instant::now();
             let (names, queries) = {
                 let mut i = inner.lock().expect("lock");
-                let (_, mut names, mut queries) = i.gathering.take().expect("a gathering round");
-                let now = Instant::now();
-                i.recurring_alarms.retain(|_, at| active(at, now));
-                i.recurring_queries.retain(|_, at| active(at, now));
+                let (round, mut names, mut queries) = i.gathering.take().expect("a gathering round");
+                i.recurring_alarms.retain(|_, at| active(at, sent));
+                i.recurring_queries.retain(|_, at| active(at, sent));
                 names.extend(i.recurring_alarms.keys().cloned());
                 queries.extend(i.recurring_queries.keys().cloned());
+                i.in_flight.push(InFlight { id, round, sent, names: names.clone(), queries: queries.clone() });
                 (names.into_iter().collect::<Vec<_>>(), queries)
             };
-            let sent = Instant::now();
-            for chunk in names.chunks(MAX_ALARM_NAMES_PER_CALL) {
-                let found = api.describe_alarms(chunk).await?;
-                let mut i = inner.lock().expect("lock");
-                for name in chunk {
-                    let state = found.iter().find(|a| &a.name == name).cloned();
-                    i.alarms.insert(name.clone(), (sent, state));
-                }
-            }
-            let mut by_period: BTreeMap<Duration, Vec<MetricQuery>> = BTreeMap::new();
-            for q in queries {
-                by_period.entry(q.period).or_default().push(q);
-            }
-            let end = window_end(SystemTime::now());
-            for qs in by_period.values() {
-                for chunk in qs.chunks(MAX_QUERIES_PER_CALL) {
-                    let values = api.get_metric_data(chunk, end).await?;
-                    let mut i = inner.lock().expect("lock");
-                    for (q, v) in chunk.iter().zip(values.into_iter().chain(std::iter::repeat(None))) {
-                        i.values.insert(q.clone(), (sent, v));
-                    }
-                }
-            }
-            Ok(())
+            let result = fetch(api.as_ref(), &inner, sent, &names, queries).await;
+            inner.lock().expect("lock").in_flight.retain(|f| f.id != id);
+            result
         }
         .boxed()
         .shared()
     }
+}
+
+/// Sends one round's calls and stores the answers, stamped `sent`.
+async fn fetch(
+    api: &dyn CloudWatchApi,
+    inner: &Mutex<Inner>,
+    sent: Instant,
+    names: &[String],
+    queries: BTreeSet<MetricQuery>,
+) -> Result<(), AwsError> {
+    for chunk in names.chunks(MAX_ALARM_NAMES_PER_CALL) {
+        let found = api.describe_alarms(chunk).await?;
+        let mut i = inner.lock().expect("lock");
+        for name in chunk {
+            let state = found.iter().find(|a| &a.name == name).cloned();
+            i.alarms.insert(name.clone(), (sent, state));
+        }
+    }
+    let mut by_period: BTreeMap<Duration, Vec<MetricQuery>> = BTreeMap::new();
+    for q in queries {
+        by_period.entry(q.period).or_default().push(q);
+    }
+    let end = window_end(SystemTime::now());
+    for qs in by_period.values() {
+        for chunk in qs.chunks(MAX_QUERIES_PER_CALL) {
+            let values = api.get_metric_data(chunk, end).await?;
+            let mut i = inner.lock().expect("lock");
+            for (q, v) in chunk.iter().zip(values.into_iter().chain(std::iter::repeat(None))) {
+                i.values.insert(q.clone(), (sent, v));
+            }
+        }
+    }
+    Ok(())
 }
 
 fn answer(inner: &Inner, req: &WatchRequest) -> WatchAnswer {
@@ -320,6 +373,46 @@ mod tests {
         reader.read_every(&b, every).await.unwrap();
         assert_eq!((fake.calls("DescribeAlarms"), fake.calls("GetMetricData")), (3, 2), "b's keys rode along with a's round");
         assert_eq!(fake.largest_batch("DescribeAlarms"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_reader_arriving_while_a_round_is_in_flight_waits_for_it() {
+        let fake = Arc::new(FakeCloudWatch::default());
+        fake.set_alarm("a", AlarmStateValue::Ok, "");
+        fake.set_latency(Duration::from_secs(2));
+        let reader = CloudWatchReader::new(fake.clone());
+        let every = Duration::from_secs(10);
+        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![q("tg", 60)] };
+        reader.read_every(&req, every).await.unwrap();
+        tokio::time::sleep_until(reader.next_tick(every)).await;
+        let on_time = {
+            let (r, req) = (reader.clone(), req.clone());
+            tokio::spawn(async move { r.read_every(&req, every).await })
+        };
+        // Late by a second: the tick's round was sent after GATHER and is still waiting for DescribeAlarms.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        let late = reader.read_every(&req, every).await.unwrap();
+        on_time.await.unwrap().unwrap();
+        assert_eq!(late.alarms["a"].as_ref().unwrap().state, AlarmStateValue::Ok);
+        assert_eq!((fake.calls("DescribeAlarms"), fake.calls("GetMetricData")), (2, 2), "one round per tick");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_fresh_read_does_not_take_the_last_ticks_values() {
+        let fake = Arc::new(FakeCloudWatch::default());
+        fake.set_alarm("a", AlarmStateValue::Ok, "");
+        let reader = CloudWatchReader::new(fake.clone());
+        let every = Duration::from_secs(10);
+        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![] };
+        reader.read_every(&req, every).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        fake.set_alarm("a", AlarmStateValue::Alarm, "Threshold Crossed");
+        assert_eq!(reader.read_every(&req, every).await.unwrap().alarms["a"].as_ref().unwrap().state, AlarmStateValue::Ok);
+        let fresh = reader.read_fresh(&req, every).await.unwrap();
+        assert_eq!(fresh.alarms["a"].as_ref().unwrap().state, AlarmStateValue::Alarm, "read again, not the 0 s tick's");
+        // Right after, a second check before an increase (another resource) shares it.
+        reader.read_fresh(&req, every).await.unwrap();
+        assert_eq!(fake.calls("DescribeAlarms"), 2);
     }
 
     #[test]

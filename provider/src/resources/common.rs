@@ -50,8 +50,8 @@ pub struct SwitchRolloutModel {
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
-    /// After each step is `INSYNC`, wait until the share of requests green's load balancer really receives follows the
-    /// weights (resolvers cache answers), then bake. Rolling back waits for nothing.
+    /// After each step of an increase is `INSYNC`, the new `traffic` too, wait until the share of requests green's load
+    /// balancer really receives follows the weights (resolvers cache answers), then bake. Rolling back waits for nothing.
     #[serde(default)]
     pub observed_traffic: Option<ObservedTrafficModel>,
 }
