@@ -94,10 +94,17 @@ async fn wait(d: Duration, stop: &CancellationToken) -> bool {
 
 /// Bakes at the current step for `bake`, re-checking the gate at every
 /// tick of its `check_interval` (on the probe's shared grid) and at the end.
+/// A gate that reads CloudWatch ends the bake on a tick (at most one
+/// interval after `bake`), so that the check before the next increase reads
+/// values fetched then, in the round every resource checking at that tick
+/// shares.
 async fn bake(bake: Duration, gate: Option<&HealthGate>, probe: &dyn GateProbe, stop: &CancellationToken) -> Result<(), BakeEnd> {
     let start = tokio::time::Instant::now();
-    let end = start + bake;
     let interval = gate.map_or(DEFAULT_CHECK_INTERVAL, |g| g.check_interval);
+    let end = match gate {
+        Some(g) if g.uses_cloudwatch() => probe.bake_end(start + bake, interval),
+        _ => start + bake,
+    };
     loop {
         let now = tokio::time::Instant::now();
         let at_end = now >= end;
@@ -487,6 +494,7 @@ mod tests {
     use crate::gate::AwsGateProbe;
     use crate::metric_gate::tests::{error_rate, World, BLUE_LB, GREEN_LB, GREEN_TG};
     use crate::metric_gate::{lb_query, ErrorRateGate};
+    use crate::watch::WatchRequest;
 
     fn alarm_plan(alarm: &str, every: u64, steps: &[u8], bake: u64) -> ShiftPlan {
         ShiftPlan {
@@ -525,14 +533,14 @@ mod tests {
         let r = FakeRouter::at(0);
         let report = shift(&r, &w.probe(), &alarm_plan("a", 10, &[10], 60), &CancellationToken::new()).await;
         assert!(report.reached(), "{report:?}");
-        // Before the first increase, then at 10, 20, … 60 s; the end of the bake (60.5 s) reads the 60 s tick.
-        assert_eq!(w.cw.calls("DescribeAlarms"), 1 + 6);
-        assert_eq!(r.times(), [crate::watch::GATHER, Duration::from_millis(60_500)]);
+        // Before the first increase, then at 10, 20, … 70 s: the bake of 60 s from 0.5 s ends on the 70 s tick.
+        assert_eq!(w.cw.calls("DescribeAlarms"), 1 + 7);
+        assert_eq!(r.times(), [crate::watch::GATHER, Duration::from_millis(70_500)]);
         w.cw.set_alarm("a", AlarmStateValue::Alarm, "");
         let back =
             shift(&r, &w.probe(), &ShiftPlan { from: t(100), to: t(0), ..alarm_plan("a", 10, &[10], 60) }, &CancellationToken::new()).await;
         assert!(back.reached());
-        assert_eq!(w.cw.calls("DescribeAlarms"), 7, "a decrease reads no alarm");
+        assert_eq!(w.cw.calls("DescribeAlarms"), 8, "a decrease reads no alarm");
     }
 
     #[tokio::test(start_paused = true)]
@@ -555,7 +563,8 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        assert_eq!(r.times()[1], Duration::from_millis(120_500), "judged only at the end of the bake");
+        // The bake of 120 s from 0.5 s ends on the 150 s tick (30 s interval).
+        assert_eq!(r.times()[1], Duration::from_millis(150_500), "judged only at the end of the bake");
     }
 
     fn observed(tolerance: u8, timeout: u64) -> ObservedTraffic {
@@ -614,12 +623,12 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn an_alarm_raised_after_the_last_tick_stops_the_next_increase() {
+    async fn an_alarm_raised_after_the_last_tick_of_bake_time_stops_the_next_increase() {
         let w = World::new();
         w.cw.set_alarm("a", AlarmStateValue::Ok, "");
         let cw = w.cw.clone();
         tokio::spawn(async move {
-            // The bake (0.5 s → 65.5 s) is checked at the 60 s tick; the alarm goes off three seconds later.
+            // bake_time runs from 0.5 s to 65.5 s; the 60 s tick passes; the alarm goes off at 63 s.
             tokio::time::sleep(Duration::from_secs(63)).await;
             cw.set_alarm("a", AlarmStateValue::Alarm, "Threshold Crossed");
         });
@@ -629,7 +638,23 @@ mod tests {
             ShiftOutcome::RolledBack(f) => assert_eq!(f.gate, "health_gate.cloudwatch_alarms"),
             other => panic!("the end of the bake read the 60 s tick's values: {other:?}"),
         }
+        // The bake ended on the 70 s tick, read then (the round sent at 70.5 s).
         assert_eq!(r.applied(), [10, 0], "never went on to 100");
+        assert_eq!(r.times()[1], Duration::from_millis(70_500));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_alarm_raised_just_before_the_first_increase_is_read() {
+        let w = World::new();
+        w.cw.set_alarm("a", AlarmStateValue::Ok, "");
+        // Another resource's check read the alarm at the 0 s tick; this apply starts at 8 s, after it went off.
+        w.reader.read_every(&WatchRequest { alarms: vec!["a".into()], queries: vec![] }, Duration::from_secs(10)).await.unwrap();
+        tokio::time::sleep(Duration::from_secs(7)).await;
+        w.cw.set_alarm("a", AlarmStateValue::Alarm, "Threshold Crossed");
+        let r = FakeRouter::at(0);
+        let report = shift(&r, &w.probe(), &alarm_plan("a", 10, &[10], 60), &CancellationToken::new()).await;
+        assert!(matches!(report.outcome, ShiftOutcome::GateBlocked(_)), "{report:?}");
+        assert!(r.applied().is_empty());
     }
 
     #[tokio::test(start_paused = true)]
@@ -694,10 +719,8 @@ mod tests {
         // The checks before the first increase, spread over 3.7 s, gather in rounds of GATHER (0.5 s).
         assert!((1..=8).contains(&a0) && m0 == a0, "{a0} {m0}");
         // Then one DescribeAlarms (100 names) and one GetMetricData (200 queries) per 30 s tick for all
-        // hundred: 10 ticks in the 300 s bakes. The bakes end 37 ms apart, from 300.5 s to 304.2 s, each with a fresh
-        // read before the increase: the 300 s tick's round (sent at 300.5 s) serves the ends in the following 0.5 s,
-        // then one round per second of the spread (gathering 0.5 s, its answer fresh for 0.5 s): 4 more.
-        assert_eq!((alarms - a0, metrics - m0), (10 + 4, 10 + 4));
+        // hundred: the 300 s bakes, started from 0.5 s to 4.2 s, all end on the 330 s tick: 11 ticks.
+        assert_eq!((alarms - a0, metrics - m0), (11, 11));
         assert_eq!(w.cw.largest_batch("DescribeAlarms"), 100);
         assert_eq!(w.cw.largest_batch("GetMetricData"), 200);
     }

@@ -142,6 +142,12 @@ pub trait GateProbe: Send + Sync {
     fn next_check(&self, interval: Duration) -> Instant {
         Instant::now() + interval
     }
+    /// When a bake that must last until `end` ends: on a check of the grid
+    /// checks are read on, so its last check reads values as fresh as that
+    /// check's, shared with the other resources checking then.
+    fn bake_end(&self, end: Instant, _interval: Duration) -> Instant {
+        end
+    }
 }
 
 /// The real probe: ELBv2 target health, an HTTP GET, and CloudWatch through
@@ -210,14 +216,19 @@ impl GateProbe for AwsGateProbe {
 
     async fn cloudwatch(&self, req: &WatchRequest, interval: Duration, at: CheckPoint) -> Result<WatchAnswer, String> {
         let read = match at {
-            CheckPoint::DuringBake => self.cloudwatch.read_every(req, interval).await,
-            CheckPoint::BeforeFirstIncrease | CheckPoint::EndOfBake => self.cloudwatch.read_fresh(req, interval).await,
+            // A bake's end is on a tick (see `bake_end`): the tick's values are fresh.
+            CheckPoint::DuringBake | CheckPoint::EndOfBake => self.cloudwatch.read_every(req, interval).await,
+            CheckPoint::BeforeFirstIncrease => self.cloudwatch.read_fresh(req, interval).await,
         };
         read.map_err(|e| e.to_string())
     }
 
     fn next_check(&self, interval: Duration) -> Instant {
         self.cloudwatch.next_tick(interval)
+    }
+
+    fn bake_end(&self, end: Instant, interval: Duration) -> Instant {
+        self.cloudwatch.tick_at_or_after(end, interval)
     }
 }
 

@@ -16,10 +16,12 @@
 //!   in flight and would find everything it lacks in that round's answer
 //!   waits for it instead of opening another (readers slowed by a busy
 //!   machine or a paced target-health call arrive late, not all at once).
-//! - **Fresh reads.** A check before an increase (before the first one and at
-//!   the end of a bake) reads with [`CloudWatchReader::read_fresh`]: values
-//!   fetched less than [`GATHER`] ago, so traffic never goes up on an alarm
-//!   state one interval old; checks ending together still share a round.
+//! - **Fresh reads.** The check before the first increase reads with
+//!   [`CloudWatchReader::read_fresh`]: values fetched less than [`GATHER`]
+//!   ago, so traffic never goes up on an alarm state one interval old. A bake
+//!   gated on CloudWatch ends on a tick (the engine asks
+//!   [`CloudWatchReader::tick_at_or_after`]), so the check before the next
+//!   increase is fresh too and shared by every bake ending near it.
 //! - **Recurring keys.** What a gate read at one tick it will read at the
 //!   next: every round also fetches the names and queries read through
 //!   [`CloudWatchReader::read_every`] within the last two intervals (and a
@@ -123,6 +125,14 @@ impl CloudWatchReader {
     /// The next tick of the `interval` grid strictly after now.
     pub fn next_tick(&self, interval: Duration) -> Instant {
         self.last_tick(interval) + interval.max(Duration::from_millis(1))
+    }
+
+    /// The first tick of the `interval` grid at or after `t`.
+    pub fn tick_at_or_after(&self, t: Instant, interval: Duration) -> Instant {
+        let interval = interval.max(Duration::from_millis(1));
+        let since = t.saturating_duration_since(self.epoch);
+        let k = since.as_nanos().div_ceil(interval.as_nanos());
+        self.epoch + interval * u32::try_from(k).unwrap_or(u32::MAX)
     }
 
     /// Reads `req` for a check on the `interval` grid: values fetched since

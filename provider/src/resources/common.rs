@@ -29,7 +29,9 @@ pub struct RolloutModel {
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
     /// How long to wait after each step while health gates are re-checked (every `health_gate.check_interval` and at the
-    /// end), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`.
+    /// end), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`. With CloudWatch in the gate, the bake ends
+    /// on the first check at or after `bake_time` (less than one `check_interval` later), so the check before the next
+    /// step reads fresh values.
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
@@ -46,7 +48,9 @@ pub struct SwitchRolloutModel {
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
     /// How long to wait after each step while health gates are re-checked (every `health_gate.check_interval` and at the
-    /// end), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`.
+    /// end), e.g. `"5m"`. Units: `ms`, `s`, `m`, `h`, `d`. Defaults to `"0s"`. With CloudWatch in the gate, the bake ends
+    /// on the first check at or after `bake_time` (less than one `check_interval` later), so the check before the next
+    /// step reads fresh values.
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
