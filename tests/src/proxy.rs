@@ -1002,6 +1002,9 @@ fn fault_answer(fault: &Fault, call: &mut Call) -> Option<Answer> {
         // A delay is handled by the caller; nested faults are flattened by Fault::forward_then.
         Fault::Delay(_) | Fault::AfterForward(_) | Fault::Pending => return Some(plain(500, "aws proxy: unsupported fault nesting")),
         Fault::Http(status) => (*status, String::new()),
+        Fault::Error { status, code, message } if call.service == CLOUDWATCH => {
+            return Some(cbor_error(&request_id, *status, code, message, call));
+        }
         Fault::Error { status, code, message } => (*status, error_body(&call.service, *status, code, message, &request_id)),
         Fault::InvalidChangeBatch { messages } => {
             (400, error_body(ROUTE53, 400, "InvalidChangeBatch", &format!("[{}]", messages.join(", ")), &request_id))
@@ -1027,6 +1030,47 @@ fn fault_answer(fault: &Fault, call: &mut Call) -> Option<Answer> {
         h.insert(HeaderName::from_static("x-amzn-requestid"), v);
     }
     Some(r)
+}
+
+/// A Smithy RPC v2 CBOR error (CloudWatch): a CBOR map `{"__type": code, "message": …}`, with the query-compatible
+/// `x-amzn-query-error` header CloudWatch also sends.
+fn cbor_error(request_id: &str, status: u16, code: &str, message: &str, call: &mut Call) -> Answer {
+    call.error_code = Some(code.to_string());
+    let mut r = Response::new(Full::new(Bytes::from(cbor_error_body(code, message))));
+    *r.status_mut() = StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let h = r.headers_mut();
+    h.insert(hyper::header::CONTENT_TYPE, HeaderValue::from_static("application/cbor"));
+    h.insert(HeaderName::from_static("smithy-protocol"), HeaderValue::from_static("rpc-v2-cbor"));
+    let kind = if status >= 500 { "Receiver" } else { "Sender" };
+    if let Ok(v) = HeaderValue::from_str(&format!("{code};{kind}")) {
+        h.insert(HeaderName::from_static("x-amzn-query-error"), v);
+    }
+    if let Ok(v) = HeaderValue::from_str(request_id) {
+        h.insert(HeaderName::from_static("x-amzn-requestid"), v);
+    }
+    r
+}
+
+/// `{"__type": code, "message": message}` in CBOR (RFC 8949): a map of two text-string pairs.
+fn cbor_error_body(code: &str, message: &str) -> Vec<u8> {
+    fn text(out: &mut Vec<u8>, s: &str) {
+        let n = s.len();
+        match n {
+            0..=23 => out.push(0x60 | n as u8),
+            24..=0xFF => out.extend([0x78, n as u8]),
+            _ => {
+                let n = u16::try_from(n).expect("a short error text");
+                out.push(0x79);
+                out.extend(n.to_be_bytes());
+            }
+        }
+        out.extend(s.as_bytes());
+    }
+    let mut out = vec![0xA2];
+    for s in ["__type", code, "message", message] {
+        text(&mut out, s);
+    }
+    out
 }
 
 /// An AWS error body in the protocol of `service`.
@@ -1373,6 +1417,23 @@ mod tests {
         assert_eq!(error_code(ec2.as_bytes()).as_deref(), Some("RequestLimitExceeded"));
         assert_eq!(error_code(b"<InvalidChangeBatch><Messages/></InvalidChangeBatch>").as_deref(), Some("InvalidChangeBatch"));
         assert_eq!(error_code(b""), None);
+    }
+
+    #[test]
+    fn cloudwatch_errors_are_cbor_maps() {
+        let b = cbor_error_body("Throttling", "Rate exceeded");
+        let mut want = vec![0xA2, 0x66];
+        want.extend(b"__type");
+        want.push(0x6A);
+        want.extend(b"Throttling");
+        want.push(0x67);
+        want.extend(b"message");
+        want.push(0x6D);
+        want.extend(b"Rate exceeded");
+        assert_eq!(b, want);
+        let long = "x".repeat(300);
+        let b = cbor_error_body("C", &long);
+        assert_eq!(&b[b.len() - 303..b.len() - 300], &[0x79, 0x01, 0x2C]);
     }
 
     fn call(op: &str, body: &str) -> Call {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant, SystemTime};
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::types as cw;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::proxy::Proxy;
+use bluegreen_acceptance::proxy::{Fault, Proxy, CLOUDWATCH};
 use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Diagnostic, Output, Workdir};
 use serde_json::Value;
 
@@ -406,6 +406,37 @@ fn average_latency_over_max_rolls_back() {
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(d.detail().contains("green's Average response time is 1500 ms over the last 1m; max = 800ms"), "{d}");
     assert_back_at_zero(&wd, &e);
+}
+
+/// Thirty seconds of CloudWatch throttling (RPC v2 CBOR errors, as CloudWatch sends them) in the middle of a bake:
+/// the gate's reads are retried like every other call, the bake waits and the apply reaches its target.
+#[test]
+fn a_gate_rides_out_thirty_seconds_of_cloudwatch_throttling() {
+    let e = env("gt");
+    let alarm = format!("green-5xx-{}", e.s.suffix);
+    create_alarm(&alarm);
+    let proxy = Proxy::start();
+    let wd = Workdir::new("gates-cw-throttled").with_proxy(&proxy);
+    let extra =
+        format!("{}  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n    check_interval = \"2s\"\n  }}\n", rollout("10", "20s"));
+    wd.config(&canary_tf(&e, 0, &extra));
+    wd.apply(&[]);
+    wd.config(&canary_tf(&e, 50, &extra));
+    let (out, _) = apply_then_at(
+        &wd,
+        (90, 10),
+        || weights(&e),
+        || proxy.inject(Fault::throttling().on_service(CLOUDWATCH).for_duration(Duration::from_secs(30))),
+    );
+    out.assert_success();
+    let throttled: Vec<_> = proxy.faults().into_iter().filter(|c| c.service == CLOUDWATCH).collect();
+    let span = throttled.last().map(|l| l.at - throttled[0].at).unwrap_or_default();
+    println!("---- 30 s of CloudWatch throttling mid-bake: {} throttled answers over {span:.1?}; apply passed", throttled.len());
+    assert!(throttled.len() >= 3, "CloudWatch was hardly throttled: {throttled:?}");
+    assert!(throttled.iter().all(|c| c.error_code.as_deref() == Some("Throttling")));
+    assert!(span + Duration::from_secs(8) >= Duration::from_secs(30), "the throttling did not last: {span:?}");
+    assert_eq!(weights(&e), Some((50, 50)));
+    assert_eq!(state(&wd, "canary_listener.x")["traffic"], 50);
 }
 
 #[test]
