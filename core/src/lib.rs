@@ -16,6 +16,7 @@ pub mod duration;
 pub mod engine;
 pub mod error;
 pub mod gate;
+pub mod http_url;
 pub mod legacy;
 pub mod listeners;
 pub mod metric_gate;

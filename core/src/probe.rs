@@ -11,6 +11,9 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{ClientConfig, DigitallySignedStruct, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpStream;
+use url::Host;
+
+use crate::http_url::{self, UrlFault};
 
 /// A parsed `http://` or `https://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -25,44 +28,32 @@ pub struct ProbeUrl {
 
 impl ProbeUrl {
     /// Parses a URL; the error is a sentence for a diagnostic.
-    pub fn parse(url: &str) -> Result<ProbeUrl, String> {
-        if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-            return Err(format!("{url:?} contains white space"));
+    pub fn parse(text: &str) -> Result<ProbeUrl, String> {
+        let url = http_url::parse(text).map_err(|fault| match fault {
+            UrlFault::WhiteSpace => format!("{text:?} contains white space"),
+            UrlFault::NotHttp => format!("{text:?} must start with http:// or https://"),
+            UrlFault::NoHost => format!("{text:?} has no host"),
+            UrlFault::BadPort(p) => format!("{text:?} has an invalid port {p:?}"),
+            UrlFault::Invalid(e) => format!("{text:?} is not a valid URL: {e}"),
+        })?;
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(format!("{text:?} must not carry credentials"));
         }
-        let (https, rest) = if let Some(r) = url.strip_prefix("https://") {
-            (true, r)
-        } else if let Some(r) = url.strip_prefix("http://") {
-            (false, r)
-        } else {
-            return Err(format!("{url:?} must start with http:// or https://"));
+        let host = match url.host() {
+            Some(Host::Ipv6(addr)) => addr.to_string(),
+            Some(host) => host.to_string(),
+            None => return Err(format!("{text:?} has no host")),
         };
-        let (authority, path) = match rest.find(['/', '?']) {
-            Some(i) if rest[i..].starts_with('/') => (&rest[..i], rest[i..].to_string()),
-            Some(i) => (&rest[..i], format!("/{}", &rest[i..])),
-            None => (rest, "/".to_string()),
+        let port = match url.port_or_known_default() {
+            Some(0) => return Err(format!("{text:?} has an invalid port \"0\"")),
+            Some(p) => p,
+            None => return Err(format!("{text:?} has no port")),
         };
-        let path = path.split('#').next().unwrap_or("/").to_string();
-        if authority.contains('@') {
-            return Err(format!("{url:?} must not carry credentials"));
-        }
-        let (host, port) = if let Some(v6) = authority.strip_prefix('[') {
-            let (h, after) = v6.split_once(']').ok_or_else(|| format!("{url:?} has an unclosed '['"))?;
-            (h.to_string(), after.strip_prefix(':'))
-        } else {
-            match authority.rsplit_once(':') {
-                Some((h, p)) => (h.to_string(), Some(p)),
-                None => (authority.to_string(), None),
-            }
+        let path = match url.query() {
+            Some(q) => format!("{}?{q}", url.path()),
+            None => url.path().to_string(),
         };
-        if host.is_empty() {
-            return Err(format!("{url:?} has no host"));
-        }
-        let port = match port {
-            Some(p) => p.parse::<u16>().ok().filter(|p| *p > 0).ok_or_else(|| format!("{url:?} has an invalid port {p:?}"))?,
-            None if https => 443,
-            None => 80,
-        };
-        Ok(ProbeUrl { https, host, port, path })
+        Ok(ProbeUrl { https: url.scheme() == "https", host, port, path })
     }
 }
 
@@ -196,8 +187,18 @@ mod tests {
         assert_eq!((u.https, u.port, u.path.as_str()), (false, 8080, "/"));
         let u = ProbeUrl::parse("http://[::1]:81/a#frag").unwrap();
         assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("::1", 81, "/a"));
-        for bad in ["ftp://x", "http://", "http://h:0/", "http://h:99999", "https://u:p@h/", "http://a b/", "example.com/healthz"] {
-            assert!(ProbeUrl::parse(bad).is_err(), "{bad}");
+        let u = ProbeUrl::parse("http://h?x=1").unwrap();
+        assert_eq!((u.host.as_str(), u.port, u.path.as_str()), ("h", 80, "/?x=1"));
+        for (bad, why) in [
+            ("ftp://x", "\"ftp://x\" must start with http:// or https://"),
+            ("http://", "\"http://\" has no host"),
+            ("http://h:0/", "\"http://h:0/\" has an invalid port \"0\""),
+            ("http://h:99999", "\"http://h:99999\" has an invalid port \"99999\""),
+            ("https://u:p@h/", "\"https://u:p@h/\" must not carry credentials"),
+            ("http://a b/", "\"http://a b/\" contains white space"),
+            ("example.com/healthz", "\"example.com/healthz\" must start with http:// or https://"),
+        ] {
+            assert_eq!(ProbeUrl::parse(bad), Err(why.to_string()), "{bad}");
         }
     }
 

@@ -431,7 +431,7 @@ fn check_constraints(c: &Json, v: &Value, path: &Path, name: &str, diags: &mut D
             } else if let Some((lo, hi)) = c.get("format").and_then(Json::as_str).and_then(integer_format_range) {
                 // The Rust type's own range (an i64 field without explicit bounds): beyond it the typed model
                 // cannot hold the value, which must be the user's error, not a provider bug.
-                let exact = n.as_i64().map(i128::from).or_else(|| n.as_u64().map(i128::from));
+                let exact = n.as_i64().map(i128::from);
                 if !exact.is_some_and(|v| (lo..=hi).contains(&v)) {
                     diags.error_at(path.clone(), format!("Invalid {name}"), format!("{name} must be between {lo} and {hi}, got {n}."));
                 }

@@ -161,8 +161,6 @@ fn is_unknown_marker(json: &Json) -> bool {
 fn number_to_json(n: &Number) -> Json {
     if let Some(i) = n.as_i64() {
         Json::from(i)
-    } else if let Some(u) = n.as_u64() {
-        Json::from(u)
     } else {
         serde_json::Number::from_f64(n.as_f64()).map_or(Json::Null, Json::Number)
     }

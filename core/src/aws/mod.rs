@@ -21,6 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use self::retry::{Limiter, Pacer, RetryPolicy};
 use crate::error::{Error, Result};
+use crate::http_url::UrlFault;
 use crate::secret::Secret;
 
 /// The provider block, as the engine sees it. Empty fields fall back to the
@@ -98,34 +99,13 @@ impl std::fmt::Debug for AwsClients {
 /// Checks an endpoint override the way the SDK will use it. Returns a sentence
 /// for a diagnostic.
 pub fn check_endpoint_url(url: &str) -> std::result::Result<(), String> {
-    if url.chars().any(char::is_whitespace) {
-        return Err(format!("{url:?} contains white space"));
-    }
-    let rest = url
-        .strip_prefix("https://")
-        .or_else(|| url.strip_prefix("http://"))
-        .ok_or_else(|| format!("{url:?} is not an http:// or https:// URL"))?;
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
-    // IPv6 literals are bracketed; only a colon after the bracket starts a port.
-    let (host, port) = match authority.strip_prefix('[') {
-        Some(v6) => {
-            let (addr, after) = v6.split_once(']').ok_or_else(|| format!("{url:?} has an unclosed '['"))?;
-            (addr, after.strip_prefix(':'))
-        }
-        None => match authority.rsplit_once(':') {
-            Some((h, p)) => (h, Some(p)),
-            None => (authority, None),
-        },
-    };
-    if host.is_empty() {
-        return Err(format!("{url:?} has no host name"));
-    }
-    if let Some(port) = port {
-        if port.parse::<u16>().is_err() {
-            return Err(format!("{url:?} has an invalid port {port:?}"));
-        }
-    }
-    Ok(())
+    crate::http_url::parse(url).map(drop).map_err(|fault| match fault {
+        UrlFault::WhiteSpace => format!("{url:?} contains white space"),
+        UrlFault::NotHttp => format!("{url:?} is not an http:// or https:// URL"),
+        UrlFault::NoHost => format!("{url:?} has no host name"),
+        UrlFault::BadPort(port) => format!("{url:?} has an invalid port {port:?}"),
+        UrlFault::Invalid(e) => format!("{url:?} is not a valid URL: {e}"),
+    })
 }
 
 /// Builds SDK clients from the settings and, unless
@@ -366,5 +346,9 @@ mod tests {
         assert!(check_endpoint_url("http://").is_err());
         assert!(check_endpoint_url("http://host:99999").is_err());
         assert!(check_endpoint_url("http://host:abc").is_err());
+        assert_eq!(check_endpoint_url("http://localhost:99999"), Err("\"http://localhost:99999\" has an invalid port \"99999\"".into()));
+        assert_eq!(check_endpoint_url("http://"), Err("\"http://\" has no host name".into()));
+        assert_eq!(check_endpoint_url("localhost:4566"), Err("\"localhost:4566\" is not an http:// or https:// URL".into()));
+        assert_eq!(check_endpoint_url("http://sts .example.com"), Err("\"http://sts .example.com\" contains white space".into()));
     }
 }

@@ -10,6 +10,7 @@ use anyhow::{bail, Context, Result};
 use futures::StreamExt;
 use tokio::net::{TcpListener, UnixListener};
 use tokio::sync::watch;
+use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
 
@@ -275,10 +276,16 @@ pub async fn serve(provider: BlueGreenProvider, bound: Bound, opts: ServeOptions
     let stop = async move { shutdown.wait().await };
     let _cleanup = CleanupPaths(bound.unix_paths);
     let result = match (bound.listener, opts.tls) {
-        (AnyListener::Unix(l), Some(cfg)) => router.serve_with_incoming_shutdown(tls::tls_incoming(l, cfg), stop).await,
-        (AnyListener::Unix(l), None) => router.serve_with_incoming_shutdown(tls::plain_incoming(l), stop).await,
-        (AnyListener::Tcp(l), Some(cfg)) => router.serve_with_incoming_shutdown(tls::tls_incoming(l, cfg), stop).await,
-        (AnyListener::Tcp(l), None) => router.serve_with_incoming_shutdown(tls::plain_incoming(l), stop).await,
+        (AnyListener::Unix(l), Some(cfg)) => {
+            let conns = UnixListenerStream::new(l);
+            router.serve_with_incoming_shutdown(tls::tls_incoming(conns, cfg, tls::DEFAULT_HANDSHAKE_TIMEOUT), stop).await
+        }
+        (AnyListener::Unix(l), None) => router.serve_with_incoming_shutdown(UnixListenerStream::new(l), stop).await,
+        (AnyListener::Tcp(l), Some(cfg)) => {
+            let conns = tls::tcp_incoming(l);
+            router.serve_with_incoming_shutdown(tls::tls_incoming(conns, cfg, tls::DEFAULT_HANDSHAKE_TIMEOUT), stop).await
+        }
+        (AnyListener::Tcp(l), None) => router.serve_with_incoming_shutdown(tls::tcp_incoming(l), stop).await,
     };
     result.context("serving gRPC")
 }

@@ -10,15 +10,15 @@
 //! * [`ServerIdentity`]: the per-process server certificate and key;
 //! * [`server_config`]: a rustls [`ServerConfig`] that demands a client certificate and accepts
 //!   only the exact certificate from `PLUGIN_CLIENT_CERT` ([`PinnedClientCertVerifier`]);
-//! * [`tls_incoming`] / [`plain_incoming`]: connection streams for
-//!   `tonic::transport::Server::serve_with_incoming`, over a TCP or a Unix listener. Both return
-//!   the same [`Incoming`] type, yielding [`PluginConn`]s, so the caller can pick at run time.
+//! * [`tls_incoming`]: completed handshakes (tokio-rustls) over a stream of accepted connections
+//!   (tonic's [`TcpIncoming`] via [`tcp_incoming`], or tokio-stream's `UnixListenerStream`), for
+//!   `tonic::transport::Server::serve_with_incoming`. Plaintext serving passes those streams to
+//!   tonic directly.
 //!
 //! Everything uses an explicit aws-lc-rs [`CryptoProvider`] ([`crypto_provider`]); the process
 //! default provider is neither read nor installed.
 
 use std::fmt;
-use std::future::Future;
 use std::io;
 use std::pin::Pin;
 use std::sync::Arc;
@@ -27,18 +27,17 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _, Result};
 use base64::Engine as _;
-use futures::Stream;
+use futures::{future, Stream, StreamExt as _};
 use rustls::client::danger::HandshakeSignatureValid;
 use rustls::crypto::{CryptoProvider, WebPkiSupportedAlgorithms};
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer, UnixTime};
 use rustls::server::danger::{ClientCertVerified, ClientCertVerifier};
 use rustls::{CertificateError, DigitallySignedStruct, DistinguishedName, RootCertStore, ServerConfig, SignatureScheme};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpListener;
 use tokio_rustls::server::TlsStream;
 use tokio_rustls::TlsAcceptor;
-use tonic::transport::server::Connected;
+use tonic::transport::server::{Connected, TcpIncoming};
 
 /// Name of the environment variable in which go-plugin passes the client certificate (PEM).
 pub const CLIENT_CERT_ENV: &str = "PLUGIN_CLIENT_CERT";
@@ -50,10 +49,7 @@ pub const ALPN_H2: &[u8] = b"h2";
 pub const DEFAULT_HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// At most this many handshakes run at once; further connections wait in the listen backlog.
-const MAX_PENDING_HANDSHAKES: usize = 64;
-
-/// Pause before accepting again after a listener error such as EMFILE (avoids a hot loop).
-const ACCEPT_ERROR_BACKOFF: Duration = Duration::from_millis(100);
+pub const MAX_PENDING_HANDSHAKES: usize = 64;
 
 /// How far back the server certificate's `notBefore` is set (tolerates small clock steps).
 const CERT_BACKDATE: Duration = Duration::from_secs(60 * 60);
@@ -243,298 +239,102 @@ impl ClientCertVerifier for PinnedClientCertVerifier {
     }
 }
 
-/// A listening socket the plugin can serve on: implemented for [`TcpListener`] (accepted
-/// streams get `TCP_NODELAY`) and [`UnixListener`].
-pub trait Listener: Send + Unpin + 'static {
-    /// The accepted connection type.
-    type Io: AsyncRead + AsyncWrite + Connected<ConnectInfo: fmt::Debug> + Unpin + Send + 'static;
-
-    /// Polls for the next connection.
-    fn poll_accept_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<Self::Io>>;
+/// TCP connections as tonic's own [`TcpIncoming`] accepts them, with `TCP_NODELAY` (gRPC sends
+/// many small frames; Nagle plus delayed ACKs would add latency).
+pub fn tcp_incoming(listener: TcpListener) -> TcpIncoming {
+    TcpIncoming::from(listener).with_nodelay(Some(true))
 }
 
-impl Listener for TcpListener {
-    type Io = TcpStream;
-
-    fn poll_accept_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<TcpStream>> {
-        self.poll_accept(cx).map_ok(|(stream, _peer)| {
-            // gRPC sends many small frames; Nagle plus delayed ACKs would add latency.
-            if let Err(error) = stream.set_nodelay(true) {
-                tracing::debug!(%error, "could not set TCP_NODELAY on a plugin connection");
-            }
-            stream
-        })
-    }
-}
-
-impl Listener for UnixListener {
-    type Io = UnixStream;
-
-    fn poll_accept_io(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<UnixStream>> {
-        self.poll_accept(cx).map_ok(|(stream, _peer)| stream)
-    }
-}
-
-/// Accepts TLS connections from `listener`. Each handshake runs in its own task (bounded by a
-/// timeout, [`DEFAULT_HANDSHAKE_TIMEOUT`]), so a slow or bad client never blocks others; failed
-/// handshakes are logged at debug level and dropped. Only completed handshakes are yielded.
-pub fn tls_incoming<L: Listener>(listener: L, config: Arc<ServerConfig>) -> Incoming<L> {
-    Incoming::new(listener, Some(TlsAcceptor::from(config)))
-}
-
-/// Accepts plaintext connections from `listener` (`TF_DISABLE_PLUGIN_TLS`, debug/reattach mode).
-pub fn plain_incoming<L: Listener>(listener: L) -> Incoming<L> {
-    Incoming::new(listener, None)
-}
-
-/// A stream of accepted plugin connections, for
-/// `tonic::transport::Server::builder()...serve_with_incoming(incoming)`.
-///
-/// Dropping it closes the listener and aborts handshakes still in progress.
-pub struct Incoming<L: Listener> {
-    listener: L,
-    acceptor: Option<TlsAcceptor>,
-    handshakes: JoinSet<Option<TlsStream<L::Io>>>,
-    backoff: Option<Pin<Box<tokio::time::Sleep>>>,
+/// Completed TLS handshakes over accepted `connections` (from [`tcp_incoming`] or a
+/// `UnixListenerStream`), for `tonic::transport::Server::serve_with_incoming`. Up to
+/// [`MAX_PENDING_HANDSHAKES`] run at once, each bounded by `handshake_timeout`
+/// ([`DEFAULT_HANDSHAKE_TIMEOUT`] when serving), so a slow or bad client never blocks others;
+/// failed handshakes and failed accepts are logged at debug level and dropped.
+pub fn tls_incoming<S, IO>(
+    connections: S,
+    config: Arc<ServerConfig>,
     handshake_timeout: Duration,
+) -> impl Stream<Item = io::Result<TlsConn<IO>>> + Send
+where
+    S: Stream<Item = io::Result<IO>> + Send,
+    IO: AsyncRead + AsyncWrite + Connected<ConnectInfo: fmt::Debug> + Unpin + Send + 'static,
+{
+    let acceptor = TlsAcceptor::from(config);
+    connections
+        .filter_map(|accepted| {
+            future::ready(accepted.map_err(|error| tracing::debug!(%error, "plugin connection failed during accept")).ok())
+        })
+        .map(move |io| handshake(acceptor.clone(), io, handshake_timeout))
+        .buffer_unordered(MAX_PENDING_HANDSHAKES)
+        .filter_map(|conn| future::ready(conn.map(Ok)))
 }
 
-impl<L: Listener> Incoming<L> {
-    fn new(listener: L, acceptor: Option<TlsAcceptor>) -> Self {
-        Self { listener, acceptor, handshakes: JoinSet::new(), backoff: None, handshake_timeout: DEFAULT_HANDSHAKE_TIMEOUT }
-    }
-
-    /// Replaces the per-handshake timeout.
-    pub fn with_handshake_timeout(mut self, timeout: Duration) -> Self {
-        self.handshake_timeout = timeout;
-        self
-    }
-
-    /// Whether connections are wrapped in TLS.
-    pub fn is_tls(&self) -> bool {
-        self.acceptor.is_some()
-    }
-
-    /// The underlying listener (e.g. for `local_addr`).
-    pub fn listener(&self) -> &L {
-        &self.listener
-    }
-
-    fn start_handshake(&mut self, acceptor: TlsAcceptor, io: L::Io) {
-        let timeout = self.handshake_timeout;
-        self.handshakes.spawn(async move {
-            let peer = io.connect_info();
-            match tokio::time::timeout(timeout, acceptor.accept(io)).await {
-                Ok(Ok(stream)) => {
-                    tracing::trace!(
-                        ?peer,
-                        version = ?stream.get_ref().1.protocol_version(),
-                        "plugin TLS handshake complete"
-                    );
-                    Some(stream)
-                }
-                Ok(Err(error)) => {
-                    tracing::debug!(?peer, %error, "plugin TLS handshake failed; connection dropped");
-                    None
-                }
-                Err(_elapsed) => {
-                    tracing::debug!(?peer, ?timeout, "plugin TLS handshake timed out; connection dropped");
-                    None
-                }
-            }
-        });
-    }
-}
-
-impl<L: Listener> fmt::Debug for Incoming<L> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Incoming").field("tls", &self.is_tls()).field("pending_handshakes", &self.handshakes.len()).finish_non_exhaustive()
-    }
-}
-
-/// Per-connection failures that say nothing about the listener itself.
-fn is_connection_error(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::ConnectionRefused
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::Interrupted
-            | io::ErrorKind::WouldBlock
-            | io::ErrorKind::TimedOut
-    )
-}
-
-impl<L: Listener> Stream for Incoming<L> {
-    type Item = io::Result<PluginConn<L::Io>>;
-
-    fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        let this = self.get_mut();
-        loop {
-            // 1. Hand out finished handshakes (this also registers the waker for pending ones).
-            while let Poll::Ready(Some(joined)) = this.handshakes.poll_join_next(cx) {
-                match joined {
-                    Ok(Some(stream)) => {
-                        return Poll::Ready(Some(Ok(PluginConn::tls(stream))));
-                    }
-                    Ok(None) => {} // failed handshake, already logged
-                    Err(error) => {
-                        tracing::debug!(%error, "plugin TLS handshake task ended abnormally");
-                    }
-                }
-            }
-
-            // 2. Back off after a listener error; bound concurrent handshakes.
-            if let Some(sleep) = this.backoff.as_mut() {
-                if sleep.as_mut().poll(cx).is_pending() {
-                    return Poll::Pending;
-                }
-                this.backoff = None;
-            }
-            if this.handshakes.len() >= MAX_PENDING_HANDSHAKES {
-                // poll_join_next above returned Pending, so a finishing handshake wakes us.
-                return Poll::Pending;
-            }
-
-            // 3. Accept.
-            match this.listener.poll_accept_io(cx) {
-                Poll::Pending => return Poll::Pending,
-                Poll::Ready(Ok(io)) => match &this.acceptor {
-                    None => return Poll::Ready(Some(Ok(PluginConn::plain(io)))),
-                    Some(acceptor) => {
-                        let acceptor = acceptor.clone();
-                        this.start_handshake(acceptor, io);
-                        // Loop: poll the join set again so the new task can wake us.
-                    }
-                },
-                Poll::Ready(Err(error)) if is_connection_error(&error) => {
-                    tracing::debug!(%error, "plugin connection failed during accept");
-                }
-                Poll::Ready(Err(error)) => {
-                    tracing::debug!(%error, "plugin listener accept error; backing off");
-                    this.backoff = Some(Box::pin(tokio::time::sleep(ACCEPT_ERROR_BACKOFF)));
-                    return Poll::Ready(Some(Err(error)));
-                }
-            }
+async fn handshake<IO>(acceptor: TlsAcceptor, io: IO, timeout: Duration) -> Option<TlsConn<IO>>
+where
+    IO: AsyncRead + AsyncWrite + Connected<ConnectInfo: fmt::Debug> + Unpin,
+{
+    let peer = io.connect_info();
+    match tokio::time::timeout(timeout, acceptor.accept(io)).await {
+        Ok(Ok(stream)) => {
+            tracing::trace!(?peer, version = ?stream.get_ref().1.protocol_version(), "plugin TLS handshake complete");
+            Some(TlsConn(stream))
+        }
+        Ok(Err(error)) => {
+            tracing::debug!(?peer, %error, "plugin TLS handshake failed; connection dropped");
+            None
+        }
+        Err(_elapsed) => {
+            tracing::debug!(?peer, ?timeout, "plugin TLS handshake timed out; connection dropped");
+            None
         }
     }
 }
 
-/// An accepted plugin connection: plaintext or TLS over `IO`. Implements tonic's [`Connected`].
-pub struct PluginConn<IO> {
-    inner: ConnInner<IO>,
-}
+/// A plugin connection after its TLS handshake. The newtype only adds tonic's [`Connected`]:
+/// tonic implements it for tokio-rustls streams behind its `tls-connect-info` feature, which
+/// would rebuild rustls (with `logging`) for the whole dependency tree.
+pub struct TlsConn<IO>(TlsStream<IO>);
 
-enum ConnInner<IO> {
-    Plain(IO),
-    Tls(Box<TlsStream<IO>>),
-}
-
-impl<IO> PluginConn<IO> {
-    fn plain(io: IO) -> Self {
-        Self { inner: ConnInner::Plain(io) }
-    }
-
-    fn tls(stream: TlsStream<IO>) -> Self {
-        Self { inner: ConnInner::Tls(Box::new(stream)) }
-    }
-
-    /// Whether the connection is TLS.
-    pub fn is_tls(&self) -> bool {
-        matches!(self.inner, ConnInner::Tls(_))
-    }
-
-    /// The negotiated ALPN protocol (TLS only).
-    pub fn alpn_protocol(&self) -> Option<&[u8]> {
-        match &self.inner {
-            ConnInner::Plain(_) => None,
-            ConnInner::Tls(stream) => stream.get_ref().1.alpn_protocol(),
-        }
-    }
-
-    /// The client's certificate chain (TLS only).
-    pub fn peer_certificates(&self) -> Option<&[CertificateDer<'static>]> {
-        match &self.inner {
-            ConnInner::Plain(_) => None,
-            ConnInner::Tls(stream) => stream.get_ref().1.peer_certificates(),
-        }
-    }
-
-    /// The transport stream.
-    pub fn get_ref(&self) -> &IO {
-        match &self.inner {
-            ConnInner::Plain(io) => io,
-            ConnInner::Tls(stream) => stream.get_ref().0,
-        }
+impl<IO> TlsConn<IO> {
+    /// The TLS session (negotiated ALPN protocol, the client's certificate).
+    pub fn session(&self) -> &rustls::ServerConnection {
+        self.0.get_ref().1
     }
 }
 
-impl<IO> fmt::Debug for PluginConn<IO> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("PluginConn").field("tls", &self.is_tls()).finish_non_exhaustive()
-    }
-}
-
-/// Connection info of a [`PluginConn`], available to tonic handlers as a request extension.
-#[derive(Debug, Clone)]
-pub struct PluginConnectInfo<T> {
-    /// The transport's own info (`TcpConnectInfo` or `UdsConnectInfo`).
-    pub transport: T,
-    /// Whether the connection is TLS.
-    pub tls: bool,
-}
-
-impl<IO: Connected> Connected for PluginConn<IO> {
-    type ConnectInfo = PluginConnectInfo<IO::ConnectInfo>;
+impl<IO: Connected> Connected for TlsConn<IO> {
+    type ConnectInfo = IO::ConnectInfo;
 
     fn connect_info(&self) -> Self::ConnectInfo {
-        PluginConnectInfo { transport: self.get_ref().connect_info(), tls: self.is_tls() }
+        self.0.get_ref().0.connect_info()
     }
 }
 
-impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for PluginConn<IO> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            ConnInner::Plain(io) => Pin::new(io).poll_read(cx, buf),
-            ConnInner::Tls(stream) => Pin::new(stream.as_mut()).poll_read(cx, buf),
-        }
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncRead for TlsConn<IO> {
+    fn poll_read(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_read(cx, buf)
     }
 }
 
-impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for PluginConn<IO> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().inner {
-            ConnInner::Plain(io) => Pin::new(io).poll_write(cx, buf),
-            ConnInner::Tls(stream) => Pin::new(stream.as_mut()).poll_write(cx, buf),
-        }
+impl<IO: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsConn<IO> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write(cx, buf)
     }
 
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
-        match &mut self.get_mut().inner {
-            ConnInner::Plain(io) => Pin::new(io).poll_write_vectored(cx, bufs),
-            ConnInner::Tls(stream) => Pin::new(stream.as_mut()).poll_write_vectored(cx, bufs),
-        }
+    fn poll_write_vectored(mut self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[io::IoSlice<'_>]) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.0).poll_write_vectored(cx, bufs)
     }
 
     fn is_write_vectored(&self) -> bool {
-        match &self.inner {
-            ConnInner::Plain(io) => io.is_write_vectored(),
-            ConnInner::Tls(stream) => stream.is_write_vectored(),
-        }
+        self.0.is_write_vectored()
     }
 
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            ConnInner::Plain(io) => Pin::new(io).poll_flush(cx),
-            ConnInner::Tls(stream) => Pin::new(stream.as_mut()).poll_flush(cx),
-        }
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_flush(cx)
     }
 
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match &mut self.get_mut().inner {
-            ConnInner::Plain(io) => Pin::new(io).poll_shutdown(cx),
-            ConnInner::Tls(stream) => Pin::new(stream.as_mut()).poll_shutdown(cx),
-        }
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.0).poll_shutdown(cx)
     }
 }
 
@@ -545,14 +345,17 @@ mod tests {
     use std::net::SocketAddr;
     use std::sync::Mutex;
 
-    use futures::StreamExt as _;
     use rustls::client::ResolvesClientCert;
     use rustls::pki_types::ServerName;
     use rustls::sign::CertifiedKey;
     use rustls::{ClientConfig, ProtocolVersion, SupportedProtocolVersion};
+    use std::future::Future;
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+
+    use tokio::net::{TcpStream, UnixListener, UnixStream};
     use tokio::sync::mpsc;
     use tokio_rustls::TlsConnector;
+    use tokio_stream::wrappers::UnixListenerStream;
 
     const IO_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -653,12 +456,12 @@ mod tests {
         let addr = listener.local_addr().unwrap();
         let (tx, rx) = mpsc::unbounded_channel();
         tokio::spawn(async move {
-            let mut incoming = tls_incoming(listener, config);
+            let mut incoming = Box::pin(tls_incoming(tcp_incoming(listener), config, DEFAULT_HANDSHAKE_TIMEOUT));
             while let Some(conn) = incoming.next().await {
                 let Ok(conn) = conn else { continue };
                 let _ = tx.send(Accepted {
-                    alpn: conn.alpn_protocol().map(<[u8]>::to_vec),
-                    peer_cert: conn.peer_certificates().and_then(|c| c.first()).map(|c| c.as_ref().to_vec()),
+                    alpn: conn.session().alpn_protocol().map(<[u8]>::to_vec),
+                    peer_cert: conn.session().peer_certificates().and_then(|c| c.first()).map(|c| c.as_ref().to_vec()),
                 });
                 tokio::spawn(async move {
                     let (mut r, mut w) = tokio::io::split(conn);
@@ -806,7 +609,7 @@ mod tests {
         let config = server_config(&server, &terraform.pem).unwrap();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let mut incoming = tls_incoming(listener, config).with_handshake_timeout(Duration::from_millis(500));
+        let mut incoming = Box::pin(tls_incoming(tcp_incoming(listener), config, Duration::from_millis(500)));
         let (tx, mut accepted) = mpsc::unbounded_channel();
         tokio::spawn(async move {
             while let Some(conn) = incoming.next().await {
@@ -945,7 +748,11 @@ mod tests {
         Ok(response.into_inner().status)
     }
 
-    async fn serve_health<L: Listener>(incoming: Incoming<L>) {
+    async fn serve_health<S, IO>(incoming: S)
+    where
+        S: Stream<Item = io::Result<IO>> + Send + 'static,
+        IO: AsyncRead + AsyncWrite + Connected<ConnectInfo: Clone + Send + Sync + 'static> + Unpin + Send + 'static,
+    {
         let (reporter, service) = tonic_health::server::health_reporter();
         reporter.set_service_status("plugin", tonic_health::ServingStatus::Serving).await;
         tokio::spawn(tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming));
@@ -959,7 +766,8 @@ mod tests {
         let terraform = terraform_like_cert();
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        serve_health(tls_incoming(listener, server_config(&server, &terraform.pem).unwrap())).await;
+        serve_health(tls_incoming(tcp_incoming(listener), server_config(&server, &terraform.pem).unwrap(), DEFAULT_HANDSHAKE_TIMEOUT))
+            .await;
 
         let good = client_config(&server, resolver(Some(&terraform)), BOTH);
         let status = health_check(tls_connect_fn(good, move || TcpStream::connect(addr))).await.unwrap();
@@ -977,7 +785,8 @@ mod tests {
         let server = ServerIdentity::generate().unwrap();
         let terraform = terraform_like_cert();
         let listener = UnixListener::bind(&path).unwrap();
-        serve_health(tls_incoming(listener, server_config(&server, &terraform.pem).unwrap())).await;
+        let connections = UnixListenerStream::new(listener);
+        serve_health(tls_incoming(connections, server_config(&server, &terraform.pem).unwrap(), DEFAULT_HANDSHAKE_TIMEOUT)).await;
 
         let good = client_config(&server, resolver(Some(&terraform)), TLS12_ONLY);
         let dial_path = path.clone();
@@ -993,9 +802,7 @@ mod tests {
     async fn tonic_grpc_plaintext_over_unix_and_tcp() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("debug.sock");
-        let incoming = plain_incoming(UnixListener::bind(&path).unwrap());
-        assert!(!incoming.is_tls());
-        serve_health(incoming).await;
+        serve_health(UnixListenerStream::new(UnixListener::bind(&path).unwrap())).await;
         let connect: ConnectFn = Arc::new(move || {
             let path = path.clone();
             Box::pin(async move { Ok(Box::pin(UnixStream::connect(path).await?) as BoxIo) })
@@ -1004,7 +811,7 @@ mod tests {
 
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        serve_health(plain_incoming(listener)).await;
+        serve_health(tcp_incoming(listener)).await;
         let connect: ConnectFn = Arc::new(move || Box::pin(async move { Ok(Box::pin(TcpStream::connect(addr).await?) as BoxIo) }));
         assert_eq!(health_check(connect).await.unwrap(), SERVING);
     }

@@ -6,6 +6,12 @@
 //! `number` also accepts a numeric string, a `string` also accepts a number (its text) or a bool;
 //! `dynamic` is `{"value": V, "type": T}`. Numbers are read from their exact text, never via f64.
 //!
+//! serde_json parses (and checks) the document; the walk below asks it for one level at a time
+//! as [`RawValue`]s, so a number's text reaches [`Number::parse`] as written. (serde_json's own
+//! `Value` would turn `12345678901234567890123` into an f64; its `arbitrary_precision` feature
+//! would fix that for every user of serde_json in the build.) An object's repeated key keeps its
+//! last value, as Go's decoder does.
+//!
 //! Encoding follows `marshal.go` (attributes sorted, `dynamic` as `{"value":..,"type":..}`) with two
 //! deliberate differences: a number is written as its *exact* decimal (go-cty prints an f64 with
 //! shortest round-trip digits, which reads back as a different cty number), and ±infinity — which
@@ -14,8 +20,9 @@
 
 use std::collections::BTreeMap;
 
-use super::jsontext::{self, Json};
-use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Trail, Type, Value, Walk, MAX_DEPTH};
+use serde_json::value::RawValue;
+
+use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Trail, Type, Value, Walk};
 
 /// Knobs for reading stored state.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -33,10 +40,37 @@ pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
 
 /// Decodes cty JSON against `ty` with explicit options.
 pub fn decode_with(bytes: &[u8], ty: &Type, options: DecodeOptions) -> Result<Value, DecodeError> {
-    // Every value level may add a `{"value":..,"type":..}` wrapper level, hence the factor 2.
-    let json = jsontext::parse(bytes, 2 * MAX_DEPTH + 2).map_err(|message| DecodeError { path: Path::default(), message })?;
+    let at_root = |message: String| DecodeError { path: Path::default(), message };
+    let text = std::str::from_utf8(bytes).map_err(|e| at_root(format!("invalid UTF-8 at byte {}", e.valid_up_to())))?;
+    // Checks the whole document (serde_json skips nested values without recursing).
+    let raw: &RawValue = serde_json::from_str(text).map_err(|e| at_root(format!("invalid JSON: {e}")))?;
     let mut d = Decoder { trail: Trail::default(), options };
-    d.value(&json, ty)
+    d.value(raw, ty)
+}
+
+/// One level of a JSON document; what it contains is still unparsed text.
+enum Json<'a> {
+    Null,
+    Bool(bool),
+    /// The number's text exactly as written (serde_json has checked it against the JSON grammar).
+    Number(&'a str),
+    String(String),
+    Array(Vec<&'a RawValue>),
+    Object(BTreeMap<String, &'a RawValue>),
+}
+
+impl<'a> Json<'a> {
+    fn of(raw: &'a RawValue) -> Result<Json<'a>, serde_json::Error> {
+        let text = raw.get();
+        Ok(match text.as_bytes().first() {
+            Some(b'n') => Json::Null,
+            Some(b't' | b'f') => Json::Bool(serde_json::from_str(text)?),
+            Some(b'"') => Json::String(serde_json::from_str(text)?),
+            Some(b'[') => Json::Array(serde_json::from_str(text)?),
+            Some(b'{') => Json::Object(serde_json::from_str(text)?),
+            _ => Json::Number(text),
+        })
+    }
 }
 
 /// Encodes a wholly known `value` as cty JSON of type `ty`.
@@ -62,7 +96,8 @@ impl Walk for Decoder {
 }
 
 impl Decoder {
-    fn value(&mut self, json: &Json, ty: &Type) -> Result<Value, DecodeError> {
+    fn value(&mut self, raw: &RawValue, ty: &Type) -> Result<Value, DecodeError> {
+        let json = &Json::of(raw).map_err(|e| self.err(format!("invalid JSON: {e}")))?;
         if let Json::Null = json {
             return Ok(Value::Null);
         }
@@ -74,14 +109,17 @@ impl Decoder {
                 Json::String(s) if s == "false" || s == "0" => Ok(Value::Bool(false)),
                 _ => Err(self.err("bool is required")),
             },
-            Type::Number => match json {
-                Json::Number(text) | Json::String(text) => {
-                    Number::parse(text).map(Value::Number).map_err(|e| self.err(format!("number is required: {e}")))
-                }
-                _ => Err(self.err("number is required")),
-            },
+            Type::Number => {
+                let text = match json {
+                    Json::Number(text) => text,
+                    Json::String(text) => text.as_str(),
+                    _ => return Err(self.err("number is required")),
+                };
+                Number::parse(text).map(Value::Number).map_err(|e| self.err(format!("number is required: {e}")))
+            }
             Type::String => match json {
-                Json::String(s) | Json::Number(s) => Ok(Value::String(s.clone())),
+                Json::String(s) => Ok(Value::String(s.clone())),
+                Json::Number(s) => Ok(Value::String(s.to_string())),
                 Json::Bool(b) => Ok(Value::String(b.to_string())),
                 _ => Err(self.err("string is required")),
             },
@@ -160,7 +198,7 @@ impl Decoder {
         let (mut ty, mut value) = (None, None);
         for (k, v) in entries {
             match k.as_str() {
-                "type" => ty = Some(Type::from_json(&v.to_serde()).map_err(|e| self.err(e.to_string()))?),
+                "type" => ty = Some(Type::from_json_bytes(v.get().as_bytes()).map_err(|e| self.err(e.to_string()))?),
                 "value" => value = Some(v),
                 other => return Err(self.err(format!("invalid key {other:?} in dynamically-typed value"))),
             }

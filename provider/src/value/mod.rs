@@ -15,7 +15,6 @@
 //!   ever does.
 
 pub mod json;
-mod jsontext;
 pub mod msgpack;
 mod number;
 mod types;

@@ -1,4 +1,5 @@
 //! The msgpack encoding of cty values, byte-compatible with go-cty's `cty/msgpack` package.
+//! The bytes are read and written with `rmp`; this module adds what they mean as cty values.
 //!
 //! Wire rules (from go-cty `marshal.go`, `unmarshal.go`, `unknown.go`, `dynamic.go`):
 //! - null is `nil`; unknown is *any* extension value on read and `fixext1` type 0 (`d4 00 00`) on
@@ -17,6 +18,10 @@
 
 use std::collections::BTreeMap;
 
+use rmp::decode::bytes::BytesReadError;
+use rmp::decode::{Bytes, NumValueReadError, ValueReadError};
+use rmp::Marker;
+
 use super::number::Wire;
 use super::{check_object_keys, kind, DecodeError, EncodeError, Number, Path, PathStep, Trail, Type, Value, Walk};
 
@@ -25,10 +30,11 @@ pub const UNKNOWN: [u8; 3] = [0xd4, 0x00, 0x00];
 
 /// Decodes a msgpack `DynamicValue` against `ty`.
 pub fn decode(bytes: &[u8], ty: &Type) -> Result<Value, DecodeError> {
-    let mut d = Decoder { buf: bytes, pos: 0, trail: Trail::default() };
+    let mut d = Decoder { rd: Bytes::new(bytes), trail: Trail::default() };
     let value = d.value(ty)?;
-    if d.pos != bytes.len() {
-        return Err(DecodeError { path: Path::default(), message: format!("{} unexpected bytes after the value", bytes.len() - d.pos) });
+    let rest = d.rd.remaining_slice().len();
+    if rest != 0 {
+        return Err(DecodeError { path: Path::default(), message: format!("{rest} unexpected bytes after the value") });
     }
     Ok(value)
 }
@@ -40,9 +46,10 @@ pub fn encode(value: &Value, ty: &Type) -> Result<Vec<u8>, EncodeError> {
     Ok(e.out)
 }
 
+/// Reads with `rmp::decode`; what it adds is the cty meaning of each marker, the path for
+/// messages and the depth bound.
 struct Decoder<'a> {
-    buf: &'a [u8],
-    pos: usize,
+    rd: Bytes<'a>,
     trail: Trail,
 }
 
@@ -57,122 +64,70 @@ impl Walk for Decoder<'_> {
 }
 
 impl<'a> Decoder<'a> {
-    fn peek(&self) -> Result<u8, DecodeError> {
-        self.buf.get(self.pos).copied().ok_or_else(|| self.err("unexpected end of msgpack data"))
+    /// The next marker, not consumed: the `rmp::decode` readers below read it again.
+    fn peek(&self) -> Result<Marker, DecodeError> {
+        self.rd.remaining_slice().first().map(|b| Marker::from_u8(*b)).ok_or_else(|| self.err("unexpected end of msgpack data"))
     }
 
-    fn take(&mut self, n: usize) -> Result<&'a [u8], DecodeError> {
-        let available = self.buf.len() - self.pos;
-        if n > available {
-            return Err(self.err(format!("msgpack data truncated: {n} bytes needed, {available} left")));
+    /// Maps an rmp read error: a truncated input, or a marker other than `what`.
+    fn read<T>(
+        &mut self,
+        what: &str,
+        f: impl FnOnce(&mut Bytes<'a>) -> Result<T, ValueReadError<BytesReadError>>,
+    ) -> Result<T, DecodeError> {
+        f(&mut self.rd).map_err(|e| match e {
+            ValueReadError::TypeMismatch(_) => self.err(format!("{what} is required")),
+            ValueReadError::InvalidMarkerRead(e) | ValueReadError::InvalidDataRead(e) => self.truncated(&e),
+        })
+    }
+
+    fn truncated(&self, e: &BytesReadError) -> DecodeError {
+        match e {
+            BytesReadError::InsufficientBytes { expected, actual, .. } => {
+                self.err(format!("msgpack data truncated: {expected} bytes needed, {actual} left"))
+            }
+            other => self.err(format!("invalid msgpack data: {other}")),
         }
-        let slice = &self.buf[self.pos..self.pos + n];
-        self.pos += n;
-        Ok(slice)
     }
 
-    fn byte(&mut self) -> Result<u8, DecodeError> {
-        Ok(self.take(1)?[0])
-    }
-
-    fn be<const N: usize>(&mut self) -> Result<[u8; N], DecodeError> {
-        let mut out = [0u8; N];
-        out.copy_from_slice(self.take(N)?);
-        Ok(out)
-    }
-
-    fn u16(&mut self) -> Result<usize, DecodeError> {
-        Ok(usize::from(u16::from_be_bytes(self.be()?)))
-    }
-
-    fn u32(&mut self) -> Result<usize, DecodeError> {
+    fn take(&mut self, len: u32) -> Result<&'a [u8], DecodeError> {
+        let rest = self.rd.remaining_slice();
         // usize is at least 32 bits on every target this provider builds for.
-        Ok(u32::from_be_bytes(self.be()?) as usize)
+        let n = len as usize;
+        if n > rest.len() {
+            return Err(self.err(format!("msgpack data truncated: {n} bytes needed, {} left", rest.len())));
+        }
+        let (taken, rest) = rest.split_at(n);
+        self.rd = Bytes::new(rest);
+        Ok(taken)
     }
 
     /// Skips an extension value if one is next; go-cty treats every extension as unknown.
     fn skip_ext(&mut self) -> Result<bool, DecodeError> {
-        let marker = self.peek()?;
-        let len = match marker {
-            // fixext 1, 2, 4, 8, 16
-            0xd4..=0xd8 => {
-                self.pos += 1;
-                1usize << (marker - 0xd4)
-            }
-            0xc7 => {
-                self.pos += 1;
-                usize::from(self.byte()?)
-            }
-            0xc8 => {
-                self.pos += 1;
-                self.u16()?
-            }
-            0xc9 => {
-                self.pos += 1;
-                self.u32()?
-            }
-            _ => return Ok(false),
-        };
-        self.take(1)?; // extension type: 0 for plain unknowns, 12 for refined ones
-        self.take(len)?; // payload (refinements) ignored
+        if !matches!(
+            self.peek()?,
+            Marker::FixExt1
+                | Marker::FixExt2
+                | Marker::FixExt4
+                | Marker::FixExt8
+                | Marker::FixExt16
+                | Marker::Ext8
+                | Marker::Ext16
+                | Marker::Ext32
+        ) {
+            return Ok(false);
+        }
+        // Type 0 for plain unknowns, 12 for refined ones; the payload (refinements) is ignored.
+        let meta = self.read("extension", rmp::decode::read_ext_meta)?;
+        self.take(meta.size)?;
         Ok(true)
-    }
-
-    fn array_len(&mut self, what: &str) -> Result<usize, DecodeError> {
-        match self.peek()? {
-            b @ 0x90..=0x9f => {
-                self.pos += 1;
-                Ok(usize::from(b & 0x0f))
-            }
-            0xdc => {
-                self.pos += 1;
-                self.u16()
-            }
-            0xdd => {
-                self.pos += 1;
-                self.u32()
-            }
-            _ => Err(self.err(format!("{what} is required"))),
-        }
-    }
-
-    fn map_len(&mut self, what: &str) -> Result<usize, DecodeError> {
-        match self.peek()? {
-            b @ 0x80..=0x8f => {
-                self.pos += 1;
-                Ok(usize::from(b & 0x0f))
-            }
-            0xde => {
-                self.pos += 1;
-                self.u16()
-            }
-            0xdf => {
-                self.pos += 1;
-                self.u32()
-            }
-            _ => Err(self.err(format!("{what} is required"))),
-        }
     }
 
     /// A str or bin payload (go-cty's decoder accepts either wherever it wants a string).
     fn raw_str(&mut self) -> Result<Option<&'a [u8]>, DecodeError> {
         let len = match self.peek()? {
-            b @ 0xa0..=0xbf => {
-                self.pos += 1;
-                usize::from(b & 0x1f)
-            }
-            0xd9 | 0xc4 => {
-                self.pos += 1;
-                usize::from(self.byte()?)
-            }
-            0xda | 0xc5 => {
-                self.pos += 1;
-                self.u16()?
-            }
-            0xdb | 0xc6 => {
-                self.pos += 1;
-                self.u32()?
-            }
+            Marker::FixStr(_) | Marker::Str8 | Marker::Str16 | Marker::Str32 => self.read("string", rmp::decode::read_str_len)?,
+            Marker::Bin8 | Marker::Bin16 | Marker::Bin32 => self.read("string", rmp::decode::read_bin_len)?,
             _ => return Ok(None),
         };
         self.take(len).map(Some)
@@ -187,20 +142,13 @@ impl<'a> Decoder<'a> {
         if self.skip_ext()? {
             return Ok(Value::Unknown);
         }
-        if self.peek()? == 0xc0 {
-            self.pos += 1;
+        if self.peek()? == Marker::Null {
+            self.take(1)?;
             return Ok(Value::Null);
         }
         match ty {
             Type::Dynamic => self.nested(|d| d.dynamic()),
-            Type::Bool => match self.byte()? {
-                0xc2 => Ok(Value::Bool(false)),
-                0xc3 => Ok(Value::Bool(true)),
-                _ => {
-                    self.pos -= 1;
-                    Err(self.err("bool is required"))
-                }
-            },
+            Type::Bool => self.read("bool", rmp::decode::read_bool).map(Value::Bool),
             Type::Number => self.number().map(Value::Number),
             Type::String => self.string("string").map(Value::String),
             Type::List(et) => self.nested(|d| d.elements(et, "a list")).map(Value::List),
@@ -212,24 +160,31 @@ impl<'a> Decoder<'a> {
     }
 
     fn number(&mut self) -> Result<Number, DecodeError> {
-        let marker = self.byte()?;
-        let n = match marker {
-            0x00..=0x7f => Number::from(i64::from(marker)),
-            0xe0..=0xff => Number::from(i64::from(marker as i8)),
-            0xcc => Number::from(u64::from(self.byte()?)),
-            0xcd => Number::from(u64::from(u16::from_be_bytes(self.be()?))),
-            0xce => Number::from(u64::from(u32::from_be_bytes(self.be()?))),
-            0xcf => Number::from(u64::from_be_bytes(self.be()?)),
-            0xd0 => Number::from(i64::from(self.byte()? as i8)),
-            0xd1 => Number::from(i64::from(i16::from_be_bytes(self.be()?))),
-            0xd2 => Number::from(i64::from(i32::from_be_bytes(self.be()?))),
-            0xd3 => Number::from(i64::from_be_bytes(self.be()?)),
-            0xca | 0xcb => {
-                let f = if marker == 0xca { f64::from(f32::from_be_bytes(self.be()?)) } else { f64::from_be_bytes(self.be()?) };
-                Number::from_f64(f).ok_or_else(|| self.err("number is required (NaN is not a number)"))?
+        let n = match self.peek()? {
+            // uint64 beyond i64: as go-cty reads it, the exact value.
+            Marker::U64 => Number::from(self.read("number", rmp::decode::read_u64)?),
+            Marker::FixPos(_)
+            | Marker::FixNeg(_)
+            | Marker::U8
+            | Marker::U16
+            | Marker::U32
+            | Marker::I8
+            | Marker::I16
+            | Marker::I32
+            | Marker::I64 => match rmp::decode::read_int::<i64, _>(&mut self.rd) {
+                Ok(i) => Number::from(i),
+                Err(NumValueReadError::InvalidMarkerRead(e) | NumValueReadError::InvalidDataRead(e)) => return Err(self.truncated(&e)),
+                Err(_) => return Err(self.err("number is required")),
+            },
+            Marker::F32 => {
+                let f = self.read("number", rmp::decode::read_f32)?;
+                self.float(f64::from(f))?
+            }
+            Marker::F64 => {
+                let f = self.read("number", rmp::decode::read_f64)?;
+                self.float(f)?
             }
             _ => {
-                self.pos -= 1;
                 let raw = self.raw_str()?.ok_or_else(|| self.err("number is required"))?;
                 let text = std::str::from_utf8(raw).map_err(|_| self.err("number is required"))?;
                 Number::parse(text).map_err(|e| self.err(format!("number is required: {e}")))?
@@ -238,19 +193,31 @@ impl<'a> Decoder<'a> {
         Ok(n)
     }
 
+    fn float(&self, f: f64) -> Result<Number, DecodeError> {
+        Number::from_f64(f).ok_or_else(|| self.err("number is required (NaN is not a number)"))
+    }
+
+    fn array_len(&mut self, what: &str) -> Result<u32, DecodeError> {
+        self.read(what, rmp::decode::read_array_len)
+    }
+
+    fn map_len(&mut self, what: &str) -> Result<u32, DecodeError> {
+        self.read(what, rmp::decode::read_map_len)
+    }
+
     fn elements(&mut self, et: &Type, what: &str) -> Result<Vec<Value>, DecodeError> {
         let len = self.array_len(what)?;
         // No pre-allocation by the untrusted length: each element needs at least one byte, so a
         // bogus length fails at the end of the input instead.
         let mut out = Vec::new();
-        for i in 0..len {
-            out.push(self.with_step(PathStep::Index(i as u64), |d| d.value(et))?);
+        for i in 0..u64::from(len) {
+            out.push(self.with_step(PathStep::Index(i), |d| d.value(et))?);
         }
         Ok(out)
     }
 
     fn tuple(&mut self, ets: &[Type]) -> Result<Vec<Value>, DecodeError> {
-        let len = self.array_len("a tuple")?;
+        let len = self.array_len("a tuple")? as usize;
         if len != ets.len() {
             return Err(self.err(format!("a tuple of length {} is required ({len} given)", ets.len())));
         }

@@ -1,10 +1,19 @@
-//! Exact cty numbers.
+//! cty numbers, sized to what this provider's schemas hold.
 //!
-//! cty numbers are arbitrary-precision (`big.Float`, 512-bit mantissa), and Terraform sends them as
-//! whichever msgpack form is exact: a compact int, an f64, or a decimal string. [`Number`] keeps every
-//! value it is given exactly, normalised so that derived equality is numeric equality: a value that
-//! fits `i64` is always stored as `i64`, one that fits only `u64` as `u64`, one that is exactly an
-//! `f64` as `f64`, and anything else as a canonical decimal (digits × 10^exp).
+//! cty numbers are arbitrary-precision (`big.Float`, 512-bit mantissa), and go-cty sends them as
+//! whichever msgpack form is exact: a compact int, an f64, or a decimal string. The schemas here
+//! hold only whole numbers that fit `i64` (weights, percentages, TTLs, priorities, counts) and a
+//! few `f64` thresholds (`health_gate.error_rate.max_percent`). So [`Number`] does no arithmetic
+//! of its own: it is an `i64`, an `f64`, or (for anything neither can hold exactly, such as `0.1`
+//! or an integer beyond `i64`) the decimal text Terraform sent, kept verbatim in canonical form.
+//! That is enough to hand every number back to Terraform unchanged (a planned value must equal
+//! the configuration exactly) and to name an out-of-range number exactly in a diagnostic; the
+//! typed models then take `i64`/`f64` from it, and a value that does not fit is a validation error.
+//!
+//! The form is normalised so that derived equality is numeric equality: a value that fits `i64`
+//! is always `Int`, one that is exactly an `f64` is `Float`, anything else `Decimal`. Deciding
+//! "exactly an `f64`" compares the text with the float's exact expansion, which Rust's formatter
+//! prints ([`exact_digits`]).
 
 use std::fmt;
 use std::str::FromStr;
@@ -17,24 +26,27 @@ const MAX_PARSE_EXPONENT: i64 = 1_000_000_000;
 /// tiny input such as `"1e100000000"` cannot expand into a huge string.
 const MAX_PLAIN_LEN: i64 = 4096;
 
-/// A cty number, held exactly. Equality is numeric (`1`, `1.0` and `"1e0"` are equal), except that
-/// a decimal and the nearest `f64` are *different* numbers (as in cty: `"0.8"` ≠ `0.8f64`).
+/// Significant digits of the longest exact decimal expansion of an `f64` (a subnormal's).
+const F64_MAX_DIGITS: usize = 767;
+
+/// A cty number. Equality is numeric (`1`, `1.0` and `"1e0"` are equal), except that a decimal
+/// and the nearest `f64` are *different* numbers (as in cty: `"0.8"` ≠ `0.8f64`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Number(Repr);
 
 // Invariants (they make derived PartialEq numeric):
-// - Int: any i64. UInt: only values > i64::MAX.
-// - Float: never NaN, never an integer within i64/u64 range (those are Int/UInt), may be ±inf.
-// - Decimal: never exactly representable as any of the above.
+// - Int: any i64.
+// - Float: never NaN, never an integer within i64 range (those are Int), may be ±inf.
+// - Decimal: never exactly representable as either of the above.
 #[derive(Clone, Debug, PartialEq)]
 enum Repr {
     Int(i64),
-    UInt(u64),
     Float(f64),
     Decimal(Decimal),
 }
 
-/// |value| = digits × 10^exp, digits non-empty ASCII with no leading or trailing zeros.
+/// |value| = digits × 10^exp, digits non-empty ASCII with no leading or trailing zeros: the text
+/// as sent, in canonical form. Nothing computes with it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Decimal {
     negative: bool,
@@ -65,22 +77,16 @@ pub(super) enum Wire {
 }
 
 impl Number {
-    /// The number nearest `f`, or `None` for NaN (cty has no NaN).
+    /// The number `f`, or `None` for NaN (cty has no NaN).
     pub fn from_f64(f: f64) -> Option<Number> {
         if f.is_nan() {
             return None;
         }
-        // 2^63 and 2^64 are exact f64 values; the comparisons below are exact.
+        // 2^63 is an exact f64; the comparison is exact.
         const TWO_63: f64 = 9_223_372_036_854_775_808.0;
-        const TWO_64: f64 = 18_446_744_073_709_551_616.0;
-        if f.is_finite() && f.fract() == 0.0 {
-            if (-TWO_63..TWO_63).contains(&f) {
-                // Exact: f is an integer in range. Also folds -0.0 into 0, as go-cty's int path does.
-                return Some(Number(Repr::Int(f as i64)));
-            }
-            if (TWO_63..TWO_64).contains(&f) {
-                return Some(Number(Repr::UInt(f as u64)));
-            }
+        if f.is_finite() && f.fract() == 0.0 && (-TWO_63..TWO_63).contains(&f) {
+            // Exact: f is an integer in range. Also folds -0.0 into 0, as go-cty's int path does.
+            return Some(Number(Repr::Int(f as i64)));
         }
         Some(Number(Repr::Float(f)))
     }
@@ -170,36 +176,21 @@ impl Number {
         if digits.is_empty() {
             return Number(Repr::Int(0));
         }
+        let sign = if negative { "-" } else { "" };
         let n = digits.len() as i64;
-        if exp >= 0 && n + exp <= 20 {
-            // < 10^20 < 2^67: fits u128 comfortably.
-            let mut v: u128 = 0;
-            for c in digits.bytes() {
-                v = v * 10 + u128::from(c - b'0');
-            }
-            for _ in 0..exp {
-                v *= 10;
-            }
-            if negative {
-                if v <= 1u128 << 63 {
-                    return Number(Repr::Int((-(v as i128)) as i64));
-                }
-            } else if let Ok(u) = u64::try_from(v) {
-                return Number::from(u);
+        // At most 19 digits: i64's range, checked by its own parser.
+        if exp >= 0 && n + exp <= 19 {
+            if let Ok(i) = format!("{sign}{digits}{}", "0".repeat(exp as usize)).parse::<i64>() {
+                return Number(Repr::Int(i));
             }
         }
         // Exactly an f64? Every finite f64 has at most 767 significant decimal digits and lies in
         // [4.9e-324, 1.8e308]; outside that it cannot be, and we skip the work.
         let top = n + exp; // value in [10^(top-1), 10^top)
-        if n <= 767 && (-323..=309).contains(&top) {
-            let text = format!("{digits}e{exp}");
-            if let Ok(f) = text.parse::<f64>() {
-                if f.is_finite() && f != 0.0 {
-                    let (d2, e2) = exact_decimal(f);
-                    if d2 == digits && e2 == exp {
-                        return Number(Repr::Float(if negative { -f } else { f }));
-                    }
-                }
+        if digits.len() <= F64_MAX_DIGITS && (-323..=309).contains(&top) {
+            let f = format!("{digits}e{exp}").parse::<f64>().unwrap_or(f64::NAN);
+            if f.is_finite() && f != 0.0 && exact_digits(f) == (digits.clone(), exp) {
+                return Number(Repr::Float(if negative { -f } else { f }));
             }
         }
         Number(Repr::Decimal(Decimal { negative, digits, exp }))
@@ -213,20 +204,10 @@ impl Number {
         }
     }
 
-    /// The value as `u64`, if it is a non-negative integer in range.
-    pub fn as_u64(&self) -> Option<u64> {
-        match self.0 {
-            Repr::Int(i) => u64::try_from(i).ok(),
-            Repr::UInt(u) => Some(u),
-            _ => None,
-        }
-    }
-
     /// The nearest `f64` (lossy for big or very precise numbers; ±inf when out of range).
     pub fn as_f64(&self) -> f64 {
         match &self.0 {
             Repr::Int(i) => *i as f64,
-            Repr::UInt(u) => *u as f64,
             Repr::Float(f) => *f,
             Repr::Decimal(d) => {
                 let sign = if d.negative { "-" } else { "" };
@@ -239,7 +220,7 @@ impl Number {
     /// Whether the number is a (finite) integer, whatever its size.
     pub fn is_integer(&self) -> bool {
         match &self.0 {
-            Repr::Int(_) | Repr::UInt(_) => true,
+            Repr::Int(_) => true,
             Repr::Float(f) => f.is_finite() && f.fract() == 0.0,
             Repr::Decimal(d) => d.exp >= 0,
         }
@@ -253,14 +234,6 @@ impl Number {
     pub(super) fn wire(&self) -> Wire {
         match &self.0 {
             Repr::Int(i) => Wire::Int(*i),
-            Repr::UInt(u) => {
-                let f = *u as f64;
-                if f as u128 == u128::from(*u) {
-                    Wire::F64(f)
-                } else {
-                    Wire::Text(u.to_string())
-                }
-            }
             Repr::Float(f) => Wire::F64(*f),
             Repr::Decimal(d) => Wire::Text(format_decimal(d.negative, &d.digits, d.exp)),
         }
@@ -273,10 +246,9 @@ impl fmt::Display for Number {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match &self.0 {
             Repr::Int(i) => write!(f, "{i}"),
-            Repr::UInt(u) => write!(f, "{u}"),
             Repr::Float(x) if x.is_infinite() => f.write_str(if *x > 0.0 { "+Inf" } else { "-Inf" }),
             Repr::Float(x) => {
-                let (digits, exp) = exact_decimal(x.abs());
+                let (digits, exp) = exact_digits(*x);
                 f.write_str(&format_decimal(*x < 0.0, &digits, exp))
             }
             Repr::Decimal(d) => f.write_str(&format_decimal(d.negative, &d.digits, d.exp)),
@@ -298,10 +270,11 @@ impl From<i64> for Number {
 }
 
 impl From<u64> for Number {
+    /// Beyond `i64`, the exact f64 or the decimal, as msgpack's uint64 form arrives.
     fn from(u: u64) -> Self {
         match i64::try_from(u) {
             Ok(i) => Number(Repr::Int(i)),
-            Err(_) => Number(Repr::UInt(u)),
+            Err(_) => Number::from_decimal_parts(false, u.to_string(), 0),
         }
     }
 }
@@ -343,71 +316,18 @@ fn format_decimal(negative: bool, digits: &str, exp: i64) -> String {
     }
 }
 
-const LIMB: u64 = 1_000_000_000;
-
-/// The exact decimal expansion of a positive finite f64 as (digits, exp), canonical as in [`Decimal`].
-fn exact_decimal(f: f64) -> (String, i64) {
-    let bits = f.to_bits();
-    let exp_bits = ((bits >> 52) & 0x7ff) as i64;
-    let frac = bits & ((1u64 << 52) - 1);
-    let (mut m, mut e) = if exp_bits == 0 { (frac, -1074) } else { (frac | (1u64 << 52), exp_bits - 1075) };
-    if m == 0 {
-        return (String::new(), 0);
-    }
-    while m & 1 == 0 && e < 0 {
-        m >>= 1;
-        e += 1;
-    }
-    // Little-endian base-1e9 limbs.
-    let mut limbs: Vec<u32> = Vec::new();
-    let mut rest = m;
-    while rest > 0 {
-        limbs.push((rest % LIMB) as u32);
-        rest /= LIMB;
-    }
-    let exp10 = if e >= 0 {
-        let mut k = e;
-        while k > 0 {
-            let step = k.min(31);
-            mul_small(&mut limbs, 1u32 << step);
-            k -= step;
-        }
-        0
-    } else {
-        // m × 2^e = m × 5^-e × 10^e
-        let mut k = -e;
-        while k > 0 {
-            let step = k.min(13);
-            mul_small(&mut limbs, 5u32.pow(step as u32));
-            k -= step;
-        }
-        e
-    };
-    let mut digits = String::new();
-    for (idx, limb) in limbs.iter().rev().enumerate() {
-        if idx == 0 {
-            digits.push_str(&limb.to_string());
-        } else {
-            digits.push_str(&format!("{limb:09}"));
-        }
-    }
+/// The exact value of a finite, non-zero f64 as canonical (digits, exp), as in [`Decimal`]. At 767
+/// significant digits Rust's formatter (exact, not shortest) prints every digit there is.
+fn exact_digits(f: f64) -> (String, i64) {
+    let text = format!("{:.*e}", F64_MAX_DIGITS - 1, f.abs());
+    let (mantissa, e) = text.split_once('e').expect("`{:e}` prints an exponent");
+    let e: i64 = e.parse().expect("`{:e}` prints a decimal exponent");
+    // d.ddd…e<e> = ddd… × 10^(e - 766)
+    let mut digits: String = mantissa.chars().filter(|c| *c != '.').collect();
     let trimmed = digits.trim_end_matches('0').len();
-    let exp10 = exp10 + (digits.len() - trimmed) as i64;
+    let exp = e - (F64_MAX_DIGITS as i64 - 1) + (digits.len() - trimmed) as i64;
     digits.truncate(trimmed);
-    (digits, exp10)
-}
-
-fn mul_small(limbs: &mut Vec<u32>, k: u32) {
-    let mut carry: u64 = 0;
-    for limb in limbs.iter_mut() {
-        let v = u64::from(*limb) * u64::from(k) + carry;
-        *limb = (v % LIMB) as u32;
-        carry = v / LIMB;
-    }
-    while carry > 0 {
-        limbs.push((carry % LIMB) as u32);
-        carry /= LIMB;
-    }
+    (digits, exp)
 }
 
 #[cfg(test)]
@@ -445,8 +365,9 @@ mod tests {
     #[test]
     fn accessors() {
         assert_eq!(n("42").as_i64(), Some(42));
-        assert_eq!(n("-1").as_u64(), None);
-        assert_eq!(n("18446744073709551615").as_u64(), Some(u64::MAX));
+        assert_eq!(n("-1").as_i64(), Some(-1));
+        assert_eq!(n("9223372036854775807").as_i64(), Some(i64::MAX));
+        assert_eq!(n("9223372036854775808").as_i64(), None);
         assert_eq!(n("18446744073709551615").as_i64(), None);
         assert_eq!(n("0.8").as_f64(), 0.8);
         assert_eq!(n("1e400").as_f64(), f64::INFINITY);

@@ -535,3 +535,49 @@ fn value_helpers() {
     assert_eq!(Value::Object(m).implied_type(), Some(obj(&[("k", Type::Dynamic)])));
     assert_eq!(Path(vec![PathStep::Attr("a".into()), PathStep::Index(2), PathStep::Key("x\"y".into())]).to_string(), ".a[2][\"x\\\"y\"]");
 }
+
+#[test]
+fn malformed_input_errors_say_what_is_wrong() {
+    // msgpack, read through rmp: a short payload, an empty input, a wrong marker.
+    assert_eq!(decode_err(&hex("a5616263"), &Type::String), "msgpack data truncated: 5 bytes needed, 3 left");
+    assert!(decode_err(&hex("cd00"), &Type::Number).contains("truncated"));
+    assert!(decode_err(&hex("d5"), &Type::String).contains("truncated"));
+    assert_eq!(decode_err(&[], &Type::Bool), "unexpected end of msgpack data");
+    assert_eq!(decode_err(&hex("91c3"), &obj(&[("a", Type::Bool)])), "an object is required");
+    // uint64 beyond i64 is carried exactly (as decimal text on the way back), never wrapped.
+    let big = msgpack::decode(&hex("cfffffffffffffffff"), &Type::Number).unwrap();
+    assert_eq!(big.as_i64(), None);
+    assert_eq!(big.as_number().map(ToString::to_string).as_deref(), Some("18446744073709551615"));
+    // JSON, read through serde_json: the parser's message, at the root.
+    // (The cases the hand-written reader was tested with.)
+    for bad in [
+        &b"{\"a\":}"[..],
+        b"",
+        b"01",
+        b"1.",
+        b".5",
+        b"-",
+        b"+1",
+        b"[1,]",
+        b"{\"a\"}",
+        b"{a:1}",
+        b"\"\x01\"",
+        b"\"abc",
+        b"nul",
+        b"[1] 2",
+        b"\"\\x\"",
+        b"\xff",
+        b"1e",
+        b"NaN",
+    ] {
+        let err = json::decode(bad, &Type::Dynamic).unwrap_err();
+        assert!(err.path.is_root() && (err.message.starts_with("invalid JSON") || err.message.contains("UTF-8")), "{err}");
+    }
+    // The whole document is checked, also inside attributes the decoder skips.
+    let lenient = json::DecodeOptions { ignore_undefined_attributes: true };
+    assert!(json::decode_with(br#"{"a":"x","legacy":[1,{"b":tru}]}"#, &obj(&[("a", Type::String)]), lenient).is_err());
+    assert!(json::decode_with(br#"{"a":"x","legacy":[1,{"b":true}]}"#, &obj(&[("a", Type::String)]), lenient).is_ok());
+    // Number text reaches the decoder as written, whatever its size.
+    let v = json::decode(br#" [1, -0.5e+3, 12345678901234567890123] "#, &Type::list(Type::Number)).unwrap();
+    assert_eq!(v, Value::list([num("1"), num("-500"), num("12345678901234567890123")]));
+}
