@@ -19,9 +19,16 @@
 //! 5xx, resets, delays), send its traffic through a [`proxy::Proxy`] with
 //! [`Workdir::with_proxy`].
 //!
+//! Terraform's diagnostics are read into [`Diagnostic`]s: from its JSON
+//! output for `-json` commands ([`Workdir::plan_json_output`],
+//! [`Workdir::validate_json_output`]; summary, detail, address, source range
+//! and quoted line), else from its human output, which tests that assert on
+//! plan text keep. Bad-input cases go through one harness, [`bad_input`].
+//!
 //! Nothing is skipped silently: if terraform, the provider build or
 //! LocalStack is missing, the tests panic and say to run `make testacc`.
 
+pub mod bad_input;
 mod diagnostics;
 mod env;
 pub mod fixture;
@@ -30,7 +37,7 @@ pub mod proxy;
 mod status_server;
 mod workdir;
 
-pub use diagnostics::{debug_dumps, Diagnostic, Severity, DEBUG_DUMPS};
+pub use diagnostics::{debug_dumps, Diagnostic, Range, Severity, Snippet, DEBUG_DUMPS};
 pub use env::{
     aws, block_on, test_env, unique_suffix, AwsClients, TerraformVersion, TestEnv, COMMAND_TIMEOUT, PROVIDER_ADDRESS, PROVIDER_BINARY,
     PROVIDER_SOURCE, REGION,

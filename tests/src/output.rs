@@ -30,11 +30,18 @@ impl Output {
         self.status.code()
     }
 
-    /// Errors and warnings terraform printed, in order. Terraform 1.0.3
-    /// prints errors on stderr and warnings on stdout.
+    /// Whether terraform was run with `-json`: stdout is JSON, not text.
+    pub fn is_json(&self) -> bool {
+        self.args.iter().any(|a| a == "-json")
+    }
+
+    /// Errors and warnings terraform reported, in order: from the JSON on
+    /// stdout for a `-json` command ([`Diagnostic::parse_json`]), else from
+    /// the text (terraform 1.0.3 prints errors on stderr and warnings on
+    /// stdout). Anything printed as text on stderr counts either way.
     pub fn diagnostics(&self) -> Vec<Diagnostic> {
         let mut all = Diagnostic::parse(&self.stderr);
-        all.extend(Diagnostic::parse(&self.stdout));
+        all.extend(if self.is_json() { Diagnostic::parse_json(&self.stdout) } else { Diagnostic::parse(&self.stdout) });
         all
     }
 
@@ -50,6 +57,43 @@ impl Output {
             panic!("expected exactly one error with summary {summary:?}, found {}\n{self}", found.len());
         }
         found.remove(0)
+    }
+
+    /// The one error terraform reported; panics (showing the output) unless there is exactly one.
+    #[track_caller]
+    pub fn only_error(&self) -> Diagnostic {
+        let mut errors = self.errors();
+        if errors.len() != 1 {
+            panic!("expected exactly one error, found {}\n{self}", errors.len());
+        }
+        errors.remove(0)
+    }
+
+    /// stdout as a person reads it: for a `-json` command, each message's
+    /// `@message` and each diagnostic rendered as terraform prints it.
+    pub fn human_stdout(&self) -> String {
+        if !self.is_json() {
+            return self.stdout.clone();
+        }
+        if serde_json::from_str::<serde_json::Value>(&self.stdout).is_ok_and(|v| v["diagnostics"].is_array()) {
+            return Diagnostic::parse_json(&self.stdout).iter().map(|d| format!("{d}\n")).collect::<Vec<_>>().join("\n");
+        }
+        let mut text = String::new();
+        for line in self.stdout.lines() {
+            let Ok(m) = serde_json::from_str::<serde_json::Value>(line) else {
+                text.push_str(line);
+                text.push('\n');
+                continue;
+            };
+            match Diagnostic::from_json(&m["diagnostic"]).filter(|_| m["type"] == "diagnostic") {
+                Some(d) => text.push_str(&format!("\n{d}\n\n")),
+                None => {
+                    text.push_str(m["@message"].as_str().unwrap_or(line));
+                    text.push('\n');
+                }
+            }
+        }
+        text
     }
 
     /// Whether stdout has a line equal to `line` once runs of white space are
@@ -83,7 +127,8 @@ impl fmt::Display for Output {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         writeln!(f, "command: terraform {} (terraform {})", self.args.join(" "), self.terraform_version)?;
         writeln!(f, "status: {} after {:.1?}", self.status, self.elapsed)?;
-        writeln!(f, "---------- stdout ----------\n{}", self.stdout)?;
+        let json = if self.is_json() { " (JSON, as text)" } else { "" };
+        writeln!(f, "---------- stdout{json} ----------\n{}", self.human_stdout())?;
         write!(f, "---------- stderr ----------\n{}", self.stderr)
     }
 }

@@ -291,6 +291,14 @@ impl Workdir {
         self.run(&with_flags(&["plan", "-no-color", "-input=false"], extra))
     }
 
+    /// `terraform plan -json -input=false <extra>` with extra environment
+    /// variables, whatever the outcome: terraform streams JSON messages, and
+    /// [`Output::diagnostics`] reads its diagnostics from them (no plan text:
+    /// for asserting on the plan itself use [`Workdir::plan_output`]).
+    pub fn plan_json_output(&self, extra: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        self.run_with_env(&with_flags(&["plan", "-no-color", "-json", "-input=false"], extra), extra_env)
+    }
+
     /// `terraform plan`; panics unless it succeeds (exit 0, or 2 with
     /// `-detailed-exitcode`: changes present).
     #[track_caller]
@@ -319,6 +327,12 @@ impl Workdir {
     /// `terraform validate -no-color`, whatever the outcome.
     pub fn validate_output(&self) -> Output {
         self.run(&["validate", "-no-color"])
+    }
+
+    /// `terraform validate -json`, whatever the outcome: diagnostics with
+    /// their source ranges ([`Output::diagnostics`] reads the JSON).
+    pub fn validate_json_output(&self) -> Output {
+        self.run(&["validate", "-no-color", "-json"])
     }
 
     /// `terraform output -json`: the root module's outputs, by name, each

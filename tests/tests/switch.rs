@@ -128,14 +128,6 @@ fn assert_line(out: &Output, line: &str) {
     assert!(out.has_line(line), "the output has no line {line:?}\n{out}");
 }
 
-/// The one error terraform printed (panics unless there is exactly one).
-#[track_caller]
-fn only_error(out: &Output) -> bluegreen_acceptance::Diagnostic {
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
-}
-
 // ---------------------------------------------------------------------------
 // 1. Adopt
 // ---------------------------------------------------------------------------
@@ -334,7 +326,7 @@ fn empty_green_target_group_blocks_the_increase_and_state_is_reality() {
     wd.config(&config(50));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Health gate failed: traffic not increased", "{out}");
     assert!(e.detail().contains("Nothing was created"), "{e}");
     assert!(fixture::record_sets(&zone_id, &name).is_empty(), "a blocked create left records behind");
@@ -346,7 +338,7 @@ fn empty_green_target_group_blocks_the_increase_and_state_is_reality() {
     wd.config(&config(50));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- empty target group:\n{e}\n");
     assert!(e.summary.starts_with("Health gate failed"), "{e}");
     let detail = e.detail();
@@ -395,7 +387,7 @@ fn http_gate_rollout(prefix: &str, script: &[u16], on_gate_failure: &str) -> (Wo
 fn http_check_503_after_the_bake_rolls_back_to_the_start() {
     let (wd, server, zone_id, name, out) = http_gate_rollout("hr", &[200], "rollback");
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- http_check rollback:\n{e}\n");
     assert_eq!(e.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     let detail = e.detail();
@@ -420,7 +412,7 @@ fn http_check_503_after_the_bake_rolls_back_to_the_start() {
 fn http_check_503_with_halt_stays_at_the_last_good_step() {
     let (wd, server, zone_id, name, out) = http_gate_rollout("hh", &[200, 200], "halt");
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- http_check halt:\n{e}\n");
     assert_eq!(e.summary, "Health gate failed: rollout halted at 10%", "{out}");
     let detail = e.detail();
@@ -638,7 +630,7 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
 
     let out = wd.destroy_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- destroy while split:\n{e}\n");
     assert_eq!(e.summary, "Destroy refused while traffic is split");
     let detail = e.detail();
@@ -860,7 +852,7 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     wd.config(&config("\n  adopt_existing = true\n"));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- adopt elsewhere:\n{e}\n");
     assert_eq!(e.summary, "Existing record points elsewhere");
     let detail = e.detail();
@@ -878,7 +870,7 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     wd.config(&config(""));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- without adopt_existing:\n{e}\n");
     assert_eq!(e.summary, "Record already exists");
     let detail = e.detail();
@@ -900,7 +892,7 @@ fn weighted_sets_that_already_exist_are_never_taken_over() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, "\n  adopt_existing = true\n"));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Weighted record set already exists", "{out}");
     assert!(e.detail().contains("It is not taken over silently"), "{e}");
     assert_eq!(fixture::record_sets(&zone_id, &name), before);
@@ -995,7 +987,7 @@ fn create_behind_a_gate_checks_it_once_before_the_first_increase() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 100, &extra));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     assert_eq!(server.requests().len(), 2, "pre-check + the check after step 10's bake");
 }
@@ -1013,7 +1005,7 @@ fn a_gate_failure_during_create_is_undone_and_the_next_apply_creates_it() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 100, &extra));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     assert!(collapse_ws(&out.stderr).contains("The switch was not created; the name has no records, as before"), "{out}");
     assert!(wd.state_addresses().is_empty(), "nothing in state");
@@ -1034,7 +1026,7 @@ fn a_gate_failure_during_create_is_undone_and_the_next_apply_creates_it() {
 
 mod bad_input {
     use super::*;
-    use bluegreen_acceptance::line_of;
+    use bluegreen_acceptance::bad_input::{case, BadInput};
 
     /// The valid configuration every case breaks in one place.
     const BASE: &str = r#"resource "bluegreen_switch" "x" {
@@ -1056,16 +1048,6 @@ mod bad_input {
 }
 "#;
 
-    /// One bad configuration and what terraform must say about it.
-    struct Case {
-        config: String,
-        summary: &'static str,
-        /// Text of the `main.tf` line the error must point at (first line containing it).
-        points_at: String,
-        /// Texts the detail must contain (whitespace collapsed).
-        detail: Vec<String>,
-    }
-
     /// BASE with `edits` applied (each `from` must occur once).
     fn cfg(edits: &[(&str, &str)]) -> String {
         let mut c = BASE.to_string();
@@ -1081,41 +1063,8 @@ mod bad_input {
         cfg(&[("  traffic = 10\n", &format!("  traffic = 10\n{block}"))])
     }
 
-    fn case(config: String, summary: &'static str, points_at: &str, detail: &str) -> Case {
-        Case { config, summary, points_at: points_at.to_string(), detail: vec![detail.to_string()] }
-    }
-
-    impl Case {
-        /// Another text the detail must contain.
-        fn and(mut self, text: &str) -> Case {
-            self.detail.push(text.to_string());
-            self
-        }
-    }
-
-    fn check(name: &str, c: Case) {
-        let wd = Workdir::new(&format!("switch-bad-{name}"));
-        wd.config(&c.config);
-        let out = wd.plan_output(&[]);
-        out.assert_failure();
-        let errors = out.errors();
-        assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-        let d = out.error(c.summary);
-        println!("---- {name}\n{d}\n");
-        let want = line_of(&c.config, &c.points_at);
-        let line_text = c.config.lines().nth(want - 1).expect("line exists");
-        assert_eq!(
-            d.subject(),
-            Some(("main.tf".to_string(), want)),
-            "error points at the wrong place (want line {want}: {line_text:?})\n{d}"
-        );
-        assert!(d.body.contains(&format!("{want}: {line_text}")), "the quoted source line is missing\n{d}");
-        let detail = d.detail();
-        for text in &c.detail {
-            let text = collapse_ws(text);
-            assert!(detail.contains(&text), "detail lacks {text:?}\ndetail: {detail}\n{d}");
-        }
-        assert!(detail.ends_with('.'), "detail is not a sentence: {detail:?}");
+    fn check(name: &str, c: BadInput) {
+        c.check(&format!("switch-bad-{name}"));
     }
 
     const ALIAS: &str =
@@ -1151,7 +1100,7 @@ mod bad_input {
             "bake_time = ",
             "bake_time must be between 0s and ",
         )
-        .and("got \"8d\".");
+        .detail("got \"8d\".");
 
         // --- sides ---
         alias_and_records => case(cfg(&[("    records        = [\"203.0.113.10\"]\n", &format!("    records        = [\"203.0.113.10\"]\n{ALIAS}"))]),
@@ -1248,7 +1197,7 @@ mod bad_input {
         let config = with("  health_gate {\n    target_group_arns = []\n  }\n");
         let wd = Workdir::new("switch-bad-empty-gate");
         wd.config(&config);
-        let out = wd.validate_output();
+        let out = wd.validate_json_output();
         out.assert_success();
         let w: Vec<_> = out.diagnostics().into_iter().filter(|d| d.summary == "Empty health gate").collect();
         assert_eq!(w.len(), 1, "{out}");
