@@ -291,6 +291,38 @@ async fn create_legacy_stack(c: &AwsClients, suffix: &str) -> Result<LegacyStack
     })
 }
 
+// ---- ELBv2 listener rules, as the canary tests see them ----
+
+/// The rules of `listener` other than its default one, as ELBv2 returns them. Panics on failure.
+pub fn listener_rules(listener: &str) -> Vec<elb::Rule> {
+    block_on(aws().elbv2.describe_rules().listener_arn(listener).send())
+        .unwrap_or_else(|e| panic!("DescribeRules {listener}: {}", DisplayErrorContext(&e)))
+        .rules()
+        .iter()
+        .filter(|r| !r.is_default().unwrap_or(false))
+        .cloned()
+        .collect()
+}
+
+/// `(blue, green)`: the forward weights rule `rule_arn` of `listener` gives
+/// the target groups `blue` and `green` (0 for a group it does not forward
+/// to). Panics if there is no such rule.
+pub fn rule_weights(listener: &str, rule_arn: &str, blue: &str, green: &str) -> (i32, i32) {
+    let r = listener_rules(listener).into_iter().find(|r| r.rule_arn() == Some(rule_arn)).unwrap_or_else(|| panic!("no rule {rule_arn}"));
+    let mut w = (0, 0);
+    for action in r.actions() {
+        for tg in action.forward_config().map(|f| f.target_groups()).unwrap_or_default() {
+            let weight = tg.weight().unwrap_or(1);
+            match tg.target_group_arn() {
+                Some(arn) if arn == blue => w.0 += weight,
+                Some(arn) if arn == green => w.1 += weight,
+                _ => {}
+            }
+        }
+    }
+    w
+}
+
 // ---- Route 53 records, as the switch tests see and disturb them ----
 
 /// One read of a name by a [`NamePoller`], `at` after it started.

@@ -131,11 +131,11 @@ impl Workdir {
         env
     }
 
-    /// Runs `terraform <args>` with extra environment variables (which
-    /// override the defaults, e.g. `TF_LOG` or other AWS credentials).
-    /// Never panics on a failed command; panics only if terraform cannot be
-    /// started or exceeds its timeout ([`COMMAND_TIMEOUT`] by default).
-    pub fn run_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+    /// `terraform <args>` in the directory, with the environment of
+    /// [`Workdir::base_env`] plus `extra_env`, piped stdout and stderr, in a
+    /// process group of its own (so a hung or signalled run can be ended with
+    /// its providers).
+    fn command(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Command {
         let mut cmd = Command::new(&self.env.terraform);
         cmd.args(args)
             .current_dir(&self.path)
@@ -145,8 +145,16 @@ impl Workdir {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
-            // Own process group, so a hung run can be ended with its providers.
             .process_group(0);
+        cmd
+    }
+
+    /// Runs `terraform <args>` with extra environment variables (which
+    /// override the defaults, e.g. `TF_LOG` or other AWS credentials).
+    /// Never panics on a failed command; panics only if terraform cannot be
+    /// started or exceeds its timeout ([`COMMAND_TIMEOUT`] by default).
+    pub fn run_with_env(&self, args: &[&str], extra_env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args, extra_env);
         let args: Vec<String> = args.iter().map(|s| s.to_string()).collect();
         let started = Instant::now();
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", self.env.terraform.display()));
@@ -214,16 +222,7 @@ impl Workdir {
         use std::io::BufRead;
         use std::sync::atomic::AtomicBool;
         use std::sync::Arc;
-        let mut cmd = Command::new(&self.env.terraform);
-        cmd.args(args)
-            .current_dir(&self.path)
-            .env_clear()
-            .envs(self.base_env())
-            .envs(extra_env.iter().map(|(k, v)| (*k, *v)))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .process_group(0);
+        let mut cmd = self.command(args, extra_env);
         let started = Instant::now();
         let mut child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e}", self.env.terraform.display()));
         let pid = child.id().to_string();

@@ -15,10 +15,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use bluegreen_acceptance::fixture;
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy, ELBV2, ROUTE53, STS};
-use bluegreen_acceptance::{aws, block_on, unique_suffix, Workdir};
+use bluegreen_acceptance::{unique_suffix, Workdir};
 use serde_json::Value;
 
 const X: &str = "bluegreen_switch.x";
@@ -389,20 +388,7 @@ fn listener(port: i32) -> String {
 /// `(blue, green)` weights of the canary's rule, read with the SDK.
 fn rule_weights(listener: &str, rule_arn: &str) -> (i32, i32) {
     let a = alb();
-    let rules = block_on(aws().elbv2.describe_rules().listener_arn(listener).send())
-        .unwrap_or_else(|e| panic!("DescribeRules: {}", DisplayErrorContext(&e)));
-    let r = rules.rules().iter().find(|r| r.rule_arn() == Some(rule_arn)).unwrap_or_else(|| panic!("no rule {rule_arn}"));
-    let mut w = (0, 0);
-    for action in r.actions() {
-        for tg in action.forward_config().map(|f| f.target_groups()).unwrap_or_default() {
-            match tg.target_group_arn() {
-                Some(arn) if arn == a.s.tg_arn => w.0 += tg.weight().unwrap_or(1),
-                Some(arn) if arn == a.green_tg => w.1 += tg.weight().unwrap_or(1),
-                _ => {}
-            }
-        }
-    }
-    w
+    fixture::rule_weights(listener, rule_arn, &a.s.tg_arn, &a.green_tg)
 }
 
 /// 10 throttles in a row on DescribeRules and on ModifyRule: waited out,

@@ -21,11 +21,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
-use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
-use aws_sdk_elasticloadbalancingv2::types as elb;
 use bluegreen_acceptance::fixture::{self, NamePoller, Poll};
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy};
-use bluegreen_acceptance::{aws, block_on, collapse_ws, unique_suffix, StatusServer, Workdir};
+use bluegreen_acceptance::{collapse_ws, unique_suffix, StatusServer, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -521,32 +519,10 @@ fn listener(port: i32) -> String {
     fixture::extra_listener(&alb().s, port)
 }
 
-fn rules(listener: &str) -> Vec<elb::Rule> {
-    block_on(aws().elbv2.describe_rules().listener_arn(listener).send())
-        .unwrap_or_else(|e| panic!("DescribeRules: {}", DisplayErrorContext(&e)))
-        .rules()
-        .iter()
-        .filter(|r| !r.is_default().unwrap_or(false))
-        .cloned()
-        .collect()
-}
-
 /// `(blue, green)` weights of a rule, read with the SDK.
 fn rule_weights(listener: &str, rule_arn: &str) -> (i32, i32) {
     let a = alb();
-    let r = rules(listener).into_iter().find(|r| r.rule_arn() == Some(rule_arn)).unwrap_or_else(|| panic!("no rule {rule_arn}"));
-    let mut w = (0, 0);
-    for action in r.actions() {
-        for tg in action.forward_config().map(|f| f.target_groups()).unwrap_or_default() {
-            let weight = tg.weight().unwrap_or(1);
-            match tg.target_group_arn() {
-                Some(arn) if arn == a.s.tg_arn => w.0 += weight,
-                Some(arn) if arn == a.green_tg => w.1 += weight,
-                _ => {}
-            }
-        }
-    }
-    w
+    fixture::rule_weights(listener, rule_arn, &a.s.tg_arn, &a.green_tg)
 }
 
 struct Canary {
@@ -593,7 +569,8 @@ impl Canary {
         let (b, g) = rule_weights(&self.listener, &rule_arn);
         assert_eq!((s["blue_weight"].clone(), s["green_weight"].clone()), (Value::from(b), Value::from(g)), "state vs ELBv2: {s:#}");
         let mut ours: Vec<String> = vec![rule_arn, s["test_rule_arn"].as_str().expect("test_rule_arn").to_string()];
-        let mut all: Vec<String> = rules(&self.listener).iter().filter_map(|r| r.rule_arn().map(str::to_string)).collect();
+        let mut all: Vec<String> =
+            fixture::listener_rules(&self.listener).iter().filter_map(|r| r.rule_arn().map(str::to_string)).collect();
         ours.sort();
         all.sort();
         assert_eq!(all, ours, "the listener holds rules the state does not know");
