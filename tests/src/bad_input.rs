@@ -31,6 +31,52 @@ pub enum Aws {
 pub const CRASH_SIGNS: &[&str] =
     &["plugin crashed", "panicked at", "Plugin did not respond", "Request cancelled", "rpc error", "Provider bug", "stack backtrace"];
 
+/// Made-up ARNs for configurations that must fail before any AWS call (a
+/// lookup of them would find nothing).
+pub const LISTENER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
+pub const LB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy/0123456789abcdef";
+pub const BLUE_TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
+pub const GREEN_TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/fedcba9876543210";
+
+/// A valid `canary_listener` with a test route (on the made-up ARNs), for
+/// cases that break it in one place.
+pub fn canary_base() -> String {
+    format!(
+        r#"resource "canary_listener" "x" {{
+  provider     = bluegreen
+  listener_arn = "{LISTENER_ARN}"
+  priority     = 100
+
+  match {{
+    host_header = ["api.example.com"]
+  }}
+
+  blue_target_group_arn  = "{BLUE_TG_ARN}"
+  green_target_group_arn = "{GREEN_TG_ARN}"
+  traffic                = 10
+
+  test_route {{
+    header_name   = "X-Canary"
+    header_values = ["1"]
+  }}
+}}
+"#
+    )
+}
+
+/// `base` with `from` (which must occur exactly once) replaced by `to`.
+#[track_caller]
+pub fn edit(base: &str, from: &str, to: &str) -> String {
+    assert_eq!(base.matches(from).count(), 1, "{from:?} must occur once in:\n{base}");
+    base.replacen(from, to, 1)
+}
+
+/// `base` with `block` inserted before its last closing brace.
+pub fn add(base: &str, block: &str) -> String {
+    let cut = base.trim_end().len() - 1;
+    format!("{}{block}}}\n", &base[..cut])
+}
+
 /// One bad configuration (`main.tf`) and what terraform must say about it.
 #[derive(Debug, Clone)]
 pub struct BadInput {

@@ -12,7 +12,9 @@
 //! matrices in `switch.rs`, `canary.rs` and `diagnostics.rs`, which check
 //! messages in more depth but not the absence of AWS calls.
 
-use bluegreen_acceptance::bad_input::{case, Aws, BadInput};
+use bluegreen_acceptance::bad_input::{
+    add, canary_base, case, edit, Aws, BadInput, GREEN_TG_ARN as GREEN_TG, LB_ARN as LB, LISTENER_ARN as LISTENER,
+};
 
 /// Each case through a recording proxy of its own, which must see no AWS call.
 fn check(name: &str, c: BadInput) {
@@ -22,11 +24,6 @@ fn check(name: &str, c: BadInput) {
 // ---------------------------------------------------------------------------
 // Valid bases, each broken in one place per case
 // ---------------------------------------------------------------------------
-
-const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
-const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy/0123456789abcdef";
-const BLUE_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
-const GREEN_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/fedcba9876543210";
 
 const SWITCH: &str = r#"resource "bluegreen_switch" "x" {
   zone_id = "Z0123456789ABCDEFGHIJ"
@@ -44,42 +41,6 @@ const SWITCH: &str = r#"resource "bluegreen_switch" "x" {
   traffic = 10
 }
 "#;
-
-fn canary_base() -> String {
-    format!(
-        r#"resource "canary_listener" "x" {{
-  provider     = bluegreen
-  listener_arn = "{LISTENER}"
-  priority     = 100
-
-  match {{
-    host_header = ["api.example.com"]
-  }}
-
-  blue_target_group_arn  = "{BLUE_TG}"
-  green_target_group_arn = "{GREEN_TG}"
-  traffic                = 10
-
-  test_route {{
-    header_name   = "X-Canary"
-    header_values = ["1"]
-  }}
-}}
-"#
-    )
-}
-
-/// `base` with `from` (which must occur exactly once) replaced by `to`.
-fn edit(base: &str, from: &str, to: &str) -> String {
-    assert_eq!(base.matches(from).count(), 1, "{from:?} must occur once in:\n{base}");
-    base.replacen(from, to, 1)
-}
-
-/// `base` with `block` inserted before its last closing brace.
-fn add(base: &str, block: &str) -> String {
-    let cut = base.trim_end().len() - 1;
-    format!("{}{block}}}\n", &base[..cut])
-}
 
 fn switch(from: &str, to: &str) -> String {
     edit(SWITCH, from, to)

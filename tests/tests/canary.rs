@@ -1113,50 +1113,18 @@ resource "canary_listener" "this" {
 // ---------------------------------------------------------------------------
 
 mod bad_input {
-    use bluegreen_acceptance::bad_input::{case, Aws, BadInput};
+    use bluegreen_acceptance::bad_input::{
+        self, canary_base, case, Aws, BadInput, BLUE_TG_ARN as BLUE, GREEN_TG_ARN as GREEN, LISTENER_ARN as LISTENER,
+    };
 
-    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
-    const BLUE: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
-    const GREEN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/fedcba9876543210";
-
-    /// The valid configuration every case breaks in one place (made-up ARNs:
-    /// an AWS call would fail, so the errors must come from validation).
-    fn base() -> String {
-        format!(
-            r#"resource "canary_listener" "x" {{
-  provider     = bluegreen
-  listener_arn = "{LISTENER}"
-  priority     = 100
-
-  match {{
-    host_header = ["api.example.com"]
-  }}
-
-  blue_target_group_arn  = "{BLUE}"
-  green_target_group_arn = "{GREEN}"
-  traffic                = 10
-
-  test_route {{
-    header_name   = "X-Canary"
-    header_values = ["1"]
-  }}
-}}
-"#
-        )
-    }
-
-    /// `base()` with the first line containing `from` replaced by `to`.
+    /// The base with `from` (which must occur once) replaced by `to`.
     fn edit(from: &str, to: &str) -> String {
-        let b = base();
-        assert!(b.contains(from), "base has no {from:?}");
-        b.replacen(from, to, 1)
+        bad_input::edit(&canary_base(), from, to)
     }
 
-    /// `base()` with `block` added before the closing brace.
+    /// The base with `block` added before the closing brace.
     fn add(block: &str) -> String {
-        let b = base();
-        let cut = b.trim_end().len() - 1;
-        format!("{}{block}}}\n", &b[..cut])
+        bad_input::add(&canary_base(), block)
     }
 
     /// Nothing listens where the provider is sent: an AWS call would fail, so the error must come from validation.

@@ -5,7 +5,7 @@
 
 use std::sync::OnceLock;
 
-use bluegreen_acceptance::bad_input::BadInput;
+use bluegreen_acceptance::bad_input::{BadInput, BLUE_TG_ARN as TG_ARN, LB_ARN, LISTENER_ARN};
 use bluegreen_acceptance::{fixture, line_of, unique_suffix, Workdir};
 
 fn check(name: &str, case: BadInput) {
@@ -25,10 +25,6 @@ const LOOKUP: &str = "\ndata \"bluegreen_hosted_zone\" \"z\" {\n  name = \"examp
 fn provider(body: &str) -> String {
     format!("provider \"bluegreen\" {{\n{body}\n}}\n{LOOKUP}")
 }
-
-const LB_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy/0123456789abcdef";
-const LISTENER_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
-const TG_ARN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
 
 use bluegreen_acceptance::cases;
 
