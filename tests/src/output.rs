@@ -104,6 +104,20 @@ impl Output {
         self.stdout.lines().any(|l| collapse_ws(l) == want)
     }
 
+    /// Panics with the whole output unless stdout has `line` (see [`Output::has_line`]).
+    #[track_caller]
+    pub fn assert_line(&self, line: &str) -> &Self {
+        if !self.has_line(line) {
+            panic!("the output has no line {line:?}\n{self}");
+        }
+        self
+    }
+
+    /// The provider's INFO log lines, as terraform writes them to stderr with `TF_LOG=INFO`.
+    pub fn provider_info_lines(&self) -> Vec<&str> {
+        self.stderr.lines().filter(|l| l.contains("[INFO]") && l.contains("provider.terraform-provider-bluegreen: ")).collect()
+    }
+
     /// Panics with the whole output unless terraform succeeded.
     #[track_caller]
     pub fn assert_success(&self) -> &Self {

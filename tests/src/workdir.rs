@@ -310,6 +310,14 @@ impl Workdir {
         out
     }
 
+    /// Panics unless `terraform plan -detailed-exitcode` exits 0 and says "No changes.".
+    #[track_caller]
+    pub fn assert_no_changes(&self) {
+        let out = self.plan_output(&["-detailed-exitcode"]);
+        assert_eq!(out.code(), Some(0), "expected an empty plan\n{out}");
+        assert!(out.stdout.contains("No changes."), "{out}");
+    }
+
     /// `terraform apply -no-color -input=false -auto-approve <extra>`, whatever the outcome.
     pub fn apply_output(&self, extra: &[&str]) -> Output {
         self.run(&with_flags(&["apply", "-no-color", "-input=false", "-auto-approve"], extra))

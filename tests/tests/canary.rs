@@ -259,11 +259,6 @@ fn sdk_deregister(tg: &str, ids: &[String]) {
 const X: &str = "canary_listener.x";
 
 #[track_caller]
-fn assert_line(out: &Output, line: &str) {
-    assert!(out.has_line(line), "the output has no line {line:?}\n{out}");
-}
-
-#[track_caller]
 fn assert_no_line_containing(out: &Output, text: &str) {
     assert!(!out.stdout.contains(text), "the output mentions {text:?}\n{out}");
 }
@@ -271,14 +266,6 @@ fn assert_no_line_containing(out: &Output, text: &str) {
 #[track_caller]
 fn state(wd: &Workdir) -> Value {
     wd.state_resource(X).unwrap_or_else(|| panic!("{X} is not in the state: {:#}", wd.show_json()))
-}
-
-/// `plan -detailed-exitcode` must exit 0: nothing to do.
-#[track_caller]
-fn assert_no_changes(wd: &Workdir) {
-    let out = wd.plan_output(&["-detailed-exitcode"]);
-    assert_eq!(out.code(), Some(0), "expected an empty plan\n{out}");
-    assert!(out.stdout.contains("No changes."), "{out}");
 }
 
 /// The plan's body from "Terraform will perform" on, for printing.
@@ -301,11 +288,6 @@ fn assert_state_is_reality(wd: &Workdir, e: &Env, green: &str, traffic: i32) {
         _ => "split",
     };
     assert_eq!(s["active"], active, "state active; state: {s:#}");
-}
-
-/// Provider INFO lines terraform logged with TF_LOG=INFO.
-fn provider_info_lines(out: &Output) -> Vec<&str> {
-    out.stderr.lines().filter(|l| l.contains("[INFO]") && l.contains("provider.terraform-provider-bluegreen: ")).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -386,8 +368,8 @@ fn create_at_zero_adds_the_weighted_rule_and_the_header_route() {
     let wd = Workdir::new("canary-create");
     wd.config(&Cfg::new(&e, &e.green_tg, 0).tf());
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# canary_listener.x will be created");
-    assert_line(&plan, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    plan.assert_line("# canary_listener.x will be created");
+    plan.assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
     wd.apply(&[]);
 
     let s = state(&wd);
@@ -422,7 +404,7 @@ fn create_at_zero_adds_the_weighted_rule_and_the_header_route() {
     assert_state_is_reality(&wd, &e, &e.green_tg, 0);
     assert_eq!(s["priority"], 100);
     assert!(s["test_route"][0]["priority"].is_null(), "the default test priority stays unset: {s:#}");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -445,17 +427,17 @@ fn shift_10_50_100_shows_the_change_and_replans_empty() {
         if to == 10 {
             println!("---- plan of a weight change (0 -> 10):\n{}\n", plan_body(&plan));
         }
-        assert_line(&plan, "# canary_listener.x will be updated in-place");
-        assert_line(&plan, &format!("~ traffic = {from} -> {to}"));
-        assert_line(&plan, &format!("~ green_weight = {from} -> {to}"));
-        assert_line(&plan, &format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
-        assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+        plan.assert_line("# canary_listener.x will be updated in-place");
+        plan.assert_line(&format!("~ traffic = {from} -> {to}"));
+        plan.assert_line(&format!("~ green_weight = {from} -> {to}"));
+        plan.assert_line(&format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
+        plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
         let t = Instant::now();
         wd.apply(&[]);
         println!("shift {from} -> {to}: apply took {:.1?}", t.elapsed());
         assert_state_is_reality(&wd, &e, &e.green_tg, to as i32);
         assert_eq!(state(&wd)["rule_arn"], rule_arn.as_str(), "same rule");
-        assert_no_changes(&wd);
+        wd.assert_no_changes();
     }
     // The test rule still sends X-Canary to green only.
     let test = non_default_rules(e.listener()).into_iter().find(|r| r.priority == "99").expect("test rule");
@@ -477,10 +459,10 @@ fn rollout_walks_each_step_and_logs_it() {
     assert_state_is_reality(&wd, &e, &e.green_tg, 0);
 
     wd.config(&cfg.traffic(100).tf());
-    assert_line(&wd.plan(&[]), "~ traffic = 0 -> 100");
+    wd.plan(&[]).assert_line("~ traffic = 0 -> 100");
     let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")]);
     out.assert_success();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     let find = |needle: &str| {
         *lines.iter().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no provider INFO line {needle:?}:\n{}", lines.join("\n")))
     };
@@ -499,7 +481,7 @@ fn rollout_walks_each_step_and_logs_it() {
     }
     assert!(out.elapsed >= Duration::from_secs(3), "three bakes of 1s: {:.1?}", out.elapsed);
     assert_state_is_reality(&wd, &e, &e.green_tg, 100);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -535,7 +517,7 @@ fn empty_green_target_group_fails_the_gate_and_state_stays_reality() {
     assert_no_line_containing(&refresh, "traffic");
     assert_state_is_reality(&wd, &e, &green, 0);
     // The configuration still asks for 50.
-    assert_line(&wd.plan(&[]), "~ traffic = 0 -> 50");
+    wd.plan(&[]).assert_line("~ traffic = 0 -> 50");
 }
 
 /// Green empties during the first bake: the engine rolls the rule back to
@@ -589,19 +571,19 @@ fn weights_changed_out_of_band_show_as_a_traffic_change() {
     sdk_set_weights(&rule_arn, &[(e.blue(), 70), (&e.green_tg, 30)]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "~ traffic = 30 -> 10");
-    assert_line(&plan, "~ green_weight = 30 -> 10");
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
+    plan.assert_line("~ traffic = 30 -> 10");
+    plan.assert_line("~ green_weight = 30 -> 10");
+    plan.assert_line("# canary_listener.x will be updated in-place");
     let refresh = wd.plan_output(&["-refresh-only"]);
-    assert_line(&refresh, "~ traffic = 10 -> 30");
+    refresh.assert_line("~ traffic = 10 -> 30");
 
     // Weights that do not sum to 100 are read as round(100 · green / total).
     sdk_set_weights(&rule_arn, &[(e.blue(), 2), (&e.green_tg, 1)]);
-    assert_line(&wd.plan(&[]), "~ traffic = 33 -> 10");
+    wd.plan(&[]).assert_line("~ traffic = 33 -> 10");
 
     wd.apply(&[]);
     assert_state_is_reality(&wd, &e, &e.green_tg, 10);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -616,12 +598,12 @@ fn header_rule_changed_out_of_band_shows_and_apply_restores_it() {
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
     println!("---- plan after the header rule drifted:\n{}\n", plan_body(&plan));
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
-    assert_line(&plan, "~ test_route {");
-    assert_line(&plan, "~ header_values = [");
-    assert_line(&plan, "- \"2\",");
-    assert_line(&plan, "- \"3\",");
-    assert_line(&plan, "+ \"1\",");
+    plan.assert_line("# canary_listener.x will be updated in-place");
+    plan.assert_line("~ test_route {");
+    plan.assert_line("~ header_values = [");
+    plan.assert_line("- \"2\",");
+    plan.assert_line("- \"3\",");
+    plan.assert_line("+ \"1\",");
     assert_no_line_containing(&plan, "traffic");
 
     wd.apply(&[]);
@@ -630,7 +612,7 @@ fn header_rule_changed_out_of_band_shows_and_apply_restores_it() {
     assert_eq!(test.forward.len(), 1);
     assert_eq!(test.forward[0].0, e.green_tg);
     assert_eq!(state(&wd)["test_rule_arn"], test_arn.as_str(), "the same test rule, modified in place");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -648,15 +630,15 @@ fn deleted_weighted_rule_makes_the_plan_recreate_it() {
     sdk_delete_rule(&test_arn);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "# canary_listener.x will be created");
-    assert_line(&plan, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    plan.assert_line("# canary_listener.x will be created");
+    plan.assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
 
     wd.apply(&[]);
     let new_arn = state(&wd)["rule_arn"].as_str().expect("rule_arn").to_string();
     assert_ne!(new_arn, rule_arn, "a new rule");
     assert_eq!(non_default_rules(e.listener()).len(), 2);
     assert_state_is_reality(&wd, &e, &e.green_tg, 0);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 /// Only the weighted rule is deleted out of band; the test rule (still at
@@ -672,14 +654,14 @@ fn deleted_weighted_rule_alone_is_recreated() {
     sdk_delete_rule(&rule_arn);
     // The surviving test rule keeps the resource; the weighted rule shows as missing (no priority).
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
+    plan.assert_line("# canary_listener.x will be updated in-place");
     let out = wd.apply_output(&[]);
     println!("---- recreate after only the weighted rule was deleted:\n{out}\n");
     out.assert_success();
     assert_eq!(non_default_rules(e.listener()).len(), 2, "{:#?}", non_default_rules(e.listener()));
     assert_eq!(state(&wd)["test_rule_arn"].as_str(), Some(test_rule_arn.as_str()), "the test rule is kept");
     assert_ne!(state(&wd)["rule_arn"].as_str(), Some(rule_arn.as_str()), "a new weighted rule");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -735,7 +717,7 @@ fn import_verify_matches_the_created_resource() {
                     "the plan after import changes {attr:?}, which import should have read:\n{plan}"
                 );
             }
-            assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+            plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
         }
         _ => panic!("plan failed\n{plan}"),
     }
@@ -760,7 +742,7 @@ fn import_by_rule_arn_alone() {
     imported.config(&cfg.tf());
     imported.run(&["import", "-no-color", "-input=false", X, &rule_arn]).assert_success();
     assert_eq!(state(&imported), want);
-    assert_no_changes(&imported);
+    imported.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -808,7 +790,7 @@ fn destroy_is_refused_while_green_has_traffic_and_promote_while_split() {
     wd.apply(&[]);
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 1 destroyed.");
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
     assert!(non_default_rules(e.listener()).is_empty(), "{:#?}", non_default_rules(e.listener()));
     assert_eq!(listener_default(e.listener()), [(e.blue().to_string(), 1)]);
 }
@@ -824,7 +806,7 @@ fn promote_at_100_points_the_default_action_at_green_then_removes_the_rules() {
 
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 1 destroyed.");
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
     let default = listener_default(e.listener());
     assert_eq!(default.len(), 1, "{default:?}");
     assert_eq!(default[0].0, e.green_tg, "the default action forwards to green");
@@ -883,9 +865,9 @@ fn a_priority_change_is_applied_in_place() {
     wd.config(&cfg.priority(200).tf());
     let plan = wd.plan(&[]);
     println!("---- plan of a priority change:\n{}\n", plan_body(&plan));
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
-    assert_line(&plan, "~ priority = 100 -> 200");
-    assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_line("# canary_listener.x will be updated in-place");
+    plan.assert_line("~ priority = 100 -> 200");
+    plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
     assert_no_line_containing(&plan, "forces replacement");
     wd.apply(&[]);
 
@@ -897,7 +879,7 @@ fn a_priority_change_is_applied_in_place() {
     assert_eq!(rule(e.listener(), &test_arn).priority, "199", "the default test priority follows");
     assert_eq!(non_default_rules(e.listener()).len(), 2);
     assert_state_is_reality(&wd, &e, &e.green_tg, 10);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -923,7 +905,7 @@ fn stickiness_is_written_to_the_weighted_rule_and_warned_about() {
     let r = rule(e.listener(), s["rule_arn"].as_str().expect("rule_arn"));
     assert_eq!(r.stickiness, Some(30), "{r:#?}");
     assert_state_is_reality(&wd, &e, &e.green_tg, 10);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -1042,7 +1024,7 @@ fn a_module_composes_a_switch_and_a_canary() {
     // Installs the local module only (`init` would ask the registry about the overridden provider).
     wd.run(&["get", "-no-color"]).assert_success();
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
+    out.assert_line("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
     let canary = wd.state_resource("module.cutover.canary_listener.alb").expect("canary in state");
     let rule_arn = canary["rule_arn"].as_str().expect("rule_arn").to_string();
     assert_eq!(wd.output("rule_arn"), rule_arn.as_str());
@@ -1051,14 +1033,14 @@ fn a_module_composes_a_switch_and_a_canary() {
     assert_eq!(switch["traffic"], 0);
     let sets = fixture::record_sets(&e.s.zone_id, &name);
     assert_eq!(sets.len(), 2, "the weighted pair: {sets:#?}");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // Destroy needs the canary at 0 % (delete refused otherwise).
     wd.config(&config(0));
     wd.apply(&[]);
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 2 destroyed.");
+    out.assert_line("Destroy complete! Resources: 2 destroyed.");
     // The switch collapsed to one simple record pointing at blue; the canary's rules are gone.
     let sets = fixture::record_sets(&e.s.zone_id, &name);
     assert_eq!(sets.len(), 1, "{sets:#?}");
@@ -1105,7 +1087,7 @@ resource "canary_listener" "this" {
     wd.config("module \"canary\" {\n  source    = \"./modules/canary\"\n  providers = {\n    bluegreen = bluegreen\n  }\n  host      = \"api.example.com\"\n}\n");
     wd.run(&["get", "-no-color"]).assert_success();
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# module.canary.canary_listener.this will be created");
+    plan.assert_line("# module.canary.canary_listener.this will be created");
 }
 
 // ---------------------------------------------------------------------------

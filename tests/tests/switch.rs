@@ -115,19 +115,6 @@ fn assert_state_is_reality(wd: &Workdir, zone_id: &str, name: &str, blue_id: &st
     assert_eq!(s["active"], active, "state active");
 }
 
-/// `plan -detailed-exitcode` must exit 0: nothing to do.
-#[track_caller]
-fn assert_no_changes(wd: &Workdir) {
-    let out = wd.plan_output(&["-detailed-exitcode"]);
-    assert_eq!(out.code(), Some(0), "expected an empty plan\n{out}");
-    assert!(out.stdout.contains("No changes."), "{out}");
-}
-
-#[track_caller]
-fn assert_line(out: &Output, line: &str) {
-    assert!(out.has_line(line), "the output has no line {line:?}\n{out}");
-}
-
 // ---------------------------------------------------------------------------
 // 1. Adopt
 // ---------------------------------------------------------------------------
@@ -142,7 +129,7 @@ fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
 
     let wd = Workdir::new("switch-adopt");
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, "\n  adopt_existing = true\n"));
-    assert_line(&wd.plan(&[]), "Plan: 1 to add, 0 to change, 0 to destroy.");
+    wd.plan(&[]).assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
 
     // Poll ListResourceRecordSets as fast as one thread can while terraform applies.
     let poller = NamePoller::start(&zone_id, &name, Duration::ZERO);
@@ -196,7 +183,7 @@ fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
     assert_eq!(blue.alias.as_ref().map(|a| fixture::fqdn(&a.dns_name)), Some(fixture::fqdn(&s.lb_dns_name)));
     assert_eq!(green.alias.as_ref().map(|a| fixture::fqdn(&a.dns_name)), Some(fixture::fqdn(GREEN_ALB)));
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -214,20 +201,20 @@ fn shift_0_50_100_shows_the_change_and_replans_empty() {
     wd.config(&config(0));
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     for (from, to) in [(0, 50), (50, 100)] {
         wd.config(&config(to));
         let plan = wd.plan(&["-detailed-exitcode"]);
         assert_eq!(plan.code(), Some(2), "changes expected\n{plan}");
-        assert_line(&plan, &format!("~ traffic = {from} -> {to}"));
-        assert_line(&plan, &format!("~ green_weight = {from} -> {to}"));
-        assert_line(&plan, &format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
-        assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
-        assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+        plan.assert_line(&format!("~ traffic = {from} -> {to}"));
+        plan.assert_line(&format!("~ green_weight = {from} -> {to}"));
+        plan.assert_line(&format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
+        plan.assert_line("# bluegreen_switch.x will be updated in-place");
+        plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
         wd.apply(&[]);
         assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", to);
-        assert_no_changes(&wd);
+        wd.assert_no_changes();
     }
     // The green side kept its records and TTL through the shifts.
     let green = fixture::record_sets(&zone_id, &name).into_iter().find(|r| r.set_identifier.as_deref() == Some("green")).expect("green");
@@ -245,11 +232,6 @@ fn log_ms(line: &str) -> Option<u64> {
     let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
     let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
     Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
-}
-
-/// The provider's INFO lines terraform logged (`provider.terraform-provider-bluegreen: <message>`).
-fn provider_info_lines(out: &Output) -> Vec<&str> {
-    out.stderr.lines().filter(|l| l.contains("[INFO]") && l.contains("provider.terraform-provider-bluegreen: ")).collect()
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -271,12 +253,12 @@ fn rollout_walks_each_step_behind_a_passing_gate() {
     let plan = wd.plan(&[]);
     let shown: String = plan.stdout.lines().skip_while(|l| !l.starts_with("Terraform will perform")).collect::<Vec<_>>().join("\n");
     println!("---- plan of the rollout 0 -> 100 (steps [10, 50], bake 1s):\n{shown}\n");
-    assert_line(&plan, "~ traffic = 0 -> 100");
-    assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_line("~ traffic = 0 -> 100");
+    plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
 
     let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")]);
     out.assert_success();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     let find = |needle: &str| {
         *lines.iter().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no provider INFO line {needle:?}:\n{}", lines.join("\n")))
     };
@@ -306,7 +288,7 @@ fn rollout_walks_each_step_behind_a_passing_gate() {
     assert!(gaps[1] >= 1000 && gaps[2] >= 1000, "a bake was skipped: {gaps:?}");
     assert!(out.elapsed >= Duration::from_secs(2), "two 1 s bakes, yet the apply took {:?}", out.elapsed);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 100);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -359,7 +341,7 @@ fn empty_green_target_group_blocks_the_increase_and_state_is_reality() {
     assert!(!refresh.stdout.contains("traffic"), "{refresh}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
     // The configuration still asks for 50.
-    assert_line(&wd.plan(&[]), "~ traffic = 0 -> 50");
+    wd.plan(&[]).assert_line("~ traffic = 0 -> 50");
 }
 
 // ---------------------------------------------------------------------------
@@ -440,19 +422,19 @@ fn weights_changed_out_of_band_show_in_the_plan() {
     fixture::set_weights(&zone_id, &name, &[("blue", 30), ("green", 70)]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "~ traffic = 70 -> 50");
-    assert_line(&plan, "~ green_weight = 70 -> 50");
-    assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
+    plan.assert_line("~ traffic = 70 -> 50");
+    plan.assert_line("~ green_weight = 70 -> 50");
+    plan.assert_line("# bluegreen_switch.x will be updated in-place");
     let refresh = wd.plan_output(&["-refresh-only"]);
-    assert_line(&refresh, "~ traffic = 50 -> 70");
+    refresh.assert_line("~ traffic = 50 -> 70");
 
     // Weights that do not sum to 100 are read as round(100 · green / total).
     fixture::set_weights(&zone_id, &name, &[("blue", 2), ("green", 1)]);
-    assert_line(&wd.plan(&[]), "~ traffic = 33 -> 50");
+    wd.plan(&[]).assert_line("~ traffic = 33 -> 50");
 
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -466,22 +448,22 @@ fn a_missing_side_is_recreated_and_both_missing_means_create() {
     fixture::delete_weighted(&zone_id, &name, &["green"]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
-    assert_line(&plan, "+ green {");
+    plan.assert_line("# bluegreen_switch.x will be updated in-place");
+    plan.assert_line("+ green {");
     // Only blue answers now: all traffic is blue.
-    assert_line(&plan, "~ traffic = 0 -> 40");
-    assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_line("~ traffic = 0 -> 40");
+    plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 40);
     let green = fixture::record_sets(&zone_id, &name).into_iter().find(|r| r.set_identifier.as_deref() == Some("green")).expect("green");
     assert_eq!((green.values.as_slice(), green.ttl), (&["203.0.113.20".to_string()][..], Some(60)));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     fixture::delete_weighted(&zone_id, &name, &["blue", "green"]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "# bluegreen_switch.x will be created");
-    assert_line(&plan, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    plan.assert_line("# bluegreen_switch.x will be created");
+    plan.assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 40);
 }
@@ -640,7 +622,7 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
 
     wd.config(&config("\n  on_destroy = \"delete\"\n"));
     let plan = wd.plan(&[]);
-    assert_line(&plan, "~ on_destroy = \"collapse\" -> \"delete\"");
+    plan.assert_line("~ on_destroy = \"collapse\" -> \"delete\"");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
     wd.destroy_output(&[]).assert_success();
@@ -731,7 +713,7 @@ fn three_switches_in_a_module_with_count_share_a_zone() {
     // Installs the local module only (`init` would ask the registry about the overridden provider).
     wd.run(&["get", "-no-color"]).assert_success();
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
+    out.assert_line("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
     let names: Vec<String> = (0..3).map(|i| format!("app{i}.{zone_name}")).collect();
     for (i, name) in names.iter().enumerate() {
         let want = 20 + 10 * i as i64;
@@ -742,7 +724,7 @@ fn three_switches_in_a_module_with_count_share_a_zone() {
         assert_eq!(s["id"], format!("{zone_id}/{name}/A/blue-{i}/green-{i}"));
     }
     assert_eq!(wd.output("ids").as_array().map(Vec::len), Some(3));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // One shift for all three in one apply.
     wd.config(&config(50));
@@ -754,7 +736,7 @@ fn three_switches_in_a_module_with_count_share_a_zone() {
 
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 3 destroyed.");
+    out.assert_line("Destroy complete! Resources: 3 destroyed.");
     for name in &names {
         assert!(fixture::record_sets(&zone_id, name).is_empty(), "{name} still has records");
     }
@@ -911,7 +893,7 @@ fn decreasing_traffic_is_never_gated_and_skips_the_steps() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, &extra));
     let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")]);
     out.assert_success();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     assert!(lines.iter().any(|l| l.contains("step 1/1: 0% green in effect")), "{}", lines.join("\n"));
     assert!(!lines.iter().any(|l| l.contains("health gate")), "a decrease consulted the gate:\n{}", lines.join("\n"));
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
@@ -933,15 +915,15 @@ fn renamed_set_identifiers_and_a_new_green_target_update_in_place() {
     wd.apply(&[]);
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(Some("blue-v2")), &alias_side(Some("green-v2"), GREEN_ALB, ALB_ZONE), 40, ""));
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
-    assert_line(&plan, "~ set_identifier = \"old-green\" -> \"green-v2\"");
+    plan.assert_line("# bluegreen_switch.x will be updated in-place");
+    plan.assert_line("~ set_identifier = \"old-green\" -> \"green-v2\"");
     wd.apply(&[]);
     let all = fixture::record_sets(&zone_id, &name);
     let ids: Vec<Option<&str>> = all.iter().map(|r| r.set_identifier.as_deref()).collect();
     assert_eq!(all.len(), 2, "old sets left behind: {ids:?}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue-v2", "green-v2", 40);
     assert_eq!(state(&wd)["id"], format!("{zone_id}/{name}/A/blue-v2/green-v2"));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -959,7 +941,7 @@ fn ctrl_c_during_a_bake_stops_at_the_current_step() {
         line.contains("provider.terraform-provider-bluegreen: step 1/3")
     });
     out.assert_failure();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     let reached: Vec<&str> = lines.iter().filter(|l| l.contains(": step ")).copied().collect();
     println!("---- interrupted after {:.1?}; steps reached:\n{}", out.elapsed, reached.join("\n"));
     // Terraform adds its own "execution halted" errors.
