@@ -15,10 +15,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use bluegreen_acceptance::fixture;
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy, ELBV2, ROUTE53, STS};
-use bluegreen_acceptance::{aws, block_on, unique_suffix, Diagnostic, Output, Workdir};
+use bluegreen_acceptance::{unique_suffix, Workdir};
 use serde_json::Value;
 
 const X: &str = "bluegreen_switch.x";
@@ -29,14 +28,6 @@ const APPLY: &[&str] = &["apply", "-no-color", "-input=false", "-auto-approve"];
 // ---------------------------------------------------------------------------
 // Helpers
 // ---------------------------------------------------------------------------
-
-/// The one error terraform printed (panics unless there is exactly one).
-#[track_caller]
-fn only_error(out: &Output) -> Diagnostic {
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
-}
 
 fn summary(what: &str, proxy: &Proxy, op: &str) -> Vec<Call> {
     let calls = proxy.calls_to(op);
@@ -271,7 +262,7 @@ fn pending_past_sync_timeout_is_a_clear_error_with_a_true_state() {
     s.proxy.inject(Fault::pending().on("GetChange"));
     let out = s.wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- PENDING past sync_timeout:\n{e}\n");
     assert_eq!(e.summary, "Route 53 change still propagating");
     let d = e.detail();
@@ -295,7 +286,7 @@ fn no_credentials_is_one_clear_error() {
     wd.config(&format!("provider \"bluegreen\" {{}}\n\n{ZONE_DS}\nresource \"bluegreen_switch\" \"x\" {{\n  zone_id = data.bluegreen_hosted_zone.z.zone_id\n  name    = \"api.example.com\"\n  blue {{\n    records = [\"192.0.2.10\"]\n  }}\n  green {{\n    records = [\"192.0.2.20\"]\n  }}\n  traffic = 0\n}}\n"));
     let out = wd.plan_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- no credentials:\n{e}\n");
     assert_eq!(e.summary, "No AWS credentials found");
     let d = e.detail();
@@ -313,7 +304,7 @@ fn an_unreachable_endpoint_names_the_service_and_url() {
     wd.config(&format!("provider \"bluegreen\" {{}}\n\n{ZONE_DS}"));
     let out = wd.plan_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- unreachable (credentials check):\n{e}\n");
     assert!(e.summary.ends_with("cannot reach AWS"), "{e}");
     assert!(e.detail().contains(&format!("could not reach STS at {url}")), "{e}");
@@ -321,7 +312,7 @@ fn an_unreachable_endpoint_names_the_service_and_url() {
     wd.config(&format!("provider \"bluegreen\" {{\n  skip_credentials_validation = true\n}}\n\n{ZONE_DS}"));
     let out = wd.plan_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- unreachable (first read):\n{e}\n");
     assert!(e.summary.ends_with("cannot reach AWS"), "{e}");
     assert!(e.detail().contains(&format!("could not reach Route 53 at {url}")), "{e}");
@@ -340,7 +331,7 @@ fn access_denied_names_the_action_and_resource() {
     s.proxy.inject(Fault::error(403, "AccessDenied", &message).on(CHANGE));
     let out = s.wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- AccessDenied:\n{e}\n");
     assert!(e.summary.ends_with("permission denied for ChangeResourceRecordSets"), "{e}");
     assert!(e.detail().contains("route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/"), "{e}");
@@ -361,7 +352,7 @@ fn a_wrong_account_is_refused_before_any_read() {
         s.config(50, provider, "");
         let out = s.wd.apply_output(&[]);
         out.assert_failure();
-        let e = only_error(&out);
+        let e = out.only_error();
         println!("---- {attribute}:\n{e}\n");
         assert_eq!(e.summary, format!("Invalid {attribute}"));
         assert!(e.body.contains(attribute) && e.detail().contains("000000000000"), "{e}");
@@ -397,20 +388,7 @@ fn listener(port: i32) -> String {
 /// `(blue, green)` weights of the canary's rule, read with the SDK.
 fn rule_weights(listener: &str, rule_arn: &str) -> (i32, i32) {
     let a = alb();
-    let rules = block_on(aws().elbv2.describe_rules().listener_arn(listener).send())
-        .unwrap_or_else(|e| panic!("DescribeRules: {}", DisplayErrorContext(&e)));
-    let r = rules.rules().iter().find(|r| r.rule_arn() == Some(rule_arn)).unwrap_or_else(|| panic!("no rule {rule_arn}"));
-    let mut w = (0, 0);
-    for action in r.actions() {
-        for tg in action.forward_config().map(|f| f.target_groups()).unwrap_or_default() {
-            match tg.target_group_arn() {
-                Some(arn) if arn == a.s.tg_arn => w.0 += tg.weight().unwrap_or(1),
-                Some(arn) if arn == a.green_tg => w.1 += tg.weight().unwrap_or(1),
-                _ => {}
-            }
-        }
-    }
-    w
+    fixture::rule_weights(listener, rule_arn, &a.s.tg_arn, &a.green_tg)
 }
 
 /// 10 throttles in a row on DescribeRules and on ModifyRule: waited out,

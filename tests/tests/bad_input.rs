@@ -12,76 +12,18 @@
 //! matrices in `switch.rs`, `canary.rs` and `diagnostics.rs`, which check
 //! messages in more depth but not the absence of AWS calls.
 
-use std::time::Duration;
+use bluegreen_acceptance::bad_input::{
+    add, canary_base, case, edit, Aws, BadInput, GREEN_TG_ARN as GREEN_TG, LB_ARN as LB, LISTENER_ARN as LISTENER,
+};
 
-use bluegreen_acceptance::proxy::{Proxy, STS};
-use bluegreen_acceptance::{collapse_ws, line_of, Output, Workdir};
-
-/// One bad configuration and what terraform must say about it.
-struct Case {
-    config: String,
-    /// The error's summary, exactly.
-    summary: &'static str,
-    /// Text of the `main.tf` line the error must point at (the first line containing it).
-    points_at: String,
-    /// Text the detail must contain (white space collapsed).
-    detail: String,
-}
-
-fn case(config: String, summary: &'static str, points_at: &str, detail: &str) -> Case {
-    Case { config, summary, points_at: points_at.to_string(), detail: detail.to_string() }
-}
-
-/// What a crashed or panicking provider leaves in terraform's output.
-const CRASH_SIGNS: &[&str] =
-    &["plugin crashed", "panicked at", "Plugin did not respond", "Request cancelled", "rpc error", "Provider bug", "stack backtrace"];
-
-fn check(name: &str, c: Case) {
-    let proxy = Proxy::start();
-    let wd = Workdir::new(&format!("bad-{name}")).with_proxy(&proxy);
-    wd.config(&c.config);
-    // The provider's own log (where a Rust panic message lands) goes to a file, out of the diagnostics' way.
-    let log = wd.path().join("provider.log");
-    let out: Output = wd
-        .run_with_env(&["plan", "-no-color", "-input=false"], &[("TF_LOG_PROVIDER", "DEBUG"), ("TF_LOG_PATH", &log.display().to_string())]);
-    println!("---- {name} ({:.1?})", out.elapsed);
-    out.assert_failure();
-    assert!(proxy.wait_idle(Duration::from_secs(10)), "AWS calls still in flight after terraform exited");
-    // The provider's credentials check (sts:GetCallerIdentity, at ConfigureProvider) is not about the input.
-    let calls: Vec<_> = proxy.calls().into_iter().filter(|c| c.service != STS).collect();
-    assert!(
-        calls.is_empty(),
-        "bad input made {} AWS call(s):\n{}\n{out}",
-        calls.len(),
-        calls.iter().map(|c| c.to_string()).collect::<Vec<_>>().join("\n")
-    );
-    let log = std::fs::read_to_string(&log).unwrap_or_default();
-    for sign in CRASH_SIGNS {
-        assert!(!out.stdout.contains(sign) && !out.stderr.contains(sign), "the output shows {sign:?}\n{out}");
-    }
-    assert!(!log.contains("panicked at"), "the provider panicked:\n{log}");
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    let d = &errors[0];
-    println!("{d}\n");
-    assert_eq!(d.summary, c.summary, "{out}");
-    let want = line_of(&c.config, &c.points_at);
-    let line_text = c.config.lines().nth(want - 1).expect("line exists");
-    assert_eq!(d.subject(), Some(("main.tf".to_string(), want)), "error points at the wrong place (want line {want}: {line_text:?})\n{d}");
-    assert!(d.body.contains(&format!("{want}: {line_text}")), "the quoted source line is missing\n{d}");
-    let detail = d.detail();
-    assert!(detail.contains(&collapse_ws(&c.detail)), "detail lacks {:?}\ndetail: {detail}", c.detail);
-    assert!(detail.ends_with('.'), "detail is not a sentence: {detail:?}");
+/// Each case through a recording proxy of its own, which must see no AWS call.
+fn check(name: &str, c: BadInput) {
+    c.aws(Aws::NoCalls).check(&format!("bad-{name}"));
 }
 
 // ---------------------------------------------------------------------------
 // Valid bases, each broken in one place per case
 // ---------------------------------------------------------------------------
-
-const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
-const LB: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy/0123456789abcdef";
-const BLUE_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
-const GREEN_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/fedcba9876543210";
 
 const SWITCH: &str = r#"resource "bluegreen_switch" "x" {
   zone_id = "Z0123456789ABCDEFGHIJ"
@@ -99,42 +41,6 @@ const SWITCH: &str = r#"resource "bluegreen_switch" "x" {
   traffic = 10
 }
 "#;
-
-fn canary_base() -> String {
-    format!(
-        r#"resource "canary_listener" "x" {{
-  provider     = bluegreen
-  listener_arn = "{LISTENER}"
-  priority     = 100
-
-  match {{
-    host_header = ["api.example.com"]
-  }}
-
-  blue_target_group_arn  = "{BLUE_TG}"
-  green_target_group_arn = "{GREEN_TG}"
-  traffic                = 10
-
-  test_route {{
-    header_name   = "X-Canary"
-    header_values = ["1"]
-  }}
-}}
-"#
-    )
-}
-
-/// `base` with `from` (which must occur exactly once) replaced by `to`.
-fn edit(base: &str, from: &str, to: &str) -> String {
-    assert_eq!(base.matches(from).count(), 1, "{from:?} must occur once in:\n{base}");
-    base.replacen(from, to, 1)
-}
-
-/// `base` with `block` inserted before its last closing brace.
-fn add(base: &str, block: &str) -> String {
-    let cut = base.trim_end().len() - 1;
-    format!("{}{block}}}\n", &base[..cut])
-}
 
 fn switch(from: &str, to: &str) -> String {
     edit(SWITCH, from, to)

@@ -12,15 +12,15 @@
 //! `cargo test -p bluegreen-acceptance --test canary -- --test-threads=4`
 //! (add `--nocapture` to see plans, diagnostics and timings).
 //!
-//! The helpers this file needs live in this file (see "SDK views" below), so
-//! that it does not depend on helpers other suites are adding to lib.rs.
+//! The SDK views of listener rules live in this file (see "SDK views"
+//! below); the terraform helpers are the library's.
 
 use std::thread;
 use std::time::{Duration, Instant};
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Diagnostic, Output, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -258,58 +258,14 @@ fn sdk_deregister(tg: &str, ids: &[String]) {
 
 const X: &str = "canary_listener.x";
 
-fn collapse(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whether stdout has this line, white space collapsed (terraform aligns `=`).
-fn has_line(out: &Output, line: &str) -> bool {
-    let want = collapse(line);
-    out.stdout.lines().any(|l| collapse(l) == want)
-}
-
-#[track_caller]
-fn assert_line(out: &Output, line: &str) {
-    assert!(has_line(out, line), "the output has no line {line:?}\n{out}");
-}
-
 #[track_caller]
 fn assert_no_line_containing(out: &Output, text: &str) {
     assert!(!out.stdout.contains(text), "the output mentions {text:?}\n{out}");
 }
 
-/// Resource values by address from `terraform show -json`, root and child modules.
-fn state_of(wd: &Workdir, address: &str) -> Option<Value> {
-    fn find(m: &Value, address: &str) -> Option<Value> {
-        let here = m["resources"].as_array().into_iter().flatten().find(|r| r["address"] == address).map(|r| r["values"].clone());
-        here.or_else(|| m["child_modules"].as_array().into_iter().flatten().find_map(|c| find(c, address)))
-    }
-    find(&wd.show_json()["values"]["root_module"], address)
-}
-
 #[track_caller]
 fn state(wd: &Workdir) -> Value {
-    state_of(wd, X).unwrap_or_else(|| panic!("{X} is not in the state: {:#}", wd.show_json()))
-}
-
-fn destroy(wd: &Workdir) -> Output {
-    wd.run(&["destroy", "-no-color", "-input=false", "-auto-approve"])
-}
-
-/// `plan -detailed-exitcode` must exit 0: nothing to do.
-#[track_caller]
-fn assert_no_changes(wd: &Workdir) {
-    let out = wd.plan_output(&["-detailed-exitcode"]);
-    assert_eq!(out.code(), Some(0), "expected an empty plan\n{out}");
-    assert!(out.stdout.contains("No changes."), "{out}");
-}
-
-/// The one error terraform printed (panics unless there is exactly one).
-#[track_caller]
-fn only_error(out: &Output) -> Diagnostic {
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
+    wd.state_resource(X).unwrap_or_else(|| panic!("{X} is not in the state: {:#}", wd.show_json()))
 }
 
 /// The plan's body from "Terraform will perform" on, for printing.
@@ -332,11 +288,6 @@ fn assert_state_is_reality(wd: &Workdir, e: &Env, green: &str, traffic: i32) {
         _ => "split",
     };
     assert_eq!(s["active"], active, "state active; state: {s:#}");
-}
-
-/// Provider INFO lines terraform logged with TF_LOG=INFO.
-fn provider_info_lines(out: &Output) -> Vec<&str> {
-    out.stderr.lines().filter(|l| l.contains("[INFO]") && l.contains("provider.terraform-provider-bluegreen: ")).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -417,8 +368,8 @@ fn create_at_zero_adds_the_weighted_rule_and_the_header_route() {
     let wd = Workdir::new("canary-create");
     wd.config(&Cfg::new(&e, &e.green_tg, 0).tf());
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# canary_listener.x will be created");
-    assert_line(&plan, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    plan.assert_line("# canary_listener.x will be created");
+    plan.assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
     wd.apply(&[]);
 
     let s = state(&wd);
@@ -453,7 +404,7 @@ fn create_at_zero_adds_the_weighted_rule_and_the_header_route() {
     assert_state_is_reality(&wd, &e, &e.green_tg, 0);
     assert_eq!(s["priority"], 100);
     assert!(s["test_route"][0]["priority"].is_null(), "the default test priority stays unset: {s:#}");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -476,17 +427,17 @@ fn shift_10_50_100_shows_the_change_and_replans_empty() {
         if to == 10 {
             println!("---- plan of a weight change (0 -> 10):\n{}\n", plan_body(&plan));
         }
-        assert_line(&plan, "# canary_listener.x will be updated in-place");
-        assert_line(&plan, &format!("~ traffic = {from} -> {to}"));
-        assert_line(&plan, &format!("~ green_weight = {from} -> {to}"));
-        assert_line(&plan, &format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
-        assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+        plan.assert_line("# canary_listener.x will be updated in-place");
+        plan.assert_line(&format!("~ traffic = {from} -> {to}"));
+        plan.assert_line(&format!("~ green_weight = {from} -> {to}"));
+        plan.assert_line(&format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
+        plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
         let t = Instant::now();
         wd.apply(&[]);
         println!("shift {from} -> {to}: apply took {:.1?}", t.elapsed());
         assert_state_is_reality(&wd, &e, &e.green_tg, to as i32);
         assert_eq!(state(&wd)["rule_arn"], rule_arn.as_str(), "same rule");
-        assert_no_changes(&wd);
+        wd.assert_no_changes();
     }
     // The test rule still sends X-Canary to green only.
     let test = non_default_rules(e.listener()).into_iter().find(|r| r.priority == "99").expect("test rule");
@@ -508,10 +459,10 @@ fn rollout_walks_each_step_and_logs_it() {
     assert_state_is_reality(&wd, &e, &e.green_tg, 0);
 
     wd.config(&cfg.traffic(100).tf());
-    assert_line(&wd.plan(&[]), "~ traffic = 0 -> 100");
+    wd.plan(&[]).assert_line("~ traffic = 0 -> 100");
     let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")]);
     out.assert_success();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     let find = |needle: &str| {
         *lines.iter().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no provider INFO line {needle:?}:\n{}", lines.join("\n")))
     };
@@ -530,7 +481,7 @@ fn rollout_walks_each_step_and_logs_it() {
     }
     assert!(out.elapsed >= Duration::from_secs(3), "three bakes of 1s: {:.1?}", out.elapsed);
     assert_state_is_reality(&wd, &e, &e.green_tg, 100);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -551,7 +502,7 @@ fn empty_green_target_group_fails_the_gate_and_state_stays_reality() {
     wd.config(&cfg.traffic(50).tf());
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- gate failure (empty green target group), as terraform prints it:\n{}\n", out.stderr.trim());
     assert!(d.summary.starts_with("Health gate failed"), "{d}");
     assert_eq!(d.summary, "Health gate failed: traffic not increased");
@@ -566,7 +517,7 @@ fn empty_green_target_group_fails_the_gate_and_state_stays_reality() {
     assert_no_line_containing(&refresh, "traffic");
     assert_state_is_reality(&wd, &e, &green, 0);
     // The configuration still asks for 50.
-    assert_line(&wd.plan(&[]), "~ traffic = 0 -> 50");
+    wd.plan(&[]).assert_line("~ traffic = 0 -> 50");
 }
 
 /// Green empties during the first bake: the engine rolls the rule back to
@@ -596,7 +547,7 @@ fn green_emptied_during_the_bake_rolls_back() {
         apply.join().expect("apply thread")
     });
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- gate failure during the bake (rolled back), as terraform prints it:\n{}\n", out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     assert!(d.detail().contains("on_gate_failure = \"rollback\""), "{d}");
@@ -620,19 +571,19 @@ fn weights_changed_out_of_band_show_as_a_traffic_change() {
     sdk_set_weights(&rule_arn, &[(e.blue(), 70), (&e.green_tg, 30)]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "~ traffic = 30 -> 10");
-    assert_line(&plan, "~ green_weight = 30 -> 10");
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
+    plan.assert_line("~ traffic = 30 -> 10");
+    plan.assert_line("~ green_weight = 30 -> 10");
+    plan.assert_line("# canary_listener.x will be updated in-place");
     let refresh = wd.plan_output(&["-refresh-only"]);
-    assert_line(&refresh, "~ traffic = 10 -> 30");
+    refresh.assert_line("~ traffic = 10 -> 30");
 
     // Weights that do not sum to 100 are read as round(100 · green / total).
     sdk_set_weights(&rule_arn, &[(e.blue(), 2), (&e.green_tg, 1)]);
-    assert_line(&wd.plan(&[]), "~ traffic = 33 -> 10");
+    wd.plan(&[]).assert_line("~ traffic = 33 -> 10");
 
     wd.apply(&[]);
     assert_state_is_reality(&wd, &e, &e.green_tg, 10);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -647,12 +598,12 @@ fn header_rule_changed_out_of_band_shows_and_apply_restores_it() {
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
     println!("---- plan after the header rule drifted:\n{}\n", plan_body(&plan));
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
-    assert_line(&plan, "~ test_route {");
-    assert_line(&plan, "~ header_values = [");
-    assert_line(&plan, "- \"2\",");
-    assert_line(&plan, "- \"3\",");
-    assert_line(&plan, "+ \"1\",");
+    plan.assert_line("# canary_listener.x will be updated in-place");
+    plan.assert_line("~ test_route {");
+    plan.assert_line("~ header_values = [");
+    plan.assert_line("- \"2\",");
+    plan.assert_line("- \"3\",");
+    plan.assert_line("+ \"1\",");
     assert_no_line_containing(&plan, "traffic");
 
     wd.apply(&[]);
@@ -661,7 +612,7 @@ fn header_rule_changed_out_of_band_shows_and_apply_restores_it() {
     assert_eq!(test.forward.len(), 1);
     assert_eq!(test.forward[0].0, e.green_tg);
     assert_eq!(state(&wd)["test_rule_arn"], test_arn.as_str(), "the same test rule, modified in place");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -679,15 +630,15 @@ fn deleted_weighted_rule_makes_the_plan_recreate_it() {
     sdk_delete_rule(&test_arn);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "# canary_listener.x will be created");
-    assert_line(&plan, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    plan.assert_line("# canary_listener.x will be created");
+    plan.assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
 
     wd.apply(&[]);
     let new_arn = state(&wd)["rule_arn"].as_str().expect("rule_arn").to_string();
     assert_ne!(new_arn, rule_arn, "a new rule");
     assert_eq!(non_default_rules(e.listener()).len(), 2);
     assert_state_is_reality(&wd, &e, &e.green_tg, 0);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 /// Only the weighted rule is deleted out of band; the test rule (still at
@@ -703,14 +654,14 @@ fn deleted_weighted_rule_alone_is_recreated() {
     sdk_delete_rule(&rule_arn);
     // The surviving test rule keeps the resource; the weighted rule shows as missing (no priority).
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
+    plan.assert_line("# canary_listener.x will be updated in-place");
     let out = wd.apply_output(&[]);
     println!("---- recreate after only the weighted rule was deleted:\n{out}\n");
     out.assert_success();
     assert_eq!(non_default_rules(e.listener()).len(), 2, "{:#?}", non_default_rules(e.listener()));
     assert_eq!(state(&wd)["test_rule_arn"].as_str(), Some(test_rule_arn.as_str()), "the test rule is kept");
     assert_ne!(state(&wd)["rule_arn"].as_str(), Some(rule_arn.as_str()), "a new weighted rule");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -766,7 +717,7 @@ fn import_verify_matches_the_created_resource() {
                     "the plan after import changes {attr:?}, which import should have read:\n{plan}"
                 );
             }
-            assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+            plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
         }
         _ => panic!("plan failed\n{plan}"),
     }
@@ -791,7 +742,7 @@ fn import_by_rule_arn_alone() {
     imported.config(&cfg.tf());
     imported.run(&["import", "-no-color", "-input=false", X, &rule_arn]).assert_success();
     assert_eq!(state(&imported), want);
-    assert_no_changes(&imported);
+    imported.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -809,9 +760,9 @@ fn destroy_is_refused_while_green_has_traffic_and_promote_while_split() {
     assert_eq!(before.len(), 2);
 
     // on_destroy = "delete" (the default) at 50 %.
-    let out = destroy(&wd);
+    let out = wd.destroy_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- destroy refused:\n{d}\n");
     assert_eq!(d.summary, "Destroy refused while green has traffic");
     let detail = d.detail();
@@ -819,14 +770,14 @@ fn destroy_is_refused_while_green_has_traffic_and_promote_while_split() {
         assert!(detail.contains(want), "detail lacks {want:?}: {detail}");
     }
     assert_eq!(non_default_rules(e.listener()).len(), 2, "the rules are still there");
-    assert!(state_of(&wd, X).is_some(), "still in the state");
+    assert!(wd.state_resource(X).is_some(), "still in the state");
 
     // on_destroy = "promote" while split.
     wd.config(&cfg.extra("\n  on_destroy = \"promote\"\n").tf());
     wd.apply(&[]);
-    let out = destroy(&wd);
+    let out = wd.destroy_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- promote refused:\n{d}\n");
     assert_eq!(d.summary, "Promote refused while traffic is split");
     assert!(d.detail().contains("50% green, 50% blue"), "{d}");
@@ -837,9 +788,9 @@ fn destroy_is_refused_while_green_has_traffic_and_promote_while_split() {
     // Back to 0 %: delete is allowed and the default action stays blue.
     wd.config(&cfg.traffic(0).tf());
     wd.apply(&[]);
-    let out = destroy(&wd);
+    let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 1 destroyed.");
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
     assert!(non_default_rules(e.listener()).is_empty(), "{:#?}", non_default_rules(e.listener()));
     assert_eq!(listener_default(e.listener()), [(e.blue().to_string(), 1)]);
 }
@@ -853,9 +804,9 @@ fn promote_at_100_points_the_default_action_at_green_then_removes_the_rules() {
     assert_state_is_reality(&wd, &e, &e.green_tg, 100);
     assert_eq!(listener_default(e.listener()), [(e.blue().to_string(), 1)]);
 
-    let out = destroy(&wd);
+    let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 1 destroyed.");
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
     let default = listener_default(e.listener());
     assert_eq!(default.len(), 1, "{default:?}");
     assert_eq!(default[0].0, e.green_tg, "the default action forwards to green");
@@ -877,7 +828,7 @@ fn a_taken_priority_names_the_holder_and_creates_nothing() {
         let other = sdk_other_rule(e.listener(), p, e.blue());
         let out = wd.apply_output(&[]);
         out.assert_failure();
-        let d = only_error(&out);
+        let d = out.only_error();
         println!("---- priority {p} taken:\n{d}\n");
         let (summary, which) = if p == 99 {
             ("Test route priority in use", format!("The test route's priority {p}"))
@@ -892,7 +843,7 @@ fn a_taken_priority_names_the_holder_and_creates_nothing() {
         let left = non_default_rules(e.listener());
         assert_eq!(left.len(), 1, "nothing created: {left:#?}");
         assert_eq!(left[0].arn, other);
-        assert!(state_of(&wd, X).is_none(), "nothing in the state");
+        assert!(wd.state_resource(X).is_none(), "nothing in the state");
         sdk_delete_rule(&other);
     }
 }
@@ -914,9 +865,9 @@ fn a_priority_change_is_applied_in_place() {
     wd.config(&cfg.priority(200).tf());
     let plan = wd.plan(&[]);
     println!("---- plan of a priority change:\n{}\n", plan_body(&plan));
-    assert_line(&plan, "# canary_listener.x will be updated in-place");
-    assert_line(&plan, "~ priority = 100 -> 200");
-    assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_line("# canary_listener.x will be updated in-place");
+    plan.assert_line("~ priority = 100 -> 200");
+    plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
     assert_no_line_containing(&plan, "forces replacement");
     wd.apply(&[]);
 
@@ -928,7 +879,7 @@ fn a_priority_change_is_applied_in_place() {
     assert_eq!(rule(e.listener(), &test_arn).priority, "199", "the default test priority follows");
     assert_eq!(non_default_rules(e.listener()).len(), 2);
     assert_state_is_reality(&wd, &e, &e.green_tg, 10);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -954,7 +905,7 @@ fn stickiness_is_written_to_the_weighted_rule_and_warned_about() {
     let r = rule(e.listener(), s["rule_arn"].as_str().expect("rule_arn"));
     assert_eq!(r.stickiness, Some(30), "{r:#?}");
     assert_state_is_reality(&wd, &e, &e.green_tg, 10);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -1073,23 +1024,23 @@ fn a_module_composes_a_switch_and_a_canary() {
     // Installs the local module only (`init` would ask the registry about the overridden provider).
     wd.run(&["get", "-no-color"]).assert_success();
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
-    let canary = state_of(&wd, "module.cutover.canary_listener.alb").expect("canary in state");
+    out.assert_line("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
+    let canary = wd.state_resource("module.cutover.canary_listener.alb").expect("canary in state");
     let rule_arn = canary["rule_arn"].as_str().expect("rule_arn").to_string();
     assert_eq!(wd.output("rule_arn"), rule_arn.as_str());
     assert_eq!(sdk_weights(&e, &e.green_tg, &rule_arn), (80, 20));
-    let switch = state_of(&wd, "module.cutover.bluegreen_switch.dns").expect("switch in state");
+    let switch = wd.state_resource("module.cutover.bluegreen_switch.dns").expect("switch in state");
     assert_eq!(switch["traffic"], 0);
     let sets = fixture::record_sets(&e.s.zone_id, &name);
     assert_eq!(sets.len(), 2, "the weighted pair: {sets:#?}");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // Destroy needs the canary at 0 % (delete refused otherwise).
     wd.config(&config(0));
     wd.apply(&[]);
-    let out = destroy(&wd);
+    let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 2 destroyed.");
+    out.assert_line("Destroy complete! Resources: 2 destroyed.");
     // The switch collapsed to one simple record pointing at blue; the canary's rules are gone.
     let sets = fixture::record_sets(&e.s.zone_id, &name);
     assert_eq!(sets.len(), 1, "{sets:#?}");
@@ -1136,7 +1087,7 @@ resource "canary_listener" "this" {
     wd.config("module \"canary\" {\n  source    = \"./modules/canary\"\n  providers = {\n    bluegreen = bluegreen\n  }\n  host      = \"api.example.com\"\n}\n");
     wd.run(&["get", "-no-color"]).assert_success();
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# module.canary.canary_listener.this will be created");
+    plan.assert_line("# module.canary.canary_listener.this will be created");
 }
 
 // ---------------------------------------------------------------------------
@@ -1144,93 +1095,23 @@ resource "canary_listener" "this" {
 // ---------------------------------------------------------------------------
 
 mod bad_input {
-    use super::*;
-    use bluegreen_acceptance::line_of;
+    use bluegreen_acceptance::bad_input::{
+        self, canary_base, case, Aws, BadInput, BLUE_TG_ARN as BLUE, GREEN_TG_ARN as GREEN, LISTENER_ARN as LISTENER,
+    };
 
-    const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
-    const BLUE: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/legacy/0123456789abcdef";
-    const GREEN: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/fedcba9876543210";
-
-    /// The valid configuration every case breaks in one place (made-up ARNs:
-    /// an AWS call would fail, so the errors must come from validation).
-    fn base() -> String {
-        format!(
-            r#"resource "canary_listener" "x" {{
-  provider     = bluegreen
-  listener_arn = "{LISTENER}"
-  priority     = 100
-
-  match {{
-    host_header = ["api.example.com"]
-  }}
-
-  blue_target_group_arn  = "{BLUE}"
-  green_target_group_arn = "{GREEN}"
-  traffic                = 10
-
-  test_route {{
-    header_name   = "X-Canary"
-    header_values = ["1"]
-  }}
-}}
-"#
-        )
-    }
-
-    /// `base()` with the first line containing `from` replaced by `to`.
+    /// The base with `from` (which must occur once) replaced by `to`.
     fn edit(from: &str, to: &str) -> String {
-        let b = base();
-        assert!(b.contains(from), "base has no {from:?}");
-        b.replacen(from, to, 1)
+        bad_input::edit(&canary_base(), from, to)
     }
 
-    /// `base()` with `block` added before the closing brace.
+    /// The base with `block` added before the closing brace.
     fn add(block: &str) -> String {
-        let b = base();
-        let cut = b.trim_end().len() - 1;
-        format!("{}{block}}}\n", &b[..cut])
+        bad_input::add(&canary_base(), block)
     }
 
-    struct Case {
-        config: String,
-        /// The error's summary, exactly.
-        summary: &'static str,
-        /// Text of the `main.tf` line the error must point at (the first line containing it).
-        points_at: &'static str,
-        /// Text the detail must contain (white space collapsed).
-        detail: &'static str,
-        /// Only for a case documenting where a badly pointing error points today.
-        lenient_pointer: bool,
-    }
-
-    fn case(config: String, summary: &'static str, points_at: &'static str, detail: &'static str) -> Case {
-        Case { config, summary, points_at, detail, lenient_pointer: false }
-    }
-
-    fn check(name: &str, c: Case) {
-        let wd = Workdir::new(&format!("canary-bad-{name}"));
-        wd.config(&c.config);
-        // Nothing listens on port 9: an AWS call would fail, so the error must come from validation.
-        let out = wd.run_with_env(&["plan", "-no-color", "-input=false"], &[("AWS_ENDPOINT_URL", "http://127.0.0.1:9")]);
-        out.assert_failure();
-        let d = only_error(&out);
-        println!("---- {name}\n{d}\n");
-        assert_eq!(d.summary, c.summary, "{out}");
-        if c.lenient_pointer {
-            assert!(d.subject().is_some(), "no source pointer\n{d}");
-        } else {
-            let want = line_of(&c.config, c.points_at);
-            let line_text = c.config.lines().nth(want - 1).expect("line exists");
-            assert_eq!(
-                d.subject(),
-                Some(("main.tf".to_string(), want)),
-                "error points at the wrong place (want line {want}: {line_text:?})\n{d}"
-            );
-            assert!(d.body.contains(&format!("{want}: {line_text}")), "the quoted source line is missing\n{d}");
-        }
-        let detail = d.detail();
-        assert!(detail.contains(&collapse(c.detail)), "detail lacks {:?}\ndetail: {detail}", c.detail);
-        assert!(detail.ends_with('.'), "detail is not a sentence: {detail:?}");
+    /// Nothing listens where the provider is sent: an AWS call would fail, so the error must come from validation.
+    fn check(name: &str, c: BadInput) {
+        c.aws(Aws::Unreachable).check(&format!("canary-bad-{name}"));
     }
 
     use bluegreen_acceptance::cases;
@@ -1268,10 +1149,10 @@ mod bad_input {
         host_3_and_path_3 => case(
             edit("host_header = [\"api.example.com\"]", "host_header  = [\"a.example.com\", \"b.example.com\", \"c.example.com\"]\n    path_pattern = [\"/a/*\", \"/b/*\", \"/c/*\"]"),
             "Too many condition values", "path_pattern =", "A rule allows at most 5 condition values in all; match has 6");
-        host_3_and_path_3_without_test_route_message => Case { lenient_pointer: true, ..case(
+        host_3_and_path_3_without_test_route_message => case(
             edit("host_header = [\"api.example.com\"]", "host_header  = [\"a.example.com\", \"b.example.com\", \"c.example.com\"]\n    path_pattern = [\"/a/*\", \"/b/*\", \"/c/*\"]")
                 .replacen("\n  test_route {\n    header_name   = \"X-Canary\"\n    header_values = [\"1\"]\n  }\n", "", 1),
-            "Too many condition values", "path_pattern =", "A rule allows at most 5 condition values in all; match has 6") };
+            "Too many condition values", "path_pattern =", "A rule allows at most 5 condition values in all; match has 6").anywhere();
         test_rule_over_5_values => case(
             edit("host_header = [\"api.example.com\"]", "host_header  = [\"a.example.com\", \"b.example.com\"]\n    path_pattern = [\"/a/*\", \"/b/*\"]")
                 .replacen("header_values = [\"1\"]", "header_values = [\"1\", \"2\"]", 1),

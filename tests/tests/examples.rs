@@ -17,7 +17,7 @@ use std::time::Instant;
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Output, StatusServer, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, StatusServer, Workdir};
 
 /// The repository root (no LocalStack needed to find it).
 fn root() -> PathBuf {
@@ -175,19 +175,6 @@ fn every_example_validates_with_the_real_provider() {
 // Complete scenarios against LocalStack
 // ---------------------------------------------------------------------------
 
-#[track_caller]
-fn assert_line(out: &Output, line: &str) {
-    assert!(out.has_line(line), "the output has no line {line:?}\n{out}");
-}
-
-/// `plan -detailed-exitcode` must exit 0: nothing to do.
-#[track_caller]
-fn assert_no_changes(wd: &Workdir) {
-    let out = wd.plan_output(&["-detailed-exitcode"]);
-    assert_eq!(out.code(), Some(0), "expected an empty plan\n{out}");
-    assert!(out.stdout.contains("No changes."), "{out}");
-}
-
 /// A target group named `name` in the VPC with two registered targets
 /// (healthy at once in LocalStack): the ECS service's tasks.
 fn ecs_target_group(vpc_id: &str, name: &str) -> String {
@@ -333,21 +320,21 @@ fn dns_cutover_applies_replans_empty_and_destroys() {
     // Adopt the simple alias and walk 10 → 25 → 50 behind both gates.
     wd.write("test.auto.tfvars", &vars(50));
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    out.assert_line("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
     assert_eq!(dns_weights(&blue.zone_id, &name), (50, 50));
     assert_checked_with_host(&server, &name);
     assert_eq!(wd.output("active"), "split");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     wd.write("test.auto.tfvars", &vars(100));
     wd.apply(&[]);
     assert_eq!(dns_weights(&blue.zone_id, &name), (0, 100));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // Collapse: one simple record for green, in one change.
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 1 destroyed.");
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
     assert_collapsed_to(&blue.zone_id, &name, &green.lb_dns_name);
     println!("dns-cutover: {:.1?}", started.elapsed());
 }
@@ -369,20 +356,20 @@ fn alb_canary_applies_replans_empty_and_destroys() {
 
     wd.write("test.auto.tfvars", &vars(25));
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
+    out.assert_line("Apply complete! Resources: 1 added, 0 changed, 0 destroyed.");
     assert_canary(&s.listener_arn, 100, &s.tg_arn, &ecs_tg, 25);
     assert_eq!(wd.output("active"), "split");
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     wd.write("test.auto.tfvars", &vars(100));
     wd.apply(&[]);
     assert_canary(&s.listener_arn, 100, &s.tg_arn, &ecs_tg, 100);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // Promote: the listener's default action now forwards to ECS, and the rules are gone.
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 1 destroyed.");
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
     assert!(rules(&s.listener_arn).is_empty(), "{:#?}", rules(&s.listener_arn));
     assert_eq!(listener_default(&s.listener_arn), [(ecs_tg, 1)]);
     println!("alb-canary: {:.1?}", started.elapsed());
@@ -414,11 +401,11 @@ fn full_migration_applies_both_phases_replans_empty_and_destroys() {
     // Phase 1: ECS behind the legacy ALB; the name is adopted but still all blue.
     wd.write("test.auto.tfvars", &vars(25, 0));
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
+    out.assert_line("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.");
     assert_canary(&legacy.listener_arn, 100, &legacy.tg_arn, &ecs_on_legacy, 25);
     assert_eq!(dns_weights(&legacy.zone_id, &name), (100, 0));
     assert_eq!((wd.output("alb_active"), wd.output("dns_active")), ("split".into(), "blue".into()));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // Phase 2: all of the legacy ALB's share on ECS, and the name on the new ALB.
     wd.write("test.auto.tfvars", &vars(100, 100));
@@ -426,12 +413,12 @@ fn full_migration_applies_both_phases_replans_empty_and_destroys() {
     assert_canary(&legacy.listener_arn, 100, &legacy.tg_arn, &ecs_on_legacy, 100);
     assert_eq!(dns_weights(&legacy.zone_id, &name), (0, 100));
     assert_checked_with_host(&server, &name);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // Retire: the listener forwards to ECS, the name is one record for the new ALB.
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 2 destroyed.");
+    out.assert_line("Destroy complete! Resources: 2 destroyed.");
     assert!(rules(&legacy.listener_arn).is_empty(), "{:#?}", rules(&legacy.listener_arn));
     assert_eq!(listener_default(&legacy.listener_arn), [(ecs_on_legacy, 1)]);
     assert_collapsed_to(&legacy.zone_id, &name, &new.lb_dns_name);

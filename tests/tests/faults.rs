@@ -21,11 +21,9 @@ use std::sync::OnceLock;
 use std::thread;
 use std::time::Duration;
 
-use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
-use aws_sdk_elasticloadbalancingv2::types as elb;
 use bluegreen_acceptance::fixture::{self, NamePoller, Poll};
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy};
-use bluegreen_acceptance::{aws, block_on, collapse_ws, unique_suffix, Diagnostic, Output, StatusServer, Workdir};
+use bluegreen_acceptance::{collapse_ws, unique_suffix, StatusServer, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -45,14 +43,6 @@ fn listing(calls: &[Call]) -> String {
 /// invocation id, a new call by the provider gets a new one.
 fn invocations(calls: &[Call]) -> usize {
     calls.iter().map(|c| c.invocation_id.clone().unwrap_or_else(|| format!("#{}", c.seq))).collect::<BTreeSet<_>>().len()
-}
-
-/// The one error terraform printed (panics unless there is exactly one).
-#[track_caller]
-fn only_error(out: &Output) -> Diagnostic {
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
 }
 
 /// A provider block (needed to set `max_retries`); empty when `None`.
@@ -207,7 +197,7 @@ fn throttled_reads_during_plan() {
     s.proxy.inject(Fault::throttling().on("ListResourceRecordSets"));
     let plan = s.wd.plan_output(&[]);
     plan.assert_failure();
-    let e = only_error(&plan);
+    let e = plan.only_error();
     println!("plan under sustained throttling:\n{e}\n");
     assert!(e.detail().contains("Throttling") || e.detail().contains("Rate exceeded"), "the error does not say it was throttled: {e}");
     report("plan, sustained throttling", &s.proxy, "ListResourceRecordSets");
@@ -277,7 +267,7 @@ fn throttling_during_a_gate_triggered_rollback() {
         let out = s.wd.apply_output(&[]);
         watch.assert_always_answered(label);
         out.assert_failure();
-        let e = only_error(&out);
+        let e = out.only_error();
         println!("---- {label}:\n{e}\n");
         report(label, &s.proxy, CHANGE);
         if sustained {
@@ -367,7 +357,7 @@ fn a_permanently_failing_write_fails_cleanly() {
     let out = s.wd.apply_output(&[]);
     watch.assert_always_answered("permanent 503");
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- permanent 503:\n{e}\n");
     assert_eq!(e.summary, "Shifting traffic: AWS failed the request", "{e}");
     assert!(e.detail().contains("ChangeResourceRecordSets") && e.detail().contains("ServiceUnavailable"), "{e}");
@@ -380,7 +370,7 @@ fn a_permanently_failing_write_fails_cleanly() {
     s.proxy.inject(Fault::invalid_change_batch(&["RRSet of type A with DNS name api. is not permitted in zone."]).on(CHANGE));
     let out = s.wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- InvalidChangeBatch:\n{e}\n");
     assert!(e.detail().contains("InvalidChangeBatch"), "{e}");
     let writes = report("InvalidChangeBatch", &s.proxy, CHANGE);
@@ -457,7 +447,7 @@ fn ctrl_c_during_a_create_rollout_taints_and_untaint_recovers() {
     assert!(plan.has_line("# bluegreen_switch.x is tainted, so must be replaced"), "{plan}");
     let replace = s.wd.apply_output(&[]);
     replace.assert_failure();
-    assert_eq!(only_error(&replace).summary, "Destroy refused while traffic is split", "{replace}");
+    assert_eq!(replace.only_error().summary, "Destroy refused while traffic is split", "{replace}");
     assert_eq!(s.green_in_aws(), 10, "the refused replacement changed the records");
 
     s.wd.run(&["untaint", "-no-color", X]).assert_success();
@@ -488,7 +478,7 @@ fn sigkill_during_a_create_leaves_a_pair_to_import() {
 
     let again = s.wd.apply_output(&[]);
     again.assert_failure();
-    let e = only_error(&again);
+    let e = again.only_error();
     println!("---- the next apply:\n{e}\n");
     assert_eq!(e.summary, "Weighted record set already exists", "{again}");
     assert!(e.detail().contains("terraform import"), "{e}");
@@ -529,32 +519,10 @@ fn listener(port: i32) -> String {
     fixture::extra_listener(&alb().s, port)
 }
 
-fn rules(listener: &str) -> Vec<elb::Rule> {
-    block_on(aws().elbv2.describe_rules().listener_arn(listener).send())
-        .unwrap_or_else(|e| panic!("DescribeRules: {}", DisplayErrorContext(&e)))
-        .rules()
-        .iter()
-        .filter(|r| !r.is_default().unwrap_or(false))
-        .cloned()
-        .collect()
-}
-
 /// `(blue, green)` weights of a rule, read with the SDK.
 fn rule_weights(listener: &str, rule_arn: &str) -> (i32, i32) {
     let a = alb();
-    let r = rules(listener).into_iter().find(|r| r.rule_arn() == Some(rule_arn)).unwrap_or_else(|| panic!("no rule {rule_arn}"));
-    let mut w = (0, 0);
-    for action in r.actions() {
-        for tg in action.forward_config().map(|f| f.target_groups()).unwrap_or_default() {
-            let weight = tg.weight().unwrap_or(1);
-            match tg.target_group_arn() {
-                Some(arn) if arn == a.s.tg_arn => w.0 += weight,
-                Some(arn) if arn == a.green_tg => w.1 += weight,
-                _ => {}
-            }
-        }
-    }
-    w
+    fixture::rule_weights(listener, rule_arn, &a.s.tg_arn, &a.green_tg)
 }
 
 struct Canary {
@@ -601,7 +569,8 @@ impl Canary {
         let (b, g) = rule_weights(&self.listener, &rule_arn);
         assert_eq!((s["blue_weight"].clone(), s["green_weight"].clone()), (Value::from(b), Value::from(g)), "state vs ELBv2: {s:#}");
         let mut ours: Vec<String> = vec![rule_arn, s["test_rule_arn"].as_str().expect("test_rule_arn").to_string()];
-        let mut all: Vec<String> = rules(&self.listener).iter().filter_map(|r| r.rule_arn().map(str::to_string)).collect();
+        let mut all: Vec<String> =
+            fixture::listener_rules(&self.listener).iter().filter_map(|r| r.rule_arn().map(str::to_string)).collect();
         ours.sort();
         all.sort();
         assert_eq!(all, ours, "the listener holds rules the state does not know");
@@ -670,7 +639,7 @@ fn canary_permanently_failing_write() {
     c.proxy.inject(Fault::service_unavailable().on("ModifyRule"));
     let out = c.wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- canary, permanent 503 on ModifyRule:\n{e}\n");
     assert!(e.detail().contains("ModifyRule"), "{e}");
     assert_eq!(c.assert_state_is_reality(), 10);

@@ -8,16 +8,7 @@
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_sdk_route53::types as r53;
-use bluegreen_acceptance::{aws, block_on, fixture, line_of, unique_suffix, Diagnostic, Output, Workdir};
-
-/// The one error terraform printed (panics unless there is exactly one).
-#[track_caller]
-fn only_error(out: &Output) -> Diagnostic {
-    out.assert_failure();
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
-}
+use bluegreen_acceptance::{aws, block_on, fixture, line_of, unique_suffix, Workdir};
 
 fn switch_tf(zone_id: &str, name: &str) -> String {
     format!(
@@ -57,7 +48,7 @@ fn foreign_weighted_record_sets_are_refused_and_left_untouched() {
         let wd = Workdir::new("security-foreign-record");
         wd.config(&switch_tf(&zone_id, &name));
         let out = wd.apply_output(&[]);
-        let e = only_error(&out);
+        let e = out.assert_failure().only_error();
         println!("---- foreign weighted set {foreign_id:?}:\n{e}\n");
         assert_eq!(e.summary, summary, "{out}");
         assert!(e.detail().contains(guidance), "{e}");
@@ -98,7 +89,7 @@ fn a_foreign_listener_rule_at_the_canarys_priority_is_refused_and_left_untouched
     let wd = Workdir::new("security-foreign-rule");
     wd.config(&config);
     let out = wd.apply_output(&[]);
-    let e = only_error(&out);
+    let e = out.assert_failure().only_error();
     println!("---- foreign rule at priority 100:\n{e}\n");
     assert_eq!(e.summary, "Listener rule priority in use", "{out}");
     assert!(e.detail().contains(&foreign_arn), "the detail names the rule holding the priority: {e}");

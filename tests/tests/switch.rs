@@ -115,27 +115,6 @@ fn assert_state_is_reality(wd: &Workdir, zone_id: &str, name: &str, blue_id: &st
     assert_eq!(s["active"], active, "state active");
 }
 
-/// `plan -detailed-exitcode` must exit 0: nothing to do.
-#[track_caller]
-fn assert_no_changes(wd: &Workdir) {
-    let out = wd.plan_output(&["-detailed-exitcode"]);
-    assert_eq!(out.code(), Some(0), "expected an empty plan\n{out}");
-    assert!(out.stdout.contains("No changes."), "{out}");
-}
-
-#[track_caller]
-fn assert_line(out: &Output, line: &str) {
-    assert!(out.has_line(line), "the output has no line {line:?}\n{out}");
-}
-
-/// The one error terraform printed (panics unless there is exactly one).
-#[track_caller]
-fn only_error(out: &Output) -> bluegreen_acceptance::Diagnostic {
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
-}
-
 // ---------------------------------------------------------------------------
 // 1. Adopt
 // ---------------------------------------------------------------------------
@@ -150,7 +129,7 @@ fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
 
     let wd = Workdir::new("switch-adopt");
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, "\n  adopt_existing = true\n"));
-    assert_line(&wd.plan(&[]), "Plan: 1 to add, 0 to change, 0 to destroy.");
+    wd.plan(&[]).assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
 
     // Poll ListResourceRecordSets as fast as one thread can while terraform applies.
     let poller = NamePoller::start(&zone_id, &name, Duration::ZERO);
@@ -204,7 +183,7 @@ fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
     assert_eq!(blue.alias.as_ref().map(|a| fixture::fqdn(&a.dns_name)), Some(fixture::fqdn(&s.lb_dns_name)));
     assert_eq!(green.alias.as_ref().map(|a| fixture::fqdn(&a.dns_name)), Some(fixture::fqdn(GREEN_ALB)));
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -222,20 +201,20 @@ fn shift_0_50_100_shows_the_change_and_replans_empty() {
     wd.config(&config(0));
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     for (from, to) in [(0, 50), (50, 100)] {
         wd.config(&config(to));
         let plan = wd.plan(&["-detailed-exitcode"]);
         assert_eq!(plan.code(), Some(2), "changes expected\n{plan}");
-        assert_line(&plan, &format!("~ traffic = {from} -> {to}"));
-        assert_line(&plan, &format!("~ green_weight = {from} -> {to}"));
-        assert_line(&plan, &format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
-        assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
-        assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+        plan.assert_line(&format!("~ traffic = {from} -> {to}"));
+        plan.assert_line(&format!("~ green_weight = {from} -> {to}"));
+        plan.assert_line(&format!("~ blue_weight = {} -> {}", 100 - from, 100 - to));
+        plan.assert_line("# bluegreen_switch.x will be updated in-place");
+        plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
         wd.apply(&[]);
         assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", to);
-        assert_no_changes(&wd);
+        wd.assert_no_changes();
     }
     // The green side kept its records and TTL through the shifts.
     let green = fixture::record_sets(&zone_id, &name).into_iter().find(|r| r.set_identifier.as_deref() == Some("green")).expect("green");
@@ -253,11 +232,6 @@ fn log_ms(line: &str) -> Option<u64> {
     let mut parts = hms.split(':').map(|p| p.parse::<u64>().ok());
     let (h, m, s) = (parts.next()??, parts.next()??, parts.next()??);
     Some(((h * 60 + m) * 60 + s) * 1000 + ms.parse::<u64>().ok()?)
-}
-
-/// The provider's INFO lines terraform logged (`provider.terraform-provider-bluegreen: <message>`).
-fn provider_info_lines(out: &Output) -> Vec<&str> {
-    out.stderr.lines().filter(|l| l.contains("[INFO]") && l.contains("provider.terraform-provider-bluegreen: ")).collect()
 }
 
 fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
@@ -279,12 +253,12 @@ fn rollout_walks_each_step_behind_a_passing_gate() {
     let plan = wd.plan(&[]);
     let shown: String = plan.stdout.lines().skip_while(|l| !l.starts_with("Terraform will perform")).collect::<Vec<_>>().join("\n");
     println!("---- plan of the rollout 0 -> 100 (steps [10, 50], bake 1s):\n{shown}\n");
-    assert_line(&plan, "~ traffic = 0 -> 100");
-    assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_line("~ traffic = 0 -> 100");
+    plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
 
     let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")]);
     out.assert_success();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     let find = |needle: &str| {
         *lines.iter().find(|l| l.contains(needle)).unwrap_or_else(|| panic!("no provider INFO line {needle:?}:\n{}", lines.join("\n")))
     };
@@ -314,7 +288,7 @@ fn rollout_walks_each_step_behind_a_passing_gate() {
     assert!(gaps[1] >= 1000 && gaps[2] >= 1000, "a bake was skipped: {gaps:?}");
     assert!(out.elapsed >= Duration::from_secs(2), "two 1 s bakes, yet the apply took {:?}", out.elapsed);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 100);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 // ---------------------------------------------------------------------------
@@ -334,7 +308,7 @@ fn empty_green_target_group_blocks_the_increase_and_state_is_reality() {
     wd.config(&config(50));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Health gate failed: traffic not increased", "{out}");
     assert!(e.detail().contains("Nothing was created"), "{e}");
     assert!(fixture::record_sets(&zone_id, &name).is_empty(), "a blocked create left records behind");
@@ -346,7 +320,7 @@ fn empty_green_target_group_blocks_the_increase_and_state_is_reality() {
     wd.config(&config(50));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- empty target group:\n{e}\n");
     assert!(e.summary.starts_with("Health gate failed"), "{e}");
     let detail = e.detail();
@@ -367,7 +341,7 @@ fn empty_green_target_group_blocks_the_increase_and_state_is_reality() {
     assert!(!refresh.stdout.contains("traffic"), "{refresh}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
     // The configuration still asks for 50.
-    assert_line(&wd.plan(&[]), "~ traffic = 0 -> 50");
+    wd.plan(&[]).assert_line("~ traffic = 0 -> 50");
 }
 
 // ---------------------------------------------------------------------------
@@ -395,7 +369,7 @@ fn http_gate_rollout(prefix: &str, script: &[u16], on_gate_failure: &str) -> (Wo
 fn http_check_503_after_the_bake_rolls_back_to_the_start() {
     let (wd, server, zone_id, name, out) = http_gate_rollout("hr", &[200], "rollback");
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- http_check rollback:\n{e}\n");
     assert_eq!(e.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     let detail = e.detail();
@@ -420,7 +394,7 @@ fn http_check_503_after_the_bake_rolls_back_to_the_start() {
 fn http_check_503_with_halt_stays_at_the_last_good_step() {
     let (wd, server, zone_id, name, out) = http_gate_rollout("hh", &[200, 200], "halt");
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- http_check halt:\n{e}\n");
     assert_eq!(e.summary, "Health gate failed: rollout halted at 10%", "{out}");
     let detail = e.detail();
@@ -448,19 +422,19 @@ fn weights_changed_out_of_band_show_in_the_plan() {
     fixture::set_weights(&zone_id, &name, &[("blue", 30), ("green", 70)]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "~ traffic = 70 -> 50");
-    assert_line(&plan, "~ green_weight = 70 -> 50");
-    assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
+    plan.assert_line("~ traffic = 70 -> 50");
+    plan.assert_line("~ green_weight = 70 -> 50");
+    plan.assert_line("# bluegreen_switch.x will be updated in-place");
     let refresh = wd.plan_output(&["-refresh-only"]);
-    assert_line(&refresh, "~ traffic = 50 -> 70");
+    refresh.assert_line("~ traffic = 50 -> 70");
 
     // Weights that do not sum to 100 are read as round(100 · green / total).
     fixture::set_weights(&zone_id, &name, &[("blue", 2), ("green", 1)]);
-    assert_line(&wd.plan(&[]), "~ traffic = 33 -> 50");
+    wd.plan(&[]).assert_line("~ traffic = 33 -> 50");
 
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -474,22 +448,22 @@ fn a_missing_side_is_recreated_and_both_missing_means_create() {
     fixture::delete_weighted(&zone_id, &name, &["green"]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
-    assert_line(&plan, "+ green {");
+    plan.assert_line("# bluegreen_switch.x will be updated in-place");
+    plan.assert_line("+ green {");
     // Only blue answers now: all traffic is blue.
-    assert_line(&plan, "~ traffic = 0 -> 40");
-    assert_line(&plan, "Plan: 0 to add, 1 to change, 0 to destroy.");
+    plan.assert_line("~ traffic = 0 -> 40");
+    plan.assert_line("Plan: 0 to add, 1 to change, 0 to destroy.");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 40);
     let green = fixture::record_sets(&zone_id, &name).into_iter().find(|r| r.set_identifier.as_deref() == Some("green")).expect("green");
     assert_eq!((green.values.as_slice(), green.ttl), (&["203.0.113.20".to_string()][..], Some(60)));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     fixture::delete_weighted(&zone_id, &name, &["blue", "green"]);
     let plan = wd.plan(&["-detailed-exitcode"]);
     assert_eq!(plan.code(), Some(2), "{plan}");
-    assert_line(&plan, "# bluegreen_switch.x will be created");
-    assert_line(&plan, "Plan: 1 to add, 0 to change, 0 to destroy.");
+    plan.assert_line("# bluegreen_switch.x will be created");
+    plan.assert_line("Plan: 1 to add, 0 to change, 0 to destroy.");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 40);
 }
@@ -638,7 +612,7 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
 
     let out = wd.destroy_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- destroy while split:\n{e}\n");
     assert_eq!(e.summary, "Destroy refused while traffic is split");
     let detail = e.detail();
@@ -648,7 +622,7 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
 
     wd.config(&config("\n  on_destroy = \"delete\"\n"));
     let plan = wd.plan(&[]);
-    assert_line(&plan, "~ on_destroy = \"collapse\" -> \"delete\"");
+    plan.assert_line("~ on_destroy = \"collapse\" -> \"delete\"");
     wd.apply(&[]);
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
     wd.destroy_output(&[]).assert_success();
@@ -739,7 +713,7 @@ fn three_switches_in_a_module_with_count_share_a_zone() {
     // Installs the local module only (`init` would ask the registry about the overridden provider).
     wd.run(&["get", "-no-color"]).assert_success();
     let out = wd.apply(&[]);
-    assert_line(&out, "Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
+    out.assert_line("Apply complete! Resources: 3 added, 0 changed, 0 destroyed.");
     let names: Vec<String> = (0..3).map(|i| format!("app{i}.{zone_name}")).collect();
     for (i, name) in names.iter().enumerate() {
         let want = 20 + 10 * i as i64;
@@ -750,7 +724,7 @@ fn three_switches_in_a_module_with_count_share_a_zone() {
         assert_eq!(s["id"], format!("{zone_id}/{name}/A/blue-{i}/green-{i}"));
     }
     assert_eq!(wd.output("ids").as_array().map(Vec::len), Some(3));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 
     // One shift for all three in one apply.
     wd.config(&config(50));
@@ -762,7 +736,7 @@ fn three_switches_in_a_module_with_count_share_a_zone() {
 
     let out = wd.destroy_output(&[]);
     out.assert_success();
-    assert_line(&out, "Destroy complete! Resources: 3 destroyed.");
+    out.assert_line("Destroy complete! Resources: 3 destroyed.");
     for name in &names {
         assert!(fixture::record_sets(&zone_id, name).is_empty(), "{name} still has records");
     }
@@ -860,7 +834,7 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     wd.config(&config("\n  adopt_existing = true\n"));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- adopt elsewhere:\n{e}\n");
     assert_eq!(e.summary, "Existing record points elsewhere");
     let detail = e.detail();
@@ -878,7 +852,7 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     wd.config(&config(""));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     println!("---- without adopt_existing:\n{e}\n");
     assert_eq!(e.summary, "Record already exists");
     let detail = e.detail();
@@ -900,7 +874,7 @@ fn weighted_sets_that_already_exist_are_never_taken_over() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, "\n  adopt_existing = true\n"));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Weighted record set already exists", "{out}");
     assert!(e.detail().contains("It is not taken over silently"), "{e}");
     assert_eq!(fixture::record_sets(&zone_id, &name), before);
@@ -919,7 +893,7 @@ fn decreasing_traffic_is_never_gated_and_skips_the_steps() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, &extra));
     let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")]);
     out.assert_success();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     assert!(lines.iter().any(|l| l.contains("step 1/1: 0% green in effect")), "{}", lines.join("\n"));
     assert!(!lines.iter().any(|l| l.contains("health gate")), "a decrease consulted the gate:\n{}", lines.join("\n"));
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 0);
@@ -941,15 +915,15 @@ fn renamed_set_identifiers_and_a_new_green_target_update_in_place() {
     wd.apply(&[]);
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(Some("blue-v2")), &alias_side(Some("green-v2"), GREEN_ALB, ALB_ZONE), 40, ""));
     let plan = wd.plan(&[]);
-    assert_line(&plan, "# bluegreen_switch.x will be updated in-place");
-    assert_line(&plan, "~ set_identifier = \"old-green\" -> \"green-v2\"");
+    plan.assert_line("# bluegreen_switch.x will be updated in-place");
+    plan.assert_line("~ set_identifier = \"old-green\" -> \"green-v2\"");
     wd.apply(&[]);
     let all = fixture::record_sets(&zone_id, &name);
     let ids: Vec<Option<&str>> = all.iter().map(|r| r.set_identifier.as_deref()).collect();
     assert_eq!(all.len(), 2, "old sets left behind: {ids:?}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue-v2", "green-v2", 40);
     assert_eq!(state(&wd)["id"], format!("{zone_id}/{name}/A/blue-v2/green-v2"));
-    assert_no_changes(&wd);
+    wd.assert_no_changes();
 }
 
 #[test]
@@ -967,7 +941,7 @@ fn ctrl_c_during_a_bake_stops_at_the_current_step() {
         line.contains("provider.terraform-provider-bluegreen: step 1/3")
     });
     out.assert_failure();
-    let lines = provider_info_lines(&out);
+    let lines = out.provider_info_lines();
     let reached: Vec<&str> = lines.iter().filter(|l| l.contains(": step ")).copied().collect();
     println!("---- interrupted after {:.1?}; steps reached:\n{}", out.elapsed, reached.join("\n"));
     // Terraform adds its own "execution halted" errors.
@@ -995,7 +969,7 @@ fn create_behind_a_gate_checks_it_once_before_the_first_increase() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 100, &extra));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     assert_eq!(server.requests().len(), 2, "pre-check + the check after step 10's bake");
 }
@@ -1013,7 +987,7 @@ fn a_gate_failure_during_create_is_undone_and_the_next_apply_creates_it() {
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 100, &extra));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let e = only_error(&out);
+    let e = out.only_error();
     assert_eq!(e.summary, "Health gate failed: traffic rolled back to 0%", "{out}");
     assert!(collapse_ws(&out.stderr).contains("The switch was not created; the name has no records, as before"), "{out}");
     assert!(wd.state_addresses().is_empty(), "nothing in state");
@@ -1034,7 +1008,7 @@ fn a_gate_failure_during_create_is_undone_and_the_next_apply_creates_it() {
 
 mod bad_input {
     use super::*;
-    use bluegreen_acceptance::line_of;
+    use bluegreen_acceptance::bad_input::{case, BadInput};
 
     /// The valid configuration every case breaks in one place.
     const BASE: &str = r#"resource "bluegreen_switch" "x" {
@@ -1056,16 +1030,6 @@ mod bad_input {
 }
 "#;
 
-    /// One bad configuration and what terraform must say about it.
-    struct Case {
-        config: String,
-        summary: &'static str,
-        /// Text of the `main.tf` line the error must point at (first line containing it).
-        points_at: String,
-        /// Texts the detail must contain (whitespace collapsed).
-        detail: Vec<String>,
-    }
-
     /// BASE with `edits` applied (each `from` must occur once).
     fn cfg(edits: &[(&str, &str)]) -> String {
         let mut c = BASE.to_string();
@@ -1081,41 +1045,8 @@ mod bad_input {
         cfg(&[("  traffic = 10\n", &format!("  traffic = 10\n{block}"))])
     }
 
-    fn case(config: String, summary: &'static str, points_at: &str, detail: &str) -> Case {
-        Case { config, summary, points_at: points_at.to_string(), detail: vec![detail.to_string()] }
-    }
-
-    impl Case {
-        /// Another text the detail must contain.
-        fn and(mut self, text: &str) -> Case {
-            self.detail.push(text.to_string());
-            self
-        }
-    }
-
-    fn check(name: &str, c: Case) {
-        let wd = Workdir::new(&format!("switch-bad-{name}"));
-        wd.config(&c.config);
-        let out = wd.plan_output(&[]);
-        out.assert_failure();
-        let errors = out.errors();
-        assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-        let d = out.error(c.summary);
-        println!("---- {name}\n{d}\n");
-        let want = line_of(&c.config, &c.points_at);
-        let line_text = c.config.lines().nth(want - 1).expect("line exists");
-        assert_eq!(
-            d.subject(),
-            Some(("main.tf".to_string(), want)),
-            "error points at the wrong place (want line {want}: {line_text:?})\n{d}"
-        );
-        assert!(d.body.contains(&format!("{want}: {line_text}")), "the quoted source line is missing\n{d}");
-        let detail = d.detail();
-        for text in &c.detail {
-            let text = collapse_ws(text);
-            assert!(detail.contains(&text), "detail lacks {text:?}\ndetail: {detail}\n{d}");
-        }
-        assert!(detail.ends_with('.'), "detail is not a sentence: {detail:?}");
+    fn check(name: &str, c: BadInput) {
+        c.check(&format!("switch-bad-{name}"));
     }
 
     const ALIAS: &str =
@@ -1151,7 +1082,7 @@ mod bad_input {
             "bake_time = ",
             "bake_time must be between 0s and ",
         )
-        .and("got \"8d\".");
+        .detail("got \"8d\".");
 
         // --- sides ---
         alias_and_records => case(cfg(&[("    records        = [\"203.0.113.10\"]\n", &format!("    records        = [\"203.0.113.10\"]\n{ALIAS}"))]),
@@ -1248,7 +1179,7 @@ mod bad_input {
         let config = with("  health_gate {\n    target_group_arns = []\n  }\n");
         let wd = Workdir::new("switch-bad-empty-gate");
         wd.config(&config);
-        let out = wd.validate_output();
+        let out = wd.validate_json_output();
         out.assert_success();
         let w: Vec<_> = out.diagnostics().into_iter().filter(|d| d.summary == "Empty health gate").collect();
         assert_eq!(w.len(), 1, "{out}");
