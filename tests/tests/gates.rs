@@ -199,13 +199,6 @@ fn state(wd: &Workdir, address: &str) -> Value {
         .unwrap_or_else(|| panic!("{address} is not in the state: {show:#}"))
 }
 
-#[track_caller]
-fn only_error(out: &Output) -> Diagnostic {
-    let errors = out.errors();
-    assert_eq!(errors.len(), 1, "expected exactly one error\n{out}");
-    errors.into_iter().next().expect("one error")
-}
-
 /// Applies in the background; once the canary is at `(blue, green)` runs
 /// `act` and returns the apply's output with the time `act` finished.
 fn apply_then_at(wd: &Workdir, at: (i32, i32), mut ready: impl FnMut() -> Option<(i32, i32)>, act: impl FnOnce()) -> (Output, Instant) {
@@ -249,7 +242,7 @@ fn an_alarm_in_alarm_blocks_an_increase() {
     wd.config(&canary_tf(&e, 50, &gate));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- an alarm in ALARM before the first increase, as terraform prints it:\n{}\n", out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic not increased");
     assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed")), "{d}");
@@ -266,7 +259,7 @@ fn a_missing_alarm_is_a_plan_error_listing_it() {
     wd.config(&canary_tf(&e, 50, &gate));
     let out = wd.plan_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     assert_eq!(d.summary, "CloudWatch alarm not found");
     assert!(d.detail().contains("no alarm named \"nope-1\", \"nope-2\" in this account and region"), "{d}");
     assert!(out.stderr.contains("cloudwatch_alarms = ["), "points at the attribute\n{out}");
@@ -284,7 +277,7 @@ fn a_decrease_is_not_refused_for_a_missing_alarm() {
     block_on(cloudwatch().delete_alarms().alarm_names(&alarm).send()).expect("DeleteAlarms");
     // Going up is refused at plan; going back is not.
     wd.config(&canary_tf(&e, 50, &gate));
-    assert_eq!(only_error(&wd.plan_output(&[])).summary, "CloudWatch alarm not found");
+    assert_eq!(wd.plan_output(&[]).only_error().summary, "CloudWatch alarm not found");
     wd.config(&canary_tf(&e, 0, &gate));
     wd.apply(&[]);
     assert_back_at_zero(&wd, &e);
@@ -304,7 +297,7 @@ fn an_alarm_tripped_mid_bake_rolls_back_within_one_interval() {
     let (out, tripped) = apply_then_at(&wd, (90, 10), || weights(&e), || trip_alarm(&alarm, "Threshold Crossed: test"));
     let took = tripped.elapsed();
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- an alarm tripped during the bake, as terraform prints it (apply ended {took:.1?} after):\n{}\n", out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed: test (at step 10 %)")), "{d}");
@@ -331,7 +324,7 @@ fn a_5xx_rate_over_max_percent_rolls_back() {
     wd.config(&canary_tf(&e, 50, &extra));
     let (out, _) = apply_then_at(&wd, (90, 10), || weights(&e), || put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 32.0, None));
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- green's 5xx rate over max_percent, as terraform prints it:\n{}\n", out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(d.detail().contains("green's 5xx rate is 3.2 % (32 of 1000 requests in the last 1m); max_percent = 1"), "{d}");
@@ -358,7 +351,7 @@ fn green_worse_than_blue_by_more_than_allowed_rolls_back() {
         },
     );
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(
         d.detail().contains("green's 5xx rate is 0.8 % (8 of 1000 requests in the last 1m), blue's 0.2 % (10 of 5000): 0.6 points above blue; max_percent_over_blue = 0.5"),
@@ -378,7 +371,7 @@ fn too_few_requests_fail_at_the_end_of_the_bake_saying_why() {
     wd.config(&canary_tf(&e, 50, &extra));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- a canary at 1 % that cannot be judged, as terraform prints it:\n{}\n", out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     let detail = d.detail();
@@ -402,7 +395,7 @@ fn average_latency_over_max_rolls_back() {
     let (out, _) =
         apply_then_at(&wd, (90, 10), || weights(&e), || put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 200.0, 0.0, Some(1.5)));
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(d.detail().contains("green's Average response time is 1500 ms over the last 1m; max = 800ms"), "{d}");
     assert_back_at_zero(&wd, &e);
@@ -511,7 +504,7 @@ fn switch_an_alarm_in_alarm_blocks_an_increase() {
     wd.config(&switch_with(&blue, &green, 100, "1s", "", &gate));
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     assert_eq!(d.summary, "Health gate failed: traffic not increased");
     assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed: test")), "{d}");
     assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((100, 0)));
@@ -538,7 +531,7 @@ fn switch_a_5xx_rate_over_max_percent_rolls_back() {
         || put_target_group_metrics(&green.tg_arn, &green.lb_arn, 1000.0, 32.0, None),
     );
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- a switch whose green answers 3.2 % 5xx, as terraform prints it:\n{}\n", out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(d.detail().contains("green's 5xx rate is 3.2 % (32 of 1000 requests in the last 1m); max_percent = 1 (at step 50 %)"), "{d}");
@@ -576,7 +569,7 @@ impl SwitchRun {
     #[track_caller]
     fn rolled_back(&self) -> Diagnostic {
         self.out.assert_failure();
-        let d = only_error(&self.out);
+        let d = self.out.only_error();
         assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
         assert_eq!(pair(&self.zone, &self.name), Some((100, 0)));
         assert_eq!(state(&self.wd, "bluegreen_switch.x")["traffic"], 0);
@@ -651,7 +644,7 @@ fn observed_traffic_stuck_at_two_percent_fails_at_the_timeout() {
     let t = Instant::now();
     let out = wd.apply_output(&[]);
     out.assert_failure();
-    let d = only_error(&out);
+    let d = out.only_error();
     println!("---- clients not following a DNS step, as terraform prints it ({:.1?}):\n{}\n", t.elapsed(), out.stderr.trim());
     assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
     assert!(d.detail().contains("2 % observed at step 50 % after 12s"), "{d}");
