@@ -6,11 +6,11 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio_util::sync::CancellationToken;
 
 use crate::aws::elbv2::{Condition, Elbv2Api, Forward, Rule};
 use crate::engine::TrafficRouter;
 use crate::error::{AwsErrorKind, Error, Result};
+use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,13 +153,6 @@ fn is_rule(rule: &Rule, conditions: &[Condition], forward: &Forward) -> bool {
         && forward.target_groups.iter().all(|(tg, w)| weight_in(rule, tg) == (*w).max(0) as u32)
 }
 
-/// Whether AWS may have carried out a request that failed: no answer or a
-/// 5xx (`Ambiguous`), or — when the SDK retried one of those — an answer to
-/// the retry that says the first attempt's effect is already there.
-fn maybe_landed(e: &crate::error::AwsError, already_there: &str) -> bool {
-    e.kind == AwsErrorKind::Ambiguous || e.code.as_deref() == Some(already_there)
-}
-
 /// CreateRule, read back when its outcome is unknown. AWS may have created
 /// the rule and lost the answer (the SDK's retry then meets the priority
 /// taken); the priority was free just before (see `check_priorities`), so
@@ -167,24 +160,17 @@ fn maybe_landed(e: &crate::error::AwsError, already_there: &str) -> bool {
 /// the one this call made, and is taken instead of left behind as a rule
 /// no configuration owns.
 async fn create_rule(api: &dyn Elbv2Api, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule> {
-    match api.create_rule(listener_arn, priority, conditions, forward).await {
-        Ok(r) => Ok(r),
-        Err(e) if maybe_landed(&e, "PriorityInUse") => {
-            let made = api
-                .describe_rules(listener_arn)
-                .await
-                .ok()
-                .and_then(|rules| rules.into_iter().find(|r| r.priority == Some(priority) && is_rule(r, conditions, forward)));
-            match made {
-                Some(r) => {
-                    tracing::info!(error = %e, rule = %r.arn, "CreateRule was not confirmed, but the rule is there; not creating it again");
-                    Ok(r)
-                }
-                None => Err(e.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+    let read_back = || async {
+        let rules = api.describe_rules(listener_arn).await?;
+        Ok(rules.into_iter().find(|r| r.priority == Some(priority) && is_rule(r, conditions, forward)))
+    };
+    readback::confirm(
+        api.create_rule(listener_arn, priority, conditions, forward).await,
+        Some("PriorityInUse"),
+        read_back,
+        "CreateRule was not confirmed, but the rule is there; not creating it again",
+    )
+    .await
 }
 
 /// Creates the rules. If the test rule cannot be created the main rule is
@@ -317,7 +303,8 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
     }
 }
 
-/// The canary as a traffic router for the engine.
+/// The canary as a traffic router for the engine. Each write's receipt is
+/// the rules it rewrote.
 pub struct AlbRouter {
     pub api: Arc<dyn Elbv2Api>,
     pub spec: CanarySpec,
@@ -326,6 +313,8 @@ pub struct AlbRouter {
 
 #[async_trait]
 impl TrafficRouter for AlbRouter {
+    type Receipt = CanaryIds;
+
     async fn observe(&self) -> Result<TrafficSplit> {
         observe(self.api.as_ref(), &self.spec.listener_arn, &self.ids)
             .await?
@@ -336,18 +325,17 @@ impl TrafficRouter for AlbRouter {
     /// ALB applies a rule change within seconds; there is nothing to wait for.
     /// When the answer is lost (no answer, a 5xx), the rule is read back: a
     /// change that landed is not an error.
-    async fn apply(&self, split: TrafficSplit, _stop: &CancellationToken) -> Result<()> {
-        match self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == AwsErrorKind::Ambiguous => match self.observe().await {
-                Ok(now) if now == split => {
-                    tracing::info!(error = %e, "ModifyRule was not confirmed, but the rule already forwards {split}");
-                    Ok(())
-                }
-                _ => Err(e.into()),
-            },
-            Err(e) => Err(e.into()),
-        }
+    async fn submit(&self, split: TrafficSplit) -> Result<CanaryIds> {
+        let written = self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await;
+        let read_back = || async { Ok((self.observe().await? == split).then_some(())) };
+        readback::confirm(
+            written.map(|_| ()),
+            None,
+            read_back,
+            &format!("ModifyRule was not confirmed, but the rule already forwards {split}"),
+        )
+        .await?;
+        Ok(self.ids.clone())
     }
 }
 
@@ -359,6 +347,7 @@ mod tests {
     use crate::rollout::Rollout;
     use crate::testing::{FakeElbv2, Fault};
     use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
 
     const L: &str = "arn:listener/app/legacy/1/2";
     const BLUE: &str = "arn:tg/ec2";
@@ -520,7 +509,7 @@ mod tests {
         let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
         let api = Arc::new(LandsThenFails { inner: f.clone(), ops: std::sync::Mutex::new(vec!["ModifyRule"]) });
         let router = AlbRouter { api, spec: spec(), ids: ids.clone() };
-        router.apply(t(40), &CancellationToken::new()).await.unwrap();
+        assert_eq!(router.submit(t(40)).await.unwrap(), ids);
         assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(40)));
     }
 

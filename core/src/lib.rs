@@ -20,6 +20,7 @@ pub mod legacy;
 pub mod listeners;
 pub mod metric_gate;
 pub mod probe;
+pub mod readback;
 pub mod rollout;
 pub mod secret;
 pub mod switch;

@@ -11,7 +11,8 @@ use tokio_util::sync::CancellationToken;
 use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, RecordSet, RecordType, Routing};
 use crate::dns::{canonical_name, display_name};
 use crate::engine::TrafficRouter;
-use crate::error::{AwsErrorKind, Error, Result};
+use crate::error::{Error, Result};
+use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 use crate::zone::{SyncOptions, Zone};
 
@@ -245,27 +246,27 @@ pub async fn undo_create(zone: &Zone, spec: &SwitchSpec, adopted: bool) -> Resul
 /// name back and treats the batch as applied when Route 53 already holds
 /// what it was meant to produce, so nothing is applied twice.
 async fn submit(zone: &Zone, spec: &SwitchSpec, comment: &str, changes: &[Change], expect: Option<TrafficSplit>) -> Result<ChangeInfo> {
-    match zone.change(comment, changes).await {
-        Ok(info) => Ok(info),
-        Err(e) if e.kind == AwsErrorKind::Ambiguous || matches!(e.code.as_deref(), Some("InvalidChangeBatch")) => {
-            let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
-            let landed = changes.iter().all(|c| {
-                let key = c.record.key();
-                let present = [&now.blue, &now.green].into_iter().flatten().chain(now.others.iter()).find(|r| r.key() == key);
-                match c.action {
-                    ChangeAction::Delete => present.is_none(),
-                    ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| r == &c.record),
-                }
-            });
-            if landed && (expect.is_none() || now.split() == expect) {
-                tracing::info!(error = %e, "the change was not confirmed, but Route 53 already holds its result; not applying it again");
-                Ok(ChangeInfo { id: String::new(), status: crate::aws::route53::ChangeStatus::InSync })
-            } else {
-                Err(e.into())
+    let read_back = || async {
+        let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+        let landed = changes.iter().all(|c| {
+            let key = c.record.key();
+            let present = [&now.blue, &now.green].into_iter().flatten().chain(now.others.iter()).find(|r| r.key() == key);
+            match c.action {
+                ChangeAction::Delete => present.is_none(),
+                ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| r == &c.record),
             }
-        }
-        Err(e) => Err(e.into()),
-    }
+        });
+        // Already in place: nothing was submitted now, so there is no change to wait for.
+        Ok((landed && (expect.is_none() || now.split() == expect))
+            .then(|| ChangeInfo { id: String::new(), status: crate::aws::route53::ChangeStatus::InSync }))
+    };
+    readback::confirm(
+        zone.change(comment, changes).await,
+        Some("InvalidChangeBatch"),
+        read_back,
+        "the change was not confirmed, but Route 53 already holds its result; not applying it again",
+    )
+    .await
 }
 
 /// Writes both records with the weights of `split` (and the configured
@@ -356,17 +357,19 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
     Ok(Some(winner))
 }
 
-/// The switch as a traffic router for the engine.
+/// The switch as a traffic router for the engine. Each write's receipt is
+/// the Route 53 change it submitted (with an empty id when a read-back found
+/// the change already in place).
 pub struct DnsRouter {
     pub zone: Arc<Zone>,
     pub spec: SwitchSpec,
     pub sync: SyncOptions,
-    /// Last change id, reported as the resource's `change_id`.
-    pub last_change: std::sync::Mutex<Option<String>>,
 }
 
 #[async_trait]
 impl TrafficRouter for DnsRouter {
+    type Receipt = ChangeInfo;
+
     async fn observe(&self) -> Result<TrafficSplit> {
         let o =
             observe(&self.zone, &self.spec.name, &self.spec.record_type, &self.spec.blue.set_identifier, &self.spec.green.set_identifier)
@@ -374,12 +377,12 @@ impl TrafficRouter for DnsRouter {
         o.split().ok_or_else(|| Error::NotFound { what: "weighted record pair", searched: self.spec.label() })
     }
 
-    async fn apply(&self, split: TrafficSplit, stop: &CancellationToken) -> Result<()> {
-        let info = write(&self.zone, &self.spec, split, None).await?;
-        if !info.id.is_empty() {
-            *self.last_change.lock().expect("lock") = Some(info.id.clone());
-        }
-        self.zone.wait_insync(&info, self.sync, stop).await
+    async fn submit(&self, split: TrafficSplit) -> Result<ChangeInfo> {
+        write(&self.zone, &self.spec, split, None).await
+    }
+
+    async fn settle(&self, change: &ChangeInfo, stop: &CancellationToken) -> Result<()> {
+        self.zone.wait_insync(change, self.sync, stop).await
     }
 }
 
@@ -387,6 +390,7 @@ impl TrafficRouter for DnsRouter {
 mod tests {
     use super::*;
     use crate::aws::route53::ChangeStatus;
+    use crate::error::AwsErrorKind;
     use crate::engine::{shift, OnGateFailure, ShiftOutcome, ShiftPlan};
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
@@ -595,7 +599,7 @@ mod tests {
             elb.clone(),
             crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
         );
-        let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default(), last_change: Default::default() };
+        let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default() };
         let plan = ShiftPlan {
             from: t(0),
             to: t(100),
@@ -616,6 +620,7 @@ mod tests {
         assert!(report.reached(), "{report:?}");
         assert_eq!(split_now(&zone).await, Some(t(100)));
         assert_eq!(fake.batches().len(), 4);
-        assert_eq!(router.last_change.lock().unwrap().as_deref(), Some("C0004"));
+        let ids: Vec<&str> = report.writes.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["C0002", "C0003", "C0004"]);
     }
 }

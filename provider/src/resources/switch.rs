@@ -355,7 +355,7 @@ async fn run_shift(
     creating: Option<bool>,
 ) -> Applied<SwitchModel> {
     let mut diags = Diagnostics::new();
-    let router = DnsRouter { zone: zone.clone(), spec: spec.clone(), sync: model.sync(), last_change: Default::default() };
+    let router = DnsRouter { zone: zone.clone(), spec: spec.clone(), sync: model.sync() };
     let plan = ShiftPlan {
         from,
         to,
@@ -367,7 +367,8 @@ async fn run_shift(
     };
     let probe = AwsGateProbe::new(&ctx.clients);
     let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
-    let change = router.last_change.lock().expect("lock").clone();
+    // The last change Route 53 gave an id for (a read-back that found a change already in place has none).
+    let change = report.writes.iter().rev().map(|c| c.id.clone()).find(|id| !id.is_empty());
     // A create rolled back to where it started is undone completely: the
     // adopted record comes back (or the pair goes), so Terraform has nothing
     // half-made to taint and the next apply simply creates it again.
