@@ -8,6 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::aws::elbv2::{Condition, Elbv2Api, Forward, Rule};
+use crate::cutover::{Cutover, Destroyed};
 use crate::engine::TrafficRouter;
 use crate::error::{AwsErrorKind, Error, Result};
 use crate::readback;
@@ -336,6 +337,43 @@ impl TrafficRouter for AlbRouter {
         )
         .await?;
         Ok(self.ids.clone())
+    }
+}
+
+/// The canary's lifecycle for [`crate::cutover`]. `ids` are the rules of
+/// an existing canary (empty before a create); a destroy goes as
+/// `on_destroy` says.
+pub struct AlbCutover {
+    pub api: Arc<dyn Elbv2Api>,
+    pub spec: CanarySpec,
+    pub ids: CanaryIds,
+    pub on_destroy: OnDestroy,
+}
+
+#[async_trait]
+impl Cutover for AlbCutover {
+    type Router = AlbRouter;
+    type Made = CanaryIds;
+
+    async fn make(&self, split: TrafficSplit) -> Result<CanaryIds> {
+        create(self.api.as_ref(), &self.spec, split).await
+    }
+
+    fn router(&self, made: &CanaryIds) -> AlbRouter {
+        AlbRouter { api: self.api.clone(), spec: self.spec.clone(), ids: made.clone() }
+    }
+
+    /// The rules go; the listener forwards as before.
+    async fn unmake(&self, made: &CanaryIds) -> Result<()> {
+        destroy(self.api.as_ref(), &self.spec, made, OnDestroy::Delete).await
+    }
+
+    async fn check_destroy(&self) -> Result<()> {
+        check_destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await
+    }
+
+    async fn destroy(&self, _stop: &tokio_util::sync::CancellationToken) -> Result<Destroyed> {
+        destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await.map(|()| Destroyed::default())
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod aws;
 pub mod canary;
+pub mod cutover;
 pub mod dns;
 pub mod duration;
 pub mod engine;

@@ -9,6 +9,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, RecordSet, RecordType, Routing};
+use crate::cutover::{Cutover, Destroyed};
 use crate::dns::{canonical_name, display_name};
 use crate::engine::TrafficRouter;
 use crate::error::{Error, Result};
@@ -386,12 +387,56 @@ impl TrafficRouter for DnsRouter {
     }
 }
 
+/// The switch's lifecycle for [`crate::cutover`]: a create adopts an
+/// existing simple record when `adopt`; a destroy goes as `on_destroy` says.
+pub struct DnsCutover {
+    pub zone: Arc<Zone>,
+    pub spec: SwitchSpec,
+    pub sync: SyncOptions,
+    pub adopt: bool,
+    pub on_destroy: OnDestroy,
+}
+
+#[async_trait]
+impl Cutover for DnsCutover {
+    type Router = DnsRouter;
+    type Made = Created;
+
+    async fn make(&self, split: TrafficSplit) -> Result<Created> {
+        create(&self.zone, &self.spec, split, self.adopt).await
+    }
+
+    async fn settle(&self, made: &Created, stop: &CancellationToken) -> Result<()> {
+        self.zone.wait_insync(&made.change, self.sync, stop).await
+    }
+
+    fn router(&self, _made: &Created) -> DnsRouter {
+        DnsRouter { zone: self.zone.clone(), spec: self.spec.clone(), sync: self.sync }
+    }
+
+    async fn unmake(&self, made: &Created) -> Result<()> {
+        undo_create(&self.zone, &self.spec, made.adopted).await
+    }
+
+    async fn check_destroy(&self) -> Result<()> {
+        check_destroy(&self.zone, &self.spec, self.on_destroy).await
+    }
+
+    async fn destroy(&self, stop: &CancellationToken) -> Result<Destroyed> {
+        Ok(match destroy(&self.zone, &self.spec, self.on_destroy).await? {
+            // The change is accepted; only the wait may fail. The records are gone either way.
+            Some(change) => Destroyed { unconfirmed: self.zone.wait_insync(&change, self.sync, stop).await.err() },
+            None => Destroyed::default(),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aws::route53::ChangeStatus;
-    use crate::error::AwsErrorKind;
     use crate::engine::{shift, OnGateFailure, ShiftOutcome, ShiftPlan};
+    use crate::error::AwsErrorKind;
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
     use crate::testing::{FakeElbv2, FakeRoute53, Fault};

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
+use bluegreen_core::cutover::{self, Created, Cutover};
 use bluegreen_core::duration;
-use bluegreen_core::engine::{OnGateFailure, ShiftOutcome};
+use bluegreen_core::engine::{OnGateFailure, ShiftOutcome, ShiftPlan, TrafficRouter};
 use bluegreen_core::gate::{AwsGateProbe, HealthGate, HttpCheck, SetupProblem};
 use bluegreen_core::metric_gate::{ErrorRateGate, InsufficientData, LatencyGate, ObservedTraffic, STATISTICS};
 use bluegreen_core::probe::ProbeUrl;
 use bluegreen_core::rollout::Rollout;
 use bluegreen_core::traffic::TrafficSplit;
+use bluegreen_core::Error;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -677,6 +679,98 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             }
         }
     }
+}
+
+/// The engine's plan for moving `from` → `to` with a resource's rollout,
+/// gate and `on_gate_failure`.
+pub fn shift_plan(
+    from: TrafficSplit,
+    to: TrafficSplit,
+    rollout: Option<Rollout>,
+    gate: Option<HealthGate>,
+    on_failure: &Val<OnGateFailureModel>,
+    observed_traffic: Option<ObservedTraffic>,
+) -> ShiftPlan {
+    ShiftPlan { from, to, rollout, gate, on_gate_failure: on_gate_failure(on_failure), gate_already_passed: false, observed_traffic }
+}
+
+/// How a resource words the outcome of a create.
+pub struct CreateWords<'a, M> {
+    /// What a failed create was doing ("Creating the switch").
+    pub creating: &'a str,
+    /// Where a refusal to create points.
+    pub refusal_path: fn(&Error) -> Option<Path>,
+    /// What a wait for the create to take effect is ("Waiting for Route 53").
+    pub waiting: &'a str,
+    /// Where traffic is after a gate failed before anything was made.
+    pub blocked: &'a str,
+    /// Where traffic is after a create that was undone.
+    pub undone: fn(&M) -> String,
+    /// Where traffic is otherwise ("Route 53 now answers").
+    pub now: &'a str,
+}
+
+/// What a create leaves behind: what it made, the split in effect and the
+/// receipts of its writes (`None` when nothing exists), with diagnostics.
+pub type CreateResult<M, R> = (Option<(M, TrafficSplit, Vec<R>)>, Diagnostics);
+
+/// Creates a cutover and shifts it to `plan.to` (see [`cutover::create`]);
+/// its outcome as what exists and diagnostics.
+pub async fn create<C: Cutover>(
+    ctx: &Ctx,
+    cutover: &C,
+    plan: &ShiftPlan,
+    words: &CreateWords<'_, C::Made>,
+) -> CreateResult<C::Made, <C::Router as TrafficRouter>::Receipt> {
+    let probe = AwsGateProbe::new(&ctx.clients);
+    let target = plan.to;
+    let mut diags = Diagnostics::new();
+    let kept = match cutover::create(cutover, &probe, plan, &ctx.stop).await {
+        Created::Blocked { failure, at } => {
+            outcome_diags(&ShiftOutcome::GateBlocked(failure), at, target, &mut diags, words.blocked);
+            None
+        }
+        Created::Failed(e) => {
+            report(&mut diags, &e, (words.refusal_path)(&e), words.creating);
+            None
+        }
+        Created::Unsettled { made, at, error } => {
+            report(&mut diags, &error, None, words.waiting);
+            if matches!(error, Error::Cancelled(_)) && at == target {
+                // Ctrl-C while the new cutover, already at its target, waits to take effect: it exists as planned and
+                // will take effect. As an error Terraform would taint it, and replacing it would mean destroying one
+                // that may split traffic (refused). (Stopped at any other split, the state cannot match the plan
+                // without an error, and Terraform taints it; see docs/guides/failure-modes.md.)
+                for d in &mut diags.0 {
+                    d.severity = crate::diag::Severity::Warning;
+                }
+            }
+            Some((made, at, Vec::new()))
+        }
+        Created::Undone { made, report } => {
+            outcome_diags(&report.outcome, report.at, target, &mut diags, &(words.undone)(&made));
+            None
+        }
+        Created::Made { made, report, undo_failed } => {
+            if let Some(e) = undo_failed {
+                diags.extend(error_from(&e, None, "Undoing the create"));
+            }
+            outcome_diags(&report.outcome, report.at, target, &mut diags, words.now);
+            Some((made, report.at, report.writes))
+        }
+    };
+    (kept, diags)
+}
+
+/// Shifts an existing cutover as `plan` says: the split in effect at the
+/// end, the receipts of its writes, and diagnostics (`now` says where
+/// traffic is, e.g. "Route 53 now answers").
+pub async fn shift<R: TrafficRouter>(ctx: &Ctx, router: &R, plan: &ShiftPlan, now: &str) -> (TrafficSplit, Vec<R::Receipt>, Diagnostics) {
+    let probe = AwsGateProbe::new(&ctx.clients);
+    let report = cutover::shift(router, &probe, plan, &ctx.stop).await;
+    let mut diags = Diagnostics::new();
+    outcome_diags(&report.outcome, report.at, plan.to, &mut diags, now);
+    (report.at, report.writes, diags)
 }
 
 /// `traffic` as a split, once known and in range.
