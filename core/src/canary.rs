@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use crate::aws::elbv2::{Condition, Elbv2Api, Forward, Rule};
 use crate::cutover::{Cutover, Destroyed};
 use crate::engine::TrafficRouter;
-use crate::error::{AwsErrorKind, Error, Result};
+use crate::error::{AwsErrorKind, Error, Refusal, Result};
 use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 
@@ -117,14 +117,11 @@ pub async fn observe(api: &dyn Elbv2Api, listener_arn: &str, ids: &CanaryIds) ->
     Ok(Observed { rule: find(&ids.rule_arn), test_rule: ids.test_rule_arn.as_deref().and_then(find) })
 }
 
-fn refused(summary: &'static str, detail: String) -> Error {
-    Error::Refused { summary, detail }
+fn refused(kind: Refusal, detail: String) -> Error {
+    Error::Refused { kind, detail }
 }
 
 /// Checks that the priorities are free on the listener (except for rules in `mine`).
-/// Summary of the refusal when the test route's priority is taken.
-pub const TEST_PRIORITY_IN_USE: &str = "Test route priority in use";
-
 async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<Vec<Rule>> {
     let rules = api.describe_rules(&spec.listener_arn).await?;
     let wanted = std::iter::once((spec.priority, false)).chain(spec.test_route.as_ref().map(|t| (t.priority, true)));
@@ -132,7 +129,7 @@ async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) 
         if let Some(holder) = rules.iter().find(|r| r.priority == Some(p) && !mine.contains(&r.arn.as_str())) {
             let which = if test { format!("The test route's priority {p}") } else { format!("Priority {p}") };
             return Err(refused(
-                if test { TEST_PRIORITY_IN_USE } else { "Listener rule priority in use" },
+                if test { Refusal::TestPriorityInUse } else { Refusal::PriorityInUse },
                 format!(
                     "{which} on this listener is held by rule {}, which this configuration does not own. Choose another \
                      priority, or if that rule is this canary, import it (terraform import with the rule ARN).",
@@ -279,7 +276,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
     let Some(split) = now.split(&spec.blue_target_group, &spec.green_target_group) else { return Ok(None) };
     match mode {
         OnDestroy::Delete if split.green() > 0 => Err(refused(
-            "Destroy refused while green has traffic",
+            Refusal::GreenHasTraffic,
             format!(
                 "The canary rule sends {}% of requests to green. Removing it would send them back to the listener's \
                  default action at once. Either set traffic = 0 and apply (back to blue), then destroy; or finish the \
@@ -293,7 +290,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
             0 => Ok(Some(&spec.blue_target_group)),
             100 => Ok(Some(&spec.green_target_group)),
             g => Err(refused(
-                "Promote refused while traffic is split",
+                Refusal::SplitPromote,
                 format!(
                     "The canary rule splits requests ({g}% green, {}% blue); promote points the listener's default \
                      action at one side. Set traffic to 100 (or 0) and apply, then destroy.",
@@ -442,7 +439,10 @@ mod tests {
     async fn a_taken_priority_names_the_holder_and_creates_nothing() {
         let f = fake();
         let other = f.create_rule(L, 99, &[Condition::PathPattern(vec!["/x".into()])], &spec().forward(t(0))).await.unwrap();
-        let e = create(f.as_ref(), &spec(), t(0)).await.unwrap_err().to_string();
+        let e = create(f.as_ref(), &spec(), t(0)).await.unwrap_err();
+        assert!(matches!(e, Error::Refused { kind: Refusal::TestPriorityInUse, .. }), "{e:?}");
+        let e = e.to_string();
+        assert!(e.starts_with("Test route priority in use: "), "{e}");
         assert!(e.contains("test route's priority 99") && e.contains(&other.arn) && e.contains("import"), "{e}");
         assert_eq!(f.rules(L).len(), 1, "nothing created");
     }

@@ -31,4 +31,4 @@ pub mod traffic;
 pub mod watch;
 pub mod zone;
 
-pub use error::{AwsError, AwsErrorKind, Error, Result};
+pub use error::{AwsError, AwsErrorKind, Error, Refusal, Result};

@@ -12,7 +12,7 @@ use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, RecordS
 use crate::cutover::{Cutover, Destroyed};
 use crate::dns::{canonical_name, display_name};
 use crate::engine::TrafficRouter;
-use crate::error::{Error, Result};
+use crate::error::{Error, Refusal, Result};
 use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 use crate::zone::{SyncOptions, Zone};
@@ -152,8 +152,8 @@ pub async fn observe(zone: &Zone, name: &str, record_type: &RecordType, blue_id:
     Ok(Observed::split_records(zone.record_sets(name, record_type).await?, blue_id, green_id))
 }
 
-fn refused(summary: &'static str, detail: String) -> Error {
-    Error::Refused { summary, detail }
+fn refused(kind: Refusal, detail: String) -> Error {
+    Error::Refused { kind, detail }
 }
 
 /// Creates the pair at `split`. With `adopt`, an existing simple record that
@@ -171,7 +171,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
     let label = spec.label();
     if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
         return Err(refused(
-            "Weighted record set already exists",
+            Refusal::WeightedRecordExists,
             format!(
                 "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create. \
              It is not taken over silently: import it (terraform import with the id <zone_id>/<name>/<type>/{}/{}), \
@@ -188,7 +188,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
         [simple] if simple.routing == Routing::Simple => {
             if !adopt {
                 return Err(refused(
-                    "Record already exists",
+                    Refusal::RecordExists,
                     format!(
                         "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
                      weighted pair in one atomic change (it must point where `blue` points), or import the switch.",
@@ -198,7 +198,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
             }
             if !spec.blue.target.same_destination(simple) {
                 return Err(refused(
-                    "Existing record points elsewhere",
+                    Refusal::RecordPointsElsewhere,
                     format!(
                         "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
                      describe what the record serves today, so adopting it does not move any traffic.",
@@ -219,7 +219,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                 })
                 .collect();
             return Err(refused(
-                "Record sets not owned by this switch",
+                Refusal::ForeignRecordSets,
                 format!(
                     "{label} already has record sets this configuration does not own ({}). The switch only manages its own \
                  pair and will not join or replace them; remove them first or use another name.",
@@ -336,7 +336,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
         Some(s) if s == TrafficSplit::ALL_GREEN => &spec.green,
         Some(s) => {
             return Err(refused(
-                "Destroy refused while traffic is split",
+                Refusal::SplitCollapse,
                 format!(
                     "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
                  100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
@@ -348,7 +348,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
     };
     if !now.others.is_empty() {
         return Err(refused(
-            "Cannot collapse beside other record sets",
+            Refusal::CollapseBesideOthers,
             format!(
                 "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
              Remove them, or set on_destroy = \"delete\"."

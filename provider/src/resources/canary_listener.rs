@@ -10,7 +10,7 @@ use bluegreen_core::cutover::Cutover;
 use bluegreen_core::duration;
 use bluegreen_core::engine::ShiftPlan;
 use bluegreen_core::traffic::TrafficSplit;
-use bluegreen_core::Error;
+use bluegreen_core::{Error, Refusal};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -244,7 +244,7 @@ pub struct CanaryResource;
 /// Where a refusal points: the priority that is taken.
 fn refusal_path(e: &Error) -> Option<crate::value::Path> {
     match e {
-        Error::Refused { summary, .. } if *summary == canary::TEST_PRIORITY_IN_USE => Some(attr_path(&["test_route"])),
+        Error::Refused { kind: Refusal::TestPriorityInUse, .. } => Some(attr_path(&["test_route"])),
         Error::Refused { .. } => Some(attr_path(&["priority"])),
         _ => None,
     }
