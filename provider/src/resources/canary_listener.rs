@@ -209,15 +209,16 @@ impl CanaryModel {
     }
 
     /// The engine's plan from `from` to the configured traffic (`None` while it is not known).
-    fn shift_plan(&self, from: TrafficSplit) -> Option<ShiftPlan> {
-        Some(common::shift_plan(
+    fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
+        common::shift_plan(
             from,
-            self.target_split()?,
-            common::rollout(self.rollout.as_ref()),
-            common::gate(self.health_gate.as_ref(), &self.gate_defaults()),
+            &self.traffic,
+            self.rollout.as_ref(),
+            self.health_gate.as_ref(),
+            &self.gate_defaults(),
             &self.on_gate_failure,
             None,
-        ))
+        )
     }
 
     /// The core's view of the whole canary. Only called at apply, when everything is known.
@@ -455,10 +456,9 @@ impl ResourceImpl for CanaryResource {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let Some(plan) = planned.shift_plan(TrafficSplit::ALL_BLUE) else {
-            let mut d = Diagnostics::new();
-            d.bug("traffic is not known at apply");
-            return Applied { state: None, diags: d };
+        let plan = match planned.shift_plan(TrafficSplit::ALL_BLUE) {
+            Ok(p) => p,
+            Err(diags) => return Applied { state: None, diags },
         };
         let words = common::CreateWords {
             creating: "Creating the canary rules",
@@ -497,12 +497,12 @@ impl ResourceImpl for CanaryResource {
             }
         };
         match planned.shift_plan(from) {
-            Some(plan) => {
+            Ok(plan) => {
                 let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec, ids };
                 let (at, _, diags) = common::shift(ctx, &router, &plan, "The listener now forwards").await;
                 Applied { state: Some(planned.with_reality(at, &router.ids)), diags }
             }
-            None => Applied { state: Some(planned.with_reality(from, &ids)), diags: Diagnostics::new() },
+            Err(diags) => Applied { state: Some(planned.with_reality(from, &ids)), diags },
         }
     }
 

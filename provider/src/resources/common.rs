@@ -400,12 +400,30 @@ pub fn validate_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: 
     }
 }
 
-pub fn rollout(r: Option<&impl RolloutFields>) -> Option<Rollout> {
-    let r = r?;
-    Some(Rollout {
-        steps: r.steps().known().map(|s| s.iter().filter_map(|x| u8::try_from(*x).ok()).collect()).unwrap_or_default(),
-        bake: r.bake_time().known().and_then(|b| duration::parse(b).ok()).unwrap_or_default(),
-    })
+/// A configured value that validation refuses, met while converting for the engine: an error pointing at it,
+/// never a gate or rollout that quietly does less.
+fn unusable(path: Path, what: &str, value: impl std::fmt::Debug) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.error_at(path, format!("Invalid {what}"), format!("{value:?} cannot be used as {what}; nothing was changed."));
+    d
+}
+
+/// A duration attribute: its default when not set, an error when set but not a duration.
+fn duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, default: Duration) -> Result<Duration, Diagnostics> {
+    match v.known() {
+        Some(text) => duration::parse(text).map_err(|_| unusable(path(), what, text)),
+        None => Ok(default),
+    }
+}
+
+pub fn rollout(r: Option<&impl RolloutFields>) -> Result<Option<Rollout>, Diagnostics> {
+    let Some(r) = r else { return Ok(None) };
+    let mut steps = Vec::new();
+    for (i, x) in r.steps().known().into_iter().flatten().enumerate() {
+        steps.push(u8::try_from(*x).map_err(|_| unusable(attr_path(&["rollout", "steps"]).index(i), "rollout step", x))?);
+    }
+    let bake = duration_at(r.bake_time(), || attr_path(&["rollout", "bake_time"]), "bake_time", Duration::ZERO)?;
+    Ok(Some(Rollout { steps, bake }))
 }
 
 /// The engine's observed-traffic wait, re-checked on the gate's `check_interval`.
@@ -480,18 +498,24 @@ fn min_requests(v: &Val<i64>) -> u64 {
 }
 
 /// The engine's gate, with the resource's defaults.
-pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<HealthGate> {
-    let g = g?;
+pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Option<HealthGate>, Diagnostics> {
+    let Some(g) = g else { return Ok(None) };
+    let at = |p: &[&str]| {
+        let mut path = attr_path(&["health_gate"]);
+        for a in p {
+            path = path.attr(a);
+        }
+        path
+    };
     let mut arns: Vec<String> = defaults.target_groups.clone();
     for a in g.target_group_arns.known().into_iter().flatten() {
         if !arns.contains(a) {
             arns.push(a.clone());
         }
     }
-    let http_check = g.http_check.as_ref().and_then(|c| {
-        let url_text = c.url.known()?.clone();
-        Some(HttpCheck {
-            url: ProbeUrl::parse(&url_text).ok()?,
+    let http_check = match g.http_check.as_ref().and_then(|c| Some((c, c.url.known()?.clone()))) {
+        Some((c, url_text)) => Some(HttpCheck {
+            url: ProbeUrl::parse(&url_text).map_err(|_| unusable(at(&["http_check", "url"]), "http_check url", &url_text))?,
             url_text,
             host_header: c.host_header.known().cloned(),
             expect_status: c
@@ -500,9 +524,10 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<Heal
                 .map(|v| v.iter().filter_map(|x| u16::try_from(*x).ok()).collect())
                 .unwrap_or_else(|| vec![200]),
             insecure_tls: c.insecure_tls.known().copied().unwrap_or(false),
-            timeout: c.timeout.known().and_then(|t| duration::parse(t).ok()).unwrap_or(Duration::from_secs(5)),
-        })
-    });
+            timeout: duration_at(&c.timeout, || at(&["http_check", "timeout"]), "timeout", Duration::from_secs(5))?,
+        }),
+        None => None,
+    };
     let error_rate = g.error_rate.as_ref().and_then(|e| {
         Some(ErrorRateGate {
             green_target_group_arn: known_or(&e.green_target_group_arn, defaults.green_target_group.as_ref())?,
@@ -525,7 +550,12 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<Heal
             max_over_blue: l.max_over_blue.known().and_then(|m| duration::parse(m).ok()),
         })
     });
-    Some(HealthGate {
+    if let Some(l) = &g.latency {
+        // A limit that cannot be read must not become no limit.
+        duration_at(&l.max, || at(&["latency", "max"]), "latency max", Duration::MAX)?;
+        duration_at(&l.max_over_blue, || at(&["latency", "max_over_blue"]), "latency max_over_blue", Duration::MAX)?;
+    }
+    Ok(Some(HealthGate {
         target_group_arns: arns,
         min_healthy_targets: g.min_healthy_targets.known().and_then(|n| u32::try_from(*n).ok()).unwrap_or(1),
         http_check,
@@ -538,7 +568,7 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<Heal
         error_rate,
         latency,
         fallback_load_balancer: defaults.load_balancer.clone(),
-    })
+    }))
 }
 
 /// Whether the gate reads nothing from CloudWatch.
@@ -581,7 +611,8 @@ pub async fn check_gate_setup(
     if !cloudwatch_refs_known(model) {
         return;
     }
-    let Some(gate) = gate(Some(model), defaults).filter(HealthGate::uses_cloudwatch) else { return };
+    // A gate that cannot be converted is reported by validation.
+    let Ok(Some(gate)) = gate(Some(model), defaults).map(|g| g.filter(HealthGate::uses_cloudwatch)) else { return };
     let probe = AwsGateProbe::new(&ctx.clients);
     if let Err(problems) = gate.check_setup(&probe).await {
         for p in problems {
@@ -685,13 +716,27 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
 /// gate and `on_gate_failure`.
 pub fn shift_plan(
     from: TrafficSplit,
-    to: TrafficSplit,
-    rollout: Option<Rollout>,
-    gate: Option<HealthGate>,
+    traffic: &Val<i64>,
+    rollout_model: Option<&impl RolloutFields>,
+    gate_model: Option<&HealthGateModel>,
+    defaults: &GateDefaults,
     on_failure: &Val<OnGateFailureModel>,
     observed_traffic: Option<ObservedTraffic>,
-) -> ShiftPlan {
-    ShiftPlan { from, to, rollout, gate, on_gate_failure: on_gate_failure(on_failure), gate_already_passed: false, observed_traffic }
+) -> Result<ShiftPlan, Diagnostics> {
+    let Some(to) = target_split(traffic) else {
+        let mut d = Diagnostics::new();
+        d.bug("traffic is not known at apply");
+        return Err(d);
+    };
+    Ok(ShiftPlan {
+        from,
+        to,
+        rollout: rollout(rollout_model)?,
+        gate: gate(gate_model, defaults)?,
+        on_gate_failure: on_gate_failure(on_failure),
+        gate_already_passed: false,
+        observed_traffic,
+    })
 }
 
 /// How a resource words the outcome of a create.
@@ -797,6 +842,23 @@ pub fn error_from(e: &bluegreen_core::Error, path: Option<Path>, context: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gate_or_rollout_that_cannot_be_converted_is_an_error_not_a_pass() {
+        let g = HealthGateModel {
+            http_check: Some(HttpCheckModel { url: Val::Known("not a url".into()), ..HttpCheckModel::default() }),
+            ..HealthGateModel::default()
+        };
+        let d = gate(Some(&g), &GateDefaults::switch()).unwrap_err();
+        assert_eq!(d.0[0].path, Some(attr_path(&["health_gate", "http_check", "url"])));
+        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Known("five minutes".into()) };
+        let d = rollout(Some(&r)).unwrap_err();
+        assert_eq!(d.0[0].path, Some(attr_path(&["rollout", "bake_time"])));
+        let r = RolloutModel { steps: Val::Known(vec![10, 300]), bake_time: Val::Null };
+        assert_eq!(rollout(Some(&r)).unwrap_err().0[0].path, Some(attr_path(&["rollout", "steps"]).index(1)));
+        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null };
+        assert_eq!(rollout(Some(&r)).unwrap().unwrap().bake, Duration::ZERO, "not set: the default");
+    }
 
     #[test]
     fn only_a_plan_that_may_raise_traffic_checks_the_gate() {

@@ -244,15 +244,16 @@ impl SwitchModel {
     }
 
     /// The engine's plan from `from` to the configured traffic (`None` while it is not known).
-    fn shift_plan(&self, from: TrafficSplit) -> Option<ShiftPlan> {
-        Some(common::shift_plan(
+    fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
+        common::shift_plan(
             from,
-            self.target_split()?,
-            common::rollout(self.rollout.as_ref()),
-            common::gate(self.health_gate.as_ref(), &GateDefaults::switch()),
+            &self.traffic,
+            self.rollout.as_ref(),
+            self.health_gate.as_ref(),
+            &GateDefaults::switch(),
             &self.on_gate_failure,
             common::observed_traffic(self.rollout.as_ref(), self.health_gate.as_ref()),
-        ))
+        )
     }
 
     /// The core's view of the whole switch. Only called at apply, when everything is known.
@@ -520,10 +521,9 @@ impl ResourceImpl for SwitchResource {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let Some(plan) = planned.shift_plan(TrafficSplit::ALL_BLUE) else {
-            let mut d = Diagnostics::new();
-            d.bug("traffic is not known at apply");
-            return Applied { state: None, diags: d };
+        let plan = match planned.shift_plan(TrafficSplit::ALL_BLUE) {
+            Ok(p) => p,
+            Err(diags) => return Applied { state: None, diags },
         };
         let words = common::CreateWords {
             creating: "Creating the switch",
@@ -582,9 +582,12 @@ impl ResourceImpl for SwitchResource {
         } else if model.change_id.is_unknown() {
             model.change_id = prior.change_id.clone();
         }
-        let Some(plan) = model.shift_plan(from) else {
-            diags.bug("traffic is not known at apply");
-            return Applied { state: Some(model.with_reality(from, None)), diags };
+        let plan = match model.shift_plan(from) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.extend(d);
+                return Applied { state: Some(model.with_reality(from, None)), diags };
+            }
         };
         let router = DnsRouter { zone, spec, sync: model.sync() };
         let (at, writes, diags) = common::shift(ctx, &router, &plan, "Route 53 now answers").await;
