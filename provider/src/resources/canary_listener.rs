@@ -208,7 +208,7 @@ impl CanaryModel {
         }
     }
 
-    /// The engine's plan from `from` to the configured traffic (`None` while it is not known).
+    /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
     fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
         common::shift_plan(
             from,
