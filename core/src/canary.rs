@@ -6,11 +6,12 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use tokio_util::sync::CancellationToken;
 
 use crate::aws::elbv2::{Condition, Elbv2Api, Forward, Rule};
+use crate::cutover::{Cutover, Destroyed};
 use crate::engine::TrafficRouter;
-use crate::error::{AwsErrorKind, Error, Result};
+use crate::error::{AwsErrorKind, Error, Refusal, Result};
+use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,14 +117,11 @@ pub async fn observe(api: &dyn Elbv2Api, listener_arn: &str, ids: &CanaryIds) ->
     Ok(Observed { rule: find(&ids.rule_arn), test_rule: ids.test_rule_arn.as_deref().and_then(find) })
 }
 
-fn refused(summary: &'static str, detail: String) -> Error {
-    Error::Refused { summary, detail }
+fn refused(kind: Refusal, detail: String) -> Error {
+    Error::Refused { kind, detail }
 }
 
 /// Checks that the priorities are free on the listener (except for rules in `mine`).
-/// Summary of the refusal when the test route's priority is taken.
-pub const TEST_PRIORITY_IN_USE: &str = "Test route priority in use";
-
 async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<Vec<Rule>> {
     let rules = api.describe_rules(&spec.listener_arn).await?;
     let wanted = std::iter::once((spec.priority, false)).chain(spec.test_route.as_ref().map(|t| (t.priority, true)));
@@ -131,7 +129,7 @@ async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) 
         if let Some(holder) = rules.iter().find(|r| r.priority == Some(p) && !mine.contains(&r.arn.as_str())) {
             let which = if test { format!("The test route's priority {p}") } else { format!("Priority {p}") };
             return Err(refused(
-                if test { TEST_PRIORITY_IN_USE } else { "Listener rule priority in use" },
+                if test { Refusal::TestPriorityInUse } else { Refusal::PriorityInUse },
                 format!(
                     "{which} on this listener is held by rule {}, which this configuration does not own. Choose another \
                      priority, or if that rule is this canary, import it (terraform import with the rule ARN).",
@@ -153,13 +151,6 @@ fn is_rule(rule: &Rule, conditions: &[Condition], forward: &Forward) -> bool {
         && forward.target_groups.iter().all(|(tg, w)| weight_in(rule, tg) == (*w).max(0) as u32)
 }
 
-/// Whether AWS may have carried out a request that failed: no answer or a
-/// 5xx (`Ambiguous`), or — when the SDK retried one of those — an answer to
-/// the retry that says the first attempt's effect is already there.
-fn maybe_landed(e: &crate::error::AwsError, already_there: &str) -> bool {
-    e.kind == AwsErrorKind::Ambiguous || e.code.as_deref() == Some(already_there)
-}
-
 /// CreateRule, read back when its outcome is unknown. AWS may have created
 /// the rule and lost the answer (the SDK's retry then meets the priority
 /// taken); the priority was free just before (see `check_priorities`), so
@@ -167,24 +158,17 @@ fn maybe_landed(e: &crate::error::AwsError, already_there: &str) -> bool {
 /// the one this call made, and is taken instead of left behind as a rule
 /// no configuration owns.
 async fn create_rule(api: &dyn Elbv2Api, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule> {
-    match api.create_rule(listener_arn, priority, conditions, forward).await {
-        Ok(r) => Ok(r),
-        Err(e) if maybe_landed(&e, "PriorityInUse") => {
-            let made = api
-                .describe_rules(listener_arn)
-                .await
-                .ok()
-                .and_then(|rules| rules.into_iter().find(|r| r.priority == Some(priority) && is_rule(r, conditions, forward)));
-            match made {
-                Some(r) => {
-                    tracing::info!(error = %e, rule = %r.arn, "CreateRule was not confirmed, but the rule is there; not creating it again");
-                    Ok(r)
-                }
-                None => Err(e.into()),
-            }
-        }
-        Err(e) => Err(e.into()),
-    }
+    let read_back = || async {
+        let rules = api.describe_rules(listener_arn).await?;
+        Ok(rules.into_iter().find(|r| r.priority == Some(priority) && is_rule(r, conditions, forward)))
+    };
+    readback::confirm(
+        api.create_rule(listener_arn, priority, conditions, forward).await,
+        Some("PriorityInUse"),
+        read_back,
+        "CreateRule was not confirmed, but the rule is there; not creating it again",
+    )
+    .await
 }
 
 /// Creates the rules. If the test rule cannot be created the main rule is
@@ -292,7 +276,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
     let Some(split) = now.split(&spec.blue_target_group, &spec.green_target_group) else { return Ok(None) };
     match mode {
         OnDestroy::Delete if split.green() > 0 => Err(refused(
-            "Destroy refused while green has traffic",
+            Refusal::GreenHasTraffic,
             format!(
                 "The canary rule sends {}% of requests to green. Removing it would send them back to the listener's \
                  default action at once. Either set traffic = 0 and apply (back to blue), then destroy; or finish the \
@@ -306,7 +290,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
             0 => Ok(Some(&spec.blue_target_group)),
             100 => Ok(Some(&spec.green_target_group)),
             g => Err(refused(
-                "Promote refused while traffic is split",
+                Refusal::SplitPromote,
                 format!(
                     "The canary rule splits requests ({g}% green, {}% blue); promote points the listener's default \
                      action at one side. Set traffic to 100 (or 0) and apply, then destroy.",
@@ -317,7 +301,8 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
     }
 }
 
-/// The canary as a traffic router for the engine.
+/// The canary as a traffic router for the engine. Each write's receipt is
+/// the rules it rewrote.
 pub struct AlbRouter {
     pub api: Arc<dyn Elbv2Api>,
     pub spec: CanarySpec,
@@ -326,6 +311,8 @@ pub struct AlbRouter {
 
 #[async_trait]
 impl TrafficRouter for AlbRouter {
+    type Receipt = CanaryIds;
+
     async fn observe(&self) -> Result<TrafficSplit> {
         observe(self.api.as_ref(), &self.spec.listener_arn, &self.ids)
             .await?
@@ -336,18 +323,54 @@ impl TrafficRouter for AlbRouter {
     /// ALB applies a rule change within seconds; there is nothing to wait for.
     /// When the answer is lost (no answer, a 5xx), the rule is read back: a
     /// change that landed is not an error.
-    async fn apply(&self, split: TrafficSplit, _stop: &CancellationToken) -> Result<()> {
-        match self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await {
-            Ok(_) => Ok(()),
-            Err(e) if e.kind == AwsErrorKind::Ambiguous => match self.observe().await {
-                Ok(now) if now == split => {
-                    tracing::info!(error = %e, "ModifyRule was not confirmed, but the rule already forwards {split}");
-                    Ok(())
-                }
-                _ => Err(e.into()),
-            },
-            Err(e) => Err(e.into()),
-        }
+    async fn submit(&self, split: TrafficSplit) -> Result<CanaryIds> {
+        let written = self.api.modify_rule(&self.ids.rule_arn, &self.spec.conditions(), &self.spec.forward(split)).await;
+        let read_back = || async { Ok((self.observe().await? == split).then_some(())) };
+        readback::confirm(
+            written.map(|_| ()),
+            None,
+            read_back,
+            &format!("ModifyRule was not confirmed, but the rule already forwards {split}"),
+        )
+        .await?;
+        Ok(self.ids.clone())
+    }
+}
+
+/// The canary's lifecycle for [`crate::cutover`]. `ids` are the rules of
+/// an existing canary (empty before a create); a destroy goes as
+/// `on_destroy` says.
+pub struct AlbCutover {
+    pub api: Arc<dyn Elbv2Api>,
+    pub spec: CanarySpec,
+    pub ids: CanaryIds,
+    pub on_destroy: OnDestroy,
+}
+
+#[async_trait]
+impl Cutover for AlbCutover {
+    type Router = AlbRouter;
+    type Made = CanaryIds;
+
+    async fn make(&self, split: TrafficSplit) -> Result<CanaryIds> {
+        create(self.api.as_ref(), &self.spec, split).await
+    }
+
+    fn router(&self, made: &CanaryIds) -> AlbRouter {
+        AlbRouter { api: self.api.clone(), spec: self.spec.clone(), ids: made.clone() }
+    }
+
+    /// The rules go; the listener forwards as before.
+    async fn unmake(&self, made: &CanaryIds) -> Result<()> {
+        destroy(self.api.as_ref(), &self.spec, made, OnDestroy::Delete).await
+    }
+
+    async fn check_destroy(&self) -> Result<()> {
+        check_destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await
+    }
+
+    async fn destroy(&self, _stop: &tokio_util::sync::CancellationToken) -> Result<Destroyed> {
+        destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await.map(|()| Destroyed::default())
     }
 }
 
@@ -359,6 +382,7 @@ mod tests {
     use crate::rollout::Rollout;
     use crate::testing::{FakeElbv2, Fault};
     use std::time::Duration;
+    use tokio_util::sync::CancellationToken;
 
     const L: &str = "arn:listener/app/legacy/1/2";
     const BLUE: &str = "arn:tg/ec2";
@@ -415,7 +439,10 @@ mod tests {
     async fn a_taken_priority_names_the_holder_and_creates_nothing() {
         let f = fake();
         let other = f.create_rule(L, 99, &[Condition::PathPattern(vec!["/x".into()])], &spec().forward(t(0))).await.unwrap();
-        let e = create(f.as_ref(), &spec(), t(0)).await.unwrap_err().to_string();
+        let e = create(f.as_ref(), &spec(), t(0)).await.unwrap_err();
+        assert!(matches!(e, Error::Refused { kind: Refusal::TestPriorityInUse, .. }), "{e:?}");
+        let e = e.to_string();
+        assert!(e.starts_with("Test route priority in use: "), "{e}");
         assert!(e.contains("test route's priority 99") && e.contains(&other.arn) && e.contains("import"), "{e}");
         assert_eq!(f.rules(L).len(), 1, "nothing created");
     }
@@ -520,7 +547,7 @@ mod tests {
         let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
         let api = Arc::new(LandsThenFails { inner: f.clone(), ops: std::sync::Mutex::new(vec!["ModifyRule"]) });
         let router = AlbRouter { api, spec: spec(), ids: ids.clone() };
-        router.apply(t(40), &CancellationToken::new()).await.unwrap();
+        assert_eq!(router.submit(t(40)).await.unwrap(), ids);
         assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(40)));
     }
 

@@ -21,13 +21,36 @@ use crate::traffic::TrafficSplit;
 /// Something that splits traffic between blue and green.
 #[async_trait]
 pub trait TrafficRouter: Send + Sync {
+    /// What one write did, as AWS answered it (a Route 53 change, the rules
+    /// rewritten), so the caller can report it.
+    type Receipt: Clone + Send + Sync + std::fmt::Debug;
+
     /// The split in effect now, as AWS reports it.
     async fn observe(&self) -> Result<TrafficSplit>;
 
-    /// Puts `split` in place and waits until AWS reports it in effect.
-    /// When `stop` fires during the wait it returns [`Error::Cancelled`]; the
-    /// change itself has been submitted and will take effect.
-    async fn apply(&self, split: TrafficSplit, stop: &CancellationToken) -> Result<()>;
+    /// Puts `split` in place, without waiting for it to take effect.
+    async fn submit(&self, split: TrafficSplit) -> Result<Self::Receipt>;
+
+    /// Waits until AWS reports a submitted write in effect. When `stop` fires
+    /// during the wait it returns [`Error::Cancelled`]; the change has been
+    /// submitted and will take effect. Routers whose writes take effect at
+    /// once have nothing to wait for.
+    async fn settle(&self, _receipt: &Self::Receipt, _stop: &CancellationToken) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Submits `split` and waits for it, keeping the receipt of a submitted write
+/// in `writes` even when the wait fails.
+async fn apply<R: TrafficRouter + ?Sized>(
+    router: &R,
+    split: TrafficSplit,
+    stop: &CancellationToken,
+    writes: &mut Vec<R::Receipt>,
+) -> Result<()> {
+    let receipt = router.submit(split).await?;
+    writes.push(receipt.clone());
+    router.settle(&receipt, stop).await
 }
 
 /// What to do when a gate fails during an increase.
@@ -71,14 +94,16 @@ pub enum ShiftOutcome {
     Failed(Error),
 }
 
-/// The result of one shift: what happened and the split in effect at the end.
+/// The result of one shift: what happened, the split in effect at the end,
+/// and what each write did, in order.
 #[derive(Debug)]
-pub struct ShiftReport {
+pub struct ShiftReport<R> {
     pub outcome: ShiftOutcome,
     pub at: TrafficSplit,
+    pub writes: Vec<R>,
 }
 
-impl ShiftReport {
+impl<R> ShiftReport<R> {
     pub fn reached(&self) -> bool {
         matches!(self.outcome, ShiftOutcome::Reached)
     }
@@ -172,7 +197,12 @@ enum BakeEnd {
 }
 
 /// Runs one shift. Decreasing green traffic (a rollback) is never gated.
-pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &ShiftPlan, stop: &CancellationToken) -> ShiftReport {
+pub async fn shift<R: TrafficRouter + ?Sized>(
+    router: &R,
+    probe: &dyn GateProbe,
+    plan: &ShiftPlan,
+    stop: &CancellationToken,
+) -> ShiftReport<R::Receipt> {
     let path = plan_path(plan.from, plan.to, plan.rollout.as_ref());
     let increasing = plan.to > plan.from;
     let gate = plan.gate.as_ref().filter(|_| increasing);
@@ -180,9 +210,10 @@ pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &Shi
     let total = path.len();
     let mut at = plan.from;
     let mut last_good = plan.from;
+    let mut writes = Vec::new();
 
     if path.is_empty() {
-        return ShiftReport { outcome: ShiftOutcome::Reached, at };
+        return ShiftReport { outcome: ShiftOutcome::Reached, at, writes };
     }
     tracing::info!(from = plan.from.green(), to = plan.to.green(), steps = total, "starting traffic shift: {} -> {}", plan.from, plan.to);
 
@@ -191,26 +222,26 @@ pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &Shi
             Ok(seen) => tracing::info!(observed = %seen.join("; "), "health gate passed before the first increase"),
             Err(f) => {
                 tracing::warn!(gate = %f.gate, observation = %f.observation, "health gate failed before any change");
-                return ShiftReport { outcome: ShiftOutcome::GateBlocked(f), at };
+                return ShiftReport { outcome: ShiftOutcome::GateBlocked(f), at, writes };
             }
         }
     }
 
     for (i, step) in path.iter().enumerate() {
         if stop.is_cancelled() {
-            return ShiftReport { outcome: ShiftOutcome::Stopped, at };
+            return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes };
         }
         let started = tokio::time::Instant::now();
-        match router.apply(step.split, stop).await {
+        match apply(router, step.split, stop, &mut writes).await {
             Ok(()) => at = step.split,
             Err(Error::Cancelled(_)) => {
                 // Submitted, not yet confirmed: it will take effect.
-                return ShiftReport { outcome: ShiftOutcome::Stopped, at: step.split };
+                return ShiftReport { outcome: ShiftOutcome::Stopped, at: step.split, writes };
             }
             Err(e) => {
                 let observed = router.observe().await.unwrap_or(at);
                 tracing::warn!(error = %e, observed = observed.green(), "traffic change failed");
-                return ShiftReport { outcome: ShiftOutcome::Failed(e), at: observed };
+                return ShiftReport { outcome: ShiftOutcome::Failed(e), at: observed, writes };
             }
         }
         tracing::info!(
@@ -239,26 +270,27 @@ pub async fn shift(router: &dyn TrafficRouter, probe: &dyn GateProbe, plan: &Shi
             Ok(()) => last_good = step.split,
             Err(BakeEnd::Stopped) => {
                 tracing::info!(green = at.green(), "stopped during the bake; traffic stays at this step");
-                return ShiftReport { outcome: ShiftOutcome::Stopped, at };
+                return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes };
             }
             Err(BakeEnd::Gate(mut f)) => {
                 if !f.observation.contains("at step") {
                     f.observation = format!("{} (at step {} %)", f.observation, at.green());
                 }
-                return react_to_gate(router, plan, f, at, last_good).await;
+                return react_to_gate(router, plan, f, at, last_good, writes).await;
             }
         }
     }
-    ShiftReport { outcome: ShiftOutcome::Reached, at }
+    ShiftReport { outcome: ShiftOutcome::Reached, at, writes }
 }
 
-async fn react_to_gate(
-    router: &dyn TrafficRouter,
+async fn react_to_gate<R: TrafficRouter + ?Sized>(
+    router: &R,
     plan: &ShiftPlan,
     failure: GateFailure,
     at: TrafficSplit,
     last_good: TrafficSplit,
-) -> ShiftReport {
+    mut writes: Vec<R::Receipt>,
+) -> ShiftReport<R::Receipt> {
     let (back_to, halted) = match plan.on_gate_failure {
         OnGateFailure::Rollback => (plan.from, false),
         OnGateFailure::Halt => (last_good, true),
@@ -268,10 +300,12 @@ async fn react_to_gate(
     // a fresh token, so the rollback is waited for.
     // (Retry waits for throttling too: see aws::retry::unstoppable.)
     let unstoppable = CancellationToken::new();
-    match crate::aws::retry::unstoppable(router.apply(back_to, &unstoppable)).await {
-        Ok(()) => {
-            ShiftReport { outcome: if halted { ShiftOutcome::Halted(failure) } else { ShiftOutcome::RolledBack(failure) }, at: back_to }
-        }
+    match crate::aws::retry::unstoppable(apply(router, back_to, &unstoppable, &mut writes)).await {
+        Ok(()) => ShiftReport {
+            outcome: if halted { ShiftOutcome::Halted(failure) } else { ShiftOutcome::RolledBack(failure) },
+            at: back_to,
+            writes,
+        },
         Err(e) => {
             let observed = router.observe().await.unwrap_or(at);
             ShiftReport {
@@ -285,6 +319,7 @@ async fn react_to_gate(
                     ),
                 }),
                 at: observed,
+                writes,
             }
         }
     }
@@ -325,13 +360,17 @@ mod tests {
         async fn observe(&self) -> Result<TrafficSplit> {
             Ok(TrafficSplit::green_percent(*self.current.lock().unwrap()).unwrap())
         }
-        async fn apply(&self, split: TrafficSplit, stop: &CancellationToken) -> Result<()> {
+        type Receipt = u8;
+        async fn submit(&self, split: TrafficSplit) -> Result<u8> {
             if self.fail_at == Some(split.green()) {
                 return Err(Error::Aws(crate::AwsError::new("ChangeResourceRecordSets", crate::AwsErrorKind::Throttling, "Rate exceeded")));
             }
             *self.current.lock().unwrap() = split.green();
             let t = self.start.lock().unwrap().unwrap().elapsed();
             self.log.lock().unwrap().push((split.green(), t));
+            Ok(split.green())
+        }
+        async fn settle(&self, _receipt: &u8, stop: &CancellationToken) -> Result<()> {
             if !wait(self.insync, stop).await {
                 return Err(Error::Cancelled("waiting for INSYNC".into()));
             }
@@ -389,6 +428,7 @@ mod tests {
         assert!(report.reached(), "{report:?}");
         assert_eq!(report.at, t(100));
         assert_eq!(r.applied(), [10, 50, 100]);
+        assert_eq!(report.writes, [10, 50, 100], "what each write did, in order");
         assert_eq!(r.times(), [Duration::ZERO, Duration::from_secs(300), Duration::from_secs(600)]);
         // 1 before the first increase + 10 checks per 300 s bake (every 30 s), twice.
         assert_eq!(*p.calls.lock().unwrap(), 1 + 10 + 10);
@@ -406,6 +446,7 @@ mod tests {
         }
         assert_eq!(report.at, t(0));
         assert_eq!(r.applied(), [10, 50, 0]);
+        assert_eq!(report.writes, [10, 50, 0], "the way back is a write too");
         assert_eq!(r.times()[2], Duration::from_secs(420), "rolled back at the first failed re-check");
     }
 

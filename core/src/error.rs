@@ -3,6 +3,7 @@
 //! the user what happened and what to do.
 
 use std::fmt;
+use std::sync::Arc;
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -42,6 +43,11 @@ pub struct AwsError {
     pub kind: AwsErrorKind,
     pub code: Option<String>,
     pub message: String,
+    /// The id AWS gave the failed request, when it answered (for AWS support).
+    pub request_id: Option<String>,
+    /// The SDK's own error, when the failure came from the SDK.
+    #[source]
+    pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
 }
 
 impl fmt::Display for AwsError {
@@ -55,12 +61,55 @@ impl fmt::Display for AwsError {
 
 impl AwsError {
     pub fn new(operation: &'static str, kind: AwsErrorKind, message: impl Into<String>) -> Self {
-        Self { operation, kind, code: None, message: message.into() }
+        Self { operation, kind, code: None, message: message.into(), request_id: None, source: None }
     }
 
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
+    }
+}
+
+/// Why a change was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Refusal {
+    /// A weighted record set with one of the switch's set identifiers exists already.
+    WeightedRecordExists,
+    /// A simple record exists at the name, and adopting it was not asked for.
+    RecordExists,
+    /// The simple record to adopt points elsewhere than blue.
+    RecordPointsElsewhere,
+    /// Record sets the switch does not own are at the name.
+    ForeignRecordSets,
+    /// A collapse while traffic is split would move answers at once.
+    SplitCollapse,
+    /// A collapse beside other record sets cannot add its simple record.
+    CollapseBesideOthers,
+    /// The weighted rule's priority is held by a rule the canary does not own.
+    PriorityInUse,
+    /// The test route's priority is held by a rule the canary does not own.
+    TestPriorityInUse,
+    /// Deleting the canary's rules while green has traffic would move it at once.
+    GreenHasTraffic,
+    /// Promoting while traffic is split would move it at once.
+    SplitPromote,
+}
+
+impl Refusal {
+    /// A title for the refusal.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Refusal::WeightedRecordExists => "Weighted record set already exists",
+            Refusal::RecordExists => "Record already exists",
+            Refusal::RecordPointsElsewhere => "Existing record points elsewhere",
+            Refusal::ForeignRecordSets => "Record sets not owned by this switch",
+            Refusal::SplitCollapse => "Destroy refused while traffic is split",
+            Refusal::CollapseBesideOthers => "Cannot collapse beside other record sets",
+            Refusal::PriorityInUse => "Listener rule priority in use",
+            Refusal::TestPriorityInUse => "Test route priority in use",
+            Refusal::GreenHasTraffic => "Destroy refused while green has traffic",
+            Refusal::SplitPromote => "Promote refused while traffic is split",
+        }
     }
 }
 
@@ -83,9 +132,10 @@ pub enum Error {
     Invalid(String),
 
     /// A change refused to protect traffic or records the configuration does
-    /// not own; `summary` is a title, `detail` says what to do instead.
-    #[error("{summary}: {detail}")]
-    Refused { summary: &'static str, detail: String },
+    /// not own; `kind` says which refusal, `detail` what was found and what
+    /// to do instead.
+    #[error("{}: {detail}", kind.summary())]
+    Refused { kind: Refusal, detail: String },
 
     /// A change that failed half way (a gate's rollback that could not be
     /// written): `summary` is a title, `detail` says where traffic is left

@@ -11,6 +11,7 @@
 
 pub mod aws;
 pub mod canary;
+pub mod cutover;
 pub mod dns;
 pub mod duration;
 pub mod engine;
@@ -21,6 +22,7 @@ pub mod legacy;
 pub mod listeners;
 pub mod metric_gate;
 pub mod probe;
+pub mod readback;
 pub mod rollout;
 pub mod secret;
 pub mod switch;
@@ -30,4 +32,4 @@ pub mod traffic;
 pub mod watch;
 pub mod zone;
 
-pub use error::{AwsError, AwsErrorKind, Error, Result};
+pub use error::{AwsError, AwsErrorKind, Error, Refusal, Result};

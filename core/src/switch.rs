@@ -9,9 +9,11 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, RecordSet, RecordType, Routing};
+use crate::cutover::{Cutover, Destroyed};
 use crate::dns::{canonical_name, display_name};
 use crate::engine::TrafficRouter;
-use crate::error::{AwsErrorKind, Error, Result};
+use crate::error::{Error, Refusal, Result};
+use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 use crate::zone::{SyncOptions, Zone};
 
@@ -150,8 +152,8 @@ pub async fn observe(zone: &Zone, name: &str, record_type: &RecordType, blue_id:
     Ok(Observed::split_records(zone.record_sets(name, record_type).await?, blue_id, green_id))
 }
 
-fn refused(summary: &'static str, detail: String) -> Error {
-    Error::Refused { summary, detail }
+fn refused(kind: Refusal, detail: String) -> Error {
+    Error::Refused { kind, detail }
 }
 
 /// Creates the pair at `split`. With `adopt`, an existing simple record that
@@ -169,7 +171,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
     let label = spec.label();
     if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
         return Err(refused(
-            "Weighted record set already exists",
+            Refusal::WeightedRecordExists,
             format!(
                 "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create. \
              It is not taken over silently: import it (terraform import with the id <zone_id>/<name>/<type>/{}/{}), \
@@ -186,7 +188,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
         [simple] if simple.routing == Routing::Simple => {
             if !adopt {
                 return Err(refused(
-                    "Record already exists",
+                    Refusal::RecordExists,
                     format!(
                         "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
                      weighted pair in one atomic change (it must point where `blue` points), or import the switch.",
@@ -196,7 +198,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
             }
             if !spec.blue.target.same_destination(simple) {
                 return Err(refused(
-                    "Existing record points elsewhere",
+                    Refusal::RecordPointsElsewhere,
                     format!(
                         "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
                      describe what the record serves today, so adopting it does not move any traffic.",
@@ -217,7 +219,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                 })
                 .collect();
             return Err(refused(
-                "Record sets not owned by this switch",
+                Refusal::ForeignRecordSets,
                 format!(
                     "{label} already has record sets this configuration does not own ({}). The switch only manages its own \
                  pair and will not join or replace them; remove them first or use another name.",
@@ -245,27 +247,27 @@ pub async fn undo_create(zone: &Zone, spec: &SwitchSpec, adopted: bool) -> Resul
 /// name back and treats the batch as applied when Route 53 already holds
 /// what it was meant to produce, so nothing is applied twice.
 async fn submit(zone: &Zone, spec: &SwitchSpec, comment: &str, changes: &[Change], expect: Option<TrafficSplit>) -> Result<ChangeInfo> {
-    match zone.change(comment, changes).await {
-        Ok(info) => Ok(info),
-        Err(e) if e.kind == AwsErrorKind::Ambiguous || matches!(e.code.as_deref(), Some("InvalidChangeBatch")) => {
-            let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
-            let landed = changes.iter().all(|c| {
-                let key = c.record.key();
-                let present = [&now.blue, &now.green].into_iter().flatten().chain(now.others.iter()).find(|r| r.key() == key);
-                match c.action {
-                    ChangeAction::Delete => present.is_none(),
-                    ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| r == &c.record),
-                }
-            });
-            if landed && (expect.is_none() || now.split() == expect) {
-                tracing::info!(error = %e, "the change was not confirmed, but Route 53 already holds its result; not applying it again");
-                Ok(ChangeInfo { id: String::new(), status: crate::aws::route53::ChangeStatus::InSync })
-            } else {
-                Err(e.into())
+    let read_back = || async {
+        let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+        let landed = changes.iter().all(|c| {
+            let key = c.record.key();
+            let present = [&now.blue, &now.green].into_iter().flatten().chain(now.others.iter()).find(|r| r.key() == key);
+            match c.action {
+                ChangeAction::Delete => present.is_none(),
+                ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| r == &c.record),
             }
-        }
-        Err(e) => Err(e.into()),
-    }
+        });
+        // Already in place: nothing was submitted now, so there is no change to wait for.
+        Ok((landed && (expect.is_none() || now.split() == expect))
+            .then(|| ChangeInfo { id: String::new(), status: crate::aws::route53::ChangeStatus::InSync }))
+    };
+    readback::confirm(
+        zone.change(comment, changes).await,
+        Some("InvalidChangeBatch"),
+        read_back,
+        "the change was not confirmed, but Route 53 already holds its result; not applying it again",
+    )
+    .await
 }
 
 /// Writes both records with the weights of `split` (and the configured
@@ -334,7 +336,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
         Some(s) if s == TrafficSplit::ALL_GREEN => &spec.green,
         Some(s) => {
             return Err(refused(
-                "Destroy refused while traffic is split",
+                Refusal::SplitCollapse,
                 format!(
                     "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
                  100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
@@ -346,7 +348,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
     };
     if !now.others.is_empty() {
         return Err(refused(
-            "Cannot collapse beside other record sets",
+            Refusal::CollapseBesideOthers,
             format!(
                 "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
              Remove them, or set on_destroy = \"delete\"."
@@ -356,17 +358,19 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
     Ok(Some(winner))
 }
 
-/// The switch as a traffic router for the engine.
+/// The switch as a traffic router for the engine. Each write's receipt is
+/// the Route 53 change it submitted (with an empty id when a read-back found
+/// the change already in place).
 pub struct DnsRouter {
     pub zone: Arc<Zone>,
     pub spec: SwitchSpec,
     pub sync: SyncOptions,
-    /// Last change id, reported as the resource's `change_id`.
-    pub last_change: std::sync::Mutex<Option<String>>,
 }
 
 #[async_trait]
 impl TrafficRouter for DnsRouter {
+    type Receipt = ChangeInfo;
+
     async fn observe(&self) -> Result<TrafficSplit> {
         let o =
             observe(&self.zone, &self.spec.name, &self.spec.record_type, &self.spec.blue.set_identifier, &self.spec.green.set_identifier)
@@ -374,12 +378,56 @@ impl TrafficRouter for DnsRouter {
         o.split().ok_or_else(|| Error::NotFound { what: "weighted record pair", searched: self.spec.label() })
     }
 
-    async fn apply(&self, split: TrafficSplit, stop: &CancellationToken) -> Result<()> {
-        let info = write(&self.zone, &self.spec, split, None).await?;
-        if !info.id.is_empty() {
-            *self.last_change.lock().expect("lock") = Some(info.id.clone());
-        }
-        self.zone.wait_insync(&info, self.sync, stop).await
+    async fn submit(&self, split: TrafficSplit) -> Result<ChangeInfo> {
+        write(&self.zone, &self.spec, split, None).await
+    }
+
+    async fn settle(&self, change: &ChangeInfo, stop: &CancellationToken) -> Result<()> {
+        self.zone.wait_insync(change, self.sync, stop).await
+    }
+}
+
+/// The switch's lifecycle for [`crate::cutover`]: a create adopts an
+/// existing simple record when `adopt`; a destroy goes as `on_destroy` says.
+pub struct DnsCutover {
+    pub zone: Arc<Zone>,
+    pub spec: SwitchSpec,
+    pub sync: SyncOptions,
+    pub adopt: bool,
+    pub on_destroy: OnDestroy,
+}
+
+#[async_trait]
+impl Cutover for DnsCutover {
+    type Router = DnsRouter;
+    type Made = Created;
+
+    async fn make(&self, split: TrafficSplit) -> Result<Created> {
+        create(&self.zone, &self.spec, split, self.adopt).await
+    }
+
+    async fn settle(&self, made: &Created, stop: &CancellationToken) -> Result<()> {
+        self.zone.wait_insync(&made.change, self.sync, stop).await
+    }
+
+    fn router(&self, _made: &Created) -> DnsRouter {
+        DnsRouter { zone: self.zone.clone(), spec: self.spec.clone(), sync: self.sync }
+    }
+
+    async fn unmake(&self, made: &Created) -> Result<()> {
+        undo_create(&self.zone, &self.spec, made.adopted).await
+    }
+
+    async fn check_destroy(&self) -> Result<()> {
+        check_destroy(&self.zone, &self.spec, self.on_destroy).await
+    }
+
+    async fn destroy(&self, stop: &CancellationToken) -> Result<Destroyed> {
+        Ok(match destroy(&self.zone, &self.spec, self.on_destroy).await? {
+            // The change is accepted; only the wait may fail. The records are gone either way.
+            Some(change) => Destroyed { unconfirmed: self.zone.wait_insync(&change, self.sync, stop).await.err() },
+            None => Destroyed::default(),
+        })
     }
 }
 
@@ -388,6 +436,7 @@ mod tests {
     use super::*;
     use crate::aws::route53::ChangeStatus;
     use crate::engine::{shift, OnGateFailure, ShiftOutcome, ShiftPlan};
+    use crate::error::AwsErrorKind;
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
     use crate::testing::{FakeElbv2, FakeRoute53, Fault};
@@ -595,7 +644,7 @@ mod tests {
             elb.clone(),
             crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
         );
-        let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default(), last_change: Default::default() };
+        let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default() };
         let plan = ShiftPlan {
             from: t(0),
             to: t(100),
@@ -616,6 +665,7 @@ mod tests {
         assert!(report.reached(), "{report:?}");
         assert_eq!(split_now(&zone).await, Some(t(100)));
         assert_eq!(fake.batches().len(), 4);
-        assert_eq!(router.last_change.lock().unwrap().as_deref(), Some("C0004"));
+        let ids: Vec<&str> = report.writes.iter().map(|c| c.id.as_str()).collect();
+        assert_eq!(ids, ["C0002", "C0003", "C0004"]);
     }
 }

@@ -27,7 +27,7 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
             return;
         }
         Error::Invalid(m) => (format!("{context} failed"), m.clone()),
-        Error::Refused { summary, detail } => ((*summary).to_string(), detail.clone()),
+        Error::Refused { kind, detail } => (kind.summary().to_string(), detail.clone()),
         Error::Unfinished { summary, detail } => ((*summary).to_string(), detail.clone()),
         Error::Cancelled(m) => (format!("{context}: stopped"), format!("Terraform asked the provider to stop ({m}).")),
     };

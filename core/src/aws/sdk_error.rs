@@ -3,6 +3,7 @@
 use aws_smithy_runtime_api::client::orchestrator::HttpResponse;
 use aws_smithy_runtime_api::client::result::SdkError;
 use aws_smithy_types::error::metadata::ProvideErrorMetadata;
+use aws_types::request_id::RequestId;
 
 use crate::error::{AwsError, AwsErrorKind};
 
@@ -14,6 +15,11 @@ pub(crate) fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse
 where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
 {
+    let request_id = match &err {
+        SdkError::ServiceError(ctx) => ctx.err().meta().request_id().or_else(|| ctx.raw().headers().request_id()),
+        other => other.request_id(),
+    }
+    .map(str::to_string);
     let (kind, code, message) = match &err {
         SdkError::ServiceError(ctx) => {
             let e = ctx.err();
@@ -35,7 +41,7 @@ where
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => (AwsErrorKind::Ambiguous, None, chain(&err)),
         _ => (AwsErrorKind::Other, err.code().map(str::to_string), chain(&err)),
     };
-    AwsError { operation, kind, code, message }
+    AwsError { operation, kind, code, message, request_id, source: Some(std::sync::Arc::new(err)) }
 }
 
 /// An error and its sources as one line of `Display`s, never `Debug`: the
@@ -152,6 +158,20 @@ mod tests {
         assert_eq!(service_error(503, Some("Throttling")).kind, AwsErrorKind::Throttling);
         assert_eq!(service_error(400, Some("InvalidChangeBatch")).kind, AwsErrorKind::Invalid);
         assert_eq!(service_error(400, None).kind, AwsErrorKind::Other);
+    }
+
+    #[test]
+    fn the_sdk_error_is_kept_as_the_source_with_the_request_id() {
+        use std::error::Error as _;
+        let mut raw = HttpResponse::new(StatusCode::try_from(400).unwrap(), SdkBody::empty());
+        raw.headers_mut().insert("x-amzn-requestid", "req-123");
+        let meta = ErrorMetadata::builder().message("m").code("InvalidChangeBatch").build();
+        let e = classify("ChangeResourceRecordSets", SdkError::service_error(E::generic(meta), raw));
+        assert_eq!(e.request_id.as_deref(), Some("req-123"));
+        let source = e.source().expect("the SDK error is the source");
+        assert_eq!(source.to_string(), "service error", "the SdkError itself");
+        assert!(source.source().is_some_and(|inner| inner.to_string().contains("InvalidChangeBatch")), "the chain goes on to AWS's error");
+        assert_eq!(service_error(500, None).request_id, None, "no id in the answer, none made up");
     }
 
     fn dispatch(source: Box<dyn std::error::Error + Send + Sync>, io: bool) -> AwsError {

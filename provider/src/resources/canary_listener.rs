@@ -5,12 +5,12 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bluegreen_core::aws::elbv2::Condition;
-use bluegreen_core::canary::{self, AlbRouter, CanaryIds, CanarySpec, OnDestroy, TestRoute};
+use bluegreen_core::canary::{self, AlbCutover, AlbRouter, CanaryIds, CanarySpec, OnDestroy, TestRoute};
+use bluegreen_core::cutover::Cutover;
 use bluegreen_core::duration;
-use bluegreen_core::engine::{self, ShiftOutcome, ShiftPlan};
-use bluegreen_core::gate::AwsGateProbe;
+use bluegreen_core::engine::ShiftPlan;
 use bluegreen_core::traffic::TrafficSplit;
-use bluegreen_core::Error;
+use bluegreen_core::{Error, Refusal};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -208,6 +208,24 @@ impl CanaryModel {
         }
     }
 
+    /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
+    fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
+        common::shift_plan(
+            from,
+            &self.traffic,
+            self.rollout.as_ref(),
+            self.health_gate.as_ref(),
+            &self.gate_defaults(),
+            &self.on_gate_failure,
+            None,
+        )
+    }
+
+    /// The core's view of the whole canary. Only called at apply, when everything is known.
+    fn cutover(&self, ctx: &Ctx) -> Result<AlbCutover, Diagnostics> {
+        Ok(AlbCutover { api: ctx.clients.elbv2.clone(), spec: self.spec()?, ids: self.ids(), on_destroy: self.destroy_mode() })
+    }
+
     fn ids(&self) -> CanaryIds {
         CanaryIds { rule_arn: self.rule_arn.known().cloned().unwrap_or_default(), test_rule_arn: self.test_rule_arn.known().cloned() }
     }
@@ -224,53 +242,10 @@ impl CanaryModel {
 
 pub struct CanaryResource;
 
-async fn run_shift(
-    ctx: &Ctx,
-    model: CanaryModel,
-    spec: CanarySpec,
-    ids: CanaryIds,
-    from: TrafficSplit,
-    to: TrafficSplit,
-    creating: bool,
-) -> Applied<CanaryModel> {
-    let mut diags = Diagnostics::new();
-    let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec: spec.clone(), ids: ids.clone() };
-    let plan = ShiftPlan {
-        from,
-        to,
-        rollout: common::rollout(model.rollout.as_ref()),
-        gate: common::gate(model.health_gate.as_ref(), &model.gate_defaults()),
-        on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
-        gate_already_passed: creating,
-        observed_traffic: None,
-    };
-    let probe = AwsGateProbe::new(&ctx.clients);
-    let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
-    // A create rolled back to all-blue is undone: the rules go, the listener
-    // forwards as before, and Terraform has nothing half-made to taint.
-    if creating && matches!(report.outcome, ShiftOutcome::RolledBack(_)) {
-        match canary::destroy(ctx.clients.elbv2.as_ref(), &spec, &ids, OnDestroy::Delete).await {
-            Ok(()) => {
-                common::outcome_diags(
-                    &report.outcome,
-                    report.at,
-                    to,
-                    &mut diags,
-                    "The canary was not created; the listener forwards as before",
-                );
-                return Applied { state: None, diags };
-            }
-            Err(e) => diags.extend(common::error_from(&e, None, "Undoing the create")),
-        }
-    }
-    common::outcome_diags(&report.outcome, report.at, to, &mut diags, "The listener now forwards");
-    Applied { state: Some(model.with_reality(report.at, &ids)), diags }
-}
-
 /// Where a refusal points: the priority that is taken.
 fn refusal_path(e: &Error) -> Option<crate::value::Path> {
     match e {
-        Error::Refused { summary, .. } if *summary == canary::TEST_PRIORITY_IN_USE => Some(attr_path(&["test_route"])),
+        Error::Refused { kind: Refusal::TestPriorityInUse, .. } => Some(attr_path(&["test_route"])),
         Error::Refused { .. } => Some(attr_path(&["priority"])),
         _ => None,
     }
@@ -468,8 +443,8 @@ impl ResourceImpl for CanaryResource {
     }
 
     async fn plan_destroy(ctx: Option<&Ctx>, prior: &CanaryModel) -> Diagnostics {
-        let (Some(ctx), Ok(spec)) = (ctx, prior.spec()) else { return Diagnostics::new() };
-        match canary::check_destroy(ctx.clients.elbv2.as_ref(), &spec, &prior.ids(), prior.destroy_mode()).await {
+        let Some(Ok(cutover)) = ctx.map(|ctx| prior.cutover(ctx)) else { return Diagnostics::new() };
+        match cutover.check_destroy().await {
             // Only a refusal is final here; a failed read is left to the apply, which reads again.
             Err(e @ Error::Refused { .. }) => common::error_from(&e, Some(attr_path(&["traffic"])), "Destroying the canary"),
             _ => Diagnostics::new(),
@@ -477,43 +452,24 @@ impl ResourceImpl for CanaryResource {
     }
 
     async fn create(ctx: &Ctx, planned: CanaryModel) -> Applied<CanaryModel> {
-        let spec = match planned.spec() {
-            Ok(s) => s,
+        let cutover = match planned.cutover(ctx) {
+            Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let Some(target) = planned.target_split() else {
-            let mut d = Diagnostics::new();
-            d.bug("traffic is not known at apply");
-            return Applied { state: None, diags: d };
+        let plan = match planned.shift_plan(TrafficSplit::ALL_BLUE) {
+            Ok(p) => p,
+            Err(diags) => return Applied { state: None, diags },
         };
-        let gated = planned.health_gate.is_some() || common::rollout(planned.rollout.as_ref()).is_some_and(|r| !r.steps.is_empty());
-        let initial = if gated { TrafficSplit::ALL_BLUE } else { target };
-        if gated && target > initial {
-            if let Some(g) = common::gate(planned.health_gate.as_ref(), &planned.gate_defaults()) {
-                let probe = AwsGateProbe::new(&ctx.clients);
-                if let Err(f) = g.evaluate(&probe).await {
-                    let mut diags = Diagnostics::new();
-                    common::outcome_diags(
-                        &ShiftOutcome::GateBlocked(f),
-                        initial,
-                        target,
-                        &mut diags,
-                        "Nothing was created; the listener forwards as before",
-                    );
-                    return Applied { state: None, diags };
-                }
-            }
-        }
-        let ids = match canary::create(ctx.clients.elbv2.as_ref(), &spec, initial).await {
-            Ok(ids) => ids,
-            Err(e) => return Applied { state: None, diags: common::error_from(&e, refusal_path(&e), "Creating the canary rules") },
+        let words = common::CreateWords {
+            creating: "Creating the canary rules",
+            refusal_path,
+            waiting: "Waiting for the listener",
+            blocked: "Nothing was created; the listener forwards as before",
+            undone: |_| "The canary was not created; the listener forwards as before".to_string(),
+            now: "The listener now forwards",
         };
-        tracing::info!(rule = %ids.rule_arn, green = initial.green(), "canary rules created");
-        let model = planned.with_reality(initial, &ids);
-        if initial == target {
-            return Applied { state: Some(model), diags: Diagnostics::new() };
-        }
-        run_shift(ctx, model, spec, ids, initial, target, true).await
+        let (kept, diags) = common::create(ctx, &cutover, &plan, &words).await;
+        Applied { state: kept.map(|(ids, at, _)| planned.with_reality(at, &ids)), diags }
     }
 
     async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel) -> Applied<CanaryModel> {
@@ -540,19 +496,23 @@ impl ResourceImpl for CanaryResource {
                 };
             }
         };
-        match planned.target_split() {
-            Some(to) if to != from => run_shift(ctx, planned, spec, ids, from, to, false).await,
-            _ => Applied { state: Some(planned.with_reality(from, &ids)), diags: Diagnostics::new() },
+        match planned.shift_plan(from) {
+            Ok(plan) => {
+                let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec, ids };
+                let (at, _, diags) = common::shift(ctx, &router, &plan, "The listener now forwards").await;
+                Applied { state: Some(planned.with_reality(at, &router.ids)), diags }
+            }
+            Err(diags) => Applied { state: Some(planned.with_reality(from, &ids)), diags },
         }
     }
 
     async fn delete(ctx: &Ctx, prior: CanaryModel) -> Applied<CanaryModel> {
-        let spec = match prior.spec() {
-            Ok(s) => s,
+        let cutover = match prior.cutover(ctx) {
+            Ok(c) => c,
             Err(diags) => return Applied { state: Some(prior), diags },
         };
-        match canary::destroy(ctx.clients.elbv2.as_ref(), &spec, &prior.ids(), prior.destroy_mode()).await {
-            Ok(()) => Applied { state: None, diags: Diagnostics::new() },
+        match cutover.destroy(&ctx.stop).await {
+            Ok(_) => Applied { state: None, diags: Diagnostics::new() },
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
                 Applied { state: Some(prior), diags: common::error_from(&e, path, "Destroying the canary") }

@@ -3,13 +3,15 @@
 
 use std::time::Duration;
 
+use bluegreen_core::cutover::{self, Created, Cutover};
 use bluegreen_core::duration;
-use bluegreen_core::engine::{OnGateFailure, ShiftOutcome};
+use bluegreen_core::engine::{OnGateFailure, ShiftOutcome, ShiftPlan, TrafficRouter};
 use bluegreen_core::gate::{AwsGateProbe, HealthGate, HttpCheck, SetupProblem};
 use bluegreen_core::metric_gate::{ErrorRateGate, InsufficientData, LatencyGate, ObservedTraffic, STATISTICS};
 use bluegreen_core::probe::ProbeUrl;
 use bluegreen_core::rollout::Rollout;
 use bluegreen_core::traffic::TrafficSplit;
+use bluegreen_core::Error;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -402,12 +404,30 @@ pub fn validate_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: 
     }
 }
 
-pub fn rollout(r: Option<&impl RolloutFields>) -> Option<Rollout> {
-    let r = r?;
-    Some(Rollout {
-        steps: r.steps().known().map(|s| s.iter().filter_map(|x| u8::try_from(*x).ok()).collect()).unwrap_or_default(),
-        bake: r.bake_time().known().and_then(|b| duration::parse(b).ok()).unwrap_or_default(),
-    })
+/// A configured value that validation refuses, met while converting for the engine: an error pointing at it,
+/// never a gate or rollout that quietly does less.
+fn unusable(path: Path, what: &str, value: impl std::fmt::Debug) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.error_at(path, format!("Invalid {what}"), format!("{value:?} cannot be used as {what}; nothing was changed."));
+    d
+}
+
+/// A duration attribute: its default when not set, an error when set but not a duration.
+fn duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, default: Duration) -> Result<Duration, Diagnostics> {
+    match v.known() {
+        Some(text) => duration::parse(text).map_err(|_| unusable(path(), what, text)),
+        None => Ok(default),
+    }
+}
+
+pub fn rollout(r: Option<&impl RolloutFields>) -> Result<Option<Rollout>, Diagnostics> {
+    let Some(r) = r else { return Ok(None) };
+    let mut steps = Vec::new();
+    for (i, x) in r.steps().known().into_iter().flatten().enumerate() {
+        steps.push(u8::try_from(*x).map_err(|_| unusable(attr_path(&["rollout", "steps"]).index(i), "rollout step", x))?);
+    }
+    let bake = duration_at(r.bake_time(), || attr_path(&["rollout", "bake_time"]), "bake_time", Duration::ZERO)?;
+    Ok(Some(Rollout { steps, bake }))
 }
 
 /// The engine's observed-traffic wait, re-checked on the gate's `check_interval`.
@@ -482,18 +502,24 @@ fn min_requests(v: &Val<i64>) -> u64 {
 }
 
 /// The engine's gate, with the resource's defaults.
-pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<HealthGate> {
-    let g = g?;
+pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Option<HealthGate>, Diagnostics> {
+    let Some(g) = g else { return Ok(None) };
+    let at = |p: &[&str]| {
+        let mut path = attr_path(&["health_gate"]);
+        for a in p {
+            path = path.attr(a);
+        }
+        path
+    };
     let mut arns: Vec<String> = defaults.target_groups.clone();
     for a in g.target_group_arns.known().into_iter().flatten() {
         if !arns.contains(a) {
             arns.push(a.clone());
         }
     }
-    let http_check = g.http_check.as_ref().and_then(|c| {
-        let url_text = c.url.known()?.clone();
-        Some(HttpCheck {
-            url: ProbeUrl::parse(&url_text).ok()?,
+    let http_check = match g.http_check.as_ref().and_then(|c| Some((c, c.url.known()?.clone()))) {
+        Some((c, url_text)) => Some(HttpCheck {
+            url: ProbeUrl::parse(&url_text).map_err(|_| unusable(at(&["http_check", "url"]), "http_check url", &url_text))?,
             url_text,
             host_header: c.host_header.known().cloned(),
             expect_status: c
@@ -502,9 +528,10 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<Heal
                 .map(|v| v.iter().filter_map(|x| u16::try_from(*x).ok()).collect())
                 .unwrap_or_else(|| vec![200]),
             insecure_tls: c.insecure_tls.known().copied().unwrap_or(false),
-            timeout: c.timeout.known().and_then(|t| duration::parse(t).ok()).unwrap_or(Duration::from_secs(5)),
-        })
-    });
+            timeout: duration_at(&c.timeout, || at(&["http_check", "timeout"]), "timeout", Duration::from_secs(5))?,
+        }),
+        None => None,
+    };
     let error_rate = g.error_rate.as_ref().and_then(|e| {
         Some(ErrorRateGate {
             green_target_group_arn: known_or(&e.green_target_group_arn, defaults.green_target_group.as_ref())?,
@@ -527,7 +554,12 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<Heal
             max_over_blue: l.max_over_blue.known().and_then(|m| duration::parse(m).ok()),
         })
     });
-    Some(HealthGate {
+    if let Some(l) = &g.latency {
+        // A limit that cannot be read must not become no limit.
+        duration_at(&l.max, || at(&["latency", "max"]), "latency max", Duration::MAX)?;
+        duration_at(&l.max_over_blue, || at(&["latency", "max_over_blue"]), "latency max_over_blue", Duration::MAX)?;
+    }
+    Ok(Some(HealthGate {
         target_group_arns: arns,
         min_healthy_targets: g.min_healthy_targets.known().and_then(|n| u32::try_from(*n).ok()).unwrap_or(1),
         http_check,
@@ -540,7 +572,7 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Option<Heal
         error_rate,
         latency,
         fallback_load_balancer: defaults.load_balancer.clone(),
-    })
+    }))
 }
 
 /// Whether the gate reads nothing from CloudWatch.
@@ -583,7 +615,8 @@ pub async fn check_gate_setup(
     if !cloudwatch_refs_known(model) {
         return;
     }
-    let Some(gate) = gate(Some(model), defaults).filter(HealthGate::uses_cloudwatch) else { return };
+    // A gate that cannot be converted is reported by validation.
+    let Ok(Some(gate)) = gate(Some(model), defaults).map(|g| g.filter(HealthGate::uses_cloudwatch)) else { return };
     let probe = AwsGateProbe::new(&ctx.clients);
     if let Err(problems) = gate.check_setup(&probe).await {
         for p in problems {
@@ -683,6 +716,112 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
     }
 }
 
+/// The engine's plan for moving `from` → `to` with a resource's rollout,
+/// gate and `on_gate_failure`.
+pub fn shift_plan(
+    from: TrafficSplit,
+    traffic: &Val<i64>,
+    rollout_model: Option<&impl RolloutFields>,
+    gate_model: Option<&HealthGateModel>,
+    defaults: &GateDefaults,
+    on_failure: &Val<OnGateFailureModel>,
+    observed_traffic: Option<ObservedTraffic>,
+) -> Result<ShiftPlan, Diagnostics> {
+    let Some(to) = target_split(traffic) else {
+        let mut d = Diagnostics::new();
+        d.bug("traffic is not known at apply");
+        return Err(d);
+    };
+    Ok(ShiftPlan {
+        from,
+        to,
+        rollout: rollout(rollout_model)?,
+        gate: gate(gate_model, defaults)?,
+        on_gate_failure: on_gate_failure(on_failure),
+        gate_already_passed: false,
+        observed_traffic,
+    })
+}
+
+/// How a resource words the outcome of a create.
+pub struct CreateWords<'a, M> {
+    /// What a failed create was doing ("Creating the switch").
+    pub creating: &'a str,
+    /// Where a refusal to create points.
+    pub refusal_path: fn(&Error) -> Option<Path>,
+    /// What a wait for the create to take effect is ("Waiting for Route 53").
+    pub waiting: &'a str,
+    /// Where traffic is after a gate failed before anything was made.
+    pub blocked: &'a str,
+    /// Where traffic is after a create that was undone.
+    pub undone: fn(&M) -> String,
+    /// Where traffic is otherwise ("Route 53 now answers").
+    pub now: &'a str,
+}
+
+/// What a create leaves behind: what it made, the split in effect and the
+/// receipts of its writes (`None` when nothing exists), with diagnostics.
+pub type CreateResult<M, R> = (Option<(M, TrafficSplit, Vec<R>)>, Diagnostics);
+
+/// Creates a cutover and shifts it to `plan.to` (see [`cutover::create`]);
+/// its outcome as what exists and diagnostics.
+pub async fn create<C: Cutover>(
+    ctx: &Ctx,
+    cutover: &C,
+    plan: &ShiftPlan,
+    words: &CreateWords<'_, C::Made>,
+) -> CreateResult<C::Made, <C::Router as TrafficRouter>::Receipt> {
+    let probe = AwsGateProbe::new(&ctx.clients);
+    let target = plan.to;
+    let mut diags = Diagnostics::new();
+    let kept = match cutover::create(cutover, &probe, plan, &ctx.stop).await {
+        Created::Blocked { failure, at } => {
+            outcome_diags(&ShiftOutcome::GateBlocked(failure), at, target, &mut diags, words.blocked);
+            None
+        }
+        Created::Failed(e) => {
+            report(&mut diags, &e, (words.refusal_path)(&e), words.creating);
+            None
+        }
+        Created::Unsettled { made, at, error } => {
+            report(&mut diags, &error, None, words.waiting);
+            if matches!(error, Error::Cancelled(_)) && at == target {
+                // Ctrl-C while the new cutover, already at its target, waits to take effect: it exists as planned and
+                // will take effect. As an error Terraform would taint it, and replacing it would mean destroying one
+                // that may split traffic (refused). (Stopped at any other split, the state cannot match the plan
+                // without an error, and Terraform taints it; see docs/guides/failure-modes.md.)
+                for d in &mut diags.0 {
+                    d.severity = crate::diag::Severity::Warning;
+                }
+            }
+            Some((made, at, Vec::new()))
+        }
+        Created::Undone { made, report } => {
+            outcome_diags(&report.outcome, report.at, target, &mut diags, &(words.undone)(&made));
+            None
+        }
+        Created::Made { made, report, undo_failed } => {
+            if let Some(e) = undo_failed {
+                diags.extend(error_from(&e, None, "Undoing the create"));
+            }
+            outcome_diags(&report.outcome, report.at, target, &mut diags, words.now);
+            Some((made, report.at, report.writes))
+        }
+    };
+    (kept, diags)
+}
+
+/// Shifts an existing cutover as `plan` says: the split in effect at the
+/// end, the receipts of its writes, and diagnostics (`now` says where
+/// traffic is, e.g. "Route 53 now answers").
+pub async fn shift<R: TrafficRouter>(ctx: &Ctx, router: &R, plan: &ShiftPlan, now: &str) -> (TrafficSplit, Vec<R::Receipt>, Diagnostics) {
+    let probe = AwsGateProbe::new(&ctx.clients);
+    let report = cutover::shift(router, &probe, plan, &ctx.stop).await;
+    let mut diags = Diagnostics::new();
+    outcome_diags(&report.outcome, report.at, plan.to, &mut diags, now);
+    (report.at, report.writes, diags)
+}
+
 /// `traffic` as a split, once known and in range.
 pub fn target_split(traffic: &Val<i64>) -> Option<TrafficSplit> {
     traffic.known().and_then(|t| u8::try_from(*t).ok()).and_then(TrafficSplit::green_percent)
@@ -707,6 +846,23 @@ pub fn error_from(e: &bluegreen_core::Error, path: Option<Path>, context: &str) 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_gate_or_rollout_that_cannot_be_converted_is_an_error_not_a_pass() {
+        let g = HealthGateModel {
+            http_check: Some(HttpCheckModel { url: Val::Known("not a url".into()), ..HttpCheckModel::default() }),
+            ..HealthGateModel::default()
+        };
+        let d = gate(Some(&g), &GateDefaults::switch()).unwrap_err();
+        assert_eq!(d.0[0].path, Some(attr_path(&["health_gate", "http_check", "url"])));
+        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Known("five minutes".into()) };
+        let d = rollout(Some(&r)).unwrap_err();
+        assert_eq!(d.0[0].path, Some(attr_path(&["rollout", "bake_time"])));
+        let r = RolloutModel { steps: Val::Known(vec![10, 300]), bake_time: Val::Null };
+        assert_eq!(rollout(Some(&r)).unwrap_err().0[0].path, Some(attr_path(&["rollout", "steps"]).index(1)));
+        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null };
+        assert_eq!(rollout(Some(&r)).unwrap().unwrap().bake, Duration::ZERO, "not set: the default");
+    }
 
     #[test]
     fn only_a_plan_that_may_raise_traffic_checks_the_gate() {

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
+use bluegreen_core::aws::route53::ChangeInfo;
 use bluegreen_core::aws::route53::{AliasTarget, RecordType};
+use bluegreen_core::cutover::Cutover;
 use bluegreen_core::dns::{canonical_name, check_name, display_name};
-use bluegreen_core::engine::{self, ShiftOutcome, ShiftPlan};
-use bluegreen_core::gate::AwsGateProbe;
-use bluegreen_core::switch::{self as dns_switch, DnsRouter, Observed, OnDestroy, Side, SwitchSpec, Target};
+use bluegreen_core::engine::ShiftPlan;
+use bluegreen_core::switch::{self as dns_switch, DnsCutover, DnsRouter, Observed, OnDestroy, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::zone::{SyncOptions, Zone};
 use bluegreen_core::{duration, Error};
@@ -242,6 +243,30 @@ impl SwitchModel {
         }
     }
 
+    /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
+    fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
+        common::shift_plan(
+            from,
+            &self.traffic,
+            self.rollout.as_ref(),
+            self.health_gate.as_ref(),
+            &GateDefaults::switch(),
+            &self.on_gate_failure,
+            common::observed_traffic(self.rollout.as_ref(), self.health_gate.as_ref()),
+        )
+    }
+
+    /// The core's view of the whole switch. Only called at apply, when everything is known.
+    fn cutover(&self, ctx: &Ctx) -> Result<DnsCutover, Diagnostics> {
+        Ok(DnsCutover {
+            zone: self.zone(ctx),
+            spec: self.spec()?,
+            sync: self.sync(),
+            adopt: self.adopt_existing.known().copied().unwrap_or(false),
+            on_destroy: self.destroy_mode(),
+        })
+    }
+
     fn zone(&self, ctx: &Ctx) -> Arc<Zone> {
         ctx.zones.zone(self.zone_id.known().map_or("", String::as_str))
     }
@@ -343,46 +368,9 @@ fn same_target(a: &SideModel, b: &SideModel) -> bool {
 
 pub struct SwitchResource;
 
-/// Runs the engine from `from` to `to`, and turns the
-/// outcome into state (the real split) and diagnostics.
-async fn run_shift(
-    ctx: &Ctx,
-    model: SwitchModel,
-    spec: SwitchSpec,
-    zone: Arc<Zone>,
-    from: TrafficSplit,
-    to: TrafficSplit,
-    creating: Option<bool>,
-) -> Applied<SwitchModel> {
-    let mut diags = Diagnostics::new();
-    let router = DnsRouter { zone: zone.clone(), spec: spec.clone(), sync: model.sync(), last_change: Default::default() };
-    let plan = ShiftPlan {
-        from,
-        to,
-        rollout: common::rollout(model.rollout.as_ref()),
-        gate: common::gate(model.health_gate.as_ref(), &GateDefaults::switch()),
-        on_gate_failure: common::on_gate_failure(&model.on_gate_failure),
-        gate_already_passed: creating.is_some(),
-        observed_traffic: common::observed_traffic(model.rollout.as_ref(), model.health_gate.as_ref()),
-    };
-    let probe = AwsGateProbe::new(&ctx.clients);
-    let report = engine::shift(&router, &probe, &plan, &ctx.stop).await;
-    let change = router.last_change.lock().expect("lock").clone();
-    // A create rolled back to where it started is undone completely: the
-    // adopted record comes back (or the pair goes), so Terraform has nothing
-    // half-made to taint and the next apply simply creates it again.
-    if let (Some(adopted), ShiftOutcome::RolledBack(_)) = (creating, &report.outcome) {
-        match dns_switch::undo_create(&zone, &spec, adopted).await {
-            Ok(()) => {
-                let before = if adopted { "the original simple record answers again" } else { "the name has no records, as before" };
-                common::outcome_diags(&report.outcome, report.at, to, &mut diags, &format!("The switch was not created; {before}"));
-                return Applied { state: None, diags };
-            }
-            Err(e) => diags.extend(common::error_from(&e, None, "Undoing the create")),
-        }
-    }
-    common::outcome_diags(&report.outcome, report.at, to, &mut diags, "Route 53 now answers");
-    Applied { state: Some(model.with_reality(report.at, change)), diags }
+/// The last Route 53 change id among a shift's writes (a write that a read-back found already in place has none).
+fn last_change(writes: &[ChangeInfo]) -> Option<String> {
+    writes.iter().rev().map(|c| c.id.clone()).find(|id| !id.is_empty())
 }
 
 #[async_trait]
@@ -520,8 +508,8 @@ impl ResourceImpl for SwitchResource {
     }
 
     async fn plan_destroy(ctx: Option<&Ctx>, prior: &SwitchModel) -> Diagnostics {
-        let (Some(ctx), Ok(spec)) = (ctx, prior.spec()) else { return Diagnostics::new() };
-        match dns_switch::check_destroy(&prior.zone(ctx), &spec, prior.destroy_mode()).await {
+        let Some(Ok(cutover)) = ctx.map(|ctx| prior.cutover(ctx)) else { return Diagnostics::new() };
+        match cutover.check_destroy().await {
             // Only a refusal is final here; a failed read is left to the apply, which reads again.
             Err(e @ Error::Refused { .. }) => common::error_from(&e, Some(attr_path(&["traffic"])), "Destroying the switch"),
             _ => Diagnostics::new(),
@@ -529,66 +517,31 @@ impl ResourceImpl for SwitchResource {
     }
 
     async fn create(ctx: &Ctx, planned: SwitchModel) -> Applied<SwitchModel> {
-        let spec = match planned.spec() {
-            Ok(s) => s,
+        let cutover = match planned.cutover(ctx) {
+            Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let zone = planned.zone(ctx);
-        let Some(target) = planned.target_split() else {
-            let mut d = Diagnostics::new();
-            d.bug("traffic is not known at apply");
-            return Applied { state: None, diags: d };
+        let plan = match planned.shift_plan(TrafficSplit::ALL_BLUE) {
+            Ok(p) => p,
+            Err(diags) => return Applied { state: None, diags },
         };
-        let gated = planned.health_gate.is_some() || common::rollout(planned.rollout.as_ref()).is_some_and(|r| !r.steps.is_empty());
-        // Start from all-blue (what the legacy record serves today) when the
-        // way to the target is gated or stepped; otherwise go straight there.
-        let initial = if gated { TrafficSplit::ALL_BLUE } else { target };
-        if gated && target > initial {
-            // Check the gate before creating anything, so a failing gate leaves no half-made switch behind.
-            if let Some(g) = common::gate(planned.health_gate.as_ref(), &GateDefaults::switch()) {
-                let probe = AwsGateProbe::new(&ctx.clients);
-                if let Err(f) = g.evaluate(&probe).await {
-                    let mut diags = Diagnostics::new();
-                    common::outcome_diags(
-                        &ShiftOutcome::GateBlocked(f),
-                        initial,
-                        target,
-                        &mut diags,
-                        "Nothing was created; DNS answers as before",
-                    );
-                    return Applied { state: None, diags };
-                }
-            }
-        }
-        let adopt = planned.adopt_existing.known().copied().unwrap_or(false);
-        let created = match dns_switch::create(&zone, &spec, initial, adopt).await {
-            Ok(c) => c,
-            Err(e) => {
-                let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["adopt_existing"])) } else { None };
-                return Applied { state: None, diags: common::error_from(&e, path, "Creating the switch") };
-            }
+        let words = common::CreateWords {
+            creating: "Creating the switch",
+            refusal_path: |e| matches!(e, Error::Refused { .. }).then(|| attr_path(&["adopt_existing"])),
+            waiting: "Waiting for Route 53",
+            blocked: "Nothing was created; DNS answers as before",
+            undone: |made: &dns_switch::Created| {
+                let before = if made.adopted { "the original simple record answers again" } else { "the name has no records, as before" };
+                format!("The switch was not created; {before}")
+            },
+            now: "Route 53 now answers",
         };
-        tracing::info!(name = %spec.name, green = initial.green(), adopted = created.adopted, "weighted pair created");
-        let change = created.change.clone();
-        let mut diags = Diagnostics::new();
-        if let Err(e) = zone.wait_insync(&change, planned.sync(), &ctx.stop).await {
-            report(&mut diags, &e, None, "Waiting for Route 53");
-            if matches!(e, Error::Cancelled(_)) && initial == target {
-                // Ctrl-C while the new pair, already at its target, waits for INSYNC: it exists as planned and
-                // will be INSYNC. As an error Terraform would taint it, and replacing it would mean destroying
-                // a pair that may split traffic (refused). (Stopped at any other split, the state cannot match
-                // the plan without an error, and Terraform taints the switch; see docs/guides/failure-modes.md.)
-                for d in &mut diags.0 {
-                    d.severity = crate::diag::Severity::Warning;
-                }
-            }
-            return Applied { state: Some(planned.with_reality(initial, Some(change.id))), diags };
-        }
-        let model = planned.with_reality(initial, Some(change.id).filter(|c| !c.is_empty()));
-        if initial == target {
-            return Applied { state: Some(model), diags };
-        }
-        run_shift(ctx, model, spec, zone, initial, target, Some(created.adopted)).await
+        let (kept, diags) = common::create(ctx, &cutover, &plan, &words).await;
+        let state = kept.map(|(made, at, writes)| {
+            let change = last_change(&writes).or(Some(made.change.id).filter(|c| !c.is_empty()));
+            planned.with_reality(at, change)
+        });
+        Applied { state, diags }
     }
 
     async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel) -> Applied<SwitchModel> {
@@ -629,32 +582,32 @@ impl ResourceImpl for SwitchResource {
         } else if model.change_id.is_unknown() {
             model.change_id = prior.change_id.clone();
         }
-        let Some(to) = model.target_split() else {
-            diags.bug("traffic is not known at apply");
-            return Applied { state: Some(model.with_reality(from, None)), diags };
+        let plan = match model.shift_plan(from) {
+            Ok(p) => p,
+            Err(d) => {
+                diags.extend(d);
+                return Applied { state: Some(model.with_reality(from, None)), diags };
+            }
         };
-        if to == from {
-            return Applied { state: Some(model.with_reality(from, None)), diags };
-        }
-        run_shift(ctx, model, spec, zone, from, to, None).await
+        let router = DnsRouter { zone, spec, sync: model.sync() };
+        let (at, writes, diags) = common::shift(ctx, &router, &plan, "Route 53 now answers").await;
+        Applied { state: Some(model.with_reality(at, last_change(&writes))), diags }
     }
 
     async fn delete(ctx: &Ctx, prior: SwitchModel) -> Applied<SwitchModel> {
-        let spec = match prior.spec() {
-            Ok(s) => s,
+        let cutover = match prior.cutover(ctx) {
+            Ok(c) => c,
             Err(diags) => return Applied { state: Some(prior), diags },
         };
-        let zone = prior.zone(ctx);
-        match dns_switch::destroy(&zone, &spec, prior.destroy_mode()).await {
-            Ok(Some(change)) => {
+        match cutover.destroy(&ctx.stop).await {
+            Ok(destroyed) => {
                 let mut diags = Diagnostics::new();
-                if let Err(e) = zone.wait_insync(&change, prior.sync(), &ctx.stop).await {
+                if let Some(e) = destroyed.unconfirmed {
                     // The change is accepted; only the wait failed. The records are gone either way.
                     diags.warning("Route 53 change not confirmed", format!("{e}"));
                 }
                 Applied { state: None, diags }
             }
-            Ok(None) => Applied { state: None, diags: Diagnostics::new() },
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
                 Applied { state: Some(prior), diags: common::error_from(&e, path, "Destroying the switch") }
