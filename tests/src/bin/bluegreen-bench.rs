@@ -1244,7 +1244,7 @@ fn handshake_section(h: &HandshakeResult) -> String {
         let v = sorted(h.samples[1..].iter().map(|d| ms(*d)).collect());
         let _ = writeln!(
             s,
-            "{} starts of the release binary with Terraform's environment and AutoMTLS (P-521 client certificate), \
+            "{} starts of the provider binary with Terraform's environment and AutoMTLS (P-521 client certificate), \
              exec → first stdout line: min {:.1} ms, median {:.1} ms, p90 {:.1} ms, max {:.1} ms. The first (cold) start, \
              not counted: {:.1} ms.",
             v.len(),
@@ -1600,7 +1600,7 @@ mod tests {
         ));
         assert!(!scale.contains("destroy"), "a command not measured has no row");
 
-        assert!(section(&sections, "handshake").contains("3 starts of the release binary"));
+        assert!(section(&sections, "handshake").contains("3 starts of the provider binary"));
         assert!(section(&sections, "handshake")
             .contains("min 3.0 ms, median 4.0 ms, p90 5.0 ms, max 5.0 ms. The first (cold) start, not counted: 7.0 ms."));
         assert!(section(&sections, "rollout").contains("| 10 | 1031.0 ms | 2.0 ms | 1000 ms | 29.0 ms | 40 |\n"));
