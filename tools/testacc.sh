@@ -5,11 +5,13 @@
 #   Terraform 1.0.3  (the oldest version claimed)            every suite
 #   Terraform 1.6.6                                          the edit-sequence suite (tests/tests/edits.rs) and every
 #                                                            test with `import` in its name
-# The test binaries are built once (cargo test --no-run) and run once per version, with BLUEGREEN_TERRAFORM naming
-# the version. ACC_JOBS runs (default 2) go on at once, each worker with its own LocalStack instance
-# (LOCALSTACK_INSTANCE=acc-<n>, its own state and TMPDIR); the longest runs start first. Every LocalStack started
-# here is stopped at the end, also on failure or Ctrl-C. Each run's output is in target/testacc/<version>-<suite>.log;
-# the output of failed runs is printed at the end, with a summary naming the Terraform version of every run.
+# The test binaries come from the workspace's one debug build (cargo test --workspace --no-run: the same packages, so
+# the same features, as `make build-debug` and `make unit`, which runs this crate's own unit and doc tests) and run
+# once per version, with BLUEGREEN_TERRAFORM naming the version. ACC_JOBS runs (default 2) go on at once, each
+# worker with its own LocalStack instance (LOCALSTACK_INSTANCE=acc-<n>, its own state and TMPDIR); the longest runs
+# start first. Every LocalStack started here is stopped at the end, also on failure or Ctrl-C. Each run's output is in
+# target/testacc/<version>-<suite>.log; the output of failed runs is printed at the end, with a summary naming the
+# Terraform version of every run.
 # Exit status: 0 iff every run passed.
 #
 # ACC_JOBS=N          runs at once (default 2)
@@ -41,38 +43,29 @@ done
 rm -rf "$OUT"
 mkdir -p "$OUT"
 
-# 1. Build every acceptance-test binary once; read their paths from cargo's JSON messages.
-say "building the acceptance tests (cargo test -p bluegreen-acceptance --no-run)"
-"$CARGO" test -p bluegreen-acceptance --no-run --message-format=json-render-diagnostics >"$OUT/build.json"
+# 1. The acceptance suites' binaries (tests/tests/<suite>.rs), from cargo's JSON messages. Not `-p
+#    bluegreen-acceptance`: that selection resolves other features and would compile most of the tree again.
+say "building the acceptance tests (cargo test --workspace --no-run)"
+"$CARGO" test --workspace --no-run --message-format=json-render-diagnostics >"$OUT/build.json"
 declare -A BIN=()
-while read -r name path; do BIN[$name]="$path"; done < <("$VPY" - "$OUT/build.json" <<'EOF'
+while read -r name path; do BIN[$name]="$path"; done < <("$VPY" - "$OUT/build.json" "$ROOT/tests/Cargo.toml" <<'EOF'
 import json, sys
 for line in open(sys.argv[1]):
     m = json.loads(line)
-    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"]:
-        t = m["target"]
-        # tests/tests/<suite>.rs are "test" targets; the crate's own unit tests are "lib", its binaries' "bin-<name>".
-        kind = t["kind"][0]
-        name = t["name"] if kind == "test" else "lib" if kind == "lib" else "bin-" + t["name"] if kind == "bin" else None
-        if name:
-            print(name, m["executable"])
+    if m.get("reason") == "compiler-artifact" and m.get("executable") and m["profile"]["test"] \
+            and m["manifest_path"] == sys.argv[2] and m["target"]["kind"] == ["test"]:
+        print(m["target"]["name"], m["executable"])
 EOF
 )
-(( ${#BIN[@]} > 0 )) || { say "cargo built no test binaries (see $OUT/build.json)" >&2; exit 1; }
-# The documentation examples are compiled (as `cargo test` would), once: they do not depend on Terraform.
-say "doc tests (cargo test -p bluegreen-acceptance --doc)"
-"$CARGO" test -p bluegreen-acceptance --doc >"$OUT/doc.log" 2>&1 || { cat "$OUT/doc.log"; say "doc tests FAILED" >&2; exit 1; }
+(( ${#BIN[@]} > 0 )) || { say "cargo built no acceptance suites (see $OUT/build.json)" >&2; exit 1; }
 for s in "${!BIN[@]}"; do [[ -x "${BIN[$s]}" ]] || { say "missing test binary ${BIN[$s]}" >&2; exit 1; }; done
 
 # 2. The runs: "<version> <suite> [libtest filter]", longest first so that two workers finish together (measured in
 #    one CI run on 2 busy cores, seconds per run on 1.15.5 / 1.0.3: gates 120/137, aws_side 86/88, edits 53/64,
 #    faults 45/56, canary 39/54, switch 30/58, examples 18/17, diagnostics 5/10, bad_input 9/13, the others under 7).
 SUITES_BY_LENGTH="gates aws_side edits faults canary switch examples diagnostics bad_input security proxy logging data_sources schema"
-ONCE=()   # the crate's own unit tests (harness parsers, proxy schedules): no terraform in them, so once is enough
 for s in "${!BIN[@]}"; do
-  if [[ "$s" == lib || "$s" == bin-* ]]; then ONCE+=("$s")
-  elif [[ " $SUITES_BY_LENGTH " != *" $s "* ]]; then SUITES_BY_LENGTH+=" $s"   # a suite added later runs last
-  fi
+  if [[ " $SUITES_BY_LENGTH " != *" $s "* ]]; then SUITES_BY_LENGTH+=" $s"; fi   # a suite added later runs last
 done
 RUNS=()
 is_full() { [[ " $FULL " == *" $1 "* ]]; }
@@ -86,7 +79,6 @@ for v in $VERSIONS; do
   # The import tests live in these suites (grep -n 'fn .*import' tests/tests/*.rs).
   for s in switch canary faults; do [[ -n "${BIN[$s]:-}" ]] && RUNS+=("$v $s import"); done
 done
-for s in "${ONCE[@]}"; do RUNS+=("$(set -- $VERSIONS; echo "$1") $s"); done
 [[ -n "${BIN[edits]:-}" ]] || { say "cargo built no edits suite (tests/tests/edits.rs): the matrix would not edit configurations" >&2; exit 1; }
 say "${#RUNS[@]} runs, $JOBS at once, --test-threads=$THREADS each"
 

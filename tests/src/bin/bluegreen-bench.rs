@@ -2,12 +2,17 @@
 //! the real terraform 1.0.3 CLI and the release build of the provider, every
 //! AWS call going through the recording proxy ([`bluegreen_acceptance::proxy`]).
 //!
-//! A benchmark, not a test: it measures, prints a markdown table, writes it
-//! to `target/bench/results.md` (with the terraform log, output and proxy
-//! call list of every measured command under `target/bench/logs/`) and
-//! compares against the targets of issue #6. It exits non-zero only when
-//! something could not be measured (a terraform command failed), never for
-//! a missed target.
+//! A benchmark, not a test: it measures, compares against the targets of
+//! issue #6, and writes the results to `target/bench/results.json` (with the
+//! terraform log, output and proxy call list of every measured command under
+//! `target/bench/logs/`). From that file it renders `target/bench/results.md`
+//! and the generated sections of `docs/PERFORMANCE.md` (between
+//! `<!-- bench:<name> -->` and `<!-- /bench -->`; see [`fill_page`]), each
+//! with the date, machine, load, Terraform and LocalStack versions of the run
+//! that measured it. A part skipped with `BENCH_SKIP` keeps its results from
+//! the previous `results.json`. It exits non-zero only when something could
+//! not be measured (a terraform command failed; the page is then left as it
+//! was), never for a missed target.
 //!
 //! 1. **Scale**, for each N in `BENCH_SIZES` (default `10,100,500`), in a
 //!    fresh hosted zone: N `bluegreen_switch`es (one `count`, records sides,
@@ -48,7 +53,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
-use std::io::{BufRead, BufReader};
+use std::io::{BufRead, BufReader, Read, Write as _};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
@@ -56,6 +61,7 @@ use std::time::{Duration, Instant};
 
 use bluegreen_acceptance::proxy::{Call, Fault, Proxy, ROUTE53};
 use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Output, Workdir, PROVIDER_BINARY};
+use serde::{Deserialize, Serialize};
 
 const CHANGE: &str = "ChangeResourceRecordSets";
 /// One terraform command of the bench may take this long.
@@ -126,7 +132,7 @@ impl Settings {
 // ---------------------------------------------------------------------------
 
 /// What one terraform command cost.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Measured {
     ok: bool,
     wall: Duration,
@@ -264,7 +270,7 @@ fn tail(text: &str, lines: usize) -> String {
 // 1. Scale
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct ScaleResult {
     n: usize,
     setup: Option<Measured>,
@@ -438,7 +444,7 @@ fn panic_text(p: &Box<dyn std::any::Any + Send>) -> String {
 // 2. Start → handshake line
 // ---------------------------------------------------------------------------
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct HandshakeResult {
     /// Every start, in order; the first (cold) is excluded from the statistics.
     samples: Vec<Duration>,
@@ -528,7 +534,7 @@ fn handshakes(count: usize) -> HandshakeResult {
 // ---------------------------------------------------------------------------
 
 /// One step interval of a rollout: from one write to the next.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 struct StepTiming {
     /// Green percent the interval starts at.
     green: u8,
@@ -547,7 +553,7 @@ impl StepTiming {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct RolloutResult {
     runs: Vec<Measured>,
     steps: Vec<StepTiming>,
@@ -683,10 +689,10 @@ fn rollout(b: &Bench, runs: usize) -> RolloutResult {
 const RATE_LIMIT_RPS: f64 = 5.0;
 
 /// One command of the rate-limited run, as the proxy saw its Route 53 calls.
-#[derive(Debug)]
+#[derive(Debug, Serialize, Deserialize)]
 struct RateRow {
     zones: usize,
-    label: &'static str,
+    label: String,
     m: Measured,
     answered: usize,
     throttled: usize,
@@ -700,7 +706,7 @@ impl RateRow {
     }
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Serialize, Deserialize)]
 struct RateResult {
     n: usize,
     rows: Vec<RateRow>,
@@ -756,7 +762,7 @@ fn rate_limited(settings: &Settings, logs: &Path) -> RateResult {
                 let throttled = calls.iter().filter(|c| c.injected()).count();
                 let span = calls.last().map(|l| l.at.saturating_sub(calls[0].at)).unwrap_or_default();
                 let ok = m.ok;
-                r.rows.push(RateRow { zones: zone_count, label, m, answered: calls.len() - throttled, throttled, span });
+                r.rows.push(RateRow { zones: zone_count, label: label.to_string(), m, answered: calls.len() - throttled, throttled, span });
                 if !ok {
                     r.problems.push(format!("{zone_count} zone(s): {label} failed"));
                     return;
@@ -883,17 +889,23 @@ fn verdict(pass: bool) -> &'static str {
     }
 }
 
+/// The machine and the versions a run measured with, read at run time.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 struct Machine {
     nproc: usize,
     cpu: String,
     mem: String,
     load_start: String,
     load_end: String,
+    /// `terraform version`'s first line.
     terraform: String,
+    /// The version LocalStack's `/_localstack/health` reports.
+    localstack: String,
+    /// The provider binary (relative to the repository) and its size.
     provider: String,
 }
 
-fn machine(load_start: String) -> Machine {
+fn machine(root: &Path, load_start: String) -> Machine {
     let env = test_env();
     let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
     let cpu = cpuinfo.lines().find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()));
@@ -919,8 +931,22 @@ fn machine(load_start: String) -> Machine {
         load_start,
         load_end: loadavg(),
         terraform,
-        provider: format!("{} ({size})", bin.display()),
+        localstack: localstack_version(&env.endpoint).unwrap_or_else(|e| format!("? ({e})")),
+        provider: format!("{} ({size})", bin.strip_prefix(root).unwrap_or(&bin).display()),
     }
+}
+
+/// `version` of LocalStack's `GET /_localstack/health` (plain HTTP on loopback).
+fn localstack_version(endpoint: &str) -> Result<String, String> {
+    let addr = endpoint.trim_start_matches("http://").trim_end_matches('/');
+    let mut stream = std::net::TcpStream::connect(addr).map_err(|e| format!("{addr}: {e}"))?;
+    stream.set_read_timeout(Some(Duration::from_secs(10))).map_err(|e| e.to_string())?;
+    write!(stream, "GET /_localstack/health HTTP/1.0\r\nHost: {addr}\r\n\r\n").map_err(|e| e.to_string())?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).map_err(|e| e.to_string())?;
+    let body = answer.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+    let health: serde_json::Value = serde_json::from_str(body).map_err(|e| format!("/_localstack/health: {e}"))?;
+    health.get("version").and_then(|v| v.as_str()).map(str::to_string).ok_or_else(|| "/_localstack/health has no version".into())
 }
 
 fn loadavg() -> String {
@@ -929,88 +955,157 @@ fn loadavg() -> String {
         .unwrap_or_else(|_| "?".into())
 }
 
-struct Report<'a> {
-    settings: &'a Settings,
-    machine: Machine,
-    scale: Vec<ScaleResult>,
-    handshake: Option<HandshakeResult>,
-    rollout: Option<RolloutResult>,
-    rate: Option<RateResult>,
+// ---------------------------------------------------------------------------
+// Results: target/bench/results.json, rendered to results.md and docs/PERFORMANCE.md
+// ---------------------------------------------------------------------------
+
+/// When, on what and how long one invocation of the bench ran.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+struct RunInfo {
+    /// `2026-11-29 23:50 UTC`.
     started: String,
     took: Duration,
+    machine: Machine,
+    /// `BENCH_ROUTE53_RPS` (0: the proxy did not throttle the scale and rollout commands).
+    route53_rps: f64,
 }
 
-impl Report<'_> {
-    fn render(&self) -> String {
-        let mut s = String::new();
-        let m = &self.machine;
-        let _ = writeln!(s, "# make bench — results\n");
-        let _ = writeln!(
-            s,
-            "Run {} ({:.0} min). Machine: {} cores ({}), {} RAM; load average (1, 5, 15 min) {} at the start, {} at the end; \
-             shared with other work. {}; provider {}. LocalStack behind the recording proxy{}.\n",
-            self.started,
-            self.took.as_secs_f64() / 60.0,
-            m.nproc,
-            m.cpu,
-            m.mem,
-            m.load_start,
-            m.load_end,
-            m.terraform,
-            m.provider,
-            if self.settings.route53_rps > 0.0 {
-                format!(", which throttled Route 53 above {} requests/s (`BENCH_ROUTE53_RPS`)", self.settings.route53_rps)
-            } else {
-                String::new()
-            }
-        );
-        s.push_str(&self.targets());
-        s.push_str(&self.scale_tables());
-        s.push_str(&self.handshake_section());
-        s.push_str(&self.rollout_section());
-        s.push_str(&self.rate_section());
-        s
+/// One part's results and the run that measured them.
+#[derive(Debug, Serialize, Deserialize)]
+struct Part<T> {
+    run: RunInfo,
+    result: T,
+}
+
+/// Everything the page shows. Each part comes from the latest run that measured it: a part that a run skips
+/// (`BENCH_SKIP`) is kept from the previous `results.json`, with its own run's date.
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Results {
+    scale: Option<Part<Vec<ScaleResult>>>,
+    handshake: Option<Part<HandshakeResult>>,
+    rollout: Option<Part<RolloutResult>>,
+    rate: Option<Part<RateResult>>,
+}
+
+/// The generated sections, in page order: (marker name, title in results.md).
+const SECTIONS: [(&str, &str); 5] = [
+    ("targets", "Targets"),
+    ("scale", "Scale: N switches in one zone"),
+    ("handshake", "Start → handshake line"),
+    ("rollout", "Rollout step overhead"),
+    ("rate", "Rate-limited run"),
+];
+
+impl Results {
+    /// The previous results, if any (a file that does not parse is reported and ignored).
+    fn load(file: &Path) -> Results {
+        match std::fs::read_to_string(file) {
+            Ok(text) => serde_json::from_str(&text).unwrap_or_else(|e| {
+                eprintln!("bench: ignoring {} (written by an older bench?): {e}", file.display());
+                Results::default()
+            }),
+            Err(_) => Results::default(),
+        }
     }
 
-    fn rate_section(&self) -> String {
-        let Some(r) = &self.rate else { return String::new() };
-        let mut s = format!(
-            "## Rate-limited run: {} switches, Route 53 held to {RATE_LIMIT_RPS} requests/s\n\n\
-             The proxy answers AWS's `Throttling` (400, \"Rate exceeded\") to any Route 53 call beyond a token bucket of \
-             {RATE_LIMIT_RPS}/s (burst {}), as Route 53 does per account. Floor = answered Route 53 calls ÷ {RATE_LIMIT_RPS}/s: \
-             the least time those calls can take under the limit. Span = first to last Route 53 call.\n\n\
-             | zones | command | wall | Route 53 calls answered (all calls, by operation) | throttled answers | span | floor | errors surfaced |\n|---|---|---|---|---|---|---|---|\n",
-            r.n, RATE_LIMIT_RPS as u32
-        );
-        for row in &r.rows {
-            let _ = writeln!(
-                s,
-                "| {} | {}{} | {:.1} s | {} ({}) | {} | {:.1} s | {:.1} s | {} |",
-                row.zones,
-                row.label,
-                if row.m.ok { "" } else { " **(failed)**" },
-                row.m.wall.as_secs_f64(),
-                row.answered,
-                ops(&row.m.route53),
-                row.throttled,
-                row.span.as_secs_f64(),
-                row.floor(),
-                if row.m.errors.is_empty() { "0".to_string() } else { format!("{} ({})", row.m.errors.len(), row.m.errors[0]) },
-            );
+    /// This run's parts replace the previous ones; the parts it skipped stay.
+    fn merge(self, previous: Results) -> Results {
+        Results {
+            scale: self.scale.or(previous.scale),
+            handshake: self.handshake.or(previous.handshake),
+            rollout: self.rollout.or(previous.rollout),
+            rate: self.rate.or(previous.rate),
         }
-        for p in &r.problems {
-            let _ = writeln!(s, "- problem: {p}");
+    }
+
+    fn problems(&self) -> bool {
+        self.scale.as_ref().is_some_and(|p| p.result.iter().any(|r| !r.problems.is_empty()))
+            || self.rollout.as_ref().is_some_and(|p| !p.result.problems.is_empty())
+            || self.rate.as_ref().is_some_and(|p| !p.result.problems.is_empty())
+            || self.handshake.as_ref().is_some_and(|p| p.result.problem.is_some())
+    }
+
+    /// The runs the parts come from, each once, with the parts it measured.
+    fn runs(&self) -> Vec<(&RunInfo, Vec<&'static str>)> {
+        let parts: [(&'static str, Option<&RunInfo>); 4] = [
+            ("scale", self.scale.as_ref().map(|p| &p.run)),
+            ("start-up", self.handshake.as_ref().map(|p| &p.run)),
+            ("rollout", self.rollout.as_ref().map(|p| &p.run)),
+            ("rate-limited run", self.rate.as_ref().map(|p| &p.run)),
+        ];
+        let mut runs: Vec<(&RunInfo, Vec<&'static str>)> = Vec::new();
+        for (name, run) in parts {
+            let Some(run) = run else { continue };
+            match runs.iter_mut().find(|(r, _)| r.started == run.started) {
+                Some((_, names)) => names.push(name),
+                None => runs.push((run, vec![name])),
+            }
         }
-        s.push('\n');
+        runs
+    }
+
+    /// The generated sections (marker name, markdown), in the order of [`SECTIONS`].
+    fn sections(&self) -> Vec<(&'static str, String)> {
+        let missing = |what: &str| format!("Not measured yet: no run of `make bench` has measured the {what} (see `BENCH_SKIP`).\n");
+        SECTIONS
+            .iter()
+            .map(|(name, _)| {
+                let text = match *name {
+                    "targets" => self.targets(),
+                    "scale" => self.scale.as_ref().map_or_else(|| missing("scale commands"), |p| with_run(&p.run, scale_tables(&p.result))),
+                    "handshake" => {
+                        self.handshake.as_ref().map_or_else(|| missing("start-up"), |p| with_run(&p.run, handshake_section(&p.result)))
+                    }
+                    "rollout" => {
+                        self.rollout.as_ref().map_or_else(|| missing("rollout steps"), |p| with_run(&p.run, rollout_section(&p.result)))
+                    }
+                    _ => self.rate.as_ref().map_or_else(|| missing("rate-limited run"), |p| with_run(&p.run, rate_section(&p.result))),
+                };
+                (*name, text)
+            })
+            .collect()
+    }
+
+    /// `target/bench/results.md`: every section under its title.
+    fn render(&self) -> String {
+        let mut s = String::from("# make bench — results\n\n");
+        for ((_, text), (_, title)) in self.sections().iter().zip(SECTIONS) {
+            let _ = write!(s, "## {title}\n\n{text}\n");
+        }
         s
     }
 
     fn largest(&self) -> Option<&ScaleResult> {
-        self.scale.iter().rfind(|r| r.n == 500)
+        self.scale.as_ref()?.result.iter().rfind(|r| r.n == 500)
     }
 
     fn targets(&self) -> String {
-        let mut s = String::from("## Targets\n\n| measure | target | measured | |\n|---|---|---|---|\n");
+        let mut s = String::new();
+        for (run, parts) in self.runs() {
+            let m = &run.machine;
+            let _ = writeln!(
+                s,
+                "- Run {} ({}; {:.0} min): {} cores ({}), {} RAM, load average (1, 5, 15 min) {} at the start and {} at the end, \
+                 shared with other work. {}, LocalStack {} in host mode behind the recording proxy{}; provider `{}`.",
+                run.started,
+                parts.join(", "),
+                run.took.as_secs_f64() / 60.0,
+                m.nproc,
+                m.cpu,
+                m.mem,
+                m.load_start,
+                m.load_end,
+                m.terraform,
+                m.localstack,
+                if run.route53_rps > 0.0 {
+                    format!(", which throttled Route 53 above {} requests/s (`BENCH_ROUTE53_RPS`)", run.route53_rps)
+                } else {
+                    String::new()
+                },
+                m.provider,
+            );
+        }
+        s.push_str("\n| measure | target | measured | |\n|---|---|---|---|\n");
         let big = self.largest();
         let not_run = "not measured (N = 500 not in BENCH_SIZES)";
         let mut row = |measure: &str, target: &str, value: Option<(String, bool)>, missing: &str| {
@@ -1042,13 +1137,14 @@ impl Report<'_> {
             not_run,
         );
         // Throttling: every plan and apply of every N.
-        let runs_measured: Vec<&Measured> = self.scale.iter().flat_map(|r| [&r.plan, &r.apply50, &r.apply10]).flatten().collect();
+        let scale = self.scale.as_ref();
+        let runs_measured: Vec<&Measured> =
+            scale.map(|p| p.result.iter().flat_map(|r| [&r.plan, &r.apply50, &r.apply10]).flatten().collect()).unwrap_or_default();
         let surfaced: usize = runs_measured.iter().map(|m| m.surfaced_throttles).sum();
         let wire: usize = runs_measured.iter().map(|m| m.wire_throttles).sum();
-        let note = if self.settings.route53_rps > 0.0 {
-            format!("proxy throttling Route 53 above {}/s", self.settings.route53_rps)
-        } else {
-            "LocalStack never throttles; see BENCH_ROUTE53_RPS".to_string()
+        let note = match scale {
+            Some(p) if p.run.route53_rps > 0.0 => format!("proxy throttling Route 53 above {}/s", p.run.route53_rps),
+            _ => "LocalStack never throttles; see BENCH_ROUTE53_RPS".to_string(),
         };
         row(
             "throttling errors surfaced to the user in those runs",
@@ -1056,7 +1152,7 @@ impl Report<'_> {
             (!runs_measured.is_empty()).then(|| (format!("{surfaced} (on the wire: {wire}; {note})"), surfaced == 0)),
             "not measured",
         );
-        let hs = self.handshake.as_ref().filter(|h| h.samples.len() > 1);
+        let hs = self.handshake.as_ref().map(|p| &p.result).filter(|h| h.samples.len() > 1);
         row(
             "start → handshake line, median",
             "≤ 10 ms",
@@ -1073,7 +1169,7 @@ impl Report<'_> {
                 .map(|k| (format!("{} (largest over every command of N = 500)", mb(k)), k * 1024 <= 30_000_000)),
             not_run,
         );
-        let ro = self.rollout.as_ref().filter(|r| !r.steps.is_empty());
+        let ro = self.rollout.as_ref().map(|p| &p.result).filter(|r| !r.steps.is_empty());
         row(
             "provider time per rollout step beyond AWS calls, INSYNC and bake",
             "≤ 50 ms",
@@ -1087,128 +1183,216 @@ impl Report<'_> {
             }),
             "not measured",
         );
-        s.push('\n');
         s
     }
+}
 
-    fn scale_tables(&self) -> String {
-        let mut s = String::new();
-        if self.scale.is_empty() {
-            return s;
-        }
-        s.push_str("## Scale: N switches in one zone\n\n");
-        s.push_str("Every row is one terraform command; Route 53 calls as the proxy saw them (retries included); \
-                    batches = changes per accepted ChangeResourceRecordSets; RSS = largest `peak_rss_kib` over that command's provider processes.\n\n");
-        s.push_str("| N | command | wall | Route 53 calls | batches (changes each) | throttling: wire / surfaced | other errors: wire; terraform | peak RSS | providers | load 1m |\n");
-        s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
-        for r in &self.scale {
-            for (name, m) in [
-                ("setup: create, `-parallelism=50`", &r.setup),
-                ("plan (refresh all)", &r.plan),
-                ("apply 0 → 10, `-parallelism=50`", &r.apply50),
-                ("apply 10 → 20, default parallelism", &r.apply10),
-                ("destroy, `-parallelism=50`", &r.destroy),
-            ] {
-                let Some(m) = m else { continue };
-                let other: BTreeMap<String, usize> =
-                    m.wire_errors.iter().filter(|(c, _)| !is_throttling(c)).map(|(c, n)| (c.clone(), *n)).collect();
-                let _ = writeln!(
-                    s,
-                    "| {} | {name}{} | {:.1} s | {} | {} | {} / {} | {}; {} | {} | {} | {} |",
-                    r.n,
-                    if m.ok { "" } else { " **(failed)**" },
-                    m.wall.as_secs_f64(),
-                    ops(&m.route53),
-                    batches(&m.batches),
-                    m.wire_throttles,
-                    m.surfaced_throttles,
-                    if other.is_empty() { "–".into() } else { ops(&other) },
-                    if m.errors.is_empty() { "–".into() } else { format!("{} ({})", m.errors.len(), m.errors[0]) },
-                    m.peak_rss_kib.map_or("?".into(), mb),
-                    m.providers,
-                    m.load1.map_or("?".into(), |l| format!("{l:.1}")),
-                );
-            }
-        }
-        s.push('\n');
-        let problems: Vec<String> = self.scale.iter().flat_map(|r| r.problems.iter().map(move |p| format!("- N = {}: {p}", r.n))).collect();
-        if !problems.is_empty() {
-            let _ = writeln!(s, "Problems:\n\n{}\n", problems.join("\n"));
-        }
-        s
-    }
+/// A part's section, opened by the date of the run that measured it.
+fn with_run(run: &RunInfo, body: String) -> String {
+    format!("Measured in the run of {} (machine and versions under Results).\n\n{body}", run.started)
+}
 
-    fn handshake_section(&self) -> String {
-        let Some(h) = &self.handshake else { return String::new() };
-        let mut s = String::from("## Start → handshake line\n\n");
-        if let Some(p) = &h.problem {
-            let _ = writeln!(s, "Failed: {p}\n");
-        }
-        if h.samples.len() > 1 {
-            let v = sorted(h.samples[1..].iter().map(|d| ms(*d)).collect());
+fn scale_tables(scale: &[ScaleResult]) -> String {
+    let mut s = String::from(
+        "Every row is one terraform command; Route 53 calls as the proxy saw them (retries included); batches = changes per \
+         accepted ChangeResourceRecordSets; RSS = largest `peak_rss_kib` over that command's provider processes.\n\n",
+    );
+    s.push_str("| N | command | wall | Route 53 calls | batches (changes each) | throttling: wire / surfaced | other errors: wire; terraform | peak RSS | providers | load 1m |\n");
+    s.push_str("|---|---|---|---|---|---|---|---|---|---|\n");
+    for r in scale {
+        for (name, m) in [
+            ("setup: create, `-parallelism=50`", &r.setup),
+            ("plan (refresh all)", &r.plan),
+            ("apply 0 → 10, `-parallelism=50`", &r.apply50),
+            ("apply 10 → 20, default parallelism", &r.apply10),
+            ("destroy, `-parallelism=50`", &r.destroy),
+        ] {
+            let Some(m) = m else { continue };
+            let other: BTreeMap<String, usize> =
+                m.wire_errors.iter().filter(|(c, _)| !is_throttling(c)).map(|(c, n)| (c.clone(), *n)).collect();
             let _ = writeln!(
                 s,
-                "{} starts of the release binary with Terraform's environment and AutoMTLS (P-521 client certificate), \
-                 exec → first stdout line: min {:.1} ms, median {:.1} ms, p90 {:.1} ms, max {:.1} ms. The first (cold) start, \
-                 not counted: {:.1} ms.\n",
-                v.len(),
-                v[0],
-                median(&v),
-                percentile(&v, 90.0),
-                v[v.len() - 1],
-                ms(h.samples[0])
+                "| {} | {name}{} | {:.1} s | {} | {} | {} / {} | {}; {} | {} | {} | {} |",
+                r.n,
+                if m.ok { "" } else { " **(failed)**" },
+                m.wall.as_secs_f64(),
+                ops(&m.route53),
+                batches(&m.batches),
+                m.wire_throttles,
+                m.surfaced_throttles,
+                if other.is_empty() { "–".into() } else { ops(&other) },
+                if m.errors.is_empty() { "–".into() } else { format!("{} ({})", m.errors.len(), m.errors[0]) },
+                m.peak_rss_kib.map_or("?".into(), mb),
+                m.providers,
+                m.load1.map_or("?".into(), |l| format!("{l:.1}")),
             );
         }
-        s
     }
+    let problems: Vec<String> = scale.iter().flat_map(|r| r.problems.iter().map(move |p| format!("- N = {}: {p}", r.n))).collect();
+    if !problems.is_empty() {
+        let _ = write!(s, "\nProblems:\n\n{}\n", problems.join("\n"));
+    }
+    s
+}
 
-    fn rollout_section(&self) -> String {
-        let Some(r) = &self.rollout else { return String::new() };
-        let mut s = String::from("## Rollout step overhead\n\n");
-        for p in &r.problems {
-            let _ = writeln!(s, "- problem: {p}");
-        }
-        if r.steps.is_empty() {
-            s.push('\n');
-            return s;
-        }
-        let walls: Vec<String> = r.runs.iter().map(|m| format!("{:.1} s", m.wall.as_secs_f64())).collect();
+fn handshake_section(h: &HandshakeResult) -> String {
+    let mut s = String::new();
+    if let Some(p) = &h.problem {
+        let _ = writeln!(s, "Failed: {p}\n");
+    }
+    if h.samples.len() > 1 {
+        let v = sorted(h.samples[1..].iter().map(|d| ms(*d)).collect());
         let _ = writeln!(
             s,
-            "One switch, `steps = [10, 20, …, 90]`, `bake_time = \"1s\"`, applied 0 → 100 {} time(s) (terraform wall: {}). \
-             Per step interval (write k → write k+1): wall − bake − Route 53 calls in the interval (proxy-timed). \
-             `took_ms` is the provider's own timing of the step (write + INSYNC wait); \"in step\" = took_ms − the write's time on the wire.\n",
-            r.runs.len(),
-            walls.join(", ")
-        );
-        s.push_str("| from green % | interval | Route 53 calls | bake | overhead | took_ms |\n|---|---|---|---|---|---|\n");
-        for t in &r.steps {
-            let _ = writeln!(
-                s,
-                "| {} | {:.1} ms | {:.1} ms | {:.0} ms | {:.1} ms | {} |",
-                t.green,
-                ms(t.wall),
-                ms(t.aws),
-                ms(t.bake),
-                t.overhead(),
-                t.took.map_or("?".into(), |d| format!("{:.0}", ms(d)))
-            );
-        }
-        let v = sorted(r.steps.iter().map(StepTiming::overhead).collect());
-        let i = sorted(r.in_step.clone());
-        let _ = writeln!(
-            s,
-            "\nOverhead per step: median {:.1} ms, p90 {:.1} ms, max {:.1} ms (n = {}). In step (took_ms − write): median {:.1} ms, max {:.1} ms \
-             (includes zone.rs's 25 ms coalescing window).\n",
+            "{} starts of the provider binary with Terraform's environment and AutoMTLS (P-521 client certificate), \
+             exec → first stdout line: min {:.1} ms, median {:.1} ms, p90 {:.1} ms, max {:.1} ms. The first (cold) start, \
+             not counted: {:.1} ms.",
+            v.len(),
+            v[0],
             median(&v),
             percentile(&v, 90.0),
             v[v.len() - 1],
-            v.len(),
-            median(&i),
-            i.last().copied().unwrap_or(f64::NAN),
+            ms(h.samples[0])
         );
-        s
     }
+    s
+}
+
+fn rollout_section(r: &RolloutResult) -> String {
+    let mut s = String::new();
+    for p in &r.problems {
+        let _ = writeln!(s, "- problem: {p}");
+    }
+    if r.steps.is_empty() {
+        return s;
+    }
+    if !s.is_empty() {
+        s.push('\n');
+    }
+    let walls: Vec<String> = r.runs.iter().map(|m| format!("{:.1} s", m.wall.as_secs_f64())).collect();
+    let _ = writeln!(
+        s,
+        "One switch, `steps = [10, 20, …, 90]`, `bake_time = \"1s\"`, applied 0 → 100 {} time(s) (terraform wall: {}). \
+         Per step interval (write k → write k+1): wall − bake − Route 53 calls in the interval (proxy-timed). \
+         `took_ms` is the provider's own timing of the step (write + INSYNC wait); \"in step\" = took_ms − the write's time on the wire.\n",
+        r.runs.len(),
+        walls.join(", ")
+    );
+    s.push_str("| from green % | interval | Route 53 calls | bake | overhead | took_ms |\n|---|---|---|---|---|---|\n");
+    for t in &r.steps {
+        let _ = writeln!(
+            s,
+            "| {} | {:.1} ms | {:.1} ms | {:.0} ms | {:.1} ms | {} |",
+            t.green,
+            ms(t.wall),
+            ms(t.aws),
+            ms(t.bake),
+            t.overhead(),
+            t.took.map_or("?".into(), |d| format!("{:.0}", ms(d)))
+        );
+    }
+    let v = sorted(r.steps.iter().map(StepTiming::overhead).collect());
+    let i = sorted(r.in_step.clone());
+    let _ = writeln!(
+        s,
+        "\nOverhead per step: median {:.1} ms, p90 {:.1} ms, max {:.1} ms (n = {}). In step (took_ms − write): median {:.1} ms, \
+         max {:.1} ms (includes zone.rs's coalescing window).",
+        median(&v),
+        percentile(&v, 90.0),
+        v[v.len() - 1],
+        v.len(),
+        median(&i),
+        i.last().copied().unwrap_or(f64::NAN),
+    );
+    s
+}
+
+fn rate_section(r: &RateResult) -> String {
+    let mut s = format!(
+        "{} switches. The proxy answers AWS's `Throttling` (400, \"Rate exceeded\") to any Route 53 call beyond a token bucket \
+         of {RATE_LIMIT_RPS}/s (burst {}), as Route 53 does per account. Floor = answered Route 53 calls ÷ {RATE_LIMIT_RPS}/s: \
+         the least time those calls can take under the limit. Span = first to last Route 53 call.\n\n\
+         | zones | command | wall | Route 53 calls answered (all calls, by operation) | throttled answers | span | floor | errors surfaced |\n\
+         |---|---|---|---|---|---|---|---|\n",
+        r.n, RATE_LIMIT_RPS as u32
+    );
+    for row in &r.rows {
+        let _ = writeln!(
+            s,
+            "| {} | {}{} | {:.1} s | {} ({}) | {} | {:.1} s | {:.1} s | {} |",
+            row.zones,
+            row.label,
+            if row.m.ok { "" } else { " **(failed)**" },
+            row.m.wall.as_secs_f64(),
+            row.answered,
+            ops(&row.m.route53),
+            row.throttled,
+            row.span.as_secs_f64(),
+            row.floor(),
+            if row.m.errors.is_empty() { "0".to_string() } else { format!("{} ({})", row.m.errors.len(), row.m.errors[0]) },
+        );
+    }
+    if !r.problems.is_empty() {
+        s.push('\n');
+    }
+    for p in &r.problems {
+        let _ = writeln!(s, "- problem: {p}");
+    }
+    s
+}
+
+// ---------------------------------------------------------------------------
+// docs/PERFORMANCE.md
+// ---------------------------------------------------------------------------
+
+const MARK_START: &str = "<!-- bench:";
+const MARK_END: &str = "<!-- /bench -->";
+
+/// `page` with the text between each `<!-- bench:<name> -->` and the next `<!-- /bench -->` replaced by that
+/// section. The prose around stays byte for byte; every section must have its markers, and every marker a section.
+fn fill_page(page: &str, sections: &[(&str, String)]) -> Result<String, String> {
+    let mut out = String::with_capacity(page.len());
+    let mut filled = Vec::new();
+    let mut inside: Option<(usize, &str)> = None;
+    for (n, line) in page.split_inclusive('\n').enumerate() {
+        let t = line.trim();
+        if let Some((start, name)) = inside {
+            if t == MARK_END {
+                inside = None;
+                out.push_str(line);
+            } else if t.starts_with(MARK_START) {
+                return Err(format!("line {}: a new marker inside the section `{name}` of line {start}", n + 1));
+            }
+            continue;
+        }
+        out.push_str(line);
+        if t == MARK_END {
+            return Err(format!("line {}: {MARK_END} without a {MARK_START}… marker before it", n + 1));
+        }
+        let Some(name) = t.strip_prefix(MARK_START).and_then(|r| r.strip_suffix("-->")).map(str::trim) else { continue };
+        let (name, text) =
+            sections.iter().find(|(s, _)| *s == name).ok_or_else(|| format!("line {}: the bench writes no section `{name}`", n + 1))?;
+        if filled.contains(name) {
+            return Err(format!("line {}: a second section `{name}`", n + 1));
+        }
+        if !line.ends_with('\n') {
+            out.push('\n');
+        }
+        out.push_str(text);
+        if !text.ends_with('\n') {
+            out.push('\n');
+        }
+        filled.push(*name);
+        inside = Some((n + 1, name));
+    }
+    if let Some((start, name)) = inside {
+        return Err(format!("line {start}: the section `{name}` has no {MARK_END}"));
+    }
+    let missing: Vec<&str> = sections.iter().map(|(n, _)| *n).filter(|n| !filled.contains(n)).collect();
+    if !missing.is_empty() {
+        return Err(format!("no {MARK_START}<name> --> section for {}", missing.join(", ")));
+    }
+    Ok(out)
 }
 
 // ---------------------------------------------------------------------------
@@ -1248,39 +1432,227 @@ fn main() -> ExitCode {
     }
     let bench = Bench { settings, proxy, logs };
     let rollout = bench.settings.runs("rollout").then(|| rollout(&bench, bench.settings.rollout_runs));
-    let mut scale_results = Vec::new();
-    if bench.settings.runs("scale") {
-        for &n in &bench.settings.sizes {
-            scale_results.push(scale(&bench, n));
+    let scale_results = bench.settings.runs("scale").then(|| bench.settings.sizes.iter().map(|&n| scale(&bench, n)).collect());
+    let rate = bench.settings.runs("rate").then(|| rate_limited(&bench.settings, &bench.logs));
+
+    let run = RunInfo { started, took: t0.elapsed(), machine: machine(&root, load_start), route53_rps: bench.settings.route53_rps };
+    let this_run = Results {
+        scale: scale_results.map(|result| Part { run: run.clone(), result }),
+        handshake: handshake.map(|result| Part { run: run.clone(), result }),
+        rollout: rollout.map(|result| Part { run: run.clone(), result }),
+        rate: rate.map(|result| Part { run: run.clone(), result }),
+    };
+    let failed = this_run.problems();
+    let json = bench.settings.out.join("results.json");
+    let results = this_run.merge(Results::load(&json));
+    let text = results.render();
+    println!("\n{text}");
+    let written = [
+        (json.clone(), serde_json::to_string_pretty(&results).map_err(|e| e.to_string())),
+        (bench.settings.out.join("results.md"), Ok(text)),
+    ];
+    for (file, contents) in written {
+        match contents.and_then(|c| std::fs::write(&file, c).map_err(|e| e.to_string())) {
+            Ok(()) => eprintln!("bench: wrote {}", file.display()),
+            Err(e) => eprintln!("bench: cannot write {}: {e}", file.display()),
+        }
+    }
+    eprintln!("bench: logs of every command in {}", bench.logs.display());
+    if failed {
+        eprintln!("bench: some measurements failed (see Problems in the report); docs/PERFORMANCE.md left as it was");
+        return ExitCode::FAILURE;
+    }
+    let page = root.join("docs/PERFORMANCE.md");
+    let filled = std::fs::read_to_string(&page).map_err(|e| e.to_string()).and_then(|p| fill_page(&p, &results.sections()));
+    match filled.and_then(|p| std::fs::write(&page, p).map_err(|e| e.to_string())) {
+        Ok(()) => {
+            eprintln!("bench: wrote the generated sections of {}", page.display());
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("bench: cannot update {}: {e}", page.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn run(started: &str) -> RunInfo {
+        RunInfo {
+            started: started.into(),
+            took: Duration::from_secs(540),
+            machine: Machine {
+                nproc: 2,
+                cpu: "Test CPU".into(),
+                mem: "8.0 GiB".into(),
+                load_start: "1.00 2.00 3.00".into(),
+                load_end: "4.00 5.00 6.00".into(),
+                terraform: "Terraform v1.0.3".into(),
+                localstack: "4.13.1".into(),
+                provider: "target/release/terraform-provider-bluegreen (30.0 MB)".into(),
+            },
+            route53_rps: 0.0,
         }
     }
 
-    let rate = bench.settings.runs("rate").then(|| rate_limited(&bench.settings, &bench.logs));
-    let report = Report {
-        settings: &bench.settings,
-        machine: machine(load_start),
-        scale: scale_results,
-        handshake,
-        rollout,
-        rate,
-        started,
-        took: t0.elapsed(),
-    };
-    let text = report.render();
-    println!("\n{text}");
-    let file = bench.settings.out.join("results.md");
-    match std::fs::write(&file, &text) {
-        Ok(()) => eprintln!("bench: results in {} (logs of every command in {})", file.display(), bench.logs.display()),
-        Err(e) => eprintln!("bench: cannot write {}: {e}", file.display()),
+    fn measured(wall_ms: u64, route53: &[(&str, usize)], batches: &[usize], rss_kib: u64) -> Measured {
+        Measured {
+            ok: true,
+            wall: Duration::from_millis(wall_ms),
+            route53: route53.iter().map(|(op, n)| (op.to_string(), *n)).collect(),
+            batches: batches.to_vec(),
+            change_calls: batches.len(),
+            peak_rss_kib: Some(rss_kib),
+            providers: 2,
+            load1: Some(1.5),
+            ..Measured::default()
+        }
     }
-    let failed = report.scale.iter().any(|r| !r.problems.is_empty())
-        || report.rollout.as_ref().is_some_and(|r| !r.problems.is_empty())
-        || report.rate.as_ref().is_some_and(|r| !r.problems.is_empty())
-        || report.handshake.as_ref().is_some_and(|h| h.problem.is_some());
-    if failed {
-        eprintln!("bench: some measurements failed (see Problems in the report)");
-        ExitCode::FAILURE
-    } else {
-        ExitCode::SUCCESS
+
+    fn results() -> Results {
+        let n500 = ScaleResult {
+            n: 500,
+            setup: Some(measured(16_900, &[(CHANGE, 10), ("ListResourceRecordSets", 1)], &[100; 10], 23_250)),
+            plan: Some(measured(2_900, &[("ListResourceRecordSets", 4)], &[], 21_600)),
+            apply50: Some(measured(35_900, &[(CHANGE, 10), ("ListResourceRecordSets", 8)], &[100; 10], 24_512)),
+            apply10: Some(measured(71_500, &[(CHANGE, 51), ("ListResourceRecordSets", 12)], &[20; 51], 22_700)),
+            destroy: None,
+            problems: Vec::new(),
+        };
+        let step = |green, wall, aws| StepTiming {
+            green,
+            wall: Duration::from_millis(wall),
+            aws: Duration::from_millis(aws),
+            bake: BAKE,
+            took: Some(Duration::from_millis(40)),
+        };
+        let rate_row = |zones, label: &str, answered, calls: &[(&str, usize)]| RateRow {
+            zones,
+            label: label.into(),
+            m: measured(10_200, calls, &[], 20_000),
+            answered,
+            throttled: 0,
+            span: Duration::from_millis(8_700),
+        };
+        Results {
+            scale: Some(Part { run: run("2026-11-30 00:00 UTC"), result: vec![n500] }),
+            handshake: Some(Part {
+                run: run("2026-11-30 00:00 UTC"),
+                result: HandshakeResult { samples: [7, 3, 4, 5].map(Duration::from_millis).to_vec(), problem: None },
+            }),
+            rollout: Some(Part {
+                run: run("2026-11-30 00:00 UTC"),
+                result: RolloutResult {
+                    runs: vec![measured(12_000, &[(CHANGE, 10)], &[2; 10], 20_000)],
+                    steps: vec![step(10, 1_031, 2), step(20, 1_032, 1)],
+                    in_step: vec![29.0, 30.0],
+                    problems: Vec::new(),
+                },
+            }),
+            rate: Some(Part {
+                run: run("2026-11-29 21:14 UTC"),
+                result: RateResult {
+                    n: 200,
+                    rows: vec![rate_row(1, "apply 0 → 50, `-parallelism=50`", 8, &[(CHANGE, 4), ("ListResourceRecordSets", 4)])],
+                    problems: Vec::new(),
+                },
+            }),
+        }
+    }
+
+    fn section<'a>(sections: &'a [(&str, String)], name: &str) -> &'a str {
+        &sections.iter().find(|(n, _)| *n == name).unwrap_or_else(|| panic!("no section {name}")).1
+    }
+
+    #[test]
+    fn results_render_to_the_tables_of_the_page() {
+        let sections = results().sections();
+        assert_eq!(sections.iter().map(|(n, _)| *n).collect::<Vec<_>>(), ["targets", "scale", "handshake", "rollout", "rate"]);
+
+        let targets = section(&sections, "targets");
+        // Two runs, each once, with the parts it measured and what was read at run time.
+        assert!(targets.contains(
+            "- Run 2026-11-30 00:00 UTC (scale, start-up, rollout; 9 min): 2 cores (Test CPU), 8.0 GiB RAM, load average \
+             (1, 5, 15 min) 1.00 2.00 3.00 at the start and 4.00 5.00 6.00 at the end, shared with other work. Terraform \
+             v1.0.3, LocalStack 4.13.1 in host mode behind the recording proxy; provider \
+             `target/release/terraform-provider-bluegreen (30.0 MB)`.\n"
+        ));
+        assert!(targets.contains("- Run 2026-11-29 21:14 UTC (rate-limited run; 9 min)"));
+        assert!(
+            targets.contains("| Route 53 read calls, plan of 500 switches in one zone | ≤ 5 | 4 (ListResourceRecordSets 4) | ✅ met |\n")
+        );
+        assert!(targets.contains(
+            "| the same at the default parallelism 10 | ≤ 60 (vs 500 unbatched) | 51 requests; accepted batches 51: 20 ×51 | ✅ met |\n"
+        ));
+        assert!(targets.contains("| start → handshake line, median | ≤ 10 ms | 4.0 ms (min 3.0, p90 5.0, n = 3) | ✅ met |\n"));
+        assert!(targets
+            .contains("| provider peak RSS with 500 resources | ≤ 30 MB | 25.1 MB (largest over every command of N = 500) | ✅ met |\n"));
+        assert!(targets.contains("| ≤ 50 ms | median 30.0 ms, max 31.0 ms (n = 2) | ✅ met |\n"), "{targets}");
+
+        let scale = section(&sections, "scale");
+        assert!(scale.starts_with("Measured in the run of 2026-11-30 00:00 UTC"));
+        assert!(scale.contains("| 500 | plan (refresh all) | 2.9 s | ListResourceRecordSets 4 | – | 0 / 0 | –; – | 22.1 MB | 2 | 1.5 |\n"));
+        assert!(scale.contains(
+            "| 500 | apply 0 → 10, `-parallelism=50` | 35.9 s | ChangeResourceRecordSets 10, ListResourceRecordSets 8 | 10: 100 ×10 |"
+        ));
+        assert!(!scale.contains("destroy"), "a command not measured has no row");
+
+        assert!(section(&sections, "handshake").contains("3 starts of the provider binary"));
+        assert!(section(&sections, "handshake")
+            .contains("min 3.0 ms, median 4.0 ms, p90 5.0 ms, max 5.0 ms. The first (cold) start, not counted: 7.0 ms."));
+        assert!(section(&sections, "rollout").contains("| 10 | 1031.0 ms | 2.0 ms | 1000 ms | 29.0 ms | 40 |\n"));
+        let rate = section(&sections, "rate");
+        assert!(rate.starts_with("Measured in the run of 2026-11-29 21:14 UTC"));
+        assert!(rate.contains(
+            "| 1 | apply 0 → 50, `-parallelism=50` | 10.2 s | 8 (ChangeResourceRecordSets 4, ListResourceRecordSets 4) | 0 | 8.7 s | 1.6 s | 0 |\n"
+        ));
+    }
+
+    #[test]
+    fn a_skipped_part_keeps_its_previous_run_and_an_unmeasured_one_says_so() {
+        let previous = results();
+        let this_run = Results {
+            handshake: Some(Part { run: run("2026-11-30 01:00 UTC"), result: HandshakeResult::default() }),
+            ..Results::default()
+        };
+        let merged = this_run.merge(previous);
+        assert_eq!(merged.handshake.as_ref().map(|p| p.run.started.as_str()), Some("2026-11-30 01:00 UTC"));
+        assert_eq!(merged.rate.as_ref().map(|p| p.run.started.as_str()), Some("2026-11-29 21:14 UTC"));
+        // The JSON file round-trips to the same page.
+        let json = serde_json::to_string(&merged).expect("serializes");
+        let back: Results = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back.render(), merged.render());
+
+        let none = Results::default().sections();
+        assert!(section(&none, "rate").starts_with("Not measured yet"));
+        assert!(section(&none, "targets")
+            .contains("| Route 53 read calls, plan of 500 switches in one zone | ≤ 5 | not measured (N = 500 not in BENCH_SIZES) | – |"));
+    }
+
+    #[test]
+    fn the_page_changes_only_between_its_markers() {
+        let page = "# P\n\nprose 1\n<!-- bench:a -->\nold a\n<!-- /bench -->\nprose 2\n<!-- bench:b -->\n<!-- /bench -->\nend\n";
+        let sections = [("a", "new a\n".to_string()), ("b", "| t |".to_string())];
+        let filled = fill_page(page, &sections).expect("fills");
+        assert_eq!(
+            filled,
+            "# P\n\nprose 1\n<!-- bench:a -->\nnew a\n<!-- /bench -->\nprose 2\n<!-- bench:b -->\n| t |\n<!-- /bench -->\nend\n"
+        );
+        assert_eq!(fill_page(&filled, &sections).expect("fills again"), filled, "idempotent");
+
+        for (bad, error) in [
+            ("<!-- bench:a -->\nx\n", "the section `a` has no <!-- /bench -->"),
+            ("<!-- /bench -->\n", "without a <!-- bench:… marker"),
+            ("<!-- bench:a -->\n<!-- bench:b -->\n<!-- /bench -->\n", "a new marker inside the section `a`"),
+            ("<!-- bench:c -->\n<!-- /bench -->\n", "the bench writes no section `c`"),
+            ("<!-- bench:a -->\n<!-- /bench -->\n", "no <!-- bench:<name> --> section for b"),
+            ("<!-- bench:a -->\n<!-- /bench -->\n<!-- bench:a -->\n<!-- /bench -->\n", "a second section `a`"),
+        ] {
+            let e = fill_page(bad, &sections).expect_err(bad);
+            assert!(e.contains(error), "{bad:?}: {e}");
+        }
     }
 }

@@ -10,8 +10,8 @@
 //! so a page cannot drift from the configurations the tests run.
 //!
 //! ```text
-//! cargo run -p bluegreen-docgen              # rewrite stale sections
-//! cargo run -p bluegreen-docgen -- --check   # exit 1 if anything is stale
+//! make docs         # target/debug/bluegreen-docgen: rewrite stale sections
+//! make docs-check   # target/debug/bluegreen-docgen --check: exit 1 if anything is stale
 //! ```
 
 mod pages;
