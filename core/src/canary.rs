@@ -15,21 +15,34 @@ use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A second rule that sends requests carrying a header to green only (for testing green before users reach it).
 pub struct TestRoute {
+    /// The HTTP header to match, e.g. `X-Canary`.
     pub header_name: String,
+    /// Header values that match (any one).
     pub header_values: Vec<String>,
+    /// The test rule's priority on the listener (1–50000, unique per listener).
     pub priority: i32,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A canary: a listener rule whose forward action splits requests between two target groups by weight.
 pub struct CanarySpec {
+    /// The ALB listener the rule is on.
     pub listener_arn: String,
+    /// The rule's priority on the listener (1–50000, unique per listener).
     pub priority: i32,
+    /// Host-header conditions of the rule; empty: any host.
     pub hosts: Vec<String>,
+    /// Path-pattern conditions of the rule; empty: any path.
     pub paths: Vec<String>,
+    /// The target group blue (legacy) requests go to.
     pub blue_target_group: String,
+    /// The target group green (new) requests go to.
     pub green_target_group: String,
+    /// An optional header-matched rule sending requests to green only.
     pub test_route: Option<TestRoute>,
+    /// Target-group stickiness of the forward action, in seconds; `None`: off.
     pub stickiness_seconds: Option<i32>,
 }
 
@@ -50,6 +63,7 @@ impl CanarySpec {
         c
     }
 
+    /// The weighted forward action that sends `split` of the requests to green.
     pub fn forward(&self, split: TrafficSplit) -> Forward {
         let w = split.weights();
         Forward {
@@ -77,14 +91,18 @@ impl CanarySpec {
 /// The rules a canary owns.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct CanaryIds {
+    /// The ARN of the weighted rule.
     pub rule_arn: String,
+    /// The ARN of the test-route rule, if there is one.
     pub test_rule_arn: Option<String>,
 }
 
 /// What the listener holds for a canary.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
+    /// The weighted rule, if it is on the listener.
     pub rule: Option<Rule>,
+    /// The test-route rule, if it is on the listener.
     pub test_rule: Option<Rule>,
 }
 
@@ -107,6 +125,7 @@ impl Observed {
     }
 }
 
+/// Reads the canary's rules (by ARN) from the listener.
 pub async fn observe(api: &dyn Elbv2Api, listener_arn: &str, ids: &CanaryIds) -> Result<Observed> {
     let rules = match api.describe_rules(listener_arn).await {
         Ok(r) => r,
@@ -250,6 +269,7 @@ pub enum OnDestroy {
     Promote,
 }
 
+/// Removes the canary's rules as `mode` says; refuses when that would move requests at once.
 pub async fn destroy(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds, mode: OnDestroy) -> Result<()> {
     let now = observe(api, &spec.listener_arn, ids).await?;
     if let Some(winner) = destroy_refusal(&now, spec, mode)? {
@@ -304,8 +324,11 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
 /// The canary as a traffic router for the engine. Each write's receipt is
 /// the rules it rewrote.
 pub struct AlbRouter {
+    /// ELBv2, the rules are written through.
     pub api: Arc<dyn Elbv2Api>,
+    /// The listener, conditions and target groups.
     pub spec: CanarySpec,
+    /// The rules the canary owns.
     pub ids: CanaryIds,
 }
 
@@ -341,9 +364,13 @@ impl TrafficRouter for AlbRouter {
 /// an existing canary (empty before a create); a destroy goes as
 /// `on_destroy` says.
 pub struct AlbCutover {
+    /// ELBv2, the rules are written through.
     pub api: Arc<dyn Elbv2Api>,
+    /// The listener, conditions and target groups.
     pub spec: CanarySpec,
+    /// The rules of the canary; empty before a create.
     pub ids: CanaryIds,
+    /// What a destroy leaves on the listener.
     pub on_destroy: OnDestroy,
 }
 

@@ -58,20 +58,44 @@ pub struct Destroyed {
 #[derive(Debug)]
 pub enum Created<M, R> {
     /// A gate failed before anything was made; traffic is as before.
-    Blocked { failure: GateFailure, at: TrafficSplit },
+    Blocked {
+        /// The gate that failed and what it saw.
+        failure: GateFailure,
+        /// The split the create would have started at.
+        at: TrafficSplit,
+    },
     /// The create failed; nothing was made.
     Failed(Error),
     /// Made with `at` in place, but waiting for it to take effect failed or
     /// was stopped (`error`).
-    Unsettled { made: M, at: TrafficSplit, error: Error },
+    Unsettled {
+        /// What was made.
+        made: M,
+        /// The split it was made with.
+        at: TrafficSplit,
+        /// Why waiting failed.
+        error: Error,
+    },
     /// Made, and shifted from its first split toward the target (a report
     /// without writes when it was made at the target). `undo_failed` is set
     /// when a gate failed, traffic went back, and taking back what was made
     /// failed.
-    Made { made: M, report: ShiftReport<R>, undo_failed: Option<Error> },
+    Made {
+        /// What was made.
+        made: M,
+        /// The rollout from the first split.
+        report: ShiftReport<R>,
+        /// Why taking back what was made failed, after a rollback.
+        undo_failed: Option<Error>,
+    },
     /// A gate failed during the rollout, traffic went back to all blue, and
     /// what was made is taken back: traffic is as before the create.
-    Undone { made: M, report: ShiftReport<R> },
+    Undone {
+        /// What was made, and is now taken back.
+        made: M,
+        /// The rollout that ended in the rollback.
+        report: ShiftReport<R>,
+    },
 }
 
 /// Where a create starts: all blue when the way to the target is gated or

@@ -64,11 +64,17 @@ pub enum OnGateFailure {
 }
 
 #[derive(Debug, Clone)]
+/// One shift: from where, to where, and how.
 pub struct ShiftPlan {
+    /// The split in effect when the shift starts; a rollback returns here.
     pub from: TrafficSplit,
+    /// The split to reach.
     pub to: TrafficSplit,
+    /// Intermediate steps and their bake time; `None` goes to `to` in one write.
     pub rollout: Option<Rollout>,
+    /// Checked before the first increase and during every bake; `None` moves without checks.
     pub gate: Option<HealthGate>,
+    /// What a gate failure does: roll back to `from`, or halt at the last step that passed.
     pub on_gate_failure: OnGateFailure,
     /// The caller already checked the gate just before (a create checks it
     /// before making anything); skip the check before the first increase.
@@ -79,6 +85,7 @@ pub struct ShiftPlan {
 }
 
 #[derive(Debug)]
+/// How a shift ended.
 pub enum ShiftOutcome {
     /// The target is in effect.
     Reached,
@@ -98,12 +105,16 @@ pub enum ShiftOutcome {
 /// and what each write did, in order.
 #[derive(Debug)]
 pub struct ShiftReport<R> {
+    /// How it ended.
     pub outcome: ShiftOutcome,
+    /// The split in effect at the end (read back after a failed write).
     pub at: TrafficSplit,
+    /// What each write did (its router's receipt), in the order written; a rollback's write included.
     pub writes: Vec<R>,
 }
 
 impl<R> ShiftReport<R> {
+    /// Whether the shift reached its target.
     pub fn reached(&self) -> bool {
         matches!(self.outcome, ShiftOutcome::Reached)
     }

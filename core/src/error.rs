@@ -5,6 +5,7 @@
 use std::fmt;
 use std::sync::Arc;
 
+/// A result whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// How an AWS failure should be treated by callers.
@@ -39,9 +40,13 @@ pub enum AwsErrorKind {
 /// A failed AWS call, with the operation that failed.
 #[derive(Debug, Clone, thiserror::Error)]
 pub struct AwsError {
+    /// The API operation, e.g. `ChangeResourceRecordSets`.
     pub operation: &'static str,
+    /// What kind of failure it was (throttling, access denied, …).
     pub kind: AwsErrorKind,
+    /// The AWS error code, when AWS answered with one.
     pub code: Option<String>,
+    /// AWS's message, or what went wrong on the way to AWS.
     pub message: String,
     /// The id AWS gave the failed request, when it answered (for AWS support).
     pub request_id: Option<String>,
@@ -60,10 +65,12 @@ impl fmt::Display for AwsError {
 }
 
 impl AwsError {
+    /// A failure of `operation` with no AWS error code.
     pub fn new(operation: &'static str, kind: AwsErrorKind, message: impl Into<String>) -> Self {
         Self { operation, kind, code: None, message: message.into(), request_id: None, source: None }
     }
 
+    /// Adds the AWS error code.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
         self
@@ -114,17 +121,31 @@ impl Refusal {
 }
 
 #[derive(Debug, thiserror::Error)]
+/// Everything the engine can fail with.
 pub enum Error {
     #[error(transparent)]
+    /// An AWS call failed.
     Aws(#[from] AwsError),
 
     /// A lookup found nothing; `searched` says what was looked for.
     #[error("{what} not found: {searched}")]
-    NotFound { what: &'static str, searched: String },
+    NotFound {
+        /// The kind of thing looked for.
+        what: &'static str,
+        /// The name, id or filter searched with.
+        searched: String,
+    },
 
     /// A lookup found more than one candidate.
     #[error("{what} is ambiguous: {searched} matched {candidates}")]
-    Ambiguous { what: &'static str, searched: String, candidates: String },
+    Ambiguous {
+        /// The kind of thing looked for.
+        what: &'static str,
+        /// The name, id or filter searched with.
+        searched: String,
+        /// The matches, comma-separated.
+        candidates: String,
+    },
 
     /// Input that passed validation but is still unusable (e.g. a value AWS
     /// returned that we cannot interpret).
@@ -135,17 +156,32 @@ pub enum Error {
     /// not own; `kind` says which refusal, `detail` what was found and what
     /// to do instead.
     #[error("{}: {detail}", kind.summary())]
-    Refused { kind: Refusal, detail: String },
+    Refused {
+        /// Which refusal.
+        kind: Refusal,
+        /// What was found and what to do instead.
+        detail: String,
+    },
 
     /// A change that failed half way (a gate's rollback that could not be
     /// written): `summary` is a title, `detail` says where traffic is left
     /// and what the operator should do.
     #[error("{summary}: {detail}")]
-    Unfinished { summary: &'static str, detail: String },
+    Unfinished {
+        /// A one-line title.
+        summary: &'static str,
+        /// Where traffic is left and what the operator should do.
+        detail: String,
+    },
 
     /// Provider configuration problems, naming the attribute at fault.
     #[error("{attribute}: {message}")]
-    Config { attribute: &'static str, message: String },
+    Config {
+        /// The setting at fault, e.g. `endpoints.route53`.
+        attribute: &'static str,
+        /// What is wrong with it.
+        message: String,
+    },
 
     /// The operation was stopped (Terraform sent StopProvider).
     #[error("stopped before completion: {0}")]

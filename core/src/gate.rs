@@ -17,17 +17,23 @@ use crate::watch::{CloudWatchReader, WatchAnswer, WatchRequest};
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(30);
 
 #[derive(Debug, Clone, PartialEq)]
+/// The checks that must pass before traffic moves toward green and during every bake; an empty gate passes.
 pub struct HealthGate {
     /// Each must have at least `min_healthy_targets` healthy targets.
     pub target_group_arns: Vec<String>,
+    /// Healthy targets each target group needs (default 1).
     pub min_healthy_targets: u32,
+    /// An HTTP request to green that must answer with an expected status.
     pub http_check: Option<HttpCheck>,
     /// CloudWatch alarms none of which may be in ALARM.
     pub alarms: Vec<String>,
+    /// How an alarm or metric gate without data counts (default: passes).
     pub insufficient_data: InsufficientData,
     /// Re-check period during a bake.
     pub check_interval: Duration,
+    /// Green's 5xx share over a window must stay under a limit.
     pub error_rate: Option<ErrorRateGate>,
+    /// Green's response time over a window must stay under a limit.
     pub latency: Option<LatencyGate>,
     /// The load balancer a target group without one is measured through: a
     /// canary's listener's, which its rule attaches green to.
@@ -68,9 +74,21 @@ pub enum SetupProblem {
     /// Named alarms that do not exist.
     MissingAlarms(Vec<String>),
     /// A target group that serves no load balancer (CloudWatch has no metrics for it), or does not exist.
-    TargetGroup { gate: &'static str, arn: String, problem: String },
+    TargetGroup {
+        /// The gate that names it.
+        gate: &'static str,
+        /// The target group's ARN.
+        arn: String,
+        /// What is wrong with it.
+        problem: String,
+    },
     /// The check could not be made.
-    Unreadable { gate: &'static str, message: String },
+    Unreadable {
+        /// The gate whose check failed.
+        gate: &'static str,
+        /// Why it could not be made.
+        message: String,
+    },
 }
 
 impl SetupProblem {
@@ -100,12 +118,17 @@ impl std::fmt::Display for SetupProblem {
 /// reach it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpCheck {
+    /// The URL requested.
     pub url: ProbeUrl,
     /// As written, for messages.
     pub url_text: String,
+    /// A `Host` header to send instead of the URL's host.
     pub host_header: Option<String>,
+    /// Statuses that pass; any other status, or no answer, fails.
     pub expect_status: Vec<u16>,
+    /// Accept any TLS certificate (green behind a self-signed or mismatched one).
     pub insecure_tls: bool,
+    /// How long to wait for an answer.
     pub timeout: Duration,
 }
 
@@ -114,6 +137,7 @@ pub struct HttpCheck {
 pub struct GateFailure {
     /// The configuration that failed, e.g. `health_gate.min_healthy_targets`.
     pub gate: String,
+    /// What was seen, in words, e.g. how many targets were healthy.
     pub observation: String,
 }
 
@@ -126,7 +150,9 @@ impl std::fmt::Display for GateFailure {
 /// What a gate looks at, behind a trait so tests can script it.
 #[async_trait]
 pub trait GateProbe: Send + Sync {
+    /// How many targets of the target group are healthy, and of how many; `Err` says why it could not be read.
     async fn target_health(&self, target_group_arn: &str) -> Result<HealthCounts, String>;
+    /// The status green answers `check` with; `Err` says why there was no answer.
     async fn http_status(&self, check: &HttpCheck) -> Result<u16, String>;
     /// The load balancers each target group serves; a target group that
     /// does not exist is left out.
@@ -153,17 +179,21 @@ pub trait GateProbe: Send + Sync {
 /// The real probe: ELBv2 target health, an HTTP GET, and CloudWatch through
 /// the process-wide shared reader.
 pub struct AwsGateProbe {
+    /// Reads target health and the target groups' load balancers.
     pub elbv2: Arc<dyn Elbv2Api>,
+    /// Reads alarms and metrics (shared, one call per check for every gate).
     pub cloudwatch: CloudWatchReader,
     /// Target group → load balancers, looked up once per apply.
     lbs: Mutex<LoadBalancers>,
 }
 
 impl AwsGateProbe {
+    /// A probe over the configured clients.
     pub fn new(clients: &AwsClients) -> Self {
         Self::with(clients.elbv2.clone(), clients.cloudwatch.clone())
     }
 
+    /// A probe over these clients (fakes in tests).
     pub fn with(elbv2: Arc<dyn Elbv2Api>, cloudwatch: CloudWatchReader) -> Self {
         AwsGateProbe { elbv2, cloudwatch, lbs: Mutex::default() }
     }

@@ -11,6 +11,7 @@ pub enum UrlFault {
     WhiteSpace,
     /// Not `http://` or `https://` (lower case, as written).
     NotHttp,
+    /// No host name after the scheme.
     NoHost,
     /// The port as written, not a number from 0 to 65535.
     BadPort(String),

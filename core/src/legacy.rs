@@ -13,10 +13,18 @@ use crate::zone::Zone;
 /// How a hosted zone is identified.
 #[derive(Debug, Clone)]
 pub enum ZoneQuery {
+    /// By id (bare or `/hostedzone/`-prefixed).
     Id(String),
-    Name { name: String, private: bool },
+    /// By domain name and whether it is a private zone.
+    Name {
+        /// The zone's domain name.
+        name: String,
+        /// A private (VPC) zone rather than a public one.
+        private: bool,
+    },
 }
 
+/// Finds exactly one hosted zone; not found or ambiguous is an error.
 pub async fn hosted_zone(api: &dyn Route53Api, query: &ZoneQuery) -> Result<HostedZone> {
     match query {
         ZoneQuery::Id(id) => api.get_hosted_zone(bare_id(id)).await.map_err(|e| match e.kind {
@@ -46,7 +54,9 @@ pub async fn hosted_zone(api: &dyn Route53Api, query: &ZoneQuery) -> Result<Host
 /// A load balancer with the ARNs of its listeners.
 #[derive(Debug, Clone)]
 pub struct LoadBalancerInfo {
+    /// The load balancer.
     pub load_balancer: LoadBalancer,
+    /// Its listeners' ARNs, sorted.
     pub listener_arns: Vec<String>,
 }
 
@@ -72,6 +82,7 @@ fn describe(by: &Selector) -> String {
     }
 }
 
+/// Finds exactly one load balancer, with its listeners.
 pub async fn load_balancer(api: &dyn Elbv2Api, by: &Selector) -> Result<LoadBalancerInfo> {
     let searched = describe(by);
     let found = api.describe_load_balancers(by).await.map_err(not_found_as("load balancer", searched.clone()))?;
@@ -83,11 +94,20 @@ pub async fn load_balancer(api: &dyn Elbv2Api, by: &Selector) -> Result<LoadBala
 }
 
 #[derive(Debug, Clone)]
+/// How a listener is identified.
 pub enum ListenerQuery {
+    /// By ARN.
     Arn(String),
-    Port { load_balancer_arn: String, port: i32 },
+    /// By the load balancer and the port it listens on.
+    Port {
+        /// The load balancer's ARN.
+        load_balancer_arn: String,
+        /// The listener's port.
+        port: i32,
+    },
 }
 
+/// Finds exactly one listener.
 pub async fn listener(api: &dyn Elbv2Api, query: &ListenerQuery) -> Result<Listener> {
     match query {
         ListenerQuery::Arn(arn) => {
@@ -113,7 +133,9 @@ pub async fn listener(api: &dyn Elbv2Api, query: &ListenerQuery) -> Result<Liste
 /// A target group with the live health of its targets.
 #[derive(Debug, Clone)]
 pub struct TargetGroupInfo {
+    /// The target group.
     pub target_group: TargetGroup,
+    /// Its targets' health now.
     pub health: HealthCounts,
 }
 
@@ -121,16 +143,20 @@ pub struct TargetGroupInfo {
 /// `by_state`; `healthy + unhealthy + in_transition == total`.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct HealthCounts {
+    /// Targets in state `healthy`.
     pub healthy: u32,
     /// `unhealthy`, `unhealthy.draining` and `unavailable`.
     pub unhealthy: u32,
     /// `initial`, `draining`, `unused` and anything else.
     pub in_transition: u32,
+    /// All targets.
     pub total: u32,
+    /// Targets per state, as AWS spells the states.
     pub by_state: BTreeMap<String, u32>,
 }
 
 impl HealthCounts {
+    /// Counts targets from their health states as AWS reports them.
     pub fn from_states<'a>(states: impl IntoIterator<Item = &'a str>) -> Self {
         let mut c = HealthCounts::default();
         for s in states {
@@ -146,11 +172,13 @@ impl HealthCounts {
     }
 }
 
+/// The health of the target group's targets now.
 pub async fn target_group_health(api: &dyn Elbv2Api, arn: &str) -> Result<HealthCounts> {
     let health = api.describe_target_health(arn).await.map_err(not_found_as("target group", format!("arn = {arn:?}")))?;
     Ok(HealthCounts::from_states(health.iter().map(|h| h.state.as_str())))
 }
 
+/// Finds exactly one target group, with its targets' health.
 pub async fn target_group(api: &dyn Elbv2Api, by: &Selector) -> Result<TargetGroupInfo> {
     let searched = describe(by);
     let found = api.describe_target_groups(by).await.map_err(not_found_as("target group", searched.clone()))?;
@@ -160,13 +188,19 @@ pub async fn target_group(api: &dyn Elbv2Api, by: &Selector) -> Result<TargetGro
 }
 
 #[derive(Debug, Clone)]
+/// Which record to read.
 pub struct RecordQuery {
+    /// The hosted zone's id.
     pub zone_id: String,
+    /// The record's name.
     pub name: String,
+    /// The record's type.
     pub record_type: RecordType,
+    /// The set identifier of a weighted (or other routed) record; `None`: the name must hold one record set.
     pub set_identifier: Option<String>,
 }
 
+/// Reads exactly one record set; not found or ambiguous is an error.
 pub async fn record(zone: &Zone, q: &RecordQuery) -> Result<RecordSet> {
     let all = zone.record_sets(&q.name, &q.record_type).await?;
     let searched = match &q.set_identifier {

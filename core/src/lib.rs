@@ -1,4 +1,6 @@
-//! The cutover engine behind `terraform-provider-bluegreen`.
+#![doc = include_str!("../README.md")]
+//!
+//! ## Design
 //!
 //! This crate knows about traffic splits, rollouts, health gates and the AWS
 //! services that route traffic (Route 53 and ELBv2). It knows nothing about
@@ -8,6 +10,7 @@
 //! AWS is reached only through the [`aws::route53::Route53Api`],
 //! [`aws::elbv2::Elbv2Api`] and [`aws::cloudwatch::CloudWatchApi`] traits, so every piece of logic above them can be
 //! tested with fakes and a virtual clock.
+#![warn(missing_docs)]
 
 pub mod aws;
 pub mod canary;
@@ -33,3 +36,14 @@ pub mod watch;
 pub mod zone;
 
 pub use error::{AwsError, AwsErrorKind, Error, Refusal, Result};
+
+#[cfg(test)]
+mod readme {
+    /// The README shows the example program itself, not a sketch of it.
+    #[test]
+    fn the_readme_shows_the_example_verbatim() {
+        let example = include_str!("../examples/move_a_name.rs");
+        let block = format!("```rust,no_run\n{example}```");
+        assert!(include_str!("../README.md").contains(&block), "core/README.md's code block differs from examples/move_a_name.rs");
+    }
+}

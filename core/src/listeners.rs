@@ -25,12 +25,14 @@ pub const RULES_MAX_AGE: Duration = Duration::from_secs(60);
 
 type Entry = Arc<tokio::sync::Mutex<Option<(Instant, Vec<Rule>)>>>;
 
+/// Reads each listener's rules at most once per [`RULES_MAX_AGE`], sharing one read among concurrent callers.
 pub struct RuleCache {
     inner: Arc<dyn Elbv2Api>,
     listeners: Mutex<HashMap<String, Entry>>,
 }
 
 impl RuleCache {
+    /// A cache in front of `inner`.
     pub fn new(inner: Arc<dyn Elbv2Api>) -> Self {
         Self { inner, listeners: Mutex::new(HashMap::new()) }
     }

@@ -23,18 +23,26 @@ const NAMESPACE: &str = "AWS/ApplicationELB";
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum InsufficientData {
     #[default]
+    /// Counts as passing: no data is not a failure.
     Pass,
+    /// Counts as failing: no data is no evidence green is fine.
     Fail,
 }
 
 /// Green's 5xx rate over a trailing window, optionally against blue's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorRateGate {
+    /// Green's target group.
     pub green_target_group_arn: String,
+    /// Blue's target group, to compare against; `None`: an absolute limit only.
     pub blue_target_group_arn: Option<String>,
+    /// The trailing window the rate is summed over.
     pub window: Duration,
+    /// Green requests in the window below which the gate does not judge.
     pub min_requests: u64,
+    /// The highest 5xx share of green's requests, in percent.
     pub max_percent: f64,
+    /// How many points of percentage green's 5xx share may exceed blue's.
     pub max_percent_over_blue: Option<f64>,
     /// Green may sit behind a load balancer of its own (a DNS cutover): then
     /// the 5xx that load balancer generates itself count too — unless green's
@@ -45,13 +53,19 @@ pub struct ErrorRateGate {
 /// A statistic of green's `TargetResponseTime`, optionally against blue's.
 #[derive(Debug, Clone, PartialEq)]
 pub struct LatencyGate {
+    /// Green's target group.
     pub green_target_group_arn: String,
+    /// Blue's target group, to compare against; `None`: an absolute limit only.
     pub blue_target_group_arn: Option<String>,
+    /// The trailing window the statistic covers.
     pub window: Duration,
+    /// Green requests in the window below which the gate does not judge.
     pub min_requests: u64,
     /// `Average`, `p50`, `p90`, `p95`, `p99`, `p99.9`.
     pub statistic: String,
+    /// The highest allowed value of the statistic.
     pub max: Duration,
+    /// How much green's statistic may exceed blue's.
     pub max_over_blue: Option<Duration>,
 }
 
@@ -62,10 +76,13 @@ pub const STATISTICS: &[&str] = &["Average", "p50", "p90", "p95", "p99", "p99.9"
 /// requests follows the weights.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ObservedTraffic {
+    /// The ARN of the load balancer blue is served through.
     pub blue_load_balancer_arn: String,
+    /// The ARN of the load balancer green is served through.
     pub green_load_balancer_arn: String,
     /// Points of percentage the observed share may differ from the step.
     pub tolerance: u8,
+    /// How long to wait for the share to follow before failing.
     pub timeout: Duration,
     /// How often to look while waiting.
     pub interval: Duration,
@@ -174,7 +191,12 @@ pub enum Judgement {
     /// Too few requests to judge; why.
     NotJudged(String),
     /// Over a limit: which attribute and what was seen.
-    Fail { attribute: &'static str, observation: String },
+    Fail {
+        /// The limit that was exceeded.
+        attribute: &'static str,
+        /// What was seen.
+        observation: String,
+    },
 }
 
 fn lbs_of<'a>(lbs: &'a LoadBalancers, tg: &str) -> &'a [String] {
@@ -206,6 +228,7 @@ impl ErrorRateGate {
         (green, blue)
     }
 
+    /// Adds the metric queries this gate needs to `out`.
     pub fn queries(&self, lbs: &LoadBalancers, out: &mut Vec<MetricQuery>) {
         let (green, blue) = self.sides(lbs);
         green.queries(self.window, out);
@@ -216,6 +239,7 @@ impl ErrorRateGate {
         }
     }
 
+    /// Judges green's error rate from what was read.
     pub fn judge(&self, lbs: &LoadBalancers, a: &WatchAnswer) -> Judgement {
         let (green, blue) = self.sides(lbs);
         let w = window_text(self.window);
@@ -269,6 +293,7 @@ impl LatencyGate {
         &self.green_target_group_arn
     }
 
+    /// Adds the metric queries this gate needs to `out`.
     pub fn queries(&self, lbs: &LoadBalancers, out: &mut Vec<MetricQuery>) {
         let mut tgs = vec![self.green()];
         if self.max_over_blue.is_some() {
@@ -282,6 +307,7 @@ impl LatencyGate {
         }
     }
 
+    /// Judges green's latency from what was read.
     pub fn judge(&self, lbs: &LoadBalancers, a: &WatchAnswer) -> Judgement {
         let w = window_text(self.window);
         let green = Side { tg: self.green(), lbs: lbs_of(lbs, self.green()), elb_5xx: false };
@@ -331,8 +357,10 @@ impl LatencyGate {
 }
 
 impl ObservedTraffic {
+    /// The window each look sums requests over.
     pub const WINDOW: Duration = Duration::from_secs(60);
 
+    /// What one look reads: both load balancers' request counts.
     pub fn request(&self) -> WatchRequest {
         WatchRequest {
             alarms: vec![],

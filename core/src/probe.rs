@@ -18,9 +18,11 @@ use crate::http_url::{self, UrlFault};
 /// A parsed `http://` or `https://` URL.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProbeUrl {
+    /// `https://` rather than `http://`.
     pub https: bool,
     /// Host as written (IPv6 without brackets).
     pub host: String,
+    /// The port, explicit or the scheme's default (80, 443).
     pub port: u16,
     /// Path and query, starting with `/`.
     pub path: String,

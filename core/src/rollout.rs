@@ -10,6 +10,7 @@ use crate::traffic::TrafficSplit;
 pub struct Rollout {
     /// Intermediate green percentages, strictly increasing, each in 1–99.
     pub steps: Vec<u8>,
+    /// How long each intermediate step holds, with the gate re-checked, before the next.
     pub bake: Duration,
 }
 
@@ -40,6 +41,7 @@ impl Rollout {
 /// One stop on the way to the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RolloutStep {
+    /// The split this stop writes.
     pub split: TrafficSplit,
     /// Whether to bake after this stop (not after the final target).
     pub bake: bool,

@@ -8,6 +8,7 @@ use std::fmt;
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps `value`; `Debug` and `Display` show it redacted.
     pub fn new(value: impl Into<String>) -> Self {
         Self(value.into())
     }
@@ -17,6 +18,7 @@ impl Secret {
         &self.0
     }
 
+    /// Whether the value is the empty string.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }

@@ -20,8 +20,15 @@ use crate::zone::{SyncOptions, Zone};
 /// Where one side's answers point.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// The same target for every answer: an alias to an ALB, CloudFront distribution, another record, ….
     Alias(AliasTarget),
-    Records { values: Vec<String>, ttl: i64 },
+    /// Plain records with these values (IP addresses, a name, …).
+    Records {
+        /// The record values, one answer each.
+        values: Vec<String>,
+        /// Time to live, in seconds.
+        ttl: i64,
+    },
 }
 
 impl Target {
@@ -43,6 +50,7 @@ impl Target {
         }
     }
 
+    /// The target an existing record points at (a record without a TTL gets 60 s).
     pub fn from_record(r: &RecordSet) -> Target {
         match &r.alias {
             Some(a) => Target::Alias(a.clone()),
@@ -59,8 +67,11 @@ impl Target {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One side of a switch: its record's set identifier and what it answers with.
 pub struct Side {
+    /// The Route 53 set identifier of this side's weighted record, unique per name and type.
     pub set_identifier: String,
+    /// What this side's record answers with.
     pub target: Target,
 }
 
@@ -69,8 +80,11 @@ pub struct Side {
 pub struct SwitchSpec {
     /// Canonical name (lower case, trailing dot).
     pub name: String,
+    /// The record type of both records (A, AAAA, CNAME, …).
     pub record_type: RecordType,
+    /// The legacy side.
     pub blue: Side,
+    /// The new side.
     pub green: Side,
 }
 
@@ -83,11 +97,13 @@ impl SwitchSpec {
         RecordSet { name: self.name.clone(), record_type: self.record_type.clone(), routing, ttl, records, alias, health_check_id: None }
     }
 
+    /// `side`'s weighted record at `weight` (0–255; larger values are capped at 255).
     pub fn weighted(&self, side: &Side, weight: u32) -> RecordSet {
         let weight = u8::try_from(weight).unwrap_or(u8::MAX);
         self.record(side, Routing::Weighted { set_identifier: side.set_identifier.clone(), weight })
     }
 
+    /// `side` as a simple (non-weighted) record at the name, what a collapse leaves.
     pub fn simple(&self, side: &Side) -> RecordSet {
         self.record(side, Routing::Simple)
     }
@@ -105,7 +121,9 @@ impl SwitchSpec {
 /// What Route 53 holds for a switch's name and type.
 #[derive(Debug, Clone, Default)]
 pub struct Observed {
+    /// Blue's weighted record, by set identifier.
     pub blue: Option<RecordSet>,
+    /// Green's weighted record, by set identifier.
     pub green: Option<RecordSet>,
     /// Record sets of the same name and type that are not the pair.
     pub others: Vec<RecordSet>,
@@ -119,6 +137,7 @@ fn weight_of(r: &RecordSet) -> Option<u32> {
 }
 
 impl Observed {
+    /// Sorts `all` (the record sets of one name and type) into blue, green and others by set identifier.
     pub fn split_records(all: Vec<RecordSet>, blue_id: &str, green_id: &str) -> Observed {
         let mut o = Observed::default();
         for r in all {
@@ -142,6 +161,7 @@ impl Observed {
         }
     }
 
+    /// Whether neither record of the pair exists.
     pub fn is_gone(&self) -> bool {
         self.blue.is_none() && self.green.is_none()
     }
@@ -156,16 +176,18 @@ fn refused(kind: Refusal, detail: String) -> Error {
     Error::Refused { kind, detail }
 }
 
-/// Creates the pair at `split`. With `adopt`, an existing simple record that
-/// points where blue says is replaced in the same batch. Anything else
-/// already at the name is left alone and reported.
 /// A created pair: the change, and whether it replaced an existing simple record.
 #[derive(Debug, Clone)]
 pub struct Created {
+    /// The Route 53 change that created the pair.
     pub change: ChangeInfo,
+    /// Whether an existing simple record was replaced (an undo puts it back).
     pub adopted: bool,
 }
 
+/// Creates the pair at `split`. With `adopt`, an existing simple record that
+/// points where blue says is replaced in the same batch. Anything else
+/// already at the name is left alone and reported.
 pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: bool) -> Result<Created> {
     let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
     let label = spec.label();
@@ -362,8 +384,11 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
 /// the Route 53 change it submitted (with an empty id when a read-back found
 /// the change already in place).
 pub struct DnsRouter {
+    /// The hosted zone holding the pair.
     pub zone: Arc<Zone>,
+    /// The name, type and the two sides.
     pub spec: SwitchSpec,
+    /// Whether and how long to wait for each change to be INSYNC.
     pub sync: SyncOptions,
 }
 
@@ -390,10 +415,15 @@ impl TrafficRouter for DnsRouter {
 /// The switch's lifecycle for [`crate::cutover`]: a create adopts an
 /// existing simple record when `adopt`; a destroy goes as `on_destroy` says.
 pub struct DnsCutover {
+    /// The hosted zone to create the pair in.
     pub zone: Arc<Zone>,
+    /// The name, type and the two sides.
     pub spec: SwitchSpec,
+    /// Whether and how long to wait for each change to be INSYNC.
     pub sync: SyncOptions,
+    /// Replace a simple record at the name that points where blue does, instead of refusing.
     pub adopt: bool,
+    /// What a destroy leaves at the name.
     pub on_destroy: OnDestroy,
 }
 

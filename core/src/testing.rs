@@ -52,10 +52,12 @@ fn err(op: &'static str, kind: AwsErrorKind, code: &str, msg: impl Into<String>)
 }
 
 impl FakeRoute53 {
+    /// An empty fake: no zones, no records.
     pub fn new() -> Self {
         Self::default()
     }
 
+    /// Makes a hosted zone `id` for the domain `name` exist.
     pub fn add_zone(&self, id: &str, name: &str) {
         let mut s = self.state.lock().unwrap();
         s.zones.insert(id.into(), HostedZone { id: id.into(), name: canonical_name(name), private: false, record_count: 2 });
@@ -70,6 +72,7 @@ impl FakeRoute53 {
         list.push(r);
     }
 
+    /// Deletes a record set directly (an out-of-band change).
     pub fn remove(&self, zone: &str, key: &RecordKey) {
         let mut s = self.state.lock().unwrap();
         if let Some(list) = s.records.get_mut(zone) {
@@ -77,6 +80,7 @@ impl FakeRoute53 {
         }
     }
 
+    /// The zone's record sets now, in Route 53's listing order.
     pub fn records(&self, zone: &str) -> Vec<RecordSet> {
         let s = self.state.lock().unwrap();
         let mut v = s.records.get(zone).cloned().unwrap_or_default();
@@ -84,18 +88,22 @@ impl FakeRoute53 {
         v
     }
 
+    /// How many calls of operation `op` (e.g. `ChangeResourceRecordSets`) were made.
     pub fn calls(&self, op: &str) -> u32 {
         self.state.lock().unwrap().calls.get(op).copied().unwrap_or(0)
     }
 
+    /// Every change batch submitted, in order.
     pub fn batches(&self) -> Vec<Vec<Change>> {
         self.state.lock().unwrap().batches.clone()
     }
 
+    /// Scripts the next call of `op` to go as `f` (queued behind earlier faults of `op`).
     pub fn fault(&self, op: &'static str, f: Fault) {
         self.state.lock().unwrap().faults.entry(op).or_default().push_back(f);
     }
 
+    /// Makes the next `n` GetChange polls answer PENDING.
     pub fn pending_polls(&self, n: u32) {
         self.state.lock().unwrap().pending_polls = n;
     }
@@ -275,19 +283,23 @@ impl FakeElbv2 {
         self.target_groups.lock().unwrap().insert(tg_arn.into(), load_balancer_arns.iter().map(|s| s.to_string()).collect());
     }
 
+    /// Sets the target group's targets, one per health state (`"healthy"`, `"unhealthy"`, …).
     pub fn set_health(&self, tg_arn: &str, states: Vec<&'static str>) {
         self.health.lock().unwrap().insert(tg_arn.into(), states);
     }
 
+    /// Makes a listener exist with `default` as its default forward action.
     pub fn add_listener(&self, listener_arn: &str, default: Forward) {
         self.rules.lock().unwrap().entry(listener_arn.into()).or_default();
         self.defaults.lock().unwrap().insert(listener_arn.into(), default);
     }
 
+    /// The listener's rules now.
     pub fn rules(&self, listener_arn: &str) -> Vec<Rule> {
         self.rules.lock().unwrap().get(listener_arn).cloned().unwrap_or_default()
     }
 
+    /// The listener's default forward action, if the listener exists.
     pub fn default_forward(&self, listener_arn: &str) -> Option<Forward> {
         self.defaults.lock().unwrap().get(listener_arn).cloned()
     }
@@ -297,10 +309,12 @@ impl FakeElbv2 {
         let _ = self.with_rule("edit", rule_arn, f);
     }
 
+    /// How many calls of operation `op` were made.
     pub fn calls(&self, op: &str) -> u32 {
         self.calls.lock().unwrap().get(op).copied().unwrap_or(0)
     }
 
+    /// Scripts the next call of `op` to go as `f` (queued behind earlier faults of `op`).
     pub fn fault(&self, op: &'static str, f: Fault) {
         self.faults.lock().unwrap().entry(op).or_default().push_back(f);
     }
@@ -440,30 +454,37 @@ pub struct FakeCloudWatch {
 }
 
 impl FakeCloudWatch {
+    /// Makes every later call take `d` (virtual time), e.g. to have a round still in flight when others read.
     pub fn set_latency(&self, d: std::time::Duration) {
         *self.latency.lock().unwrap() = d;
     }
 
+    /// Makes alarm `name` exist in `state`, with `reason` as its state reason.
     pub fn set_alarm(&self, name: &str, state: AlarmStateValue, reason: &str) {
         self.alarms.lock().unwrap().insert(name.into(), AlarmState { name: name.into(), state, reason: reason.into() });
     }
 
+    /// Makes query `q` answer `v`.
     pub fn set_value(&self, q: &MetricQuery, v: f64) {
         self.values.lock().unwrap().insert(q.clone(), v);
     }
 
+    /// Makes query `q` answer no data.
     pub fn clear_value(&self, q: &MetricQuery) {
         self.values.lock().unwrap().remove(q);
     }
 
+    /// How many calls of operation `op` were made.
     pub fn calls(&self, op: &str) -> usize {
         self.log.lock().unwrap().iter().filter(|(o, _)| *o == op).count()
     }
 
+    /// The most alarms or queries one call of `op` carried.
     pub fn largest_batch(&self, op: &str) -> usize {
         self.log.lock().unwrap().iter().filter(|(o, _)| *o == op).map(|(_, n)| *n).max().unwrap_or(0)
     }
 
+    /// Scripts the next call of `op` to go as `f` (queued behind earlier faults of `op`).
     pub fn fault(&self, op: &'static str, f: Fault) {
         self.faults.lock().unwrap().entry(op).or_default().push_back(f);
     }

@@ -7,7 +7,9 @@ use std::fmt;
 pub struct TrafficSplit(u8);
 
 impl TrafficSplit {
+    /// No traffic to green: blue answers everything.
     pub const ALL_BLUE: TrafficSplit = TrafficSplit(0);
+    /// All traffic to green.
     pub const ALL_GREEN: TrafficSplit = TrafficSplit(100);
 
     /// `None` outside 0–100.
@@ -15,10 +17,12 @@ impl TrafficSplit {
         (p <= 100).then_some(Self(p))
     }
 
+    /// The percentage of traffic that goes to green, 0–100.
     pub fn green(self) -> u8 {
         self.0
     }
 
+    /// The percentage of traffic that stays on blue: 100 minus [`TrafficSplit::green`].
     pub fn blue(self) -> u8 {
         100 - self.0
     }
@@ -47,8 +51,11 @@ impl fmt::Display for TrafficSplit {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The weights of a weighted pair (Route 53 records or an ALB forward action), as AWS stores them.
 pub struct Weights {
+    /// Blue's weight; Route 53 allows 0–255, an ALB target group 0–999.
     pub blue: u32,
+    /// Green's weight, on the same scale as `blue`.
     pub green: u32,
 }
 
@@ -67,13 +74,18 @@ impl Weights {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which side receives traffic.
 pub enum Active {
+    /// Only blue (green at 0 %).
     Blue,
+    /// Only green (green at 100 %).
     Green,
+    /// Both sides (green strictly between 0 and 100 %).
     Split,
 }
 
 impl Active {
+    /// `"blue"`, `"green"` or `"split"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Active::Blue => "blue",

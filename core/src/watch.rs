@@ -45,11 +45,14 @@ pub const GATHER: Duration = Duration::from_millis(500);
 /// What one check wants to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct WatchRequest {
+    /// Alarm names whose state to read.
     pub alarms: Vec<String>,
+    /// Metric statistics to read.
     pub queries: Vec<MetricQuery>,
 }
 
 impl WatchRequest {
+    /// Whether there is nothing to read.
     pub fn is_empty(&self) -> bool {
         self.alarms.is_empty() && self.queries.is_empty()
     }
@@ -59,11 +62,14 @@ impl WatchRequest {
 /// per query (`None`: no data point in the window).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct WatchAnswer {
+    /// Each alarm asked for by name; `None`: no such alarm.
     pub alarms: BTreeMap<String, Option<AlarmState>>,
+    /// Each query's value; `None`: no data point in the window.
     pub values: HashMap<MetricQuery, Option<f64>>,
 }
 
 impl WatchAnswer {
+    /// The value read for `q`, if any.
     pub fn value(&self, q: &MetricQuery) -> Option<f64> {
         self.values.get(q).copied().flatten()
     }
@@ -110,6 +116,7 @@ pub struct CloudWatchReader {
 }
 
 impl CloudWatchReader {
+    /// A reader over `api`; one per process, shared by every gate.
     pub fn new(api: Arc<dyn CloudWatchApi>) -> Self {
         CloudWatchReader { api, epoch: Instant::now(), inner: Arc::default() }
     }

@@ -18,12 +18,16 @@ pub const MAX_QUERIES_PER_CALL: usize = 500;
 /// An alarm's state value.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AlarmStateValue {
+    /// The alarm's condition is not met.
     Ok,
+    /// The alarm's condition is met.
     Alarm,
+    /// Not enough data to judge the condition.
     InsufficientData,
 }
 
 impl AlarmStateValue {
+    /// The state as CloudWatch spells it: `OK`, `ALARM` or `INSUFFICIENT_DATA`.
     pub fn as_str(self) -> &'static str {
         match self {
             AlarmStateValue::Ok => "OK",
@@ -36,7 +40,9 @@ impl AlarmStateValue {
 /// One alarm as DescribeAlarms reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AlarmState {
+    /// The alarm's name.
     pub name: String,
+    /// Its current state.
     pub state: AlarmStateValue,
     /// `StateReason`, the sentence CloudWatch wrote when the state changed.
     pub reason: String,
@@ -45,7 +51,9 @@ pub struct AlarmState {
 /// One statistic of one metric, over one period.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct MetricQuery {
+    /// The metric's namespace, e.g. `AWS/ApplicationELB`.
     pub namespace: String,
+    /// The metric's name, e.g. `HTTPCode_Target_5XX_Count`.
     pub metric_name: String,
     /// (name, value), in the order AWS publishes them.
     pub dimensions: Vec<(String, String)>,
@@ -74,6 +82,7 @@ pub struct SdkCloudWatch {
 }
 
 impl SdkCloudWatch {
+    /// CloudWatch through `client`.
     pub fn new(client: cw::Client) -> Self {
         Self { client }
     }

@@ -8,21 +8,30 @@ use super::sdk_error::classify;
 use crate::error::AwsError;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A load balancer as `DescribeLoadBalancers` reports it.
 pub struct LoadBalancer {
+    /// Its ARN.
     pub arn: String,
+    /// Its name, unique per account and region.
     pub name: String,
+    /// The DNS name clients resolve.
     pub dns_name: String,
     /// The zone an alias record pointing at this load balancer must name.
     pub canonical_hosted_zone_id: String,
+    /// The VPC it is in.
     pub vpc_id: String,
+    /// `internet-facing` or `internal`.
     pub scheme: String,
+    /// `application`, `network` or `gateway`.
     pub lb_type: String,
 }
 
 /// One target group in a forward action, with its weight (0–999).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WeightedTargetGroup {
+    /// The target group's ARN.
     pub arn: String,
+    /// Its weight; `None` when the action names one target group without weights.
     pub weight: Option<i32>,
 }
 
@@ -31,6 +40,7 @@ pub struct WeightedTargetGroup {
 pub struct Action {
     /// `forward`, `redirect`, `fixed-response`, `authenticate-oidc`, …
     pub action_type: String,
+    /// Where the action runs among the rule's actions (lowest first).
     pub order: Option<i32>,
     /// For `forward`: the target groups (a single `TargetGroupArn` is reported
     /// as one entry without a weight).
@@ -40,11 +50,17 @@ pub struct Action {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A listener as `DescribeListeners` reports it.
 pub struct Listener {
+    /// Its ARN.
     pub arn: String,
+    /// The ARN of its load balancer.
     pub load_balancer_arn: String,
+    /// The port it listens on (`None` for a Gateway Load Balancer).
     pub port: Option<i32>,
+    /// `HTTP`, `HTTPS`, `TCP`, …
     pub protocol: String,
+    /// What requests no rule matches get.
     pub default_actions: Vec<Action>,
 }
 
@@ -60,22 +76,32 @@ impl Listener {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A target group as `DescribeTargetGroups` reports it.
 pub struct TargetGroup {
+    /// Its ARN.
     pub arn: String,
+    /// Its name.
     pub name: String,
+    /// The port targets receive traffic on (`None` for Lambda targets).
     pub port: Option<i32>,
+    /// `HTTP`, `HTTPS`, `TCP`, …
     pub protocol: String,
+    /// `instance`, `ip`, `lambda` or `alb`.
     pub target_type: String,
+    /// The load balancers whose rules forward to it.
     pub load_balancer_arns: Vec<String>,
 }
 
 /// A target's health as `DescribeTargetHealth` reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TargetHealth {
+    /// The instance id, IP address, Lambda ARN or ALB ARN.
     pub target_id: String,
+    /// The port the target is registered on.
     pub port: Option<i32>,
     /// initial, healthy, unhealthy, unhealthy.draining, unused, draining, unavailable
     pub state: String,
+    /// AWS's reason code for a state other than healthy, e.g. `Target.FailedHealthChecks`.
     pub reason: Option<String>,
 }
 
@@ -83,40 +109,58 @@ pub struct TargetHealth {
 /// by field name so they can be reported.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Condition {
+    /// `host-header`: the request's host must match one of these patterns.
     HostHeader(Vec<String>),
+    /// `path-pattern`: the request's path must match one of these patterns.
     PathPattern(Vec<String>),
-    HttpHeader { name: String, values: Vec<String> },
+    /// `http-header`: the header `name` must match one of `values`.
+    HttpHeader {
+        /// The header's name, e.g. `X-Canary`.
+        name: String,
+        /// The patterns one of which the header's value must match.
+        values: Vec<String>,
+    },
+    /// Any other condition, by its field name.
     Other(String),
 }
 
 /// A listener rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Rule {
+    /// Its ARN.
     pub arn: String,
     /// `None` for the listener's default rule.
     pub priority: Option<i32>,
+    /// All must match for the rule to apply.
     pub conditions: Vec<Condition>,
+    /// What a matching request gets.
     pub actions: Vec<Action>,
 }
 
 /// A forward action to write: target groups with weights, optional stickiness.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Forward {
+    /// `(target group ARN, weight)` pairs; weights 0–999.
     pub target_groups: Vec<(String, i32)>,
+    /// Target-group stickiness, in seconds; `None`: off.
     pub stickiness_seconds: Option<i32>,
 }
 
 /// How to find load balancers / target groups: by name or by ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Selector {
+    /// By name.
     Names(Vec<String>),
+    /// By ARN.
     Arns(Vec<String>),
 }
 
 /// How to find listeners: all of a load balancer, or by ARN.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ListenerSelector {
+    /// Every listener of the load balancer with this ARN.
     LoadBalancer(String),
+    /// These listeners, by ARN.
     Arns(Vec<String>),
 }
 
@@ -124,16 +168,23 @@ pub enum ListenerSelector {
 /// by fakes in tests.
 #[async_trait]
 pub trait Elbv2Api: Send + Sync {
+    /// The load balancers `by` selects.
     async fn describe_load_balancers(&self, by: &Selector) -> Result<Vec<LoadBalancer>, AwsError>;
+    /// The listeners `by` selects.
     async fn describe_listeners(&self, by: &ListenerSelector) -> Result<Vec<Listener>, AwsError>;
+    /// The target groups `by` selects, with the load balancers each serves.
     async fn describe_target_groups(&self, by: &Selector) -> Result<Vec<TargetGroup>, AwsError>;
+    /// The health of every target registered in the target group.
     async fn describe_target_health(&self, target_group_arn: &str) -> Result<Vec<TargetHealth>, AwsError>;
     /// Every rule of a listener, sorted by priority (default rule last).
     async fn describe_rules(&self, listener_arn: &str) -> Result<Vec<Rule>, AwsError>;
+    /// Adds a rule with `priority`, `conditions` and one forward action; returns it as created.
     async fn create_rule(&self, listener_arn: &str, priority: i32, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError>;
     /// Replaces the rule's conditions and actions whole (ModifyRule replaces lists).
     async fn modify_rule(&self, rule_arn: &str, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError>;
+    /// Deletes the rule.
     async fn delete_rule(&self, rule_arn: &str) -> Result<(), AwsError>;
+    /// Sets several rules' priorities in one call (`(rule ARN, priority)` pairs).
     async fn set_rule_priorities(&self, priorities: &[(String, i32)]) -> Result<(), AwsError>;
     /// Replaces the listener's default actions with one forward.
     async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError>;
@@ -203,6 +254,7 @@ pub struct SdkElbv2 {
 }
 
 impl SdkElbv2 {
+    /// ELBv2 through `client`.
     pub fn new(client: elb::Client) -> Self {
         Self { client }
     }

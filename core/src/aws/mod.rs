@@ -28,11 +28,17 @@ use crate::secret::Secret;
 /// standard AWS chain (environment, shared profile, SSO, container, IMDS).
 #[derive(Debug, Clone, Default)]
 pub struct AwsSettings {
+    /// AWS region, e.g. `us-east-1`; `None`: from the environment or profile.
     pub region: Option<String>,
+    /// Named profile of the shared config and credentials files.
     pub profile: Option<String>,
+    /// Static access key id; used together with `secret_key`.
     pub access_key: Option<Secret>,
+    /// Static secret access key; never logged.
     pub secret_key: Option<Secret>,
+    /// A role to assume with the credentials found.
     pub assume_role: Option<AssumeRole>,
+    /// Per-service endpoint overrides.
     pub endpoints: Endpoints,
     /// Caps the retries of any one call; `None`: throttling is retried for
     /// `retry_budget`, a 5xx or lost connection twice.
@@ -50,33 +56,46 @@ pub struct AwsSettings {
 /// Who the credentials are, from `sts:GetCallerIdentity`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CallerIdentity {
+    /// The 12-digit account id.
     pub account: String,
+    /// The ARN of the user or assumed role.
     pub arn: String,
 }
 
 #[derive(Debug, Clone, Default)]
+/// A role to assume (`sts:AssumeRole`) with the base credentials.
 pub struct AssumeRole {
+    /// The role's ARN.
     pub role_arn: String,
+    /// The session name; `None`: one chosen by the SDK.
     pub session_name: Option<String>,
+    /// The external id the role's trust policy asks for, if any.
     pub external_id: Option<String>,
 }
 
 /// Per-service endpoint overrides (LocalStack, VPC endpoints, proxies).
 #[derive(Debug, Clone, Default)]
 pub struct Endpoints {
+    /// Route 53 endpoint URL (e.g. LocalStack's `http://127.0.0.1:4566`).
     pub route53: Option<String>,
+    /// Elastic Load Balancing v2 endpoint URL.
     pub elbv2: Option<String>,
+    /// STS endpoint URL (credential validation and assume-role).
     pub sts: Option<String>,
+    /// CloudWatch endpoint URL (alarm and metric gates).
     pub cloudwatch: Option<String>,
 }
 
 /// The clients a configured provider uses.
 #[derive(Clone)]
 pub struct AwsClients {
+    /// Route 53, paced at [`ROUTE53_RATE`] requests a second and retried.
     pub route53: Arc<dyn route53::Route53Api>,
+    /// ELBv2, paced at [`ELBV2_RATE`] requests a second and retried.
     pub elbv2: Arc<dyn elbv2::Elbv2Api>,
     /// Shared by every resource's gates in this process (one call per check for all of them).
     pub cloudwatch: crate::watch::CloudWatchReader,
+    /// The region the clients call.
     pub region: String,
 }
 
@@ -112,7 +131,7 @@ pub fn check_endpoint_url(url: &str) -> std::result::Result<(), String> {
 /// `skip_credentials_validation`, checks the credentials and the account
 /// with `sts:GetCallerIdentity` before anything else is read. Fails with
 /// [`Error::Config`] naming the attribute at fault for problems that can be
-/// detected before any call, and with the STS call's [`AwsError`] (no
+/// detected before any call, and with the STS call's [`AwsError`](crate::AwsError) (no
 /// credentials, credentials refused, endpoint unreachable) otherwise.
 /// `stop` (Terraform's StopProvider) cuts retry waits short.
 pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<AwsClients> {

@@ -19,6 +19,7 @@ pub struct PacedRoute53 {
 }
 
 impl PacedRoute53 {
+    /// Route 53 calls to `inner`, paced and retried by `pacer`.
     pub fn new(inner: Arc<dyn Route53Api>, pacer: Arc<Pacer>) -> Self {
         Self { inner, pacer }
     }
@@ -54,6 +55,7 @@ pub struct PacedElbv2 {
 }
 
 impl PacedElbv2 {
+    /// ELBv2 calls to `inner`, paced and retried by `pacer`.
     pub fn new(inner: Arc<dyn Elbv2Api>, pacer: Arc<Pacer>) -> Self {
         Self { inner, pacer }
     }
@@ -109,6 +111,7 @@ pub struct PacedCloudWatch {
 }
 
 impl PacedCloudWatch {
+    /// CloudWatch calls to `inner`, paced and retried by `pacer`.
     pub fn new(inner: Arc<dyn CloudWatchApi>, pacer: Arc<Pacer>) -> Self {
         Self { inner, pacer }
     }

@@ -184,8 +184,11 @@ impl Limiter {
 /// Counters of what a pacer did, for tests and the bench.
 #[derive(Debug, Default)]
 pub struct PacerStats {
+    /// Calls made, first attempts and retries.
     pub calls: AtomicU64,
+    /// Answers that were throttling errors.
     pub throttled: AtomicU64,
+    /// Attempts that were retries.
     pub retries: AtomicU64,
 }
 
@@ -199,6 +202,7 @@ pub struct Pacer {
     policy: RetryPolicy,
     stop: CancellationToken,
     jitter: AtomicU64,
+    /// What this pacer did so far.
     pub stats: PacerStats,
 }
 
@@ -209,19 +213,23 @@ impl std::fmt::Debug for Pacer {
 }
 
 impl Pacer {
+    /// A pacer for `service` (in words, for messages) at `endpoint`; `stop` cuts waits short.
     pub fn new(service: &'static str, endpoint: String, limiter: Limiter, policy: RetryPolicy, stop: CancellationToken) -> Self {
         let seed = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_nanos() as u64).unwrap_or(1);
         Self { service, endpoint, limiter, policy, stop, jitter: AtomicU64::new(seed), stats: PacerStats::default() }
     }
 
+    /// The service in words, e.g. "Route 53".
     pub fn service(&self) -> &'static str {
         self.service
     }
 
+    /// The endpoint calls go to.
     pub fn endpoint(&self) -> &str {
         &self.endpoint
     }
 
+    /// The rate limiter calls wait on.
     pub fn limiter(&self) -> &Limiter {
         &self.limiter
     }

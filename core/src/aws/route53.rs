@@ -12,13 +12,18 @@ use crate::error::AwsError;
 /// that a name's full picture is known, but never written.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum RecordType {
+    /// IPv4 address records.
     A,
+    /// IPv6 address records.
     Aaaa,
+    /// Canonical name records.
     Cname,
+    /// Any other type, as Route 53 spells it (read only).
     Other(String),
 }
 
 impl RecordType {
+    /// The type as Route 53 spells it, e.g. `AAAA`.
     pub fn as_str(&self) -> &str {
         match self {
             RecordType::A => "A",
@@ -28,6 +33,7 @@ impl RecordType {
         }
     }
 
+    /// The type named by `s`, in any case.
     pub fn parse(s: &str) -> RecordType {
         match s.to_ascii_uppercase().as_str() {
             "A" => RecordType::A,
@@ -45,10 +51,13 @@ impl std::fmt::Display for RecordType {
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// Where an alias record points: a load balancer, CloudFront distribution, another record, ….
 pub struct AliasTarget {
     /// Canonical (lower case, trailing dot).
     pub dns_name: String,
+    /// The hosted zone of the target (for an ALB: its canonical hosted zone id).
     pub hosted_zone_id: String,
+    /// Whether Route 53 checks the target's health before answering with it.
     pub evaluate_target_health: bool,
 }
 
@@ -57,19 +66,25 @@ pub struct AliasTarget {
 pub enum Routing {
     /// One record set answers alone.
     Simple,
+    /// Weighted routing: answers in proportion to `weight` among the name's weighted record sets.
     Weighted {
+        /// Unique among the name and type's record sets.
         set_identifier: String,
+        /// 0–255; a weight of 0 gets no answers unless every weight is 0.
         weight: u8,
     },
     /// Latency, failover, geolocation, multivalue…: never touched, reported
     /// by its policy name and identifier.
     Other {
+        /// The policy, e.g. `failover`.
         policy: String,
+        /// The record set's identifier.
         set_identifier: String,
     },
 }
 
 impl Routing {
+    /// The set identifier, for any routing but simple.
     pub fn set_identifier(&self) -> Option<&str> {
         match self {
             Routing::Simple => None,
@@ -83,15 +98,22 @@ impl Routing {
 pub struct RecordSet {
     /// Canonical (lower case, trailing dot).
     pub name: String,
+    /// Its type.
     pub record_type: RecordType,
+    /// How Route 53 chooses it among the name's record sets.
     pub routing: Routing,
+    /// Time to live in seconds; `None` for an alias.
     pub ttl: Option<i64>,
+    /// The values answered with; empty for an alias.
     pub records: Vec<String>,
+    /// The alias target, for an alias record.
     pub alias: Option<AliasTarget>,
+    /// The health check the record is tied to, if any.
     pub health_check_id: Option<String>,
 }
 
 impl RecordSet {
+    /// The set identifier, for any routing but simple.
     pub fn set_identifier(&self) -> Option<&str> {
         self.routing.set_identifier()
     }
@@ -109,57 +131,80 @@ impl RecordSet {
 /// Name, type and set identifier: what makes a record set unique in a zone.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct RecordKey {
+    /// Canonical (lower case, trailing dot).
     pub name: String,
+    /// The record type.
     pub record_type: RecordType,
+    /// `None` for a simple record.
     pub set_identifier: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// What a change does to a record set.
 pub enum ChangeAction {
+    /// Create it; fails if it exists.
     Create,
+    /// Delete it; the record set must match exactly.
     Delete,
+    /// Create it, or replace it whole.
     Upsert,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// One change of a ChangeResourceRecordSets batch.
 pub struct Change {
+    /// What to do.
     pub action: ChangeAction,
+    /// The record set to do it to.
     pub record: RecordSet,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Whether a change has reached all of Route 53's name servers.
 pub enum ChangeStatus {
+    /// Accepted, not yet on every name server.
     Pending,
+    /// On every name server.
     InSync,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A submitted change batch: its id and status.
 pub struct ChangeInfo {
     /// Bare id (no `/change/` prefix).
     pub id: String,
+    /// Whether it is in effect everywhere yet.
     pub status: ChangeStatus,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
+/// A hosted zone as `GetHostedZone` reports it.
 pub struct HostedZone {
     /// Bare id (no `/hostedzone/` prefix).
     pub id: String,
     /// Canonical (lower case, trailing dot).
     pub name: String,
+    /// A private (VPC) zone rather than a public one.
     pub private: bool,
+    /// How many record sets it holds.
     pub record_count: i64,
 }
 
 /// Where a listing starts (inclusive), as Route 53's `StartRecord*` fields.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ListStart {
+    /// `StartRecordName`.
     pub name: Option<String>,
+    /// `StartRecordType`.
     pub record_type: Option<RecordType>,
+    /// `StartRecordIdentifier`.
     pub set_identifier: Option<String>,
 }
 
 #[derive(Debug, Clone, Default)]
+/// One page of a record listing.
 pub struct RecordPage {
+    /// The record sets on this page, in Route 53's order.
     pub records: Vec<RecordSet>,
     /// Where the next page starts, if the listing was truncated.
     pub next: Option<ListStart>,
@@ -169,12 +214,16 @@ pub struct RecordPage {
 /// and by fakes in tests.
 #[async_trait]
 pub trait Route53Api: Send + Sync {
+    /// The zone with this bare id.
     async fn get_hosted_zone(&self, zone_id: &str) -> Result<HostedZone, AwsError>;
     /// Zones whose name sorts at or after `dns_name` (the API's own order); at
     /// most `max_items` of them.
     async fn list_hosted_zones_by_name(&self, dns_name: &str, max_items: i32) -> Result<Vec<HostedZone>, AwsError>;
+    /// Up to `max_items` record sets from `start` on.
     async fn list_record_sets(&self, zone_id: &str, start: &ListStart, max_items: i32) -> Result<RecordPage, AwsError>;
+    /// Submits one change batch atomically, with `comment`; returns the change to poll.
     async fn change_record_sets(&self, zone_id: &str, comment: &str, changes: &[Change]) -> Result<ChangeInfo, AwsError>;
+    /// The change's status now.
     async fn get_change(&self, change_id: &str) -> Result<ChangeInfo, AwsError>;
 }
 
@@ -184,6 +233,7 @@ pub struct SdkRoute53 {
 }
 
 impl SdkRoute53 {
+    /// Route 53 through `client`.
     pub fn new(client: r53::Client) -> Self {
         Self { client }
     }

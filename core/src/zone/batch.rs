@@ -14,6 +14,7 @@ use crate::error::{AwsError, AwsErrorKind};
 /// Route 53's limits for one ChangeResourceRecordSets request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BatchLimits {
+    /// Changes (Change elements) in one request.
     pub changes: usize,
     /// ResourceRecord elements; an UPSERT counts twice.
     pub records: usize,

@@ -88,10 +88,12 @@ pub struct Zones {
 }
 
 impl Zones {
+    /// Zones reached through `api`.
     pub fn new(api: Arc<dyn Route53Api>) -> Self {
         Self { api, zones: Mutex::new(HashMap::new()) }
     }
 
+    /// The zone with this id (bare or `/hostedzone/`-prefixed); the same `Zone` for the same id.
     pub fn zone(&self, zone_id: &str) -> Arc<Zone> {
         let id = bare_id(zone_id).to_string();
         let mut zones = self.zones.lock().expect("zones lock");
@@ -102,7 +104,9 @@ impl Zones {
 /// How long to wait for Route 53 to report a change INSYNC.
 #[derive(Debug, Clone, Copy)]
 pub struct SyncOptions {
+    /// Wait for INSYNC at all; `false`: a change counts as done when Route 53 accepts it.
     pub wait: bool,
+    /// How long to wait before giving up with an error.
     pub timeout: Duration,
 }
 
@@ -112,6 +116,7 @@ impl Default for SyncOptions {
     }
 }
 
+/// One hosted zone: cached reads of its record sets, batched writes, INSYNC waits.
 pub struct Zone {
     id: String,
     api: Arc<dyn Route53Api>,
@@ -159,6 +164,7 @@ impl Zone {
         Self { limits, ..Self::new(bare_id(id).to_string(), api) }
     }
 
+    /// The bare zone id (no `/hostedzone/` prefix).
     pub fn id(&self) -> &str {
         &self.id
     }
