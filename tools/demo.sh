@@ -132,6 +132,8 @@ for r in json.load(sys.stdin)["values"]["root_module"]["resources"]:
 must_succeed() { ((tf_rc == 0)) || fail "terraform exited with $tf_rc; it should have succeeded (full output: $tf_out)"; }
 
 # --- AWS's view ---------------------------------------------------------------------------------------------------
+# Background jobs run "$PY" "$demo/aws.py" directly, not through this function: `$!` must be python's pid, or
+# finish() kills a subshell and leaves python polling the stack after the demo (seen: 56 minutes later).
 aws() { "$PY" "$demo/aws.py" "$@"; }
 # show --dns EXPECT --alb EXPECT: prints and checks what AWS holds.
 show() { aws show "$logs/stack.json" "$@" || fail "AWS does not hold what phase $phase_no should leave"; }
@@ -140,7 +142,7 @@ show() { aws show "$logs/stack.json" "$@" || fail "AWS does not hold what phase 
 watch() {
   watch_what=$1 watch_file="$logs/$(printf '%02d' $((runs + 1)))-$2.$1-polls.jsonl"
   rm -f "$watch_file.stop"
-  aws watch "$logs/stack.json" "$watch_what" "$watch_file" "$watch_file.stop" &
+  "$PY" "$demo/aws.py" watch "$logs/stack.json" "$watch_what" "$watch_file" "$watch_file.stop" &
   watch_pid=$!
   bg_pids+=("$watch_pid")
   # The first poll must be in before terraform starts.
@@ -213,7 +215,7 @@ say "  green /healthz  $health_url (a local stand-in; answers 200)"
 say "  alarms          $(stack green_alarms) (the new service's; INSUFFICIENT_DATA counts as passing)"
 # Real users: ALB metrics in CloudWatch that follow the DNS weights; green's share of 5xx is in $health/green-5xx.
 echo 0 >"$health/green-5xx"
-aws users "$logs/stack.json" "$health/green-5xx" "$health/users.stop" 2>>"$logs/users.log" &
+"$PY" "$demo/aws.py" users "$logs/stack.json" "$health/green-5xx" "$health/users.stop" 2>>"$logs/users.log" &
 bg_pids+=("$!")
 say "  users           1000 requests every 0.5 s, split by the DNS weights, published as ALB metrics in CloudWatch"
 say "  terraform       $work (tools/demo/*.tf, variables from fixture.auto.tfvars.json)"
