@@ -218,6 +218,36 @@ fn apply_then_at(wd: &Workdir, at: (i32, i32), mut ready: impl FnMut() -> Option
     })
 }
 
+/// The canary `e` gated by `extra` (rollout and health_gate blocks), set up at 0 %, then asked for 50 % through a
+/// 10 % step; `act` runs once ELBv2 is at 90/10. The twin of [`switch_step_then`].
+fn canary_step_then(e: Env, name: &str, extra: &str, act: impl FnOnce(&Env)) -> CanaryRun {
+    let wd = Workdir::new(&format!("gates-{name}"));
+    wd.config(&canary_tf(&e, 0, extra));
+    wd.apply(&[]);
+    wd.config(&canary_tf(&e, 50, extra));
+    let (out, acted) = apply_then_at(&wd, (90, 10), || weights(&e), || act(&e));
+    CanaryRun { out, acted, wd, e }
+}
+
+struct CanaryRun {
+    out: Output,
+    acted: Instant,
+    wd: Workdir,
+    e: Env,
+}
+
+impl CanaryRun {
+    /// The apply failed with one gate error and rolled back: ELBv2 and the state at 0 %, and a refresh finds nothing.
+    #[track_caller]
+    fn rolled_back(&self) -> Diagnostic {
+        self.out.assert_failure();
+        let d = self.out.only_error();
+        assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+        assert_back_at_zero(&self.wd, &self.e);
+        d
+    }
+}
+
 /// The canary after a failed increase: state and ELBv2 both at 0 % green.
 #[track_caller]
 fn assert_back_at_zero(wd: &Workdir, e: &Env) {
@@ -288,22 +318,15 @@ fn an_alarm_tripped_mid_bake_rolls_back_within_one_interval() {
     let e = env("gi");
     let alarm = format!("green-errors-{}", e.s.suffix);
     create_alarm(&alarm);
-    let wd = Workdir::new("gates-alarm-mid-bake");
     let extra =
         format!("{}  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n    check_interval = \"3s\"\n  }}\n", rollout("10", "2m"));
-    wd.config(&canary_tf(&e, 0, &extra));
-    wd.apply(&[]);
-    wd.config(&canary_tf(&e, 50, &extra));
-    let (out, tripped) = apply_then_at(&wd, (90, 10), || weights(&e), || trip_alarm(&alarm, "Threshold Crossed: test"));
-    let took = tripped.elapsed();
-    out.assert_failure();
-    let d = out.only_error();
-    println!("---- an alarm tripped during the bake, as terraform prints it (apply ended {took:.1?} after):\n{}\n", out.stderr.trim());
-    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    let run = canary_step_then(e, "alarm-mid-bake", &extra, |_| trip_alarm(&alarm, "Threshold Crossed: test"));
+    let took = run.acted.elapsed();
+    let d = run.rolled_back();
+    println!("---- an alarm tripped during the bake, as terraform prints it (apply ended {took:.1?} after):\n{}\n", run.out.stderr.trim());
     assert!(d.detail().contains(&format!("alarm \"{alarm}\" is ALARM: Threshold Crossed: test (at step 10 %)")), "{d}");
     // One interval (3 s) plus the gather (0.5 s), the way back and terraform writing state.
     assert!(took < Duration::from_secs(12), "rolled back {took:?} after the alarm tripped");
-    assert_back_at_zero(&wd, &e);
 }
 
 // ---------------------------------------------------------------------------
@@ -316,48 +339,26 @@ fn error_rate_gate(extra: &str) -> String {
 
 #[test]
 fn a_5xx_rate_over_max_percent_rolls_back() {
-    let e = env("ge");
-    let wd = Workdir::new("gates-error-rate");
     let extra = format!("{}{}", rollout("10", "2m"), error_rate_gate(""));
-    wd.config(&canary_tf(&e, 0, &extra));
-    wd.apply(&[]);
-    wd.config(&canary_tf(&e, 50, &extra));
-    let (out, _) = apply_then_at(&wd, (90, 10), || weights(&e), || put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 32.0, None));
-    out.assert_failure();
-    let d = out.only_error();
-    println!("---- green's 5xx rate over max_percent, as terraform prints it:\n{}\n", out.stderr.trim());
-    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    let run = canary_step_then(env("ge"), "error-rate", &extra, |e| put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 32.0, None));
+    let d = run.rolled_back();
+    println!("---- green's 5xx rate over max_percent, as terraform prints it:\n{}\n", run.out.stderr.trim());
     assert!(d.detail().contains("green's 5xx rate is 3.2 % (32 of 1000 requests in the last 1m); max_percent = 1"), "{d}");
-    assert!(out.stderr.contains("max_percent = 1.0"), "points at max_percent\n{out}");
-    assert_back_at_zero(&wd, &e);
+    assert!(run.out.stderr.contains("max_percent = 1.0"), "points at max_percent\n{}", run.out);
 }
 
 #[test]
 fn green_worse_than_blue_by_more_than_allowed_rolls_back() {
-    let e = env("gb");
-    let wd = Workdir::new("gates-error-rate-blue");
     let extra = format!("{}{}", rollout("10", "2m"), error_rate_gate("      max_percent_over_blue = 0.5\n"));
-    wd.config(&canary_tf(&e, 0, &extra));
-    wd.apply(&[]);
-    wd.config(&canary_tf(&e, 50, &extra));
-    let (out, _) = apply_then_at(
-        &wd,
-        (90, 10),
-        || weights(&e),
-        || {
-            put_target_group_metrics(&e.s.tg_arn, &e.s.lb_arn, 5000.0, 10.0, None); // blue 0.2 %
-            put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 8.0, None);
-            // green 0.8 %: under max_percent
-        },
-    );
-    out.assert_failure();
-    let d = out.only_error();
-    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    let run = canary_step_then(env("gb"), "error-rate-blue", &extra, |e| {
+        put_target_group_metrics(&e.s.tg_arn, &e.s.lb_arn, 5000.0, 10.0, None); // blue 0.2 %
+        put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 1000.0, 8.0, None); // green 0.8 %: under max_percent
+    });
+    let d = run.rolled_back();
     assert!(
         d.detail().contains("green's 5xx rate is 0.8 % (8 of 1000 requests in the last 1m), blue's 0.2 % (10 of 5000): 0.6 points above blue; max_percent_over_blue = 0.5"),
         "{d}"
     );
-    assert_back_at_zero(&wd, &e);
 }
 
 #[test]
@@ -385,20 +386,11 @@ fn too_few_requests_fail_at_the_end_of_the_bake_saying_why() {
 
 #[test]
 fn average_latency_over_max_rolls_back() {
-    let e = env("gl");
-    let wd = Workdir::new("gates-latency");
     let gate = "  health_gate {\n    check_interval = \"2s\"\n    latency {\n      window = \"1m\"\n      min_requests = 10\n      statistic = \"Average\"\n      max = \"800ms\"\n    }\n  }\n";
     let extra = format!("{}{gate}", rollout("10", "2m"));
-    wd.config(&canary_tf(&e, 0, &extra));
-    wd.apply(&[]);
-    wd.config(&canary_tf(&e, 50, &extra));
-    let (out, _) =
-        apply_then_at(&wd, (90, 10), || weights(&e), || put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 200.0, 0.0, Some(1.5)));
-    out.assert_failure();
-    let d = out.only_error();
-    assert_eq!(d.summary, "Health gate failed: traffic rolled back to 0%");
+    let run = canary_step_then(env("gl"), "latency", &extra, |e| put_target_group_metrics(&e.green_tg, &e.s.lb_arn, 200.0, 0.0, Some(1.5)));
+    let d = run.rolled_back();
     assert!(d.detail().contains("green's Average response time is 1500 ms over the last 1m; max = 800ms"), "{d}");
-    assert_back_at_zero(&wd, &e);
 }
 
 /// Thirty seconds of CloudWatch throttling (RPC v2 CBOR errors, as CloudWatch sends them) in the middle of a bake:
