@@ -340,7 +340,7 @@ impl TrafficRouter for AlbRouter {
         observe(self.api.as_ref(), &self.spec.listener_arn, &self.ids)
             .await?
             .split(&self.spec.blue_target_group, &self.spec.green_target_group)
-            .ok_or_else(|| Error::NotFound { what: "listener rule", searched: self.ids.rule_arn.clone() })
+            .ok_or_else(|| Error::NotFound { what: crate::error::NotFoundKind::ListenerRule, searched: self.ids.rule_arn.clone() })
     }
 
     /// ALB applies a rule change within seconds; there is nothing to wait for.

@@ -400,7 +400,7 @@ impl TrafficRouter for DnsRouter {
         let o =
             observe(&self.zone, &self.spec.name, &self.spec.record_type, &self.spec.blue.set_identifier, &self.spec.green.set_identifier)
                 .await?;
-        o.split().ok_or_else(|| Error::NotFound { what: "weighted record pair", searched: self.spec.label() })
+        o.split().ok_or_else(|| Error::NotFound { what: crate::error::NotFoundKind::WeightedRecordPair, searched: self.spec.label() })
     }
 
     async fn submit(&self, split: TrafficSplit) -> Result<ChangeInfo> {
