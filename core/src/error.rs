@@ -294,15 +294,19 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    /// A change refused to protect traffic or records the configuration does
-    /// not own; `kind` says which refusal, `detail` what was found and what
-    /// to do instead.
-    #[error("{}: {detail}", kind.summary())]
+    /// A change refused to protect traffic or records the caller does not
+    /// own; `kind` says which refusal, `found` what was found (what to do
+    /// instead depends on how the caller is configured, so it is the
+    /// caller's to say).
+    #[error("{}: {found}", kind.summary())]
     Refused {
         /// Which refusal.
         kind: Refusal,
-        /// What was found and what to do instead.
-        detail: String,
+        /// What was found, in a sentence or two.
+        found: String,
+        /// The switch's own set identifiers (blue, green), when the refusal
+        /// is about record sets that hold them.
+        set_identifiers: Option<(String, String)>,
     },
 
     /// A gate failed during an increase, and the write that returns traffic

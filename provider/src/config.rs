@@ -165,7 +165,7 @@ impl ProviderConfig {
         };
         let assume_role = self.assume_role.as_ref().map(|r| AssumeRole {
             role_arn: known(&r.role_arn, &["assume_role", "role_arn"]).unwrap_or_default(),
-            session_name: known(&r.session_name, &["assume_role", "session_name"]),
+            session_name: known(&r.session_name, &["assume_role", "session_name"]).or_else(|| Some(SESSION_NAME.into())),
             external_id: known(&r.external_id, &["assume_role", "external_id"]),
         });
         AwsSettings {
@@ -183,6 +183,9 @@ impl ProviderConfig {
         }
     }
 }
+
+/// The assumed role's session name when none is configured (documented in the schema).
+const SESSION_NAME: &str = "terraform-provider-bluegreen";
 
 /// The attribute of the provider block a setting is configured with.
 pub fn setting_attr(s: Setting) -> &'static [&'static str] {

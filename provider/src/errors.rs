@@ -1,6 +1,6 @@
 //! Sentences for engine errors: what went wrong, and what to do about it.
 
-use bluegreen_core::{AwsErrorKind, Error, NotFoundKind};
+use bluegreen_core::{AwsErrorKind, Error, NotFoundKind, Refusal};
 
 use crate::diag::Diagnostics;
 use crate::value::Path;
@@ -30,7 +30,9 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
             return;
         }
         Error::Invalid(m) => (format!("{context} failed"), m.clone()),
-        Error::Refused { kind, detail } => (kind.summary().to_string(), detail.clone()),
+        Error::Refused { kind, found, set_identifiers } => {
+            (kind.summary().to_string(), refusal_detail(*kind, found, set_identifiers.as_ref()))
+        }
         Error::WayBackFailed { failure, back_to, source } => (
             "Health gate failed, and the way back could not be written".to_string(),
             format!(
@@ -59,6 +61,43 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
         Some(p) => diags.error_at(p, summary, detail),
         None => diags.error(summary, detail),
     }
+}
+
+/// What core found, with what to change in the configuration instead.
+fn refusal_detail(kind: Refusal, found: &str, set_identifiers: Option<&(String, String)>) -> String {
+    let advice = match kind {
+        Refusal::WeightedRecordExists => {
+            let (blue, green) = set_identifiers.map_or(("<blue>", "<green>"), |(b, g)| (b.as_str(), g.as_str()));
+            format!(
+                "It is not taken over silently: import it (terraform import with the id <zone_id>/<name>/<type>/{blue}/{green}), or \
+                 choose other set identifiers."
+            )
+        }
+        Refusal::RecordExists => "Set adopt_existing = true to replace it with the weighted pair in one atomic change (it must point \
+                                  where `blue` points), or import the switch."
+            .into(),
+        Refusal::RecordPointsElsewhere => {
+            return format!(
+                "adopt_existing: {found} Make `blue` describe what the record serves today, so adopting it does not move any traffic."
+            )
+        }
+        Refusal::ForeignRecordSets => "The switch only manages its own pair and will not join or replace them; remove them first or \
+                                       use another name."
+            .into(),
+        Refusal::SplitCollapse => "Set traffic to 100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \
+                                   \"delete\" to remove both records (the name will stop answering)."
+            .into(),
+        Refusal::CollapseBesideOthers => "Remove them, or set on_destroy = \"delete\".".into(),
+        Refusal::PriorityInUse | Refusal::TestPriorityInUse => {
+            "Choose another priority, or if that rule is this canary, import it (terraform import with the rule ARN).".into()
+        }
+        Refusal::GreenHasTraffic => "Either set traffic = 0 and apply (back to blue), then destroy; or finish the cutover with \
+                                     traffic = 100 and on_destroy = \"promote\", which points the listener's default action at \
+                                     green before removing the rules."
+            .into(),
+        Refusal::SplitPromote => "Set traffic to 100 (or 0) and apply, then destroy.".into(),
+    };
+    format!("{found} {advice}")
 }
 
 /// Where the AWS SDK looks for credentials, in its order.
@@ -103,7 +142,7 @@ fn aws_sentences(aws: &bluegreen_core::AwsError, context: &str) -> (String, Stri
                  -parallelism. Nothing was changed by the throttled call."
             ),
         ),
-        AwsErrorKind::Stopped => (format!("{context}: stopped"), e),
+        AwsErrorKind::Stopped => (format!("{context}: stopped"), format!("Terraform asked the provider to stop: {e}")),
         AwsErrorKind::Unreachable => (
             format!("{context}: cannot reach AWS"),
             format!(
@@ -210,6 +249,36 @@ mod tests {
             "{}",
             d.0[0].detail
         );
+    }
+
+    #[test]
+    fn a_refusal_is_what_core_found_and_what_to_change_here() {
+        let detail = |kind, found: &str, ids: Option<(&str, &str)>| {
+            let e = Error::Refused { kind, found: found.into(), set_identifiers: ids.map(|(b, g)| (b.into(), g.into())) };
+            let mut d = Diagnostics::new();
+            report(&mut d, &e, None, "Creating the switch");
+            assert_eq!(d.0[0].summary, kind.summary());
+            d.0[0].detail.clone()
+        };
+        assert_eq!(
+            detail(Refusal::WeightedRecordExists, "api.example.com A already has a weighted record set.", Some(("b", "g"))),
+            "api.example.com A already has a weighted record set. It is not taken over silently: import it (terraform import \
+             with the id <zone_id>/<name>/<type>/b/g), or choose other set identifiers."
+        );
+        assert_eq!(
+            detail(Refusal::RecordExists, "api.example.com A already exists as a simple record (alias x).", None),
+            "api.example.com A already exists as a simple record (alias x). Set adopt_existing = true to replace it with the \
+             weighted pair in one atomic change (it must point where `blue` points), or import the switch."
+        );
+        assert_eq!(
+            detail(Refusal::RecordPointsElsewhere, "a points to x, but blue points to y. Nothing was changed.", None),
+            "adopt_existing: a points to x, but blue points to y. Nothing was changed. Make `blue` describe what the record \
+             serves today, so adopting it does not move any traffic."
+        );
+        assert!(detail(Refusal::SplitCollapse, "f.", None)
+            .ends_with("or set on_destroy = \"delete\" to remove both records (the name will stop answering)."));
+        assert!(detail(Refusal::TestPriorityInUse, "f.", None).contains("import it (terraform import with the rule ARN)"));
+        assert!(detail(Refusal::GreenHasTraffic, "f.", None).contains("on_destroy = \"promote\""));
     }
 
     #[test]

@@ -66,7 +66,7 @@ pub struct CallerIdentity {
 pub struct AssumeRole {
     /// The role's ARN.
     pub role_arn: String,
-    /// The session name; `None`: one chosen by the SDK.
+    /// The session name recorded in CloudTrail; `None`: `bluegreen-core`.
     pub session_name: Option<String>,
     /// The external id the role's trust policy asks for, if any.
     pub external_id: Option<String>,
@@ -195,7 +195,7 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
         sts_conf.set_retry_config(Some(RetryConfig::standard()));
         let sts_conf = sts_conf.build();
         let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
-            .session_name(role.session_name.clone().unwrap_or_else(|| "terraform-provider-bluegreen".into()))
+            .session_name(role.session_name.clone().unwrap_or_else(|| "bluegreen-core".into()))
             .configure(&sts_conf);
         if let Some(ext) = &role.external_id {
             provider = provider.external_id(ext.clone());
