@@ -241,14 +241,9 @@ pub fn describe(e: &ConfigError) -> (Path, String, String) {
                  Use credentials for another account."
             ),
         ),
-        (problem, _) => (format!("Invalid {name}"), format!("{}.", capitalise(&problem.to_string()))),
+        (problem, _) => (format!("Invalid {name}"), format!("{}.", crate::errors::capitalise(&problem.to_string()))),
     };
     (attr_path(attr), summary, detail)
-}
-
-fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]
