@@ -136,8 +136,8 @@ pub async fn observe(api: &dyn Elbv2Api, listener_arn: &str, ids: &CanaryIds) ->
     Ok(Observed { rule: find(&ids.rule_arn), test_rule: ids.test_rule_arn.as_deref().and_then(find) })
 }
 
-fn refused(kind: Refusal, detail: String) -> Error {
-    Error::Refused { kind, detail }
+fn refused(kind: Refusal, found: String) -> Error {
+    Error::Refused { kind, found, set_identifiers: None }
 }
 
 /// Checks that the priorities are free on the listener (except for rules in `mine`).
@@ -149,11 +149,7 @@ async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) 
             let which = if test { format!("The test route's priority {p}") } else { format!("Priority {p}") };
             return Err(refused(
                 if test { Refusal::TestPriorityInUse } else { Refusal::PriorityInUse },
-                format!(
-                    "{which} on this listener is held by rule {}, which this configuration does not own. Choose another \
-                     priority, or if that rule is this canary, import it (terraform import with the rule ARN).",
-                    holder.arn
-                ),
+                format!("{which} on this listener is held by rule {}, which this configuration does not own.", holder.arn),
             ));
         }
     }
@@ -299,9 +295,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
             Refusal::GreenHasTraffic,
             format!(
                 "The canary rule sends {}% of requests to green. Removing it would send them back to the listener's \
-                 default action at once. Either set traffic = 0 and apply (back to blue), then destroy; or finish the \
-                 cutover with traffic = 100 and on_destroy = \"promote\", which points the listener's default action \
-                 at green before removing the rules.",
+                 default action at once.",
                 split.green()
             ),
         )),
@@ -313,7 +307,7 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a CanarySpec, mode: OnDestroy) ->
                 Refusal::SplitPromote,
                 format!(
                     "The canary rule splits requests ({g}% green, {}% blue); promote points the listener's default \
-                     action at one side. Set traffic to 100 (or 0) and apply, then destroy.",
+                     action at one side.",
                     100 - g
                 ),
             )),
@@ -340,7 +334,7 @@ impl TrafficRouter for AlbRouter {
         observe(self.api.as_ref(), &self.spec.listener_arn, &self.ids)
             .await?
             .split(&self.spec.blue_target_group, &self.spec.green_target_group)
-            .ok_or_else(|| Error::NotFound { what: "listener rule", searched: self.ids.rule_arn.clone() })
+            .ok_or_else(|| Error::NotFound { what: crate::error::NotFoundKind::ListenerRule, searched: self.ids.rule_arn.clone() })
     }
 
     /// ALB applies a rule change within seconds; there is nothing to wait for.
@@ -470,7 +464,7 @@ mod tests {
         assert!(matches!(e, Error::Refused { kind: Refusal::TestPriorityInUse, .. }), "{e:?}");
         let e = e.to_string();
         assert!(e.starts_with("Test route priority in use: "), "{e}");
-        assert!(e.contains("test route's priority 99") && e.contains(&other.arn) && e.contains("import"), "{e}");
+        assert!(e.contains("test route's priority 99") && e.contains(&other.arn), "{e}");
         assert_eq!(f.rules(L).len(), 1, "nothing created");
     }
 
@@ -625,7 +619,7 @@ mod tests {
         let f = fake();
         let ids = create(f.as_ref(), &spec(), t(10)).await.unwrap();
         let e = destroy(f.as_ref(), &spec(), &ids, OnDestroy::Delete).await.unwrap_err().to_string();
-        assert!(e.contains("10% of requests to green") && e.contains("on_destroy = \"promote\""), "{e}");
+        assert!(e.starts_with("Destroy refused while green has traffic: ") && e.contains("10% of requests to green"), "{e}");
         assert_eq!(f.rules(L).len(), 2);
         let e = destroy(f.as_ref(), &spec(), &ids, OnDestroy::Promote).await.unwrap_err().to_string();
         assert!(e.contains("splits requests (10% green, 90% blue)"), "{e}");

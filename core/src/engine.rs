@@ -13,7 +13,7 @@ use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
 use crate::error::{Error, Result};
-use crate::gate::{CheckPoint, GateFailure, GateProbe, HealthGate, DEFAULT_CHECK_INTERVAL};
+use crate::gate::{CheckPoint, GateFailure, GateKind, GateProbe, HealthGate, DEFAULT_CHECK_INTERVAL};
 use crate::metric_gate::ObservedTraffic;
 use crate::rollout::{plan_path, Rollout};
 use crate::traffic::TrafficSplit;
@@ -184,15 +184,15 @@ async fn await_observed(o: &ObservedTraffic, step: TrafficSplit, probe: &dyn Gat
         let now = tokio::time::Instant::now();
         if now >= deadline {
             let observed = share.map_or_else(|| "no requests".to_string(), |p| format!("{} %", p.round()));
-            return Err(BakeEnd::Gate(GateFailure {
-                gate: "rollout.observed_traffic".into(),
-                observation: format!(
+            return Err(BakeEnd::Gate(GateFailure::new(
+                GateKind::ObservedTraffic,
+                format!(
                     "{observed} observed at step {} % after {} ({seen}); clients did not follow the weights within tolerance = {}",
                     step.green(),
                     crate::duration::format(o.timeout),
                     o.tolerance
                 ),
-            }));
+            )));
         }
         tracing::info!(step = step.green(), "waiting for clients to follow step {} %: {seen}", step.green());
         let next = probe.next_check(o.interval).min(deadline);
@@ -284,8 +284,9 @@ pub async fn shift<R: TrafficRouter + ?Sized>(
                 return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes };
             }
             Err(BakeEnd::Gate(mut f)) => {
-                if !f.observation.contains("at step") {
-                    f.observation = format!("{} (at step {} %)", f.observation, at.green());
+                // The observed-traffic failure names its step itself.
+                if f.gate != GateKind::ObservedTraffic {
+                    f.at_step = Some(at.green());
                 }
                 return react_to_gate(router, plan, f, at, last_good, writes).await;
             }
@@ -320,15 +321,7 @@ async fn react_to_gate<R: TrafficRouter + ?Sized>(
         Err(e) => {
             let observed = router.observe().await.unwrap_or(at);
             ShiftReport {
-                outcome: ShiftOutcome::Failed(Error::Unfinished {
-                    summary: "Health gate failed, and the way back could not be written",
-                    detail: format!(
-                        "{failure}; returning to {back_to} then failed: {}.\n\nApply traffic = {} as soon as AWS accepts \
-                         changes again: a decrease is never gated.",
-                        e.to_string().trim_end_matches('.'),
-                        back_to.green()
-                    ),
-                }),
+                outcome: ShiftOutcome::Failed(Error::WayBackFailed { failure, back_to, source: Box::new(e) }),
                 at: observed,
                 writes,
             }
@@ -452,7 +445,7 @@ mod tests {
         let p = ScriptedProbe::new(|t| if t < Duration::from_secs(420) { 2 } else { 0 });
         let report = shift(&r, &p, &plan(0, 100, &[10, 50], 300, true, OnGateFailure::Rollback), &CancellationToken::new()).await;
         match &report.outcome {
-            ShiftOutcome::RolledBack(f) => assert_eq!(f.gate, "health_gate.min_healthy_targets"),
+            ShiftOutcome::RolledBack(f) => assert_eq!(f.gate, GateKind::MinHealthyTargets),
             other => panic!("{other:?}"),
         }
         assert_eq!(report.at, t(0));
@@ -568,8 +561,10 @@ mod tests {
         let report = shift(&r, &w.probe(), &alarm_plan("api-green-5xx", 10, &[10, 50], 300), &CancellationToken::new()).await;
         match &report.outcome {
             ShiftOutcome::RolledBack(f) => {
-                assert_eq!(f.gate, "health_gate.cloudwatch_alarms");
-                assert_eq!(f.observation, "alarm \"api-green-5xx\" is ALARM: Threshold Crossed (at step 10 %)");
+                assert_eq!(f.gate, GateKind::CloudWatchAlarms);
+                assert_eq!(f.observation, "alarm \"api-green-5xx\" is ALARM: Threshold Crossed");
+                assert_eq!(f.at_step, Some(10));
+                assert_eq!(f.to_string(), "CloudWatch alarms: alarm \"api-green-5xx\" is ALARM: Threshold Crossed (at step 10 %)");
             }
             other => panic!("{other:?}"),
         }
@@ -610,7 +605,7 @@ mod tests {
         let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
         match &report.outcome {
             ShiftOutcome::RolledBack(f) => {
-                assert_eq!(f.gate, "health_gate.error_rate.min_requests");
+                assert_eq!(f.gate, GateKind::ErrorRate(crate::gate::MetricPart::MinRequests));
                 assert!(f.observation.contains("green received 3 request(s) in the last 5m"), "{f}");
             }
             other => panic!("{other:?}"),
@@ -687,7 +682,7 @@ mod tests {
         let r = FakeRouter::at(0);
         let report = shift(&r, &w.probe(), &alarm_plan("a", 10, &[10], 65), &CancellationToken::new()).await;
         match &report.outcome {
-            ShiftOutcome::RolledBack(f) => assert_eq!(f.gate, "health_gate.cloudwatch_alarms"),
+            ShiftOutcome::RolledBack(f) => assert_eq!(f.gate, GateKind::CloudWatchAlarms),
             other => panic!("the end of the bake read the 60 s tick's values: {other:?}"),
         }
         // The bake ended on the 70 s tick, read then (the round sent at 70.5 s).
@@ -718,12 +713,13 @@ mod tests {
         let report = shift(&r, &w.probe(), &p, &CancellationToken::new()).await;
         match &report.outcome {
             ShiftOutcome::RolledBack(f) => {
-                assert_eq!(f.gate, "rollout.observed_traffic");
+                assert_eq!(f.gate, GateKind::ObservedTraffic);
                 assert_eq!(
                     f.observation,
                     "2 % observed at step 50 % after 5m (20 request(s) at green's load balancer new, 980 at blue's old in the last \
                      minute); clients did not follow the weights within tolerance = 10"
                 );
+                assert_eq!(f.at_step, None, "the observation names the step");
             }
             other => panic!("{other:?}"),
         }

@@ -5,6 +5,8 @@
 use std::fmt;
 use std::sync::Arc;
 
+use crate::http_url::UrlFault;
+
 /// A result whose error is this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -120,6 +122,146 @@ impl Refusal {
     }
 }
 
+/// What a lookup looks for, in [`Error::NotFound`] and [`Error::Ambiguous`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NotFoundKind {
+    /// A Route 53 hosted zone.
+    HostedZone,
+    /// A record set in a hosted zone.
+    Record,
+    /// The two weighted record sets of a switch.
+    WeightedRecordPair,
+    /// An Application Load Balancer.
+    LoadBalancer,
+    /// A load balancer's listener.
+    Listener,
+    /// A listener rule.
+    ListenerRule,
+    /// A target group.
+    TargetGroup,
+}
+
+impl fmt::Display for NotFoundKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            NotFoundKind::HostedZone => "hosted zone",
+            NotFoundKind::Record => "record",
+            NotFoundKind::WeightedRecordPair => "weighted record pair",
+            NotFoundKind::LoadBalancer => "load balancer",
+            NotFoundKind::Listener => "listener",
+            NotFoundKind::ListenerRule => "listener rule",
+            NotFoundKind::TargetGroup => "target group",
+        })
+    }
+}
+
+/// An AWS service whose endpoint can be overridden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Service {
+    /// Route 53.
+    Route53,
+    /// Elastic Load Balancing v2.
+    Elbv2,
+    /// STS.
+    Sts,
+    /// CloudWatch.
+    CloudWatch,
+}
+
+/// A connection setting of [`AwsSettings`](crate::aws::AwsSettings).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// A service's endpoint override.
+    Endpoint(Service),
+    /// The static access key id.
+    AccessKey,
+    /// The static secret access key.
+    SecretKey,
+    /// The named profile of the shared AWS files.
+    Profile,
+    /// The accounts the clients may work in.
+    AllowedAccountIds,
+    /// The accounts the clients must not work in.
+    ForbiddenAccountIds,
+    /// Skipping the `sts:GetCallerIdentity` check.
+    SkipCredentialsValidation,
+}
+
+/// What is wrong with a [`Setting`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigProblem {
+    /// An endpoint URL that cannot be used.
+    EndpointUrl {
+        /// The URL as given.
+        url: String,
+        /// What is wrong with it.
+        fault: UrlFault,
+    },
+    /// One half of the static key pair without the other: the setting is the missing half.
+    KeyPairHalf,
+    /// Account lists with the account check skipped: nothing would tell the account.
+    AccountListsWithoutValidation,
+    /// The credentials' account is not among the allowed ones.
+    AccountNotAllowed {
+        /// The credentials' account.
+        account: String,
+        /// The allowed accounts.
+        allowed: Vec<String>,
+    },
+    /// The credentials' account is a forbidden one.
+    AccountForbidden {
+        /// The credentials' account.
+        account: String,
+    },
+    /// The shared AWS config files could not be read.
+    ProfileUnreadable(String),
+    /// The profile is not defined in the shared AWS files.
+    ProfileUndefined {
+        /// The profile asked for.
+        profile: String,
+        /// The profiles defined there.
+        defined: Vec<String>,
+    },
+}
+
+/// A connection setting that cannot be used, and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{setting:?}: {problem}")]
+pub struct ConfigError {
+    /// The setting at fault.
+    pub setting: Setting,
+    /// What is wrong with it.
+    pub problem: ConfigProblem,
+}
+
+impl fmt::Display for ConfigProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigProblem::EndpointUrl { url, fault } => match fault {
+                UrlFault::WhiteSpace => write!(f, "{url:?} contains white space"),
+                UrlFault::NotHttp => write!(f, "{url:?} is not an http:// or https:// URL"),
+                UrlFault::NoHost => write!(f, "{url:?} has no host name"),
+                UrlFault::BadPort(port) => write!(f, "{url:?} has an invalid port {port:?}"),
+                UrlFault::Invalid(e) => write!(f, "{url:?} is not a valid URL: {e}"),
+            },
+            ConfigProblem::KeyPairHalf => f.write_str("only one half of the static key pair is given"),
+            ConfigProblem::AccountListsWithoutValidation => f.write_str("account lists need the account from sts:GetCallerIdentity"),
+            ConfigProblem::AccountNotAllowed { account, allowed } => {
+                write!(f, "the credentials belong to AWS account {account}, which is not allowed ({})", allowed.join(", "))
+            }
+            ConfigProblem::AccountForbidden { account } => write!(f, "the credentials belong to AWS account {account}, which is forbidden"),
+            ConfigProblem::ProfileUnreadable(e) => write!(f, "could not read the shared AWS config files: {e}"),
+            ConfigProblem::ProfileUndefined { profile, defined } => {
+                write!(f, "profile {profile:?} is not defined in the shared AWS config or credentials file")?;
+                if !defined.is_empty() {
+                    write!(f, " (defined: {})", defined.join(", "))?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 /// Everything the engine can fail with.
 pub enum Error {
@@ -131,7 +273,7 @@ pub enum Error {
     #[error("{what} not found: {searched}")]
     NotFound {
         /// The kind of thing looked for.
-        what: &'static str,
+        what: NotFoundKind,
         /// The name, id or filter searched with.
         searched: String,
     },
@@ -140,7 +282,7 @@ pub enum Error {
     #[error("{what} is ambiguous: {searched} matched {candidates}")]
     Ambiguous {
         /// The kind of thing looked for.
-        what: &'static str,
+        what: NotFoundKind,
         /// The name, id or filter searched with.
         searched: String,
         /// The matches, comma-separated.
@@ -152,36 +294,50 @@ pub enum Error {
     #[error("{0}")]
     Invalid(String),
 
-    /// A change refused to protect traffic or records the configuration does
-    /// not own; `kind` says which refusal, `detail` what was found and what
-    /// to do instead.
-    #[error("{}: {detail}", kind.summary())]
+    /// A change refused to protect traffic or records the caller does not
+    /// own; `kind` says which refusal, `found` what was found (what to do
+    /// instead depends on how the caller is configured, so it is the
+    /// caller's to say).
+    #[error("{}: {found}", kind.summary())]
     Refused {
         /// Which refusal.
         kind: Refusal,
-        /// What was found and what to do instead.
-        detail: String,
+        /// What was found, in a sentence or two.
+        found: String,
+        /// The switch's own set identifiers (blue, green), when the refusal
+        /// is about record sets that hold them.
+        set_identifiers: Option<(String, String)>,
     },
 
-    /// A change that failed half way (a gate's rollback that could not be
-    /// written): `summary` is a title, `detail` says where traffic is left
-    /// and what the operator should do.
-    #[error("{summary}: {detail}")]
-    Unfinished {
-        /// A one-line title.
-        summary: &'static str,
-        /// Where traffic is left and what the operator should do.
-        detail: String,
+    /// A gate failed during an increase, and the write that returns traffic
+    /// to safety failed too: traffic is left where `source` left it.
+    #[error("health gate failed ({failure}); returning to {back_to} then failed: {source}")]
+    WayBackFailed {
+        /// The gate failure that started the way back.
+        failure: crate::gate::GateFailure,
+        /// Where the way back was going.
+        back_to: crate::traffic::TrafficSplit,
+        /// Why the way back could not be written.
+        #[source]
+        source: Box<Error>,
     },
 
-    /// Provider configuration problems, naming the attribute at fault.
-    #[error("{attribute}: {message}")]
-    Config {
-        /// The setting at fault, e.g. `endpoints.route53`.
-        attribute: &'static str,
-        /// What is wrong with it.
-        message: String,
+    /// A Route 53 change accepted but not `INSYNC` by the end of the wait:
+    /// Route 53 holds it and will propagate it on its own.
+    #[error("Route 53 change {change_id} was not INSYNC after {}", crate::duration::format(*waited))]
+    NotInSync {
+        /// The change's id.
+        change_id: String,
+        /// How long it was waited for.
+        waited: std::time::Duration,
+        /// What the change wrote, when known.
+        written: Option<String>,
     },
+
+    /// A connection setting that cannot be used, found before or by the
+    /// credentials check.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
 
     /// The operation was stopped (Terraform sent StopProvider).
     #[error("stopped before completion: {0}")]

@@ -68,6 +68,65 @@ pub enum CheckPoint {
     EndOfBake,
 }
 
+/// A part of a metric gate ([`ErrorRateGate`] or [`LatencyGate`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricPart {
+    /// The gate as a whole (its metrics could not be read).
+    Whole,
+    /// Too few requests to judge by the end of a bake.
+    MinRequests,
+    /// Over the absolute limit.
+    Max,
+    /// Worse than blue by more than allowed.
+    OverBlue,
+    /// Green's target group.
+    GreenTargetGroup,
+    /// Blue's target group.
+    BlueTargetGroup,
+}
+
+/// Which check of a [`HealthGate`] (or of the rollout) a failure or a setup
+/// problem is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GateKind {
+    /// The target groups' health could not be read.
+    TargetGroups,
+    /// A target group has fewer healthy targets than required.
+    MinHealthyTargets,
+    /// The HTTP check.
+    HttpCheck,
+    /// The CloudWatch alarms.
+    CloudWatchAlarms,
+    /// Green's error rate.
+    ErrorRate(MetricPart),
+    /// Green's latency.
+    Latency(MetricPart),
+    /// Clients did not follow a DNS step in time.
+    ObservedTraffic,
+}
+
+impl std::fmt::Display for GateKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let part = |p: &MetricPart| match p {
+            MetricPart::Whole => "",
+            MetricPart::MinRequests => " (too few requests)",
+            MetricPart::Max => " (over the limit)",
+            MetricPart::OverBlue => " (worse than blue)",
+            MetricPart::GreenTargetGroup => " (green's target group)",
+            MetricPart::BlueTargetGroup => " (blue's target group)",
+        };
+        match self {
+            GateKind::TargetGroups => f.write_str("target health"),
+            GateKind::MinHealthyTargets => f.write_str("healthy targets"),
+            GateKind::HttpCheck => f.write_str("HTTP check"),
+            GateKind::CloudWatchAlarms => f.write_str("CloudWatch alarms"),
+            GateKind::ErrorRate(p) => write!(f, "error rate{}", part(p)),
+            GateKind::Latency(p) => write!(f, "latency{}", part(p)),
+            GateKind::ObservedTraffic => f.write_str("observed traffic"),
+        }
+    }
+}
+
 /// Something a gate refers to that is not there, found before any traffic moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupProblem {
@@ -76,7 +135,7 @@ pub enum SetupProblem {
     /// A target group that serves no load balancer (CloudWatch has no metrics for it), or does not exist.
     TargetGroup {
         /// The gate that names it.
-        gate: &'static str,
+        gate: GateKind,
         /// The target group's ARN.
         arn: String,
         /// What is wrong with it.
@@ -85,18 +144,18 @@ pub enum SetupProblem {
     /// The check could not be made.
     Unreadable {
         /// The gate whose check failed.
-        gate: &'static str,
+        gate: GateKind,
         /// Why it could not be made.
         message: String,
     },
 }
 
 impl SetupProblem {
-    /// The configuration it is about, e.g. `health_gate.cloudwatch_alarms`.
-    pub fn gate(&self) -> &'static str {
+    /// The part of the gate it is about.
+    pub fn gate(&self) -> GateKind {
         match self {
-            SetupProblem::MissingAlarms(_) => "health_gate.cloudwatch_alarms",
-            SetupProblem::TargetGroup { gate, .. } | SetupProblem::Unreadable { gate, .. } => gate,
+            SetupProblem::MissingAlarms(_) => GateKind::CloudWatchAlarms,
+            SetupProblem::TargetGroup { gate, .. } | SetupProblem::Unreadable { gate, .. } => *gate,
         }
     }
 }
@@ -135,15 +194,30 @@ pub struct HttpCheck {
 /// Which gate failed and what was seen, for the user.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GateFailure {
-    /// The configuration that failed, e.g. `health_gate.min_healthy_targets`.
-    pub gate: String,
+    /// The check that failed.
+    pub gate: GateKind,
     /// What was seen, in words, e.g. how many targets were healthy.
     pub observation: String,
+    /// The step (green percent) in effect when a check during a bake failed;
+    /// `None` before any change, or when the observation names the step.
+    pub at_step: Option<u8>,
+}
+
+impl GateFailure {
+    /// A failure of `gate` with what was seen.
+    pub fn new(gate: GateKind, observation: impl Into<String>) -> Self {
+        GateFailure { gate, observation: observation.into(), at_step: None }
+    }
+
+    /// " (at step N %)" when the failure happened at a step, else empty.
+    pub fn step_suffix(&self) -> String {
+        self.at_step.map(|s| format!(" (at step {s} %)")).unwrap_or_default()
+    }
 }
 
 impl std::fmt::Display for GateFailure {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.gate, self.observation)
+        write!(f, "{}: {}{}", self.gate, self.observation, self.step_suffix())
     }
 }
 
@@ -269,18 +343,18 @@ impl HealthGate {
     }
 
     /// Target groups whose metrics the gate reads.
-    fn metric_target_groups(&self) -> Vec<(&'static str, &String)> {
+    fn metric_target_groups(&self) -> Vec<(GateKind, &String)> {
         let mut v = Vec::new();
         if let Some(e) = &self.error_rate {
-            v.push(("health_gate.error_rate.green_target_group_arn", &e.green_target_group_arn));
+            v.push((GateKind::ErrorRate(MetricPart::GreenTargetGroup), &e.green_target_group_arn));
             if let Some(b) = e.blue_target_group_arn.as_ref().filter(|_| e.max_percent_over_blue.is_some()) {
-                v.push(("health_gate.error_rate.blue_target_group_arn", b));
+                v.push((GateKind::ErrorRate(MetricPart::BlueTargetGroup), b));
             }
         }
         if let Some(l) = &self.latency {
-            v.push(("health_gate.latency.green_target_group_arn", &l.green_target_group_arn));
+            v.push((GateKind::Latency(MetricPart::GreenTargetGroup), &l.green_target_group_arn));
             if let Some(b) = l.blue_target_group_arn.as_ref().filter(|_| l.max_over_blue.is_some()) {
-                v.push(("health_gate.latency.blue_target_group_arn", b));
+                v.push((GateKind::Latency(MetricPart::BlueTargetGroup), b));
             }
         }
         v
@@ -312,9 +386,9 @@ impl HealthGate {
                     }
                     for (gate, arn) in &tgs {
                         match found.get(*arn) {
-                            None => problems.push(SetupProblem::TargetGroup { gate, arn: (*arn).clone(), problem: "does not exist".into() }),
+                            None => problems.push(SetupProblem::TargetGroup { gate: *gate, arn: (*arn).clone(), problem: "does not exist".into() }),
                             Some(l) if l.is_empty() => problems.push(SetupProblem::TargetGroup {
-                                gate,
+                                gate: *gate,
                                 arn: (*arn).clone(),
                                 problem: "serves no load balancer, so CloudWatch publishes no request metrics for it; attach it to a listener first".into(),
                             }),
@@ -340,7 +414,7 @@ impl HealthGate {
                     }
                 }
                 Err(e) => problems.push(SetupProblem::Unreadable {
-                    gate: "health_gate.cloudwatch_alarms",
+                    gate: GateKind::CloudWatchAlarms,
                     message: format!("could not read the alarms: {e}"),
                 }),
             }
@@ -359,9 +433,8 @@ impl HealthGate {
             return Ok(());
         }
         // Missing alarms are found by the read below, in the same round.
-        let lbs = self.setup(probe, false).await.map_err(|problems| GateFailure {
-            gate: problems[0].gate().into(),
-            observation: problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        let lbs = self.setup(probe, false).await.map_err(|problems| {
+            GateFailure::new(problems[0].gate(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
         })?;
         let mut req = WatchRequest { alarms: self.alarms.clone(), queries: Vec::new() };
         if let Some(e) = &self.error_rate {
@@ -370,38 +443,35 @@ impl HealthGate {
         if let Some(l) = &self.latency {
             l.queries(&lbs, &mut req.queries);
         }
-        let answer = probe.cloudwatch(&req, self.check_interval, at).await.map_err(|e| GateFailure {
-            gate: if self.alarms.is_empty() { "health_gate.error_rate".into() } else { "health_gate.cloudwatch_alarms".into() },
-            observation: format!("could not read CloudWatch: {e}"),
+        let answer = probe.cloudwatch(&req, self.check_interval, at).await.map_err(|e| {
+            // The first CloudWatch part of the gate: alarms, else the error rate, else the latency.
+            let gate = match (&self.alarms.is_empty(), &self.error_rate) {
+                (false, _) => GateKind::CloudWatchAlarms,
+                (true, Some(_)) => GateKind::ErrorRate(MetricPart::Whole),
+                (true, None) => GateKind::Latency(MetricPart::Whole),
+            };
+            GateFailure::new(gate, format!("could not read CloudWatch: {e}"))
         })?;
         if !self.alarms.is_empty() {
             match judge_alarms(&self.alarms, self.insufficient_data, &answer) {
                 Ok(s) => seen.push(s),
-                Err((_, observation)) => return Err(GateFailure { gate: "health_gate.cloudwatch_alarms".into(), observation }),
+                Err((_, observation)) => return Err(GateFailure::new(GateKind::CloudWatchAlarms, observation)),
             }
         }
         let judged = [
-            self.error_rate.as_ref().map(|e| ("error_rate", e.judge(&lbs, &answer))),
-            self.latency.as_ref().map(|l| ("latency", l.judge(&lbs, &answer))),
+            self.error_rate.as_ref().map(|e| (GateKind::ErrorRate as fn(MetricPart) -> GateKind, "error_rate", e.judge(&lbs, &answer))),
+            self.latency.as_ref().map(|l| (GateKind::Latency as fn(MetricPart) -> GateKind, "latency", l.judge(&lbs, &answer))),
         ];
-        for (kind, j) in judged.into_iter().flatten() {
+        for (kind, name, j) in judged.into_iter().flatten() {
             match j {
                 Judgement::Pass(s) => seen.push(s),
-                Judgement::Fail { attribute, observation } => {
-                    return Err(GateFailure { gate: format!("health_gate.{kind}.{attribute}"), observation })
-                }
+                Judgement::Fail { part, observation } => return Err(GateFailure::new(kind(part), observation)),
                 Judgement::NotJudged(why) if at == CheckPoint::EndOfBake => {
-                    return Err(GateFailure {
-                        gate: format!("health_gate.{kind}.min_requests"),
-                        observation: format!(
-                            "not judged by the end of the bake: {why}. Green cannot be judged on so little traffic: raise the \
-                             step, lengthen bake_time or {kind}.window, or lower min_requests"
-                        ),
-                    })
+                    return Err(GateFailure::new(kind(MetricPart::MinRequests), format!("not judged by the end of the bake: {why}")))
                 }
                 Judgement::NotJudged(why) => {
-                    tracing::info!(gate = kind, "{kind} not judged yet: {why}");
-                    seen.push(format!("{kind} not judged yet: {why}"));
+                    tracing::info!(gate = name, "{name} not judged yet: {why}");
+                    seen.push(format!("{name} not judged yet: {why}"));
                 }
             }
         }
@@ -426,16 +496,13 @@ impl HealthGate {
                     } else {
                         format!("has {} healthy target(s) of {} registered{}", c.healthy, c.total, describe_states(&c))
                     };
-                    return Err(GateFailure {
-                        gate: "health_gate.min_healthy_targets".into(),
-                        observation: format!("target group {name} {seen}; at least {} healthy required", self.min_healthy_targets),
-                    });
+                    return Err(GateFailure::new(
+                        GateKind::MinHealthyTargets,
+                        format!("target group {name} {seen}; at least {} healthy required", self.min_healthy_targets),
+                    ));
                 }
                 Err(e) => {
-                    return Err(GateFailure {
-                        gate: "health_gate.target_group_arns".into(),
-                        observation: format!("could not read the health of target group {name}: {e}"),
-                    })
+                    return Err(GateFailure::new(GateKind::TargetGroups, format!("could not read the health of target group {name}: {e}")))
                 }
             }
         }
@@ -444,17 +511,12 @@ impl HealthGate {
             match probe.http_status(check).await {
                 Ok(code) if check.expect_status.contains(&code) => seen.push(format!("GET {}{host} answered {code}", check.url_text)),
                 Ok(code) => {
-                    return Err(GateFailure {
-                        gate: "health_gate.http_check".into(),
-                        observation: format!("GET {}{host} answered {code}; expected {}", check.url_text, list(&check.expect_status)),
-                    })
+                    return Err(GateFailure::new(
+                        GateKind::HttpCheck,
+                        format!("GET {}{host} answered {code}; expected {}", check.url_text, list(&check.expect_status)),
+                    ))
                 }
-                Err(e) => {
-                    return Err(GateFailure {
-                        gate: "health_gate.http_check".into(),
-                        observation: format!("GET {}{host} failed: {e}", check.url_text),
-                    })
-                }
+                Err(e) => return Err(GateFailure::new(GateKind::HttpCheck, format!("GET {}{host} failed: {e}", check.url_text))),
             }
         }
         Ok(seen)
@@ -529,7 +591,7 @@ mod tests {
     #[tokio::test]
     async fn empty_target_group_fails_naming_the_gate() {
         let f = gate(false).evaluate(&probe(&[], Ok(200))).await.unwrap_err();
-        assert_eq!(f.gate, "health_gate.min_healthy_targets");
+        assert_eq!(f.gate, GateKind::MinHealthyTargets);
         assert_eq!(f.observation, "target group ecs has no registered targets; at least 1 healthy required");
     }
 
@@ -545,7 +607,7 @@ mod tests {
     #[tokio::test]
     async fn wrong_status_fails_the_http_check() {
         let f = gate(true).evaluate(&probe(&["healthy"], Ok(503))).await.unwrap_err();
-        assert_eq!(f.gate, "health_gate.http_check");
+        assert_eq!(f.gate, GateKind::HttpCheck);
         assert_eq!(f.observation, "GET https://new-alb/healthz (Host: api.example.com) answered 503; expected 200");
     }
 
@@ -553,7 +615,7 @@ mod tests {
     async fn an_unreadable_gate_fails_closed() {
         let p = Scripted { health: HashMap::new(), http: Ok(200) };
         let f = gate(false).evaluate(&p).await.unwrap_err();
-        assert_eq!(f.gate, "health_gate.target_group_arns");
+        assert_eq!(f.gate, GateKind::TargetGroups);
         let f = gate(true).evaluate(&probe(&["healthy"], Err("connection refused".into()))).await.unwrap_err();
         assert!(f.observation.contains("failed: connection refused"));
     }

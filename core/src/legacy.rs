@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use crate::aws::elbv2::{Elbv2Api, Listener, ListenerSelector, LoadBalancer, Selector, TargetGroup};
 use crate::aws::route53::{HostedZone, RecordSet, RecordType, Route53Api};
 use crate::dns::{bare_id, canonical_name, display_name};
-use crate::error::{AwsErrorKind, Error, Result};
+use crate::error::{AwsErrorKind, Error, NotFoundKind, Result};
 use crate::zone::Zone;
 
 /// How a hosted zone is identified.
@@ -28,7 +28,7 @@ pub enum ZoneQuery {
 pub async fn hosted_zone(api: &dyn Route53Api, query: &ZoneQuery) -> Result<HostedZone> {
     match query {
         ZoneQuery::Id(id) => api.get_hosted_zone(bare_id(id)).await.map_err(|e| match e.kind {
-            AwsErrorKind::NotFound => Error::NotFound { what: "hosted zone", searched: format!("zone_id = {id:?}") },
+            AwsErrorKind::NotFound => Error::NotFound { what: NotFoundKind::HostedZone, searched: format!("zone_id = {id:?}") },
             _ => e.into(),
         }),
         ZoneQuery::Name { name, private } => {
@@ -39,10 +39,10 @@ pub async fn hosted_zone(api: &dyn Route53Api, query: &ZoneQuery) -> Result<Host
             let matching: Vec<HostedZone> = zones.into_iter().filter(|z| z.name == wanted && z.private == *private).collect();
             let searched = format!("{} zone named {:?}", if *private { "private" } else { "public" }, display_name(name));
             match matching.len() {
-                0 => Err(Error::NotFound { what: "hosted zone", searched }),
+                0 => Err(Error::NotFound { what: NotFoundKind::HostedZone, searched }),
                 1 => Ok(matching.into_iter().next().expect("one element")),
                 _ => Err(Error::Ambiguous {
-                    what: "hosted zone",
+                    what: NotFoundKind::HostedZone,
                     searched,
                     candidates: matching.iter().map(|z| z.id.as_str()).collect::<Vec<_>>().join(", "),
                 }),
@@ -60,14 +60,14 @@ pub struct LoadBalancerInfo {
     pub listener_arns: Vec<String>,
 }
 
-fn not_found_as(what: &'static str, searched: String) -> impl FnOnce(crate::AwsError) -> Error {
+fn not_found_as(what: NotFoundKind, searched: String) -> impl FnOnce(crate::AwsError) -> Error {
     move |e| match e.kind {
         AwsErrorKind::NotFound => Error::NotFound { what, searched },
         _ => e.into(),
     }
 }
 
-fn exactly_one<T>(what: &'static str, searched: String, mut found: Vec<T>, id: impl Fn(&T) -> String) -> Result<T> {
+fn exactly_one<T>(what: NotFoundKind, searched: String, mut found: Vec<T>, id: impl Fn(&T) -> String) -> Result<T> {
     match found.len() {
         0 => Err(Error::NotFound { what, searched }),
         1 => Ok(found.remove(0)),
@@ -85,8 +85,8 @@ fn describe(by: &Selector) -> String {
 /// Finds exactly one load balancer, with its listeners.
 pub async fn load_balancer(api: &dyn Elbv2Api, by: &Selector) -> Result<LoadBalancerInfo> {
     let searched = describe(by);
-    let found = api.describe_load_balancers(by).await.map_err(not_found_as("load balancer", searched.clone()))?;
-    let lb = exactly_one("load balancer", searched, found, |l| l.arn.clone())?;
+    let found = api.describe_load_balancers(by).await.map_err(not_found_as(NotFoundKind::LoadBalancer, searched.clone()))?;
+    let lb = exactly_one(NotFoundKind::LoadBalancer, searched, found, |l| l.arn.clone())?;
     let listeners = api.describe_listeners(&ListenerSelector::LoadBalancer(lb.arn.clone())).await?;
     let mut listener_arns: Vec<String> = listeners.into_iter().map(|l| l.arn).collect();
     listener_arns.sort();
@@ -115,17 +115,17 @@ pub async fn listener(api: &dyn Elbv2Api, query: &ListenerQuery) -> Result<Liste
             let found = api
                 .describe_listeners(&ListenerSelector::Arns(vec![arn.clone()]))
                 .await
-                .map_err(not_found_as("listener", searched.clone()))?;
-            exactly_one("listener", searched, found, |l| l.arn.clone())
+                .map_err(not_found_as(NotFoundKind::Listener, searched.clone()))?;
+            exactly_one(NotFoundKind::Listener, searched, found, |l| l.arn.clone())
         }
         ListenerQuery::Port { load_balancer_arn, port } => {
             let searched = format!("port {port} on load balancer {load_balancer_arn:?}");
             let found = api
                 .describe_listeners(&ListenerSelector::LoadBalancer(load_balancer_arn.clone()))
                 .await
-                .map_err(not_found_as("load balancer", format!("arn = {load_balancer_arn:?}")))?;
+                .map_err(not_found_as(NotFoundKind::LoadBalancer, format!("arn = {load_balancer_arn:?}")))?;
             let found: Vec<Listener> = found.into_iter().filter(|l| l.port == Some(*port)).collect();
-            exactly_one("listener", searched, found, |l| l.arn.clone())
+            exactly_one(NotFoundKind::Listener, searched, found, |l| l.arn.clone())
         }
     }
 }
@@ -174,15 +174,15 @@ impl HealthCounts {
 
 /// The health of the target group's targets now.
 pub async fn target_group_health(api: &dyn Elbv2Api, arn: &str) -> Result<HealthCounts> {
-    let health = api.describe_target_health(arn).await.map_err(not_found_as("target group", format!("arn = {arn:?}")))?;
+    let health = api.describe_target_health(arn).await.map_err(not_found_as(NotFoundKind::TargetGroup, format!("arn = {arn:?}")))?;
     Ok(HealthCounts::from_states(health.iter().map(|h| h.state.as_str())))
 }
 
 /// Finds exactly one target group, with its targets' health.
 pub async fn target_group(api: &dyn Elbv2Api, by: &Selector) -> Result<TargetGroupInfo> {
     let searched = describe(by);
-    let found = api.describe_target_groups(by).await.map_err(not_found_as("target group", searched.clone()))?;
-    let tg = exactly_one("target group", searched, found, |t| t.arn.clone())?;
+    let found = api.describe_target_groups(by).await.map_err(not_found_as(NotFoundKind::TargetGroup, searched.clone()))?;
+    let tg = exactly_one(NotFoundKind::TargetGroup, searched, found, |t| t.arn.clone())?;
     let health = target_group_health(api, &tg.arn).await?;
     Ok(TargetGroupInfo { target_group: tg, health })
 }
@@ -211,12 +211,7 @@ pub async fn record(zone: &Zone, q: &RecordQuery) -> Result<RecordSet> {
         Some(id) => all.into_iter().filter(|r| r.set_identifier() == Some(id.as_str())).collect(),
         None => all,
     };
-    exactly_one("record", searched, found, |r| r.set_identifier().unwrap_or("(simple)").to_string()).map_err(|e| match e {
-        Error::Ambiguous { what, searched, candidates } => {
-            Error::Ambiguous { what, searched, candidates: format!("record sets {candidates}. Set set_identifier to one of them") }
-        }
-        e => e,
-    })
+    exactly_one(NotFoundKind::Record, searched, found, |r| r.set_identifier().unwrap_or("(simple)").to_string())
 }
 
 #[cfg(test)]

@@ -35,7 +35,7 @@ pub mod traffic;
 pub mod watch;
 pub mod zone;
 
-pub use error::{AwsError, AwsErrorKind, Error, Refusal, Result};
+pub use error::{AwsError, AwsErrorKind, ConfigError, ConfigProblem, Error, NotFoundKind, Refusal, Result, Service, Setting};
 
 #[cfg(test)]
 mod readme {

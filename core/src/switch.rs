@@ -172,8 +172,8 @@ pub async fn observe(zone: &Zone, name: &str, record_type: &RecordType, blue_id:
     Ok(Observed::split_records(zone.record_sets(name, record_type).await?, blue_id, green_id))
 }
 
-fn refused(kind: Refusal, detail: String) -> Error {
-    Error::Refused { kind, detail }
+fn refused(kind: Refusal, found: String) -> Error {
+    Error::Refused { kind, found, set_identifiers: None }
 }
 
 /// A created pair: the change, and whether it replaced an existing simple record.
@@ -192,17 +192,14 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
     let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
     let label = spec.label();
     if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
-        return Err(refused(
-            Refusal::WeightedRecordExists,
-            format!(
-                "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create. \
-             It is not taken over silently: import it (terraform import with the id <zone_id>/<name>/<type>/{}/{}), \
-             or choose other set identifiers.",
+        return Err(Error::Refused {
+            kind: Refusal::WeightedRecordExists,
+            found: format!(
+                "{label} already has a weighted record set with set_identifier {:?} that this configuration did not create.",
                 ours.set_identifier().unwrap_or_default(),
-                spec.blue.set_identifier,
-                spec.green.set_identifier
             ),
-        ));
+            set_identifiers: Some((spec.blue.set_identifier.clone(), spec.green.set_identifier.clone())),
+        });
     }
     let mut changes = Vec::new();
     match existing.others.as_slice() {
@@ -211,19 +208,14 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
             if !adopt {
                 return Err(refused(
                     Refusal::RecordExists,
-                    format!(
-                        "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
-                     weighted pair in one atomic change (it must point where `blue` points), or import the switch.",
-                        Target::from_record(simple).describe()
-                    ),
+                    format!("{label} already exists as a simple record ({}).", Target::from_record(simple).describe()),
                 ));
             }
             if !spec.blue.target.same_destination(simple) {
                 return Err(refused(
                     Refusal::RecordPointsElsewhere,
                     format!(
-                        "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
-                     describe what the record serves today, so adopting it does not move any traffic.",
+                        "{label} points to {}, but blue points to {}. Nothing was changed.",
                         Target::from_record(simple).describe(),
                         spec.blue.target.describe()
                     ),
@@ -242,11 +234,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                 .collect();
             return Err(refused(
                 Refusal::ForeignRecordSets,
-                format!(
-                    "{label} already has record sets this configuration does not own ({}). The switch only manages its own \
-                 pair and will not join or replace them; remove them first or use another name.",
-                    ids.join(", ")
-                ),
+                format!("{label} already has record sets this configuration does not own ({}).", ids.join(", ")),
             ));
         }
     }
@@ -359,22 +347,14 @@ fn destroy_refusal<'a>(now: &Observed, spec: &'a SwitchSpec, mode: OnDestroy) ->
         Some(s) => {
             return Err(refused(
                 Refusal::SplitCollapse,
-                format!(
-                    "{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once. Set traffic to \
-                 100 (all green) or 0 (all blue) and apply, then destroy; or set on_destroy = \"delete\" to remove \
-                 both records (the name will stop answering).",
-                    s.blue()
-                ),
+                format!("{label} still splits traffic ({s}, {}% blue): collapsing would move answers at once.", s.blue()),
             ))
         }
     };
     if !now.others.is_empty() {
         return Err(refused(
             Refusal::CollapseBesideOthers,
-            format!(
-                "{label} has other record sets next to the pair; a simple record cannot be added beside them. \
-             Remove them, or set on_destroy = \"delete\"."
-            ),
+            format!("{label} has other record sets next to the pair; a simple record cannot be added beside them."),
         ));
     }
     Ok(Some(winner))
@@ -400,7 +380,7 @@ impl TrafficRouter for DnsRouter {
         let o =
             observe(&self.zone, &self.spec.name, &self.spec.record_type, &self.spec.blue.set_identifier, &self.spec.green.set_identifier)
                 .await?;
-        o.split().ok_or_else(|| Error::NotFound { what: "weighted record pair", searched: self.spec.label() })
+        o.split().ok_or_else(|| Error::NotFound { what: crate::error::NotFoundKind::WeightedRecordPair, searched: self.spec.label() })
     }
 
     async fn submit(&self, split: TrafficSplit) -> Result<ChangeInfo> {
@@ -538,7 +518,8 @@ mod tests {
         let (fake, zone) = setup();
         fake.put(Z, legacy_simple(OLD_ALB));
         let e = create(&zone, &spec(), t(0), false).await.unwrap_err().to_string();
-        assert!(e.contains("adopt_existing = true") && e.contains("import"), "{e}");
+        assert!(e.starts_with("Record already exists: ") && e.contains("already exists as a simple record"), "{e}");
+        assert!(!e.contains("adopt_existing"), "the way out is the caller's to say: {e}");
         assert_eq!(fake.calls("ChangeResourceRecordSets"), 0);
     }
 
@@ -547,8 +528,12 @@ mod tests {
         let (fake, zone) = setup();
         // A foreign weighted record with our set identifier.
         fake.put(Z, spec().weighted(&Side { set_identifier: "blue".into(), target: alias("foreign.example.net.") }, 1));
-        let e = create(&zone, &spec(), t(0), true).await.unwrap_err().to_string();
-        assert!(e.contains("set_identifier \"blue\"") && e.contains("not taken over silently"), "{e}");
+        let e = create(&zone, &spec(), t(0), true).await.unwrap_err();
+        assert!(
+            matches!(&e, Error::Refused { kind: Refusal::WeightedRecordExists, set_identifiers: Some((b, g)), .. } if b == "blue" && g == "green"),
+            "{e:?}"
+        );
+        assert!(e.to_string().contains("set_identifier \"blue\""), "{e}");
         // A foreign weighted record with another identifier.
         let (fake, zone) = setup();
         fake.put(Z, spec().weighted(&Side { set_identifier: "canary".into(), target: alias("foreign.example.net.") }, 1));
@@ -601,7 +586,10 @@ mod tests {
         let (fake, zone) = setup();
         create(&zone, &spec(), t(50), false).await.unwrap();
         let e = destroy(&zone, &spec(), OnDestroy::Collapse).await.unwrap_err().to_string();
-        assert!(e.contains("still splits traffic (50% green, 50% blue)") && e.contains("on_destroy = \"delete\""), "{e}");
+        assert!(
+            e.starts_with("Destroy refused while traffic is split: ") && e.contains("still splits traffic (50% green, 50% blue)"),
+            "{e}"
+        );
         assert_eq!(fake.records(Z).len(), 2, "nothing removed");
         destroy(&zone, &spec(), OnDestroy::Delete).await.unwrap();
         assert!(fake.records(Z).is_empty());

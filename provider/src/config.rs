@@ -2,14 +2,16 @@
 
 use std::time::Duration;
 
-use bluegreen_core::aws::{check_endpoint_url, AssumeRole, AwsSettings, Endpoints};
+use bluegreen_core::aws::{check_account_lists, check_endpoints, check_key_pair, AssumeRole, AwsSettings, Endpoints};
 use bluegreen_core::duration;
 use bluegreen_core::secret::Secret;
+use bluegreen_core::{ConfigError, ConfigProblem, Service, Setting};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::typed::Val;
+use crate::value::Path;
 
 /// Configures how the provider reaches AWS. Every argument is optional: by default credentials, region and
 /// endpoints come from the standard AWS chain (environment variables such as `AWS_REGION`, `AWS_PROFILE` and
@@ -94,18 +96,22 @@ pub struct EndpointsConfig {
 impl ProviderConfig {
     /// Checks beyond the schema's own constraints; no AWS call.
     pub fn validate(&self, diags: &mut Diagnostics) {
-        match (&self.access_key, &self.secret_key) {
-            (Val::Known(_), Val::Null) => diags.error_at(
-                attr_path(&["secret_key"]),
-                "Missing secret_key",
-                "access_key is set, so secret_key must be set too (or remove both and use the AWS credential chain).",
-            ),
-            (Val::Null, Val::Known(_)) => diags.error_at(
-                attr_path(&["access_key"]),
-                "Missing access_key",
-                "secret_key is set, so access_key must be set too (or remove both and use the AWS credential chain).",
-            ),
-            _ => {}
+        let mut fault = |e: ConfigError| {
+            let (path, summary, detail) = describe(&e);
+            diags.error_at(path, summary, detail);
+        };
+        // Whether a value is given; `None` while it is not known yet.
+        let given = |v: &Val<String>| (!v.is_unknown()).then(|| !v.is_null());
+        if let (Some(access), Some(secret)) = (given(&self.access_key), given(&self.secret_key)) {
+            check_key_pair(access, secret).unwrap_or_else(&mut fault);
+        }
+        let lists_given = !self.allowed_account_ids.is_null() || !self.forbidden_account_ids.is_null();
+        check_account_lists(self.skip_credentials_validation.known() == Some(&true), lists_given).unwrap_or_else(&mut fault);
+        if let Some(e) = &self.endpoints {
+            let known = |v: &Val<String>| v.known().cloned();
+            let endpoints =
+                Endpoints { route53: known(&e.route53), elbv2: known(&e.elbv2), sts: known(&e.sts), cloudwatch: known(&e.cloudwatch) };
+            check_endpoints(&endpoints).into_iter().for_each(&mut fault);
         }
         for (name, ids) in [("allowed_account_ids", &self.allowed_account_ids), ("forbidden_account_ids", &self.forbidden_account_ids)] {
             for (i, id) in ids.known().into_iter().flatten().enumerate() {
@@ -125,15 +131,6 @@ impl ProviderConfig {
                 "Set allowed_account_ids or forbidden_account_ids, not both.",
             );
         }
-        if self.skip_credentials_validation.known() == Some(&true)
-            && (!self.allowed_account_ids.is_null() || !self.forbidden_account_ids.is_null())
-        {
-            diags.error_at(
-                attr_path(&["skip_credentials_validation"]),
-                "Account check needs credentials validation",
-                "allowed_account_ids and forbidden_account_ids are checked against the account sts:GetCallerIdentity reports. Remove skip_credentials_validation, or the account lists.",
-            );
-        }
         crate::resources::common::check_duration(
             &self.retry_timeout,
             attr_path(&["retry_timeout"]),
@@ -142,17 +139,6 @@ impl ProviderConfig {
             Duration::from_secs(3600),
             diags,
         );
-        if let Some(e) = &self.endpoints {
-            for (name, v) in [("route53", &e.route53), ("elbv2", &e.elbv2), ("sts", &e.sts), ("cloudwatch", &e.cloudwatch)] {
-                if let Some(Err(msg)) = v.known().map(|u| check_endpoint_url(u)) {
-                    diags.error_at(
-                        attr_path(&["endpoints", name]),
-                        "Invalid endpoint URL",
-                        format!("{msg}. Use a full URL such as \"https://route53.amazonaws.com\" or \"http://127.0.0.1:4566\"."),
-                    );
-                }
-            }
-        }
     }
 
     /// The settings for the engine. Unknown values (from resources not yet
@@ -179,7 +165,7 @@ impl ProviderConfig {
         };
         let assume_role = self.assume_role.as_ref().map(|r| AssumeRole {
             role_arn: known(&r.role_arn, &["assume_role", "role_arn"]).unwrap_or_default(),
-            session_name: known(&r.session_name, &["assume_role", "session_name"]),
+            session_name: known(&r.session_name, &["assume_role", "session_name"]).or_else(|| Some(SESSION_NAME.into())),
             external_id: known(&r.external_id, &["assume_role", "external_id"]),
         });
         AwsSettings {
@@ -198,6 +184,68 @@ impl ProviderConfig {
     }
 }
 
+/// The assumed role's session name when none is configured (documented in the schema).
+const SESSION_NAME: &str = "terraform-provider-bluegreen";
+
+/// The attribute of the provider block a setting is configured with.
+pub fn setting_attr(s: Setting) -> &'static [&'static str] {
+    match s {
+        Setting::Endpoint(Service::Route53) => &["endpoints", "route53"],
+        Setting::Endpoint(Service::Elbv2) => &["endpoints", "elbv2"],
+        Setting::Endpoint(Service::Sts) => &["endpoints", "sts"],
+        Setting::Endpoint(Service::CloudWatch) => &["endpoints", "cloudwatch"],
+        Setting::AccessKey => &["access_key"],
+        Setting::SecretKey => &["secret_key"],
+        Setting::Profile => &["profile"],
+        Setting::AllowedAccountIds => &["allowed_account_ids"],
+        Setting::ForbiddenAccountIds => &["forbidden_account_ids"],
+        Setting::SkipCredentialsValidation => &["skip_credentials_validation"],
+    }
+}
+
+/// A connection setting's problem as a diagnostic of the provider block: the
+/// attribute, a title and what to do, the same at validation and at configure.
+pub fn describe(e: &ConfigError) -> (Path, String, String) {
+    let attr = setting_attr(e.setting);
+    let name = attr.last().copied().unwrap_or_default();
+    let (summary, detail) = match (&e.problem, e.setting) {
+        (ConfigProblem::EndpointUrl { .. }, _) => (
+            "Invalid endpoint URL".to_string(),
+            format!("{}. Use a full URL such as \"https://route53.amazonaws.com\" or \"http://127.0.0.1:4566\".", e.problem),
+        ),
+        (ConfigProblem::KeyPairHalf, Setting::SecretKey | Setting::AccessKey) => {
+            let other = if e.setting == Setting::SecretKey { "access_key" } else { "secret_key" };
+            (
+                format!("Missing {name}"),
+                format!("{other} is set, so {name} must be set too (or remove both and use the AWS credential chain)."),
+            )
+        }
+        (ConfigProblem::AccountListsWithoutValidation, _) => (
+            "Account check needs credentials validation".to_string(),
+            "allowed_account_ids and forbidden_account_ids are checked against the account sts:GetCallerIdentity reports. Remove \
+             skip_credentials_validation, or the account lists."
+                .to_string(),
+        ),
+        (ConfigProblem::AccountNotAllowed { account, allowed }, _) => (
+            format!("Invalid {name}"),
+            format!(
+                "The credentials belong to AWS account {account}, which is not in allowed_account_ids ({}); nothing was read or \
+                 changed. Use credentials for an allowed account, or correct the list.",
+                allowed.join(", ")
+            ),
+        ),
+        (ConfigProblem::AccountForbidden { account }, _) => (
+            format!("Invalid {name}"),
+            format!(
+                "The credentials belong to AWS account {account}, which is in forbidden_account_ids; nothing was read or changed. \
+                 Use credentials for another account."
+            ),
+        ),
+        (problem, _) => (format!("Invalid {name}"), format!("{}.", crate::errors::capitalise(&problem.to_string()))),
+    };
+    (attr_path(attr), summary, detail)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -207,8 +255,6 @@ mod tests {
         c.validate(&mut d);
         d.0.into_iter().map(|d| (d.summary, d.path)).collect()
     }
-
-    use crate::value::Path;
 
     fn ids(v: &[&str]) -> Val<Vec<String>> {
         Val::Known(v.iter().map(|s| s.to_string()).collect())
@@ -235,6 +281,91 @@ mod tests {
             errors(&skipped),
             [("Account check needs credentials validation".to_string(), Some(attr_path(&["skip_credentials_validation"])))]
         );
+    }
+
+    #[test]
+    fn key_pairs_and_endpoints_are_checked_by_core_and_pointed_at_their_attribute() {
+        let c = ProviderConfig { access_key: Val::Known("AKIA".into()), ..ProviderConfig::default() };
+        assert_eq!(errors(&c), [("Missing secret_key".to_string(), Some(attr_path(&["secret_key"])))]);
+        let c = ProviderConfig { secret_key: Val::Known("s".into()), ..ProviderConfig::default() };
+        assert_eq!(errors(&c), [("Missing access_key".to_string(), Some(attr_path(&["access_key"])))]);
+        let c = ProviderConfig { secret_key: Val::Known("s".into()), access_key: Val::Unknown, ..ProviderConfig::default() };
+        assert!(errors(&c).is_empty(), "not known yet: not checked");
+        let c = ProviderConfig {
+            endpoints: Some(EndpointsConfig {
+                elbv2: Val::Known("localhost:4566".into()),
+                sts: Val::Known("http://127.0.0.1:4566".into()),
+                cloudwatch: Val::Known("http://a b".into()),
+                ..EndpointsConfig::default()
+            }),
+            ..ProviderConfig::default()
+        };
+        let mut d = Diagnostics::new();
+        c.validate(&mut d);
+        let got: Vec<_> = d.0.iter().map(|d| (d.path.clone(), d.detail.clone())).collect();
+        assert_eq!(
+            got,
+            [
+                (
+                    Some(attr_path(&["endpoints", "elbv2"])),
+                    "\"localhost:4566\" is not an http:// or https:// URL. Use a full URL such as \"https://route53.amazonaws.com\" or \
+                     \"http://127.0.0.1:4566\"."
+                        .to_string()
+                ),
+                (
+                    Some(attr_path(&["endpoints", "cloudwatch"])),
+                    "\"http://a b\" contains white space. Use a full URL such as \"https://route53.amazonaws.com\" or \
+                     \"http://127.0.0.1:4566\"."
+                        .to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn each_setting_has_its_own_attribute() {
+        let settings = [
+            Setting::Endpoint(Service::Route53),
+            Setting::Endpoint(Service::Elbv2),
+            Setting::Endpoint(Service::Sts),
+            Setting::Endpoint(Service::CloudWatch),
+            Setting::AccessKey,
+            Setting::SecretKey,
+            Setting::Profile,
+            Setting::AllowedAccountIds,
+            Setting::ForbiddenAccountIds,
+            Setting::SkipCredentialsValidation,
+        ];
+        let paths: Vec<String> = settings.iter().map(|s| setting_attr(*s).join(".")).collect();
+        assert_eq!(
+            paths,
+            [
+                "endpoints.route53",
+                "endpoints.elbv2",
+                "endpoints.sts",
+                "endpoints.cloudwatch",
+                "access_key",
+                "secret_key",
+                "profile",
+                "allowed_account_ids",
+                "forbidden_account_ids",
+                "skip_credentials_validation"
+            ]
+        );
+        let e = ConfigError {
+            setting: Setting::AllowedAccountIds,
+            problem: ConfigProblem::AccountNotAllowed { account: "000000000000".into(), allowed: vec!["111111111111".into()] },
+        };
+        let (path, summary, detail) = describe(&e);
+        assert_eq!((path, summary.as_str()), (attr_path(&["allowed_account_ids"]), "Invalid allowed_account_ids"));
+        assert!(
+            detail.starts_with("The credentials belong to AWS account 000000000000, which is not in allowed_account_ids (111111111111)")
+        );
+        let e = ConfigError {
+            setting: Setting::Profile,
+            problem: ConfigProblem::ProfileUndefined { profile: "p".into(), defined: vec!["default".into()] },
+        };
+        assert_eq!(describe(&e).2, "Profile \"p\" is not defined in the shared AWS config or credentials file (defined: default).");
     }
 
     #[test]

@@ -20,8 +20,7 @@ use aws_credential_types::Credentials;
 use tokio_util::sync::CancellationToken;
 
 use self::retry::{Limiter, Pacer, RetryPolicy};
-use crate::error::{Error, Result};
-use crate::http_url::UrlFault;
+use crate::error::{ConfigError, ConfigProblem, Error, Result, Service, Setting};
 use crate::secret::Secret;
 
 /// The provider block, as the engine sees it. Empty fields fall back to the
@@ -67,7 +66,7 @@ pub struct CallerIdentity {
 pub struct AssumeRole {
     /// The role's ARN.
     pub role_arn: String,
-    /// The session name; `None`: one chosen by the SDK.
+    /// The session name recorded in CloudTrail; `None`: `bluegreen-core`.
     pub session_name: Option<String>,
     /// The external id the role's trust policy asks for, if any.
     pub external_id: Option<String>,
@@ -115,16 +114,40 @@ impl std::fmt::Debug for AwsClients {
     }
 }
 
-/// Checks an endpoint override the way the SDK will use it. Returns a sentence
-/// for a diagnostic.
-pub fn check_endpoint_url(url: &str) -> std::result::Result<(), String> {
-    crate::http_url::parse(url).map(drop).map_err(|fault| match fault {
-        UrlFault::WhiteSpace => format!("{url:?} contains white space"),
-        UrlFault::NotHttp => format!("{url:?} is not an http:// or https:// URL"),
-        UrlFault::NoHost => format!("{url:?} has no host name"),
-        UrlFault::BadPort(port) => format!("{url:?} has an invalid port {port:?}"),
-        UrlFault::Invalid(e) => format!("{url:?} is not a valid URL: {e}"),
+/// The endpoint overrides that are not usable `http://` or `https://` URLs, each with its fault.
+pub fn check_endpoints(endpoints: &Endpoints) -> Vec<ConfigError> {
+    [
+        (Service::Route53, &endpoints.route53),
+        (Service::Elbv2, &endpoints.elbv2),
+        (Service::Sts, &endpoints.sts),
+        (Service::CloudWatch, &endpoints.cloudwatch),
+    ]
+    .into_iter()
+    .filter_map(|(service, url)| {
+        let url = url.as_ref()?;
+        let fault = crate::http_url::parse(url).err()?;
+        Some(ConfigError { setting: Setting::Endpoint(service), problem: ConfigProblem::EndpointUrl { url: url.clone(), fault } })
     })
+    .collect()
+}
+
+/// Both halves of the static key pair, or neither: the error names the missing half.
+pub fn check_key_pair(access_key: bool, secret_key: bool) -> std::result::Result<(), ConfigError> {
+    let missing = match (access_key, secret_key) {
+        (true, false) => Setting::SecretKey,
+        (false, true) => Setting::AccessKey,
+        _ => return Ok(()),
+    };
+    Err(ConfigError { setting: missing, problem: ConfigProblem::KeyPairHalf })
+}
+
+/// Account lists are checked against the account `sts:GetCallerIdentity`
+/// reports, so they cannot go with skipping that call.
+pub fn check_account_lists(skip_credentials_validation: bool, lists_given: bool) -> std::result::Result<(), ConfigError> {
+    if skip_credentials_validation && lists_given {
+        return Err(ConfigError { setting: Setting::SkipCredentialsValidation, problem: ConfigProblem::AccountListsWithoutValidation });
+    }
+    Ok(())
 }
 
 /// Builds SDK clients from the settings and, unless
@@ -135,31 +158,12 @@ pub fn check_endpoint_url(url: &str) -> std::result::Result<(), String> {
 /// credentials, credentials refused, endpoint unreachable) otherwise.
 /// `stop` (Terraform's StopProvider) cuts retry waits short.
 pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<AwsClients> {
-    for (attribute, url) in [
-        ("endpoints.route53", &settings.endpoints.route53),
-        ("endpoints.elbv2", &settings.endpoints.elbv2),
-        ("endpoints.sts", &settings.endpoints.sts),
-        ("endpoints.cloudwatch", &settings.endpoints.cloudwatch),
-    ] {
-        if let Some(url) = url {
-            check_endpoint_url(url).map_err(|message| Error::Config { attribute, message })?;
-        }
+    if let Some(e) = check_endpoints(&settings.endpoints).into_iter().next() {
+        return Err(e.into());
     }
-    match (&settings.access_key, &settings.secret_key) {
-        (Some(_), None) => {
-            return Err(Error::Config {
-                attribute: "secret_key",
-                message: "access_key is set but secret_key is not; set both or neither".into(),
-            })
-        }
-        (None, Some(_)) => {
-            return Err(Error::Config {
-                attribute: "access_key",
-                message: "secret_key is set but access_key is not; set both or neither".into(),
-            })
-        }
-        _ => {}
-    }
+    check_key_pair(settings.access_key.is_some(), settings.secret_key.is_some())?;
+    let lists_given = !settings.allowed_account_ids.is_empty() || !settings.forbidden_account_ids.is_empty();
+    check_account_lists(settings.skip_credentials_validation, lists_given)?;
     if let Some(profile) = &settings.profile {
         check_profile_exists(profile).await?;
     }
@@ -191,7 +195,7 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
         sts_conf.set_retry_config(Some(RetryConfig::standard()));
         let sts_conf = sts_conf.build();
         let mut provider = aws_config::sts::AssumeRoleProvider::builder(role.role_arn.clone())
-            .session_name(role.session_name.clone().unwrap_or_else(|| "terraform-provider-bluegreen".into()))
+            .session_name(role.session_name.clone().unwrap_or_else(|| "bluegreen-core".into()))
             .configure(&sts_conf);
         if let Some(ext) = &role.external_id {
             provider = provider.external_id(ext.clone());
@@ -203,16 +207,7 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
     let policy = RetryPolicy { budget: settings.retry_budget.unwrap_or(retry::DEFAULT_RETRY_BUDGET), ..RetryPolicy::default() }
         .with_max_retries(settings.max_retries);
 
-    if settings.skip_credentials_validation {
-        if !settings.allowed_account_ids.is_empty() || !settings.forbidden_account_ids.is_empty() {
-            return Err(Error::Config {
-                attribute: "skip_credentials_validation",
-                message: "allowed_account_ids and forbidden_account_ids need the account from sts:GetCallerIdentity; \
-                          remove skip_credentials_validation or the account lists"
-                    .into(),
-            });
-        }
-    } else {
+    if !settings.skip_credentials_validation {
         let mut sts = aws_sdk_sts::config::Builder::from(&base);
         if let Some(url) = &settings.endpoints.sts {
             sts = sts.endpoint_url(url);
@@ -289,23 +284,18 @@ async fn caller_identity(sts: &aws_sdk_sts::Client, pacer: &Pacer) -> Result<Cal
 /// `allowed_account_ids` / `forbidden_account_ids`.
 fn check_account(account: &str, settings: &AwsSettings) -> Result<()> {
     if !settings.allowed_account_ids.is_empty() && !settings.allowed_account_ids.iter().any(|a| a == account) {
-        return Err(Error::Config {
-            attribute: "allowed_account_ids",
-            message: format!(
-                "the credentials belong to AWS account {account}, which is not in allowed_account_ids ({}); \
-                 nothing was read or changed. Use credentials for an allowed account, or correct the list",
-                settings.allowed_account_ids.join(", ")
-            ),
-        });
+        return Err(ConfigError {
+            setting: Setting::AllowedAccountIds,
+            problem: ConfigProblem::AccountNotAllowed { account: account.to_string(), allowed: settings.allowed_account_ids.clone() },
+        }
+        .into());
     }
     if settings.forbidden_account_ids.iter().any(|a| a == account) {
-        return Err(Error::Config {
-            attribute: "forbidden_account_ids",
-            message: format!(
-                "the credentials belong to AWS account {account}, which is in forbidden_account_ids; nothing was read or changed. \
-                 Use credentials for another account"
-            ),
-        });
+        return Err(ConfigError {
+            setting: Setting::ForbiddenAccountIds,
+            problem: ConfigProblem::AccountForbidden { account: account.to_string() },
+        }
+        .into());
     }
     Ok(())
 }
@@ -319,16 +309,14 @@ async fn check_profile_exists(profile: &str) -> Result<()> {
     let files = aws_runtime::env_config::file::EnvConfigFiles::default();
     let set = aws_config::profile::load(&fs, &env, &files, Some(Cow::Owned(profile.to_string())))
         .await
-        .map_err(|e| Error::Config { attribute: "profile", message: format!("could not read the shared AWS config files: {e}") })?;
+        .map_err(|e| ConfigError { setting: Setting::Profile, problem: ConfigProblem::ProfileUnreadable(e.to_string()) })?;
     if set.get_profile(profile).is_none() {
-        let known: Vec<&str> = set.profiles().collect();
-        return Err(Error::Config {
-            attribute: "profile",
-            message: format!(
-                "profile {profile:?} is not defined in the shared AWS config or credentials file{}",
-                if known.is_empty() { String::new() } else { format!(" (defined: {})", known.join(", ")) }
-            ),
-        });
+        let defined = set.profiles().map(str::to_string).collect();
+        return Err(ConfigError {
+            setting: Setting::Profile,
+            problem: ConfigProblem::ProfileUndefined { profile: profile.to_string(), defined },
+        }
+        .into());
     }
     Ok(())
 }
@@ -350,24 +338,51 @@ mod tests {
         assert!(check_account("111111111111", &settings(&[], &[])).is_ok());
         assert!(check_account("111111111111", &settings(&["111111111111"], &[])).is_ok());
         let e = check_account("000000000000", &settings(&["111111111111"], &[])).unwrap_err();
-        assert!(matches!(&e, Error::Config { attribute: "allowed_account_ids", message } if message.contains("000000000000")), "{e}");
+        assert!(
+            matches!(&e, Error::Config(ConfigError { setting: Setting::AllowedAccountIds, problem: ConfigProblem::AccountNotAllowed { account, .. } }) if account == "000000000000"),
+            "{e}"
+        );
         let e = check_account("000000000000", &settings(&[], &["000000000000"])).unwrap_err();
-        assert!(matches!(e, Error::Config { attribute: "forbidden_account_ids", .. }));
+        assert!(matches!(e, Error::Config(ConfigError { setting: Setting::ForbiddenAccountIds, .. })), "{e}");
+    }
+
+    #[test]
+    fn key_pair_and_account_lists() {
+        assert_eq!(check_key_pair(true, true), Ok(()));
+        assert_eq!(check_key_pair(false, false), Ok(()));
+        assert_eq!(check_key_pair(true, false).unwrap_err().setting, Setting::SecretKey, "the missing half");
+        assert_eq!(check_key_pair(false, true).unwrap_err().setting, Setting::AccessKey, "the missing half");
+        assert_eq!(check_account_lists(true, true).unwrap_err().setting, Setting::SkipCredentialsValidation);
+        assert!(check_account_lists(true, false).is_ok() && check_account_lists(false, true).is_ok());
     }
 
     #[test]
     fn endpoint_urls() {
-        assert!(check_endpoint_url("http://127.0.0.1:4566").is_ok());
-        assert!(check_endpoint_url("https://route53.amazonaws.com").is_ok());
-        assert!(check_endpoint_url("http://localhost:4566/").is_ok());
-        assert!(check_endpoint_url("localhost:4566").is_err());
-        assert!(check_endpoint_url("ftp://x").is_err());
-        assert!(check_endpoint_url("http://").is_err());
-        assert!(check_endpoint_url("http://host:99999").is_err());
-        assert!(check_endpoint_url("http://host:abc").is_err());
-        assert_eq!(check_endpoint_url("http://localhost:99999"), Err("\"http://localhost:99999\" has an invalid port \"99999\"".into()));
-        assert_eq!(check_endpoint_url("http://"), Err("\"http://\" has no host name".into()));
-        assert_eq!(check_endpoint_url("localhost:4566"), Err("\"localhost:4566\" is not an http:// or https:// URL".into()));
-        assert_eq!(check_endpoint_url("http://sts .example.com"), Err("\"http://sts .example.com\" contains white space".into()));
+        let check = |url: &str| {
+            let e = Endpoints { elbv2: Some(url.into()), ..Endpoints::default() };
+            match check_endpoints(&e).as_slice() {
+                [] => Ok(()),
+                [one] => {
+                    assert_eq!(one.setting, Setting::Endpoint(Service::Elbv2));
+                    Err(one.problem.to_string())
+                }
+                more => panic!("{more:?}"),
+            }
+        };
+        assert!(check("http://127.0.0.1:4566").is_ok());
+        assert!(check("https://route53.amazonaws.com").is_ok());
+        assert!(check("http://localhost:4566/").is_ok());
+        assert!(check("localhost:4566").is_err());
+        assert!(check("ftp://x").is_err());
+        assert!(check("http://").is_err());
+        assert!(check("http://host:99999").is_err());
+        assert!(check("http://host:abc").is_err());
+        assert_eq!(check("http://localhost:99999"), Err("\"http://localhost:99999\" has an invalid port \"99999\"".into()));
+        assert_eq!(check("http://"), Err("\"http://\" has no host name".into()));
+        assert_eq!(check("localhost:4566"), Err("\"localhost:4566\" is not an http:// or https:// URL".into()));
+        assert_eq!(check("http://sts .example.com"), Err("\"http://sts .example.com\" contains white space".into()));
+        let all = Endpoints { route53: Some("x".into()), elbv2: None, sts: Some("http://ok".into()), cloudwatch: Some("y".into()) };
+        let settings: Vec<Setting> = check_endpoints(&all).into_iter().map(|e| e.setting).collect();
+        assert_eq!(settings, [Setting::Endpoint(Service::Route53), Setting::Endpoint(Service::CloudWatch)]);
     }
 }

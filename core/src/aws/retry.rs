@@ -351,7 +351,7 @@ fn stopped(e: AwsError, waited: Duration) -> AwsError {
     AwsError::new(
         e.operation,
         AwsErrorKind::Stopped,
-        format!("stopped by Terraform while waiting to retry after {what} (waited {}); the request was not applied", fmt(waited)),
+        format!("stopped while waiting to retry after {what} (waited {}); the request was not applied", fmt(waited)),
     )
 }
 

@@ -42,20 +42,7 @@ impl Zone {
                 _ = stop.cancelled() => return Err(Error::Cancelled(format!("waiting for change {id} to be INSYNC"))),
                 _ = tokio::time::sleep_until(deadline) => {
                     let written = self.written.lock().expect("written lock").get(&id).cloned();
-                    let holds = match written {
-                        Some(w) => format!("Route 53 holds the new records ({w})"),
-                        None => "Route 53 holds the new records".to_string(),
-                    };
-                    return Err(Error::Unfinished {
-                        summary: "Route 53 change still propagating",
-                        detail: format!(
-                            "Route 53 change {id} was not INSYNC after {} (sync_timeout). {holds}: it accepted the change, \
-                             which will still propagate to its DNS servers on its own; the state records it. \
-                             Nothing needs undoing: run terraform again to carry on, and raise sync_timeout (or set \
-                             wait_for_sync = false) if Route 53 is often this slow.",
-                            crate::duration::format(sync.timeout)
-                        ),
-                    });
+                    return Err(Error::NotInSync { change_id: id.to_string(), waited: sync.timeout, written });
                 }
             }
         }

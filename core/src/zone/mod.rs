@@ -171,7 +171,9 @@ impl Zone {
 
     pub(super) fn not_found(&self, e: AwsError) -> Error {
         match e.kind {
-            AwsErrorKind::NotFound => Error::NotFound { what: "hosted zone", searched: format!("zone_id = {:?}", self.id) },
+            AwsErrorKind::NotFound => {
+                Error::NotFound { what: crate::error::NotFoundKind::HostedZone, searched: format!("zone_id = {:?}", self.id) }
+            }
             _ => e.into(),
         }
     }

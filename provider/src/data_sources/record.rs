@@ -94,9 +94,18 @@ impl DataSourceImpl for RecordDataSource {
         // Through the per-zone component, like every Route 53 read of this provider.
         let zone = ctx.zones.zone(zone_id);
         let r = legacy::record(&zone, &q).await.map_err(|e| {
+            let e = match e {
+                // The candidates are set identifiers: say which attribute picks one.
+                bluegreen_core::Error::Ambiguous { what, searched, candidates } => bluegreen_core::Error::Ambiguous {
+                    what,
+                    searched,
+                    candidates: format!("record sets {candidates}. Set set_identifier to one of them"),
+                },
+                e => e,
+            };
             let mut d = Diagnostics::new();
             let path = match &e {
-                bluegreen_core::Error::NotFound { what: "hosted zone", .. } => "zone_id",
+                bluegreen_core::Error::NotFound { what: bluegreen_core::NotFoundKind::HostedZone, .. } => "zone_id",
                 _ if m.set_identifier.is_set() => "set_identifier",
                 _ => "name",
             };

@@ -6,7 +6,7 @@ use std::time::Duration;
 use bluegreen_core::cutover::{self, Created, Cutover};
 use bluegreen_core::duration;
 use bluegreen_core::engine::{OnGateFailure, ShiftOutcome, ShiftPlan, TrafficRouter};
-use bluegreen_core::gate::{AwsGateProbe, HealthGate, HttpCheck, SetupProblem};
+use bluegreen_core::gate::{AwsGateProbe, GateFailure, GateKind, HealthGate, HttpCheck, MetricPart, SetupProblem};
 use bluegreen_core::metric_gate::{ErrorRateGate, InsufficientData, LatencyGate, ObservedTraffic, STATISTICS};
 use bluegreen_core::probe::ProbeUrl;
 use bluegreen_core::rollout::Rollout;
@@ -621,8 +621,13 @@ pub async fn check_gate_setup(
     if let Err(problems) = gate.check_setup(&probe).await {
         for p in problems {
             let path = match &p {
-                SetupProblem::TargetGroup { gate, .. } if defaults.green_target_group.is_some() && !gate_attr_set(model, gate) => {
-                    gate_path(gate.rsplit_once('.').map_or(*gate, |(parent, _)| parent))
+                // A target group taken from the canary's own: point at the block that defaulted it.
+                SetupProblem::TargetGroup { gate, .. } if defaults.green_target_group.is_some() && !gate_attr_set(model, *gate) => {
+                    gate_path(match gate {
+                        GateKind::ErrorRate(_) => GateKind::ErrorRate(MetricPart::Whole),
+                        GateKind::Latency(_) => GateKind::Latency(MetricPart::Whole),
+                        other => *other,
+                    })
                 }
                 other => gate_path(other.gate()),
             };
@@ -643,12 +648,13 @@ pub async fn check_gate_setup(
 }
 
 /// Whether the attribute a setup problem names is set in configuration (else it came from the resource's defaults).
-fn gate_attr_set(g: &HealthGateModel, gate: &str) -> bool {
+fn gate_attr_set(g: &HealthGateModel, gate: GateKind) -> bool {
+    let set = |v: Option<&Val<String>>| v.is_some_and(|v| !v.is_null());
     match gate {
-        "health_gate.error_rate.green_target_group_arn" => g.error_rate.as_ref().is_some_and(|e| !e.green_target_group_arn.is_null()),
-        "health_gate.error_rate.blue_target_group_arn" => g.error_rate.as_ref().is_some_and(|e| !e.blue_target_group_arn.is_null()),
-        "health_gate.latency.green_target_group_arn" => g.latency.as_ref().is_some_and(|l| !l.green_target_group_arn.is_null()),
-        "health_gate.latency.blue_target_group_arn" => g.latency.as_ref().is_some_and(|l| !l.blue_target_group_arn.is_null()),
+        GateKind::ErrorRate(MetricPart::GreenTargetGroup) => set(g.error_rate.as_ref().map(|e| &e.green_target_group_arn)),
+        GateKind::ErrorRate(MetricPart::BlueTargetGroup) => set(g.error_rate.as_ref().map(|e| &e.blue_target_group_arn)),
+        GateKind::Latency(MetricPart::GreenTargetGroup) => set(g.latency.as_ref().map(|l| &l.green_target_group_arn)),
+        GateKind::Latency(MetricPart::BlueTargetGroup) => set(g.latency.as_ref().map(|l| &l.blue_target_group_arn)),
         _ => true,
     }
 }
@@ -660,9 +666,62 @@ pub fn on_gate_failure(v: &Val<OnGateFailureModel>) -> OnGateFailure {
     }
 }
 
-/// Path of the configuration a gate failure names (`health_gate.http_check`…).
-pub fn gate_path(gate: &str) -> Path {
-    attr_path(&gate.split('.').collect::<Vec<_>>())
+/// The attribute a gate check is configured with, as path segments
+/// (`health_gate.error_rate.max_percent`…): the same for both resources,
+/// whatever each defaults.
+pub fn gate_attr(gate: GateKind) -> Vec<&'static str> {
+    let metric = |block: &'static str, part: MetricPart, max: &'static str, over_blue: &'static str| {
+        let leaf = match part {
+            MetricPart::Whole => None,
+            MetricPart::MinRequests => Some("min_requests"),
+            MetricPart::Max => Some(max),
+            MetricPart::OverBlue => Some(over_blue),
+            MetricPart::GreenTargetGroup => Some("green_target_group_arn"),
+            MetricPart::BlueTargetGroup => Some("blue_target_group_arn"),
+        };
+        ["health_gate", block].into_iter().chain(leaf).collect()
+    };
+    match gate {
+        GateKind::TargetGroups => vec!["health_gate", "target_group_arns"],
+        GateKind::MinHealthyTargets => vec!["health_gate", "min_healthy_targets"],
+        GateKind::HttpCheck => vec!["health_gate", "http_check"],
+        GateKind::CloudWatchAlarms => vec!["health_gate", "cloudwatch_alarms"],
+        GateKind::ErrorRate(part) => metric("error_rate", part, "max_percent", "max_percent_over_blue"),
+        GateKind::Latency(part) => metric("latency", part, "max", "max_over_blue"),
+        GateKind::ObservedTraffic => vec!["rollout", "observed_traffic"],
+    }
+}
+
+/// Path of the configuration a gate check names.
+pub fn gate_path(gate: GateKind) -> Path {
+    attr_path(&gate_attr(gate))
+}
+
+/// The attribute a gate check names, as written in messages (`health_gate.http_check`).
+pub fn gate_name(gate: GateKind) -> String {
+    gate_attr(gate).join(".")
+}
+
+/// What a gate failure saw, with what to change when a metric gate could
+/// not be judged by the end of a bake, and the step it happened at.
+pub fn observation(f: &GateFailure) -> String {
+    let advice = match f.gate {
+        GateKind::ErrorRate(MetricPart::MinRequests) => Some("error_rate"),
+        GateKind::Latency(MetricPart::MinRequests) => Some("latency"),
+        _ => None,
+    }
+    .map(|block| {
+        format!(
+            ". Green cannot be judged on so little traffic: raise the step, lengthen bake_time or {block}.window, or lower min_requests"
+        )
+    })
+    .unwrap_or_default();
+    format!("{}{advice}{}", f.observation, f.step_suffix())
+}
+
+/// "`health_gate.…`: what was seen." for a diagnostic's detail.
+fn failure_sentence(f: &GateFailure) -> String {
+    format!("{}: {}.", gate_name(f.gate), observation(f).trim_end_matches('.'))
 }
 
 /// Diagnostics for an engine outcome, shared with the ALB canary.
@@ -671,32 +730,23 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
     match outcome {
         ShiftOutcome::Reached => {}
         ShiftOutcome::GateBlocked(f) => diags.error_at(
-            gate_path(&f.gate),
+            gate_path(f.gate),
             "Health gate failed: traffic not increased",
             format!(
-                "{}: {}.\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
-                f.gate,
-                f.observation.trim_end_matches('.'),
+                "{}\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
+                failure_sentence(f),
                 to.green()
             ),
         ),
         ShiftOutcome::RolledBack(f) => diags.error_at(
-            gate_path(&f.gate),
+            gate_path(f.gate),
             format!("Health gate failed: traffic rolled back to {}%", at.green()),
-            format!(
-                "{}: {}.\n\non_gate_failure = \"rollback\" returned traffic to where this apply started. {state}",
-                f.gate,
-                f.observation.trim_end_matches('.')
-            ),
+            format!("{}\n\non_gate_failure = \"rollback\" returned traffic to where this apply started. {state}", failure_sentence(f)),
         ),
         ShiftOutcome::Halted(f) => diags.error_at(
-            gate_path(&f.gate),
+            gate_path(f.gate),
             format!("Health gate failed: rollout halted at {}%", at.green()),
-            format!(
-                "{}: {}.\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}",
-                f.gate,
-                f.observation.trim_end_matches('.')
-            ),
+            format!("{}\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}", failure_sentence(f)),
         ),
         ShiftOutcome::Stopped => diags.error(
             format!("Stopped at {}% green", at.green()),
@@ -862,6 +912,61 @@ mod tests {
         assert_eq!(rollout(Some(&r)).unwrap_err().0[0].path, Some(attr_path(&["rollout", "steps"]).index(1)));
         let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null };
         assert_eq!(rollout(Some(&r)).unwrap().unwrap().bake, Duration::ZERO, "not set: the default");
+    }
+
+    #[test]
+    fn each_gate_kind_names_its_own_attribute() {
+        use MetricPart::*;
+        let kinds = [
+            (GateKind::TargetGroups, "health_gate.target_group_arns"),
+            (GateKind::MinHealthyTargets, "health_gate.min_healthy_targets"),
+            (GateKind::HttpCheck, "health_gate.http_check"),
+            (GateKind::CloudWatchAlarms, "health_gate.cloudwatch_alarms"),
+            (GateKind::ErrorRate(Whole), "health_gate.error_rate"),
+            (GateKind::ErrorRate(MinRequests), "health_gate.error_rate.min_requests"),
+            (GateKind::ErrorRate(Max), "health_gate.error_rate.max_percent"),
+            (GateKind::ErrorRate(OverBlue), "health_gate.error_rate.max_percent_over_blue"),
+            (GateKind::ErrorRate(GreenTargetGroup), "health_gate.error_rate.green_target_group_arn"),
+            (GateKind::ErrorRate(BlueTargetGroup), "health_gate.error_rate.blue_target_group_arn"),
+            (GateKind::Latency(Whole), "health_gate.latency"),
+            (GateKind::Latency(MinRequests), "health_gate.latency.min_requests"),
+            (GateKind::Latency(Max), "health_gate.latency.max"),
+            (GateKind::Latency(OverBlue), "health_gate.latency.max_over_blue"),
+            (GateKind::Latency(GreenTargetGroup), "health_gate.latency.green_target_group_arn"),
+            (GateKind::Latency(BlueTargetGroup), "health_gate.latency.blue_target_group_arn"),
+            (GateKind::ObservedTraffic, "rollout.observed_traffic"),
+        ];
+        for (kind, name) in kinds {
+            assert_eq!(gate_name(kind), name, "{kind:?}");
+            assert_eq!(gate_path(kind), attr_path(&name.split('.').collect::<Vec<_>>()), "{kind:?}");
+        }
+        // Every attribute named is in the schema the resources share.
+        let g = serde_json::to_value(schemars::schema_for!(HealthGateModel)).unwrap().to_string();
+        for (_, name) in kinds.iter().filter(|(_, n)| n.starts_with("health_gate.")) {
+            let leaf = name.rsplit('.').next().unwrap();
+            assert!(g.contains(&format!("\"{leaf}\"")), "{leaf} is not an attribute of health_gate");
+        }
+    }
+
+    #[test]
+    fn a_gate_failure_is_worded_with_its_attribute_advice_and_step() {
+        let mut f = GateFailure::new(
+            GateKind::ErrorRate(MetricPart::MinRequests),
+            "not judged by the end of the bake: green received 3 request(s)",
+        );
+        f.at_step = Some(10);
+        assert_eq!(
+            failure_sentence(&f),
+            "health_gate.error_rate.min_requests: not judged by the end of the bake: green received 3 request(s). Green cannot be \
+             judged on so little traffic: raise the step, lengthen bake_time or error_rate.window, or lower min_requests (at step 10 %)."
+        );
+        let f = GateFailure::new(GateKind::Latency(MetricPart::Max), "green's p99 response time is 900 ms; max = 800ms.");
+        assert_eq!(failure_sentence(&f), "health_gate.latency.max: green's p99 response time is 900 ms; max = 800ms.");
+        let mut d = Diagnostics::new();
+        let at = TrafficSplit::green_percent(0).unwrap();
+        outcome_diags(&ShiftOutcome::RolledBack(f), at, TrafficSplit::green_percent(50).unwrap(), &mut d, "Route 53 now answers");
+        assert_eq!(d.0[0].path, Some(attr_path(&["health_gate", "latency", "max"])));
+        assert_eq!(d.0[0].summary, "Health gate failed: traffic rolled back to 0%");
     }
 
     #[test]
