@@ -94,7 +94,7 @@ impl Cutover for GroupCutover {
     async fn check_destroy(&self) -> Result<()> {
         let split = self.router(&0).observe().await?;
         if split != TrafficSplit::ALL_BLUE && split != TrafficSplit::ALL_GREEN {
-            return Err(Error::Refused { kind: Refusal::SplitPromote, detail: format!("green has {split}") });
+            return Err(Error::Refused { kind: Refusal::SplitPromote, found: format!("green has {split}"), set_identifiers: None });
         }
         Ok(())
     }
