@@ -407,7 +407,7 @@ pub fn judge_alarms(names: &[String], mode: InsufficientData, a: &WatchAnswer) -
             AlarmStateValue::Ok => false,
         };
         if blocks {
-            let why = if s.state == AlarmStateValue::InsufficientData { " (alarm_insufficient_data = \"fail\")" } else { "" };
+            let why = if s.state == AlarmStateValue::InsufficientData { " (no data counts as a failure here)" } else { "" };
             let reason = if s.reason.is_empty() { String::new() } else { format!(": {}", s.reason) };
             return Err((false, format!("alarm {n:?} is {}{why}{reason}", s.state.as_str())));
         }
@@ -518,7 +518,7 @@ pub(crate) mod tests {
         assert!(g.evaluate(&w.probe()).await.is_ok());
         g.insufficient_data = InsufficientData::Fail;
         let f = g.evaluate(&w.probe()).await.unwrap_err();
-        assert!(f.observation.starts_with("alarm \"a\" is INSUFFICIENT_DATA (alarm_insufficient_data = \"fail\")"), "{f}");
+        assert!(f.observation.starts_with("alarm \"a\" is INSUFFICIENT_DATA (no data counts as a failure here)"), "{f}");
     }
 
     #[tokio::test(start_paused = true)]
