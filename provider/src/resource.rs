@@ -15,10 +15,11 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::diag::attr_path;
 use crate::diag::Diagnostics;
 use crate::plancheck;
 use crate::schema::{self, Schema};
-use crate::typed;
+use crate::typed::{self, Val};
 use crate::value::{Path, Value};
 
 /// What a configured provider hands to resources.
@@ -31,12 +32,33 @@ pub struct Ctx {
     pub stop: CancellationToken,
 }
 
-/// A plan for one resource.
+/// A plan for one resource. Whether it replaces the resource follows from
+/// [`ResourceImpl::REPLACE_ON`], not from the plan.
 pub struct Planned<M> {
     pub model: M,
-    /// Attributes whose change forces replacement.
-    pub requires_replace: Vec<Path>,
     pub diags: Diagnostics,
+}
+
+/// A configurable attribute whose change replaces the resource.
+pub struct ReplaceOn<M> {
+    /// The attribute's path from the resource's root.
+    pub path: &'static [&'static str],
+    /// The attribute's value as compared: spellings that mean the same (a
+    /// bare and a prefixed zone id, a name's case) give the same key. A key
+    /// that is unknown in the configuration replaces the resource.
+    pub key: fn(&M) -> Val<String>,
+}
+
+/// The attributes of `R` whose change from `prior` to `proposed` replaces the resource.
+pub fn replace_paths<R: ResourceImpl>(prior: &R::Model, proposed: &R::Model) -> Vec<Path> {
+    R::REPLACE_ON
+        .iter()
+        .filter(|r| {
+            let new = (r.key)(proposed);
+            new.is_unknown() || new != (r.key)(prior)
+        })
+        .map(|r| attr_path(r.path))
+        .collect()
 }
 
 /// The result of an apply: the state to store (`None` = no object) and
@@ -50,6 +72,9 @@ pub struct Applied<M> {
 pub trait ResourceImpl: Send + Sync + 'static {
     type Model: DeserializeOwned + Serialize + JsonSchema + Send + Sync + Clone;
     const TYPE_NAME: &'static str;
+    /// The attributes whose change replaces the resource; the adapter
+    /// computes a plan's `requires_replace` from them.
+    const REPLACE_ON: &'static [ReplaceOn<Self::Model>] = &[];
 
     /// Checks across attributes, beyond the schema's constraints. Unknown
     /// values are skipped. Must make no AWS call.
@@ -100,8 +125,9 @@ pub trait Resource: Send + Sync {
     async fn read(&self, ctx: &Ctx, state: &Value) -> (Value, Diagnostics);
     async fn import(&self, ctx: &Ctx, id: &str) -> Result<Value, Diagnostics>;
     /// The configurable attributes whose change alone makes the plan replace
-    /// the resource. Found by asking the plan itself (no AWS call) about a
-    /// change of each attribute in turn, so the docs say what the plan does.
+    /// the resource. Found by asking the rule the plan uses
+    /// ([`replace_paths`], no AWS call) about a change of each attribute in
+    /// turn, so the docs say what the plan does.
     async fn attributes_forcing_replacement(&self) -> Result<Vec<Path>, String>;
 }
 
@@ -230,6 +256,7 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
                 return (None, diags);
             }
         };
+        let requires_replace = prior_m.as_ref().map(|p| replace_paths::<R>(p, &desired)).unwrap_or_default();
         let planned = R::plan(ctx, prior_m.as_ref(), desired).await;
         diags.extend(planned.diags);
         if diags.has_errors() {
@@ -248,7 +275,7 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
             diags.bug(format!("{}: the plan breaks Terraform's plan rules: {}", R::TYPE_NAME, broken.join("; ")));
             return (None, diags);
         }
-        (Some((value, planned.requires_replace)), diags)
+        (Some((value, requires_replace)), diags)
     }
 
     fn upgrade(&self, state: Value) -> Value {
@@ -294,7 +321,7 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
         let mut found = Vec::new();
         for (path, changed) in probe::settable_leaves(&self.schema.block) {
             let proposed = decode(&probe::with_value_at(&prior_value, &path.0, changed))?;
-            if R::plan(None, Some(&prior), proposed).await.requires_replace.contains(&path) {
+            if replace_paths::<R>(&prior, &proposed).contains(&path) {
                 found.push(path);
             }
         }

@@ -81,6 +81,15 @@ impl<T> Val<T> {
         }
     }
 
+    /// The known value mapped; null and unknown stay as they are.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Val<U> {
+        match self {
+            Val::Known(t) => Val::Known(f(t)),
+            Val::Null => Val::Null,
+            Val::Unknown => Val::Unknown,
+        }
+    }
+
     pub fn as_ref(&self) -> Val<&T> {
         match self {
             Val::Known(t) => Val::Known(t),

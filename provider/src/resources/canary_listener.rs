@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, RolloutModel};
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
-use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
+use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
 use crate::typed::Val;
 
 /// Splits the requests an ALB listener receives between the legacy (**blue**) and the new (**green**) target group with
@@ -283,6 +283,7 @@ fn listener_of(rule_arn: &str) -> Option<String> {
 impl ResourceImpl for CanaryResource {
     type Model = CanaryModel;
     const TYPE_NAME: &'static str = "canary_listener";
+    const REPLACE_ON: &'static [ReplaceOn<CanaryModel>] = &[ReplaceOn { path: &["listener_arn"], key: |m| m.listener_arn.clone() }];
 
     fn validate(m: &CanaryModel, diags: &mut Diagnostics) {
         if let (Some(b), Some(g)) = (m.blue_target_group_arn.known(), m.green_target_group_arn.known()) {
@@ -400,7 +401,6 @@ impl ResourceImpl for CanaryResource {
     }
 
     async fn plan(ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
-        let mut requires_replace = Vec::new();
         proposed.set_split_attrs(proposed.target_split());
         // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
         // a configured "60s") keeps the prior spelling: nothing to change.
@@ -424,14 +424,14 @@ impl ResourceImpl for CanaryResource {
                     proposed.rule_arn = Val::Unknown;
                     proposed.id = Val::Unknown;
                 }
-                if p.listener_arn != proposed.listener_arn {
-                    requires_replace.push(attr_path(&["listener_arn"]));
+                let replaced = !replace_paths::<Self>(p, &proposed).is_empty();
+                if replaced {
                     proposed.rule_arn = Val::Unknown;
                     proposed.id = Val::Unknown;
                 }
                 proposed.test_rule_arn = match (&p.test_route, &proposed.test_route) {
                     (_, None) => Val::Null,
-                    (Some(_), Some(_)) if requires_replace.is_empty() && p.test_rule_arn.is_set() => p.test_rule_arn.clone(),
+                    (Some(_), Some(_)) if !replaced && p.test_rule_arn.is_set() => p.test_rule_arn.clone(),
                     _ => Val::Unknown,
                 };
             }
@@ -439,7 +439,7 @@ impl ResourceImpl for CanaryResource {
         let mut diags = Diagnostics::new();
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &proposed.gate_defaults(), &mut diags).await;
-        Planned { model: proposed, requires_replace, diags }
+        Planned { model: proposed, diags }
     }
 
     async fn plan_destroy(ctx: Option<&Ctx>, prior: &CanaryModel) -> Diagnostics {

@@ -20,7 +20,7 @@ use bluegreen_core::{duration, Error};
 use super::common::{self, GateDefaults};
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
-use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
+use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
 use crate::typed::Val;
 pub use model::*;
 use model::{DEFAULT_BLUE_ID, DEFAULT_GREEN_ID, DEFAULT_TTL};
@@ -160,6 +160,15 @@ fn last_change(writes: &[ChangeInfo]) -> Option<String> {
 impl ResourceImpl for SwitchResource {
     type Model = SwitchModel;
     const TYPE_NAME: &'static str = "bluegreen_switch";
+    const REPLACE_ON: &'static [ReplaceOn<SwitchModel>] = &[
+        ReplaceOn { path: &["zone_id"], key: |m| m.zone_id.clone().map(|z| bluegreen_core::dns::bare_id(&z).to_string()) },
+        // Case and a trailing dot do not matter.
+        ReplaceOn { path: &["name"], key: |m| m.name.clone().map(|n| canonical_name(&n)) },
+        ReplaceOn {
+            path: &["type"],
+            key: |m| if m.r#type.is_unknown() { Val::Unknown } else { Val::Known(m.record_type().as_str().to_string()) },
+        },
+    ];
 
     fn validate(m: &SwitchModel, diags: &mut Diagnostics) {
         model::validate(m, diags)
@@ -176,21 +185,7 @@ impl ResourceImpl for SwitchResource {
 
     async fn plan(ctx: Option<&Ctx>, prior: Option<&SwitchModel>, mut proposed: SwitchModel) -> Planned<SwitchModel> {
         let mut diags = Diagnostics::new();
-        let mut requires_replace = Vec::new();
-        if let Some(prior) = prior {
-            if proposed.zone_id.known().map(|z| bluegreen_core::dns::bare_id(z).to_string())
-                != prior.zone_id.known().map(|z| bluegreen_core::dns::bare_id(z).to_string())
-            {
-                requires_replace.push(attr_path(&["zone_id"]));
-            }
-            // Case and a trailing dot do not matter.
-            if proposed.name.known().map(|n| canonical_name(n)) != prior.name.known().map(|n| canonical_name(n)) {
-                requires_replace.push(attr_path(&["name"]));
-            }
-            if proposed.record_type() != prior.record_type() || proposed.r#type.is_unknown() {
-                requires_replace.push(attr_path(&["type"]));
-            }
-        }
+        let replaced = prior.is_some_and(|p| !replace_paths::<Self>(p, &proposed).is_empty());
         // CNAME at the apex needs the zone's name: one cached read.
         if let (Some(ctx), Some("CNAME"), Some(name), Some(zone_id)) =
             (ctx, proposed.r#type.known().map(String::as_str), proposed.name.known(), proposed.zone_id.known())
@@ -214,12 +209,12 @@ impl ResourceImpl for SwitchResource {
         proposed.set_split_attrs(proposed.target_split());
         proposed.id = proposed.compute_id();
         proposed.change_id = match prior {
-            Some(p) if !(traffic_changes || targets_change || !requires_replace.is_empty()) => p.change_id.clone(),
+            Some(p) if !(traffic_changes || targets_change || replaced) => p.change_id.clone(),
             _ => Val::Unknown,
         };
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
-        Planned { model: proposed, requires_replace, diags }
+        Planned { model: proposed, diags }
     }
 
     async fn plan_destroy(ctx: Option<&Ctx>, prior: &SwitchModel) -> Diagnostics {
@@ -514,13 +509,13 @@ mod tests {
         let prior = model(0);
         let mut p = model(0);
         p.name = Val::Known("API.Example.com.".into());
-        assert!(SwitchResource::plan(None, Some(&prior), p).await.requires_replace.is_empty());
+        assert!(replace_paths::<SwitchResource>(&prior, &p).is_empty());
         let mut p = model(0);
         p.zone_id = Val::Known("ZOTHER".into());
-        assert_eq!(SwitchResource::plan(None, Some(&prior), p).await.requires_replace, vec![attr_path(&["zone_id"])]);
+        assert_eq!(replace_paths::<SwitchResource>(&prior, &p), vec![attr_path(&["zone_id"])]);
         let mut p = model(0);
         p.r#type = Val::Known("AAAA".into());
-        assert_eq!(SwitchResource::plan(None, Some(&prior), p).await.requires_replace, vec![attr_path(&["type"])]);
+        assert_eq!(replace_paths::<SwitchResource>(&prior, &p), vec![attr_path(&["type"])]);
     }
 
     #[tokio::test]
