@@ -50,19 +50,19 @@ impl Target {
         }
     }
 
-    /// The target an existing record points at (a record without a TTL gets 60 s).
-    pub fn from_record(r: &RecordSet) -> Target {
-        match &r.alias {
-            Some(a) => Target::Alias(a.clone()),
-            None => Target::Records { values: r.records.clone(), ttl: r.ttl.unwrap_or(60) },
-        }
-    }
-
     fn describe(&self) -> String {
         match self {
-            Target::Alias(a) => format!("alias {}", display_name(&a.dns_name)),
-            Target::Records { values, .. } => values.join(", "),
+            Target::Alias(a) => describe(Some(a), &[]),
+            Target::Records { values, .. } => describe(None, values),
         }
+    }
+}
+
+/// Where a record points, for messages: its alias, or its values.
+fn describe(alias: Option<&AliasTarget>, values: &[String]) -> String {
+    match alias {
+        Some(a) => format!("alias {}", display_name(&a.dns_name)),
+        None => values.join(", "),
     }
 }
 
@@ -214,7 +214,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                     format!(
                         "{label} already exists as a simple record ({}). Set adopt_existing = true to replace it with the \
                      weighted pair in one atomic change (it must point where `blue` points), or import the switch.",
-                        Target::from_record(simple).describe()
+                        describe(simple.alias.as_ref(), &simple.records)
                     ),
                 ));
             }
@@ -224,7 +224,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                     format!(
                         "adopt_existing: {label} points to {}, but blue points to {}. Nothing was changed. Make `blue` \
                      describe what the record serves today, so adopting it does not move any traffic.",
-                        Target::from_record(simple).describe(),
+                        describe(simple.alias.as_ref(), &simple.records),
                         spec.blue.target.describe()
                     ),
                 ));

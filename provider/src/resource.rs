@@ -195,6 +195,15 @@ impl<R: ResourceImpl> ResourceAdapter<R> {
     }
 }
 
+/// `m` as the adapter hands it to the resource: the schema's defaults and the
+/// resource's completions filled in (for tests that call a resource directly).
+#[cfg(test)]
+pub fn with_defaults<R: ResourceImpl>(m: R::Model) -> R::Model {
+    let adapter = ResourceAdapter::<R>::new();
+    let v = adapter.encode(&m).expect("the model encodes");
+    adapter.decode_completed(v, "test model").unwrap_or_else(|_| panic!("the model decodes"))
+}
+
 impl<R: ResourceImpl> Default for ResourceAdapter<R> {
     fn default() -> Self {
         Self::new()

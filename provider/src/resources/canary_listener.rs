@@ -18,7 +18,7 @@ use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailur
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
-use crate::typed::Val;
+use crate::typed::{not_known_at_apply, Val};
 
 /// Splits the requests an ALB listener receives between the legacy (**blue**) and the new (**green**) target group with
 /// a weighted listener rule, moving the share in steps behind health gates inside `terraform apply`. A second,
@@ -174,7 +174,8 @@ impl CanaryModel {
                 Some(t) => Some(TestRoute {
                     header_name: t.header_name.known()?.clone(),
                     header_values: t.header_values.known()?.clone(),
-                    priority: i32::try_from(self.test_priority()?).ok()?,
+                    // Filled in by `complete` when not configured.
+                    priority: i32::try_from(*t.priority.known()?).ok()?,
                 }),
                 None => None,
             };
@@ -194,18 +195,14 @@ impl CanaryModel {
                     .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)),
             })
         };
-        known().ok_or_else(|| {
-            let mut d = Diagnostics::new();
-            d.bug("canary_listener: a value needed at apply is not known");
-            d
-        })
+        known().ok_or_else(|| not_known_at_apply(CanaryResource::TYPE_NAME))
     }
 
-    fn destroy_mode(&self) -> OnDestroy {
-        match self.on_destroy.known() {
-            Some(CanaryDestroyModel::Promote) => OnDestroy::Promote,
-            _ => OnDestroy::Delete,
-        }
+    fn destroy_mode(&self) -> Result<OnDestroy, Diagnostics> {
+        Ok(match self.on_destroy.needed(CanaryResource::TYPE_NAME)? {
+            CanaryDestroyModel::Promote => OnDestroy::Promote,
+            CanaryDestroyModel::Delete => OnDestroy::Delete,
+        })
     }
 
     /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
@@ -223,7 +220,7 @@ impl CanaryModel {
 
     /// The core's view of the whole canary. Only called at apply, when everything is known.
     fn cutover(&self, ctx: &Ctx) -> Result<AlbCutover, Diagnostics> {
-        Ok(AlbCutover { api: ctx.clients.elbv2.clone(), spec: self.spec()?, ids: self.ids(), on_destroy: self.destroy_mode() })
+        Ok(AlbCutover { api: ctx.clients.elbv2.clone(), spec: self.spec()?, ids: self.ids(), on_destroy: self.destroy_mode()? })
     }
 
     fn ids(&self) -> CanaryIds {

@@ -4,7 +4,6 @@
 mod model;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use bluegreen_core::aws::route53::ChangeInfo;
@@ -21,9 +20,9 @@ use super::common::{self, GateDefaults};
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
 use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
-use crate::typed::Val;
+use crate::typed::{not_known_at_apply, Val};
 pub use model::*;
-use model::{DEFAULT_BLUE_ID, DEFAULT_GREEN_ID, DEFAULT_TTL};
+use model::{DEFAULT_BLUE_ID, DEFAULT_GREEN_ID};
 
 impl SwitchModel {
     fn record_type(&self) -> RecordType {
@@ -45,11 +44,18 @@ impl SwitchModel {
         )
     }
 
-    fn sync(&self) -> SyncOptions {
-        SyncOptions {
-            wait: self.wait_for_sync.known().copied().unwrap_or(true),
-            timeout: self.sync_timeout.known().and_then(|s| duration::parse(s).ok()).unwrap_or(Duration::from_secs(600)),
-        }
+    /// A value of the model at apply (see [`Val::needed`]).
+    fn needed<T>(v: &Val<T>) -> Result<&T, Diagnostics> {
+        v.needed(SwitchResource::TYPE_NAME)
+    }
+
+    fn sync(&self) -> Result<SyncOptions, Diagnostics> {
+        let timeout = Self::needed(&self.sync_timeout)?;
+        Ok(SyncOptions {
+            wait: *Self::needed(&self.wait_for_sync)?,
+            // Validation refuses an unparsable duration; one here is a bug, like a missing value.
+            timeout: duration::parse(timeout).map_err(|_| not_known_at_apply(SwitchResource::TYPE_NAME))?,
+        })
     }
 
     fn target_split(&self) -> Option<TrafficSplit> {
@@ -73,34 +79,31 @@ impl SwitchModel {
 
     /// The engine's view. Only called at apply, when everything is known.
     fn spec(&self) -> Result<SwitchSpec, Diagnostics> {
-        let mut d = Diagnostics::new();
-        let side = |m: Option<&SideModel>, default: &str| -> Option<Side> {
-            let m = m?;
-            let target = match (&m.alias, m.records.known()) {
-                (Some(a), _) => Target::Alias(AliasTarget {
-                    dns_name: canonical_name(a.name.known()?),
-                    hosted_zone_id: a.zone_id.known()?.clone(),
-                    evaluate_target_health: a.evaluate_target_health.known().copied().unwrap_or(true),
+        let side = |m: Option<&SideModel>| -> Result<Side, Diagnostics> {
+            let m = m.ok_or_else(|| not_known_at_apply(SwitchResource::TYPE_NAME))?;
+            let target = match &m.alias {
+                Some(a) => Target::Alias(AliasTarget {
+                    dns_name: canonical_name(Self::needed(&a.name)?),
+                    hosted_zone_id: Self::needed(&a.zone_id)?.clone(),
+                    evaluate_target_health: *Self::needed(&a.evaluate_target_health)?,
                 }),
-                (None, Some(values)) => Target::Records { values: values.clone(), ttl: m.ttl.known().copied().unwrap_or(DEFAULT_TTL) },
-                (None, None) => return None,
+                None => Target::Records { values: Self::needed(&m.records)?.clone(), ttl: *Self::needed(&m.ttl)? },
             };
-            Some(Side { set_identifier: m.set_identifier.known().cloned().unwrap_or_else(|| default.to_string()), target })
+            Ok(Side { set_identifier: Self::needed(&m.set_identifier)?.clone(), target })
         };
-        let (Some(name), Some(blue), Some(green)) =
-            (self.name.known(), side(self.blue.as_ref(), DEFAULT_BLUE_ID), side(self.green.as_ref(), DEFAULT_GREEN_ID))
-        else {
-            d.bug("bluegreen_switch: a value needed at apply is not known");
-            return Err(d);
-        };
-        Ok(SwitchSpec { name: canonical_name(name), record_type: self.record_type(), blue, green })
+        Ok(SwitchSpec {
+            name: canonical_name(Self::needed(&self.name)?),
+            record_type: RecordType::parse(Self::needed(&self.r#type)?),
+            blue: side(self.blue.as_ref())?,
+            green: side(self.green.as_ref())?,
+        })
     }
 
-    fn destroy_mode(&self) -> OnDestroy {
-        match self.on_destroy.known() {
-            Some(OnDestroyModel::Delete) => OnDestroy::Delete,
-            _ => OnDestroy::Collapse,
-        }
+    fn destroy_mode(&self) -> Result<OnDestroy, Diagnostics> {
+        Ok(match Self::needed(&self.on_destroy)? {
+            OnDestroyModel::Delete => OnDestroy::Delete,
+            OnDestroyModel::Collapse => OnDestroy::Collapse,
+        })
     }
 
     /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
@@ -121,9 +124,9 @@ impl SwitchModel {
         Ok(DnsCutover {
             zone: self.zone(ctx),
             spec: self.spec()?,
-            sync: self.sync(),
-            adopt: self.adopt_existing.known().copied().unwrap_or(false),
-            on_destroy: self.destroy_mode(),
+            sync: self.sync()?,
+            adopt: *Self::needed(&self.adopt_existing)?,
+            on_destroy: self.destroy_mode()?,
         })
     }
 
@@ -255,9 +258,9 @@ impl ResourceImpl for SwitchResource {
     }
 
     async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel) -> Applied<SwitchModel> {
-        let spec = match planned.spec() {
-            Ok(s) => s,
-            Err(diags) => return Applied { state: Some(prior), diags },
+        let (spec, sync) = match (planned.spec(), planned.sync()) {
+            (Ok(spec), Ok(sync)) => (spec, sync),
+            (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
         };
         let zone = planned.zone(ctx);
         let (old_b, old_g) = prior.ids();
@@ -275,7 +278,7 @@ impl ResourceImpl for SwitchResource {
             let renamed = Some((old_b.as_str(), old_g.as_str()));
             match dns_switch::write(&zone, &spec, from, renamed).await {
                 Ok(change) => {
-                    if let Err(e) = zone.wait_insync(&change, planned.sync(), &ctx.stop).await {
+                    if let Err(e) = zone.wait_insync(&change, sync, &ctx.stop).await {
                         report(&mut diags, &e, None, "Waiting for Route 53");
                         return Applied { state: Some(model.with_reality(from, Some(change.id))), diags };
                     }
@@ -299,7 +302,7 @@ impl ResourceImpl for SwitchResource {
                 return Applied { state: Some(model.with_reality(from, None)), diags };
             }
         };
-        let router = DnsRouter { zone, spec, sync: model.sync() };
+        let router = DnsRouter { zone, spec, sync };
         let (at, writes, diags) = common::shift(ctx, &router, &plan, "Route 53 now answers").await;
         Applied { state: Some(model.with_reality(at, last_change(&writes))), diags }
     }
@@ -448,7 +451,7 @@ fn refresh_side(side: &mut Option<SideModel>, real: Option<&bluegreen_core::aws:
             if sa.zone_id.known() != Some(&ra.hosted_zone_id) {
                 sa.zone_id = Val::Known(ra.hosted_zone_id.clone());
             }
-            if sa.evaluate_target_health.known().copied().unwrap_or(true) != ra.evaluate_target_health {
+            if sa.evaluate_target_health.known() != Some(&ra.evaluate_target_health) {
                 sa.evaluate_target_health = Val::Known(ra.evaluate_target_health);
             }
         }
@@ -470,7 +473,7 @@ fn refresh_side(side: &mut Option<SideModel>, real: Option<&bluegreen_core::aws:
             if mine != theirs {
                 s.records = Val::Known(real.records.clone());
             }
-            if s.ttl.known().copied().unwrap_or(DEFAULT_TTL) != real.ttl.unwrap_or(DEFAULT_TTL) {
+            if s.ttl.known() != real.ttl.as_ref() {
                 s.ttl = real.ttl.into();
             }
         }
@@ -485,6 +488,7 @@ mod tests {
     use bluegreen_core::aws::AwsClients;
     use bluegreen_core::testing::{FakeElbv2, FakeRoute53};
     use bluegreen_core::zone::Zones;
+    use std::time::Duration;
     use tokio_util::sync::CancellationToken;
 
     const Z: &str = "ZFAKE1";
@@ -493,15 +497,16 @@ mod tests {
         Some(AliasModel { name: Val::Known(name.into()), zone_id: Val::Known("Z35SXDOTRQ7X7K".into()), evaluate_target_health: Val::Null })
     }
 
+    /// A switch between two aliases, with the defaults the adapter fills in.
     pub(super) fn model(traffic: i64) -> SwitchModel {
-        SwitchModel {
+        crate::resource::with_defaults::<SwitchResource>(SwitchModel {
             zone_id: Val::Known(Z.into()),
             name: Val::Known("api.example.com".into()),
             blue: Some(SideModel { alias: alias("legacy-1.elb.amazonaws.com"), ..SideModel::default() }),
             green: Some(SideModel { alias: alias("ecs-1.elb.amazonaws.com"), ..SideModel::default() }),
             traffic: Val::Known(traffic),
             ..SwitchModel::default()
-        }
+        })
     }
 
     #[tokio::test]

@@ -141,7 +141,7 @@ pub enum OnDestroyModel {
 pub(super) const DEFAULT_BLUE_ID: &str = "blue";
 pub(super) const DEFAULT_GREEN_ID: &str = "green";
 /// TTL of a `records` side when the configuration sets none.
-pub(super) const DEFAULT_TTL: i64 = 60;
+const DEFAULT_TTL: i64 = 60;
 
 impl SideModel {
     /// The defaults that depend on the side: its set identifier, and a TTL for a `records` side only.
