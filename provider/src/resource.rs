@@ -77,8 +77,8 @@ pub trait ResourceImpl: Send + Sync + 'static {
     const REPLACE_ON: &'static [ReplaceOn<Self::Model>] = &[];
 
     /// Checks across attributes, beyond the schema's constraints. Unknown
-    /// values are skipped. Must make no AWS call.
-    fn validate(config: &Self::Model, diags: &mut Diagnostics);
+    /// values are skipped. Must make no AWS call. None by default.
+    fn validate(_config: &Self::Model, _diags: &mut Diagnostics) {}
 
     /// Fills the optional+computed attributes whose default depends on other
     /// values (the schema's own `default`s are already applied). Runs on every
@@ -89,7 +89,11 @@ pub trait ResourceImpl: Send + Sync + 'static {
     /// configuration with its defaults filled in; the plan may only set
     /// computed attributes (it is checked against Terraform's rules before
     /// it is sent). May read AWS (cheaply) for checks that need the real world.
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&Self::Model>, desired: Self::Model) -> Planned<Self::Model>;
+    /// By default the configuration as it is: right for a resource without
+    /// computed-only attributes.
+    async fn plan(_ctx: Option<&Ctx>, _prior: Option<&Self::Model>, desired: Self::Model) -> Planned<Self::Model> {
+        Planned { model: desired, diags: Diagnostics::new() }
+    }
 
     /// Checks a destroy before anything is touched (Terraform ≥ 1.3 plans
     /// destroys; 1.0 goes straight to [`Self::delete`], which must refuse the
@@ -104,7 +108,12 @@ pub trait ResourceImpl: Send + Sync + 'static {
     async fn delete(ctx: &Ctx, prior: Self::Model) -> Applied<Self::Model>;
     /// `None` when the object is gone.
     async fn read(ctx: &Ctx, state: Self::Model) -> Applied<Self::Model>;
-    async fn import(ctx: &Ctx, id: &str) -> Result<Self::Model, Diagnostics>;
+    /// The resource an import id names. By default import is refused.
+    async fn import(_ctx: &Ctx, _id: &str) -> Result<Self::Model, Diagnostics> {
+        let mut d = Diagnostics::new();
+        d.error("Import not supported", format!("{} does not support import.", Self::TYPE_NAME));
+        Err(d)
+    }
 }
 
 /// Object-safe face of a resource, used by the server.
@@ -427,7 +436,66 @@ mod probe {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
     use crate::diag::attr_path;
+
+    /// A third resource needs only its model and its lifecycle: validation,
+    /// completion, the plan, destroy checks, replacement and import have
+    /// default bodies.
+    #[derive(Debug, Clone, Default, serde::Deserialize, Serialize, JsonSchema)]
+    struct Minimal {
+        /// A name.
+        name: Val<String>,
+        /// A count.
+        #[serde(default)]
+        #[schemars(extend("default" = 3))]
+        count: Val<i64>,
+    }
+
+    struct MinimalResource;
+
+    #[async_trait]
+    impl ResourceImpl for MinimalResource {
+        type Model = Minimal;
+        const TYPE_NAME: &'static str = "bluegreen_minimal";
+
+        async fn create(_ctx: &Ctx, planned: Minimal) -> Applied<Minimal> {
+            Applied { state: Some(planned), diags: Diagnostics::new() }
+        }
+        async fn update(_ctx: &Ctx, _prior: Minimal, planned: Minimal) -> Applied<Minimal> {
+            Applied { state: Some(planned), diags: Diagnostics::new() }
+        }
+        async fn delete(_ctx: &Ctx, _prior: Minimal) -> Applied<Minimal> {
+            Applied { state: None, diags: Diagnostics::new() }
+        }
+        async fn read(_ctx: &Ctx, state: Minimal) -> Applied<Minimal> {
+            Applied { state: Some(state), diags: Diagnostics::new() }
+        }
+    }
+
+    #[tokio::test]
+    async fn a_minimal_resource_plans_with_its_defaults_and_refuses_import() {
+        let r = ResourceAdapter::<MinimalResource>::new();
+        let config = Value::Object([("name".to_string(), Value::string("a")), ("count".to_string(), Value::Null)].into());
+        assert!(r.validate(&config).is_empty());
+        let (planned, diags) = r.plan(None, &Value::Null, &config).await;
+        assert!(diags.is_empty(), "{diags:?}");
+        let (value, replace) = planned.expect("a plan");
+        assert_eq!(typed::decode::<Minimal>(&value).unwrap().count, Val::Known(3), "the schema default");
+        assert!(replace.is_empty());
+        assert!(r.attributes_forcing_replacement().await.unwrap().is_empty());
+        let r53 = Arc::new(bluegreen_core::testing::FakeRoute53::new());
+        let clients = AwsClients {
+            route53: r53.clone(),
+            elbv2: Arc::new(bluegreen_core::testing::FakeElbv2::default()),
+            cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            region: "us-east-1".into(),
+        };
+        let ctx = Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new() };
+        let refused = r.import(&ctx, "a").await.expect_err("import is refused");
+        assert_eq!(refused.0[0].summary, "Import not supported");
+        assert!(refused.has_errors());
+    }
 
     /// What the docs print as "Forces replacement" comes from the plans; this
     /// pins it, so a change to either shows up here.
