@@ -239,6 +239,15 @@ impl CanaryModel {
 
 pub struct CanaryResource;
 
+/// What the canary keeps beside its state (the protocol's private state).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct CanaryPrivate {
+    /// Refresh found the weighted rule deleted out of band while the test rule survives: the next apply makes a new
+    /// weighted rule from the configuration (there is no prior one to update).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    weighted_rule_missing: bool,
+}
+
 /// Where a refusal points: the priority that is taken.
 fn refusal_path(e: &Error) -> Option<crate::value::Path> {
     match e {
@@ -279,6 +288,7 @@ fn listener_of(rule_arn: &str) -> Option<String> {
 #[async_trait]
 impl ResourceImpl for CanaryResource {
     type Model = CanaryModel;
+    type Private = CanaryPrivate;
     const TYPE_NAME: &'static str = "canary_listener";
     const REPLACE_ON: &'static [ReplaceOn<CanaryModel>] = &[ReplaceOn { path: &["listener_arn"], key: |m| m.listener_arn.clone() }];
 
@@ -397,7 +407,12 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
+    async fn plan(
+        ctx: Option<&Ctx>,
+        prior: Option<&CanaryModel>,
+        mut proposed: CanaryModel,
+        private: &mut CanaryPrivate,
+    ) -> Planned<CanaryModel> {
         proposed.set_split_attrs(proposed.target_split());
         // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
         // a configured "60s") keeps the prior spelling: nothing to change.
@@ -416,7 +431,7 @@ impl ResourceImpl for CanaryResource {
             Some(p) => {
                 proposed.rule_arn = p.rule_arn.clone();
                 proposed.id = p.id.clone();
-                if p.priority.is_null() {
+                if private.weighted_rule_missing {
                     // Read found the weighted rule deleted: apply makes a new one.
                     proposed.rule_arn = Val::Unknown;
                     proposed.id = Val::Unknown;
@@ -448,7 +463,7 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn create(ctx: &Ctx, planned: CanaryModel) -> Applied<CanaryModel> {
+    async fn create(ctx: &Ctx, planned: CanaryModel, _: &mut CanaryPrivate) -> Applied<CanaryModel> {
         let cutover = match planned.cutover(ctx) {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
@@ -469,9 +484,9 @@ impl ResourceImpl for CanaryResource {
         Applied { state: kept.map(|(ids, at, _)| planned.with_reality(at, &ids)), diags }
     }
 
-    async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel) -> Applied<CanaryModel> {
-        // A prior state without a priority is one whose weighted rule was deleted (see read).
-        let prior_spec = if prior.priority.is_null() { planned.spec() } else { prior.spec() };
+    async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel, private: &mut CanaryPrivate) -> Applied<CanaryModel> {
+        // With the weighted rule deleted (see read) there is no prior rule to update: make it as planned.
+        let prior_spec = if private.weighted_rule_missing { planned.spec() } else { prior.spec() };
         let (prior_spec, spec) = match (prior_spec, planned.spec()) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(d), _) | (_, Err(d)) => return Applied { state: Some(prior), diags: d },
@@ -485,7 +500,10 @@ impl ResourceImpl for CanaryResource {
         ids.test_rule_arn = observed.test_rule.as_ref().map(|r| r.arn.clone());
         let from = observed.split(&prior_spec.blue_target_group, &prior_spec.green_target_group).unwrap_or(TrafficSplit::ALL_BLUE);
         let ids = match canary::update(api, &prior_spec, &spec, &ids, from).await {
-            Ok(ids) => ids,
+            Ok(ids) => {
+                *private = CanaryPrivate::default();
+                ids
+            }
             Err(e) => {
                 return Applied {
                     state: Some(prior.with_reality(from, &ids)),
@@ -517,7 +535,7 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn read(ctx: &Ctx, mut state: CanaryModel) -> Applied<CanaryModel> {
+    async fn read(ctx: &Ctx, mut state: CanaryModel, private: &mut CanaryPrivate) -> Applied<CanaryModel> {
         let ids = state.ids();
         let listener = state.listener_arn.known().cloned().unwrap_or_default();
         let observed = match canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids).await {
@@ -530,6 +548,7 @@ impl ResourceImpl for CanaryResource {
                 // rule's ARN) and show the weighted rule as missing, so the plan
                 // updates it back into existence.
                 tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the plan will recreate it");
+                private.weighted_rule_missing = true;
                 state.priority = Val::Null;
                 state.traffic = Val::Known(0);
                 state.set_split_attrs(Some(TrafficSplit::ALL_BLUE));
@@ -538,6 +557,8 @@ impl ResourceImpl for CanaryResource {
             tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the canary no longer exists");
             return Applied { state: None, diags: Diagnostics::new() };
         };
+        private.weighted_rule_missing = false;
+
         if let Some(p) = rule.priority {
             state.priority = Val::Known(i64::from(p));
         }
@@ -628,7 +649,7 @@ impl ResourceImpl for CanaryResource {
             m.r#match = Some(MatchModel::default());
         }
         m.priority = rule.priority.map(i64::from).into();
-        let Applied { state, diags } = Self::read(ctx, m).await;
+        let Applied { state, diags } = Self::read(ctx, m, &mut CanaryPrivate::default()).await;
         state.ok_or(diags)
     }
 }

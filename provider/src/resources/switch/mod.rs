@@ -162,6 +162,7 @@ fn last_change(writes: &[ChangeInfo]) -> Option<String> {
 #[async_trait]
 impl ResourceImpl for SwitchResource {
     type Model = SwitchModel;
+    type Private = ();
     const TYPE_NAME: &'static str = "bluegreen_switch";
     const REPLACE_ON: &'static [ReplaceOn<SwitchModel>] = &[
         ReplaceOn { path: &["zone_id"], key: |m| m.zone_id.clone().map(|z| bluegreen_core::dns::bare_id(&z).to_string()) },
@@ -186,7 +187,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&SwitchModel>, mut proposed: SwitchModel) -> Planned<SwitchModel> {
+    async fn plan(ctx: Option<&Ctx>, prior: Option<&SwitchModel>, mut proposed: SwitchModel, _: &mut ()) -> Planned<SwitchModel> {
         let mut diags = Diagnostics::new();
         let replaced = prior.is_some_and(|p| !replace_paths::<Self>(p, &proposed).is_empty());
         // CNAME at the apex needs the zone's name: one cached read.
@@ -229,7 +230,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn create(ctx: &Ctx, planned: SwitchModel) -> Applied<SwitchModel> {
+    async fn create(ctx: &Ctx, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
         let cutover = match planned.cutover(ctx) {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
@@ -257,7 +258,7 @@ impl ResourceImpl for SwitchResource {
         Applied { state, diags }
     }
 
-    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel) -> Applied<SwitchModel> {
+    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
         let (spec, sync) = match (planned.spec(), planned.sync()) {
             (Ok(spec), Ok(sync)) => (spec, sync),
             (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
@@ -328,7 +329,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn read(ctx: &Ctx, mut state: SwitchModel) -> Applied<SwitchModel> {
+    async fn read(ctx: &Ctx, mut state: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
         let zone = state.zone(ctx);
         let (b, g) = state.ids();
         let name = state.name.known().cloned().unwrap_or_default();
@@ -529,11 +530,11 @@ mod tests {
         prior.change_id = Val::Known("C1".into());
         let mut p = prior.clone();
         p.traffic = Val::Known(30);
-        let planned = SwitchResource::plan(None, Some(&prior), p).await.model;
+        let planned = SwitchResource::plan(None, Some(&prior), p, &mut ()).await.model;
         assert_eq!((planned.blue_weight, planned.green_weight), (Val::Known(70), Val::Known(30)));
         assert_eq!(planned.active, Val::Known("split".into()));
         assert!(planned.change_id.is_unknown());
-        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone()).await.model;
+        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone(), &mut ()).await.model;
         assert_eq!(unchanged.change_id, Val::Known("C1".into()));
         assert_eq!(unchanged.id, Val::Known("ZFAKE1/api.example.com/A/blue/green".into()));
     }
@@ -555,7 +556,7 @@ mod tests {
         let elb = Arc::new(FakeElbv2::default());
         elb.set_health("arn:tg", vec!["healthy"]);
         let ctx = ctx(r53.clone(), elb.clone());
-        let created = SwitchResource::create(&ctx, model(0)).await;
+        let created = SwitchResource::create(&ctx, model(0), &mut ()).await;
         assert!(created.diags.is_empty(), "{:?}", created.diags);
         let prior = created.state.unwrap();
 
@@ -569,7 +570,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(700)).await;
             elb2.set_health("arn:tg", vec!["unhealthy"]);
         });
-        let applied = SwitchResource::update(&ctx, prior, planned).await;
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
         let state = applied.state.unwrap();
         assert_eq!(state.traffic, Val::Known(0), "rolled back");
         assert_eq!((state.blue_weight, state.green_weight), (Val::Known(100), Val::Known(0)));
@@ -593,7 +594,7 @@ mod tests {
         let r53 = Arc::new(FakeRoute53::new());
         r53.add_zone(Z, "example.com");
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
-        let prior = SwitchResource::create(&ctx, model(0)).await.state.unwrap();
+        let prior = SwitchResource::create(&ctx, model(0), &mut ()).await.state.unwrap();
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
         planned.rollout =
@@ -603,7 +604,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(60)).await;
             stop.cancel();
         });
-        let applied = SwitchResource::update(&ctx, prior, planned).await;
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
         assert_eq!(applied.diags.0[0].severity, crate::diag::Severity::Error);
@@ -620,7 +621,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(5)).await;
             stop.cancel();
         });
-        let applied = SwitchResource::create(&ctx, model(30)).await;
+        let applied = SwitchResource::create(&ctx, model(30), &mut ()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(30), "the pair exists");
         assert!(!applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Waiting for Route 53: stopped");
@@ -643,7 +644,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(60)).await;
             stop.cancel();
         });
-        let applied = SwitchResource::create(&ctx, planned).await;
+        let applied = SwitchResource::create(&ctx, planned, &mut ()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert!(applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
