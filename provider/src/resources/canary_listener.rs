@@ -154,8 +154,9 @@ impl CanaryModel {
         common::target_split(&self.traffic)
     }
 
-    fn set_split_attrs(&mut self, split: Option<TrafficSplit>) {
-        (self.blue_weight, self.green_weight, self.active) = common::split_attrs(split);
+    /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
+    fn set_split(&mut self, split: Option<TrafficSplit>) {
+        (self.traffic, self.blue_weight, self.green_weight, self.active) = common::split_attrs(split, &self.traffic);
     }
 
     fn test_priority(&self) -> Option<i64> {
@@ -228,8 +229,7 @@ impl CanaryModel {
     }
 
     fn with_reality(mut self, split: TrafficSplit, ids: &CanaryIds) -> CanaryModel {
-        self.traffic = Val::Known(i64::from(split.green()));
-        self.set_split_attrs(Some(split));
+        self.set_split(Some(split));
         self.rule_arn = Val::Known(ids.rule_arn.clone());
         self.id = Val::Known(ids.rule_arn.clone());
         self.test_rule_arn = ids.test_rule_arn.clone().into();
@@ -413,7 +413,7 @@ impl ResourceImpl for CanaryResource {
         mut proposed: CanaryModel,
         private: &mut CanaryPrivate,
     ) -> Planned<CanaryModel> {
-        proposed.set_split_attrs(proposed.target_split());
+        proposed.set_split(proposed.target_split());
         // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
         // a configured "60s") keeps the prior spelling: nothing to change.
         if let (Some(p), Some(d)) = (prior.and_then(|p| p.stickiness.as_ref()), proposed.stickiness.as_mut()) {
@@ -550,8 +550,7 @@ impl ResourceImpl for CanaryResource {
                 tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the plan will recreate it");
                 private.weighted_rule_missing = true;
                 state.priority = Val::Null;
-                state.traffic = Val::Known(0);
-                state.set_split_attrs(Some(TrafficSplit::ALL_BLUE));
+                state.set_split(Some(TrafficSplit::ALL_BLUE));
                 return Applied { state: Some(state), diags: Diagnostics::new() };
             }
             tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the canary no longer exists");
@@ -601,8 +600,7 @@ impl ResourceImpl for CanaryResource {
         let blue = state.blue_target_group_arn.known().cloned().unwrap_or_default();
         let green = state.green_target_group_arn.known().cloned().unwrap_or_default();
         let split = observed.split(&blue, &green).unwrap_or(TrafficSplit::ALL_BLUE);
-        state.traffic = Val::Known(i64::from(split.green()));
-        state.set_split_attrs(Some(split));
+        state.set_split(Some(split));
         Applied { state: Some(state), diags: Diagnostics::new() }
     }
 

@@ -11,7 +11,7 @@ use bluegreen_core::aws::route53::{AliasTarget, RecordType};
 use bluegreen_core::cutover::Cutover;
 use bluegreen_core::dns::{canonical_name, display_name};
 use bluegreen_core::engine::ShiftPlan;
-use bluegreen_core::switch::{self as dns_switch, DnsCutover, DnsRouter, Observed, OnDestroy, Side, SwitchSpec, Target};
+use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, DnsRouter, Observed, OnDestroy, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::zone::{SyncOptions, Zone};
 use bluegreen_core::{duration, Error};
@@ -72,9 +72,9 @@ impl SwitchModel {
         Val::Known(format!("{}/{}/{}/{b}/{g}", bluegreen_core::dns::bare_id(z), display_name(n), self.record_type()))
     }
 
-    /// Sets the computed attributes that follow from `traffic`.
-    fn set_split_attrs(&mut self, split: Option<TrafficSplit>) {
-        (self.blue_weight, self.green_weight, self.active) = common::split_attrs(split);
+    /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
+    fn set_split(&mut self, split: Option<TrafficSplit>) {
+        (self.traffic, self.blue_weight, self.green_weight, self.active) = common::split_attrs(split, &self.traffic);
     }
 
     /// The engine's view. Only called at apply, when everything is known.
@@ -136,8 +136,7 @@ impl SwitchModel {
 
     /// State after an apply step: the configured model with the real split.
     fn with_reality(mut self, split: TrafficSplit, change_id: Option<String>) -> SwitchModel {
-        self.traffic = Val::Known(i64::from(split.green()));
-        self.set_split_attrs(Some(split));
+        self.set_split(Some(split));
         self.id = self.compute_id();
         if let Some(c) = change_id {
             self.change_id = Val::Known(c);
@@ -210,7 +209,7 @@ impl ResourceImpl for SwitchResource {
         let traffic_changes = prior.is_none_or(|p| p.traffic != proposed.traffic);
         let targets_change = prior.is_none_or(|p| p.blue != proposed.blue || p.green != proposed.green);
         // Computed-only attributes: derived from the configuration, or the prior change id while nothing is written.
-        proposed.set_split_attrs(proposed.target_split());
+        proposed.set_split(proposed.target_split());
         proposed.id = proposed.compute_id();
         proposed.change_id = match prior {
             Some(p) if !(traffic_changes || targets_change || replaced) => p.change_id.clone(),
@@ -345,8 +344,7 @@ impl ResourceImpl for SwitchResource {
         refresh_side(&mut state.blue, observed.blue.as_ref());
         refresh_side(&mut state.green, observed.green.as_ref());
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
-        state.traffic = Val::Known(i64::from(split.green()));
-        state.set_split_attrs(Some(split));
+        state.set_split(Some(split));
         if state.id.is_null() {
             state.id = state.compute_id();
         }
@@ -411,8 +409,7 @@ impl ResourceImpl for SwitchResource {
             ..SwitchModel::default()
         };
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
-        m.traffic = Val::Known(i64::from(split.green()));
-        m.set_split_attrs(Some(split));
+        m.set_split(Some(split));
         m.id = m.compute_id();
         Ok(m)
     }
@@ -467,11 +464,7 @@ fn refresh_side(side: &mut Option<SideModel>, real: Option<&bluegreen_core::aws:
         }
         (None, _) => {
             s.alias = None;
-            let mut mine: Vec<String> = s.records.known().cloned().unwrap_or_default();
-            let mut theirs = real.records.clone();
-            mine.sort();
-            theirs.sort();
-            if mine != theirs {
+            if s.records.known().map(|mine| Destination::values(mine)) != Some(Destination::values(&real.records)) {
                 s.records = Val::Known(real.records.clone());
             }
             if s.ttl.known() != real.ttl.as_ref() {

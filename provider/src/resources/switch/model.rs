@@ -4,7 +4,8 @@
 use std::net::{Ipv4Addr, Ipv6Addr};
 use std::time::Duration;
 
-use bluegreen_core::dns::{canonical_name, check_name, display_name};
+use bluegreen_core::dns::{check_name, display_name};
+use bluegreen_core::switch::Destination;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -210,24 +211,18 @@ fn validate_side(side: &SideModel, which: &str, rtype: Option<&str>, diags: &mut
     }
 }
 
-fn same_target(a: &SideModel, b: &SideModel) -> bool {
-    match (&a.alias, &b.alias) {
-        (Some(x), Some(y)) => match (x.name.known(), y.name.known(), x.zone_id.known(), y.zone_id.known()) {
-            (Some(n1), Some(n2), Some(z1), Some(z2)) => canonical_name(n1) == canonical_name(n2) && z1 == z2,
-            _ => false,
-        },
-        (None, None) => match (a.records.known(), b.records.known()) {
-            (Some(r1), Some(r2)) => {
-                let mut r1: Vec<String> = r1.iter().map(|v| v.to_ascii_lowercase()).collect();
-                let mut r2: Vec<String> = r2.iter().map(|v| v.to_ascii_lowercase()).collect();
-                r1.sort();
-                r2.sort();
-                r1 == r2
-            }
-            _ => false,
-        },
-        _ => false,
+impl SideModel {
+    /// Where the side points, once that is known (core's one definition of "the same place").
+    fn destination(&self) -> Option<Destination> {
+        match &self.alias {
+            Some(a) => Some(Destination::alias(a.name.known()?, a.zone_id.known()?)),
+            None => Some(Destination::values(self.records.known()?)),
+        }
     }
+}
+
+fn same_target(a: &SideModel, b: &SideModel) -> bool {
+    matches!((a.destination(), b.destination()), (Some(x), Some(y)) if x == y)
 }
 
 /// Checks across attributes, beyond the schema's constraints (see [`crate::resource::ResourceImpl::validate`]).
