@@ -3,6 +3,7 @@
 //! collapsing and deleting are each one atomic ChangeResourceRecordSets
 //! batch, so the name never goes without an answer.
 
+use std::net::IpAddr;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -31,38 +32,84 @@ pub enum Target {
     },
 }
 
+/// Where a record's answers go, TTL and health evaluation aside: the one
+/// definition of "the same destination" (its `==`). DNS names compare
+/// without case or a trailing dot, IP addresses as addresses (`2001:DB8::1`
+/// is `2001:db8:0::1`), and a record's values as a set.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Destination {
+    /// An alias: the target's canonical name and hosted zone.
+    Alias {
+        /// Canonical (lower case, trailing dot).
+        dns_name: String,
+        /// The target's hosted zone id, as Route 53 spells it.
+        hosted_zone_id: String,
+    },
+    /// Plain values, each normalised, sorted, without repeats.
+    Values(Vec<String>),
+}
+
+impl Destination {
+    /// An alias to `dns_name` in `hosted_zone_id`.
+    pub fn alias(dns_name: &str, hosted_zone_id: &str) -> Destination {
+        Destination::Alias { dns_name: canonical_name(dns_name), hosted_zone_id: hosted_zone_id.to_string() }
+    }
+
+    /// Plain record values (IP addresses or host names).
+    pub fn values<S: AsRef<str>>(values: &[S]) -> Destination {
+        let mut v: Vec<String> = values
+            .iter()
+            .map(|v| {
+                let v = v.as_ref().trim();
+                v.parse::<IpAddr>().map_or_else(|_| canonical_name(v), |ip| ip.to_string())
+            })
+            .collect();
+        v.sort();
+        v.dedup();
+        Destination::Values(v)
+    }
+
+    /// Where an existing record points.
+    pub fn of_record(r: &RecordSet) -> Destination {
+        match &r.alias {
+            Some(a) => Destination::alias(&a.dns_name, &a.hosted_zone_id),
+            None => Destination::values(&r.records),
+        }
+    }
+}
+
 impl Target {
-    /// Whether an existing record points at the same place (alias name and
-    /// zone, or the same set of values; TTL and health evaluation aside).
-    pub fn same_destination(&self, r: &RecordSet) -> bool {
-        match (self, &r.alias) {
-            (Target::Alias(a), Some(b)) => {
-                canonical_name(&a.dns_name) == canonical_name(&b.dns_name) && a.hosted_zone_id == b.hosted_zone_id
-            }
-            (Target::Records { values, .. }, None) => {
-                let mut x: Vec<String> = values.iter().map(|v| v.to_ascii_lowercase()).collect();
-                let mut y: Vec<String> = r.records.iter().map(|v| v.to_ascii_lowercase()).collect();
-                x.sort();
-                y.sort();
-                x == y
-            }
-            _ => false,
+    /// Where this target points.
+    pub fn destination(&self) -> Destination {
+        match self {
+            Target::Alias(a) => Destination::alias(&a.dns_name, &a.hosted_zone_id),
+            Target::Records { values, .. } => Destination::values(values),
         }
     }
 
-    /// The target an existing record points at (a record without a TTL gets 60 s).
-    pub fn from_record(r: &RecordSet) -> Target {
-        match &r.alias {
-            Some(a) => Target::Alias(a.clone()),
-            None => Target::Records { values: r.records.clone(), ttl: r.ttl.unwrap_or(60) },
-        }
+    /// Whether `other` points at the same place (see [`Destination`]).
+    pub fn same_destination_as(&self, other: &Target) -> bool {
+        self.destination() == other.destination()
+    }
+
+    /// Whether an existing record points at the same place (see [`Destination`]).
+    pub fn same_destination(&self, r: &RecordSet) -> bool {
+        self.destination() == Destination::of_record(r)
     }
 
     fn describe(&self) -> String {
         match self {
-            Target::Alias(a) => format!("alias {}", display_name(&a.dns_name)),
-            Target::Records { values, .. } => values.join(", "),
+            Target::Alias(a) => describe(Some(a), &[]),
+            Target::Records { values, .. } => describe(None, values),
         }
+    }
+}
+
+/// Where a record points, for messages: its alias, or its values.
+fn describe(alias: Option<&AliasTarget>, values: &[String]) -> String {
+    match alias {
+        Some(a) => format!("alias {}", display_name(&a.dns_name)),
+        None => values.join(", "),
     }
 }
 
@@ -208,7 +255,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
             if !adopt {
                 return Err(refused(
                     Refusal::RecordExists,
-                    format!("{label} already exists as a simple record ({}).", Target::from_record(simple).describe()),
+                    format!("{label} already exists as a simple record ({}).", describe(simple.alias.as_ref(), &simple.records)),
                 ));
             }
             if !spec.blue.target.same_destination(simple) {
@@ -216,7 +263,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                     Refusal::RecordPointsElsewhere,
                     format!(
                         "{label} points to {}, but blue points to {}. Nothing was changed.",
-                        Target::from_record(simple).describe(),
+                        describe(simple.alias.as_ref(), &simple.records),
                         spec.blue.target.describe()
                     ),
                 ));
@@ -253,6 +300,18 @@ pub async fn undo_create(zone: &Zone, spec: &SwitchSpec, adopted: bool) -> Resul
     destroy(zone, spec, if adopted { OnDestroy::Collapse } else { OnDestroy::Delete }).await.map(|_| ())
 }
 
+/// Whether Route 53's record `r` is `want` as written: the same routing, TTL,
+/// health check and health evaluation, and the same [`Destination`] (Route 53
+/// may spell a name or an address differently from the request).
+fn holds(r: &RecordSet, want: &RecordSet) -> bool {
+    let evaluate = |r: &RecordSet| r.alias.as_ref().map(|a| a.evaluate_target_health);
+    r.routing == want.routing
+        && r.ttl == want.ttl
+        && r.health_check_id == want.health_check_id
+        && evaluate(r) == evaluate(want)
+        && Destination::of_record(r) == Destination::of_record(want)
+}
+
 /// Submits a batch; after an ambiguous failure (no answer, 5xx) reads the
 /// name back and treats the batch as applied when Route 53 already holds
 /// what it was meant to produce, so nothing is applied twice.
@@ -264,7 +323,7 @@ async fn submit(zone: &Zone, spec: &SwitchSpec, comment: &str, changes: &[Change
             let present = [&now.blue, &now.green].into_iter().flatten().chain(now.others.iter()).find(|r| r.key() == key);
             match c.action {
                 ChangeAction::Delete => present.is_none(),
-                ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| r == &c.record),
+                ChangeAction::Create | ChangeAction::Upsert => present.is_some_and(|r| holds(r, &c.record)),
             }
         });
         // Already in place: nothing was submitted now, so there is no change to wait for.
@@ -456,6 +515,22 @@ mod tests {
     const Z: &str = "ZFAKE1";
     const OLD_ALB: &str = "legacy-1.us-east-1.elb.amazonaws.com.";
     const NEW_ALB: &str = "ecs-1.us-east-1.elb.amazonaws.com.";
+
+    #[test]
+    fn one_destination_rule_names_without_case_addresses_as_addresses_values_as_a_set() {
+        let records = |values: &[&str]| Target::Records { values: values.iter().map(|v| v.to_string()).collect(), ttl: 60 };
+        assert!(records(&["2001:DB8::1", "203.0.113.10"]).same_destination_as(&records(&["203.0.113.10", "2001:db8:0::1"])));
+        assert!(records(&["App.Example.NET"]).same_destination_as(&records(&["app.example.net."])));
+        assert!(!records(&["203.0.113.10"]).same_destination_as(&records(&["203.0.113.11"])));
+        assert!(alias("Legacy-1.US-East-1.ELB.amazonaws.com").same_destination_as(&alias(OLD_ALB)));
+        assert!(!alias(OLD_ALB).same_destination_as(&alias(NEW_ALB)));
+        assert!(!alias(OLD_ALB).same_destination_as(&records(&[OLD_ALB])), "an alias is not a CNAME value");
+        let mut ttl_aside = records(&["203.0.113.10"]);
+        if let Target::Records { ttl, .. } = &mut ttl_aside {
+            *ttl = 300;
+        }
+        assert!(ttl_aside.same_destination_as(&records(&["203.0.113.10"])));
+    }
 
     fn alias(name: &str) -> Target {
         Target::Alias(AliasTarget { dns_name: name.into(), hosted_zone_id: "Z35SXDOTRQ7X7K".into(), evaluate_target_health: true })

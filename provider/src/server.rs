@@ -288,20 +288,22 @@ impl Provider for BlueGreenProvider {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let mut new_state = req.current_state.clone();
+        let mut private = req.private.clone();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             let state = merge(decode_dynamic(req.current_state.as_ref(), &ty, "state"), &mut diags);
             let ctx = merge(self.configured().await, &mut diags);
             if let (Some(state), Some(ctx)) = (state, ctx) {
-                let (v, d) = r.read(&ctx, &state).await;
+                let (v, p, d) = r.read(&ctx, &state, &req.private).await;
                 diags.extend(d);
+                private = p;
                 new_state = merge(encode_dynamic(&v, &ty), &mut diags).or(new_state);
             }
         }
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics: diagnostics_to_proto(&diags),
-            private: req.private,
+            private,
             ..Default::default()
         }))
     }
@@ -314,6 +316,7 @@ impl Provider for BlueGreenProvider {
         let mut diags = Diagnostics::new();
         let mut planned_state = None;
         let mut requires_replace = Vec::new();
+        let mut planned_private = req.prior_private.clone();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             // proposed_new_state is not read: the plan is built from the configuration and the prior state.
@@ -321,18 +324,19 @@ impl Provider for BlueGreenProvider {
             let config = merge(decode_dynamic(req.config.as_ref(), &ty, "configuration"), &mut diags);
             if let (Some(prior), Some(config)) = (prior, config) {
                 let ctx = self.ctx.read().await.clone();
-                let (planned, d) = r.plan(ctx.as_ref(), &prior, &config).await;
+                let (planned, d) = r.plan(ctx.as_ref(), &prior, &config, &req.prior_private).await;
                 diags.extend(d);
-                if let Some((value, replace)) = planned {
-                    planned_state = merge(encode_dynamic(&value, &ty), &mut diags);
-                    requires_replace = replace.iter().map(crate::tf::path_to_proto).collect();
+                if let Some(plan) = planned {
+                    planned_state = merge(encode_dynamic(&plan.planned, &ty), &mut diags);
+                    requires_replace = plan.requires_replace.iter().map(crate::tf::path_to_proto).collect();
+                    planned_private = plan.private;
                 }
             }
         }
         Ok(Response::new(pb::plan_resource_change::Response {
             planned_state,
             requires_replace,
-            planned_private: req.prior_private,
+            planned_private,
             diagnostics: diagnostics_to_proto(&diags),
             ..Default::default()
         }))
@@ -345,6 +349,7 @@ impl Provider for BlueGreenProvider {
         let req = req.into_inner();
         let mut diags = Diagnostics::new();
         let mut new_state = req.prior_state.clone();
+        let mut private = req.planned_private.clone();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             let prior = merge(decode_dynamic(req.prior_state.as_ref(), &ty, "prior state"), &mut diags);
@@ -352,14 +357,15 @@ impl Provider for BlueGreenProvider {
             let ctx = merge(self.configured().await, &mut diags);
             if let (Some(prior), Some(planned), Some(ctx)) = (prior, planned, ctx) {
                 tracing::info!(resource = %req.type_name, create = prior.is_null(), destroy = planned.is_null(), "applying");
-                let (v, d) = r.apply(&ctx, &prior, &planned).await;
+                let (v, p, d) = r.apply(&ctx, &prior, &planned, &req.planned_private).await;
                 diags.extend(d);
+                private = p;
                 new_state = merge(encode_dynamic(&v, &ty), &mut diags).or(new_state);
             }
         }
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
-            private: req.planned_private,
+            private,
             diagnostics: diagnostics_to_proto(&diags),
             ..Default::default()
         }))
@@ -375,11 +381,12 @@ impl Provider for BlueGreenProvider {
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             if let Some(ctx) = merge(self.configured().await, &mut diags) {
-                if let Some(v) = merge(r.import(&ctx, &req.id).await, &mut diags) {
+                if let Some((v, private)) = merge(r.import(&ctx, &req.id).await, &mut diags) {
                     if let Some(state) = merge(encode_dynamic(&v, &ty), &mut diags) {
                         imported.push(pb::import_resource_state::ImportedResource {
                             type_name: req.type_name.clone(),
                             state: Some(state),
+                            private,
                             ..Default::default()
                         });
                     }

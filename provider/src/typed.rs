@@ -17,6 +17,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value as Json;
 
+use crate::diag::Diagnostics;
+
 use crate::value::{Number, Type, Value};
 
 /// The JSON stand-in for an unknown value. No configuration can produce an
@@ -81,6 +83,22 @@ impl<T> Val<T> {
         }
     }
 
+    /// The value at apply, where every default is filled in (the schema's by
+    /// the adapter, the rest by the resource's `complete`) and every value is
+    /// known: a missing one is this provider's bug, said so, not defaulted again.
+    pub fn needed(&self, resource: &str) -> Result<&T, Diagnostics> {
+        self.known().ok_or_else(|| not_known_at_apply(resource))
+    }
+
+    /// The known value mapped; null and unknown stay as they are.
+    pub fn map<U>(self, f: impl FnOnce(T) -> U) -> Val<U> {
+        match self {
+            Val::Known(t) => Val::Known(f(t)),
+            Val::Null => Val::Null,
+            Val::Unknown => Val::Unknown,
+        }
+    }
+
     pub fn as_ref(&self) -> Val<&T> {
         match self {
             Val::Known(t) => Val::Known(t),
@@ -88,6 +106,14 @@ impl<T> Val<T> {
             Val::Unknown => Val::Unknown,
         }
     }
+}
+
+/// The diagnostic for a value of `resource` missing (or malformed) at apply,
+/// after validation and the defaults: this provider's bug.
+pub fn not_known_at_apply(resource: &str) -> Diagnostics {
+    let mut d = Diagnostics::new();
+    d.bug(format!("{resource}: a value needed at apply is not known"));
+    d
 }
 
 impl<T> From<Option<T>> for Val<T> {

@@ -652,6 +652,13 @@ fn deleted_weighted_rule_alone_is_recreated() {
     let rule_arn = state(&wd)["rule_arn"].as_str().expect("rule").to_string();
     let test_rule_arn = state(&wd)["test_rule_arn"].as_str().expect("test rule").to_string();
     sdk_delete_rule(&rule_arn);
+    // Refreshed, the state says what AWS holds: no weighted rule (no priority, all traffic to blue). That the rule must
+    // be made anew is the canary's private state, not a value in the state.
+    wd.apply(&["-refresh-only"]);
+    let s = state(&wd);
+    assert!(s["priority"].is_null(), "the deleted rule has no priority; state: {s:#}");
+    assert_eq!((&s["traffic"], &s["blue_weight"], &s["green_weight"]), (&0.into(), &100.into(), &0.into()), "state: {s:#}");
+    assert_eq!(s["test_rule_arn"].as_str(), Some(test_rule_arn.as_str()));
     // The surviving test rule keeps the resource; the weighted rule shows as missing (no priority).
     let plan = wd.plan(&[]);
     plan.assert_line("# canary_listener.x will be updated in-place");
@@ -661,6 +668,7 @@ fn deleted_weighted_rule_alone_is_recreated() {
     assert_eq!(non_default_rules(e.listener()).len(), 2, "{:#?}", non_default_rules(e.listener()));
     assert_eq!(state(&wd)["test_rule_arn"].as_str(), Some(test_rule_arn.as_str()), "the test rule is kept");
     assert_ne!(state(&wd)["rule_arn"].as_str(), Some(rule_arn.as_str()), "a new weighted rule");
+    assert_state_is_reality(&wd, &e, &e.green_tg, 0);
     wd.assert_no_changes();
 }
 

@@ -384,7 +384,7 @@ fn a_permanently_failing_write_fails_cleanly() {
 // INSYNC polling (GetChange) faults are not exercised here: LocalStack
 // answers every ChangeResourceRecordSets with status INSYNC, so the provider
 // never calls GetChange against it. The unit tests in core (zone.rs,
-// switch.rs) and provider/src/resources/switch.rs cover the waits with a
+// switch.rs) and provider/src/resources/switch/ cover the waits with a
 // fake that stays PENDING.
 
 // ---------------------------------------------------------------------------

@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, RolloutModel};
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
-use crate::resource::{Applied, Ctx, Planned, ResourceImpl};
-use crate::typed::Val;
+use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
+use crate::typed::{not_known_at_apply, Val};
 
 /// Splits the requests an ALB listener receives between the legacy (**blue**) and the new (**green**) target group with
 /// a weighted listener rule, moving the share in steps behind health gates inside `terraform apply`. A second,
@@ -154,8 +154,9 @@ impl CanaryModel {
         common::target_split(&self.traffic)
     }
 
-    fn set_split_attrs(&mut self, split: Option<TrafficSplit>) {
-        (self.blue_weight, self.green_weight, self.active) = common::split_attrs(split);
+    /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
+    fn set_split(&mut self, split: Option<TrafficSplit>) {
+        (self.traffic, self.blue_weight, self.green_weight, self.active) = common::split_attrs(split, &self.traffic);
     }
 
     fn test_priority(&self) -> Option<i64> {
@@ -174,7 +175,8 @@ impl CanaryModel {
                 Some(t) => Some(TestRoute {
                     header_name: t.header_name.known()?.clone(),
                     header_values: t.header_values.known()?.clone(),
-                    priority: i32::try_from(self.test_priority()?).ok()?,
+                    // Filled in by `complete` when not configured.
+                    priority: i32::try_from(*t.priority.known()?).ok()?,
                 }),
                 None => None,
             };
@@ -194,18 +196,14 @@ impl CanaryModel {
                     .map(|d| i32::try_from(d.as_secs()).unwrap_or(i32::MAX)),
             })
         };
-        known().ok_or_else(|| {
-            let mut d = Diagnostics::new();
-            d.bug("canary_listener: a value needed at apply is not known");
-            d
-        })
+        known().ok_or_else(|| not_known_at_apply(CanaryResource::TYPE_NAME))
     }
 
-    fn destroy_mode(&self) -> OnDestroy {
-        match self.on_destroy.known() {
-            Some(CanaryDestroyModel::Promote) => OnDestroy::Promote,
-            _ => OnDestroy::Delete,
-        }
+    fn destroy_mode(&self) -> Result<OnDestroy, Diagnostics> {
+        Ok(match self.on_destroy.needed(CanaryResource::TYPE_NAME)? {
+            CanaryDestroyModel::Promote => OnDestroy::Promote,
+            CanaryDestroyModel::Delete => OnDestroy::Delete,
+        })
     }
 
     /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
@@ -223,7 +221,7 @@ impl CanaryModel {
 
     /// The core's view of the whole canary. Only called at apply, when everything is known.
     fn cutover(&self, ctx: &Ctx) -> Result<AlbCutover, Diagnostics> {
-        Ok(AlbCutover { api: ctx.clients.elbv2.clone(), spec: self.spec()?, ids: self.ids(), on_destroy: self.destroy_mode() })
+        Ok(AlbCutover { api: ctx.clients.elbv2.clone(), spec: self.spec()?, ids: self.ids(), on_destroy: self.destroy_mode()? })
     }
 
     fn ids(&self) -> CanaryIds {
@@ -231,8 +229,7 @@ impl CanaryModel {
     }
 
     fn with_reality(mut self, split: TrafficSplit, ids: &CanaryIds) -> CanaryModel {
-        self.traffic = Val::Known(i64::from(split.green()));
-        self.set_split_attrs(Some(split));
+        self.set_split(Some(split));
         self.rule_arn = Val::Known(ids.rule_arn.clone());
         self.id = Val::Known(ids.rule_arn.clone());
         self.test_rule_arn = ids.test_rule_arn.clone().into();
@@ -241,6 +238,15 @@ impl CanaryModel {
 }
 
 pub struct CanaryResource;
+
+/// What the canary keeps beside its state (the protocol's private state).
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct CanaryPrivate {
+    /// Refresh found the weighted rule deleted out of band while the test rule survives: the next apply makes a new
+    /// weighted rule from the configuration (there is no prior one to update).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    weighted_rule_missing: bool,
+}
 
 /// Where a refusal points: the priority that is taken.
 fn refusal_path(e: &Error) -> Option<crate::value::Path> {
@@ -282,7 +288,9 @@ fn listener_of(rule_arn: &str) -> Option<String> {
 #[async_trait]
 impl ResourceImpl for CanaryResource {
     type Model = CanaryModel;
+    type Private = CanaryPrivate;
     const TYPE_NAME: &'static str = "canary_listener";
+    const REPLACE_ON: &'static [ReplaceOn<CanaryModel>] = &[ReplaceOn { path: &["listener_arn"], key: |m| m.listener_arn.clone() }];
 
     fn validate(m: &CanaryModel, diags: &mut Diagnostics) {
         if let (Some(b), Some(g)) = (m.blue_target_group_arn.known(), m.green_target_group_arn.known()) {
@@ -399,9 +407,13 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&CanaryModel>, mut proposed: CanaryModel) -> Planned<CanaryModel> {
-        let mut requires_replace = Vec::new();
-        proposed.set_split_attrs(proposed.target_split());
+    async fn plan(
+        ctx: Option<&Ctx>,
+        prior: Option<&CanaryModel>,
+        mut proposed: CanaryModel,
+        private: &mut CanaryPrivate,
+    ) -> Planned<CanaryModel> {
+        proposed.set_split(proposed.target_split());
         // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
         // a configured "60s") keeps the prior spelling: nothing to change.
         if let (Some(p), Some(d)) = (prior.and_then(|p| p.stickiness.as_ref()), proposed.stickiness.as_mut()) {
@@ -419,19 +431,19 @@ impl ResourceImpl for CanaryResource {
             Some(p) => {
                 proposed.rule_arn = p.rule_arn.clone();
                 proposed.id = p.id.clone();
-                if p.priority.is_null() {
+                if private.weighted_rule_missing {
                     // Read found the weighted rule deleted: apply makes a new one.
                     proposed.rule_arn = Val::Unknown;
                     proposed.id = Val::Unknown;
                 }
-                if p.listener_arn != proposed.listener_arn {
-                    requires_replace.push(attr_path(&["listener_arn"]));
+                let replaced = !replace_paths::<Self>(p, &proposed).is_empty();
+                if replaced {
                     proposed.rule_arn = Val::Unknown;
                     proposed.id = Val::Unknown;
                 }
                 proposed.test_rule_arn = match (&p.test_route, &proposed.test_route) {
                     (_, None) => Val::Null,
-                    (Some(_), Some(_)) if requires_replace.is_empty() && p.test_rule_arn.is_set() => p.test_rule_arn.clone(),
+                    (Some(_), Some(_)) if !replaced && p.test_rule_arn.is_set() => p.test_rule_arn.clone(),
                     _ => Val::Unknown,
                 };
             }
@@ -439,7 +451,7 @@ impl ResourceImpl for CanaryResource {
         let mut diags = Diagnostics::new();
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &proposed.gate_defaults(), &mut diags).await;
-        Planned { model: proposed, requires_replace, diags }
+        Planned { model: proposed, diags }
     }
 
     async fn plan_destroy(ctx: Option<&Ctx>, prior: &CanaryModel) -> Diagnostics {
@@ -451,7 +463,7 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn create(ctx: &Ctx, planned: CanaryModel) -> Applied<CanaryModel> {
+    async fn create(ctx: &Ctx, planned: CanaryModel, _: &mut CanaryPrivate) -> Applied<CanaryModel> {
         let cutover = match planned.cutover(ctx) {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
@@ -472,9 +484,9 @@ impl ResourceImpl for CanaryResource {
         Applied { state: kept.map(|(ids, at, _)| planned.with_reality(at, &ids)), diags }
     }
 
-    async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel) -> Applied<CanaryModel> {
-        // A prior state without a priority is one whose weighted rule was deleted (see read).
-        let prior_spec = if prior.priority.is_null() { planned.spec() } else { prior.spec() };
+    async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel, private: &mut CanaryPrivate) -> Applied<CanaryModel> {
+        // With the weighted rule deleted (see read) there is no prior rule to update: make it as planned.
+        let prior_spec = if private.weighted_rule_missing { planned.spec() } else { prior.spec() };
         let (prior_spec, spec) = match (prior_spec, planned.spec()) {
             (Ok(a), Ok(b)) => (a, b),
             (Err(d), _) | (_, Err(d)) => return Applied { state: Some(prior), diags: d },
@@ -488,7 +500,10 @@ impl ResourceImpl for CanaryResource {
         ids.test_rule_arn = observed.test_rule.as_ref().map(|r| r.arn.clone());
         let from = observed.split(&prior_spec.blue_target_group, &prior_spec.green_target_group).unwrap_or(TrafficSplit::ALL_BLUE);
         let ids = match canary::update(api, &prior_spec, &spec, &ids, from).await {
-            Ok(ids) => ids,
+            Ok(ids) => {
+                *private = CanaryPrivate::default();
+                ids
+            }
             Err(e) => {
                 return Applied {
                     state: Some(prior.with_reality(from, &ids)),
@@ -520,7 +535,7 @@ impl ResourceImpl for CanaryResource {
         }
     }
 
-    async fn read(ctx: &Ctx, mut state: CanaryModel) -> Applied<CanaryModel> {
+    async fn read(ctx: &Ctx, mut state: CanaryModel, private: &mut CanaryPrivate) -> Applied<CanaryModel> {
         let ids = state.ids();
         let listener = state.listener_arn.known().cloned().unwrap_or_default();
         let observed = match canary::observe(ctx.clients.elbv2.as_ref(), &listener, &ids).await {
@@ -533,14 +548,16 @@ impl ResourceImpl for CanaryResource {
                 // rule's ARN) and show the weighted rule as missing, so the plan
                 // updates it back into existence.
                 tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the plan will recreate it");
+                private.weighted_rule_missing = true;
                 state.priority = Val::Null;
-                state.traffic = Val::Known(0);
-                state.set_split_attrs(Some(TrafficSplit::ALL_BLUE));
+                state.set_split(Some(TrafficSplit::ALL_BLUE));
                 return Applied { state: Some(state), diags: Diagnostics::new() };
             }
             tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the canary no longer exists");
             return Applied { state: None, diags: Diagnostics::new() };
         };
+        private.weighted_rule_missing = false;
+
         if let Some(p) = rule.priority {
             state.priority = Val::Known(i64::from(p));
         }
@@ -583,8 +600,7 @@ impl ResourceImpl for CanaryResource {
         let blue = state.blue_target_group_arn.known().cloned().unwrap_or_default();
         let green = state.green_target_group_arn.known().cloned().unwrap_or_default();
         let split = observed.split(&blue, &green).unwrap_or(TrafficSplit::ALL_BLUE);
-        state.traffic = Val::Known(i64::from(split.green()));
-        state.set_split_attrs(Some(split));
+        state.set_split(Some(split));
         Applied { state: Some(state), diags: Diagnostics::new() }
     }
 
@@ -631,7 +647,7 @@ impl ResourceImpl for CanaryResource {
             m.r#match = Some(MatchModel::default());
         }
         m.priority = rule.priority.map(i64::from).into();
-        let Applied { state, diags } = Self::read(ctx, m).await;
+        let Applied { state, diags } = Self::read(ctx, m, &mut CanaryPrivate::default()).await;
         state.ok_or(diags)
     }
 }

@@ -877,12 +877,19 @@ pub fn target_split(traffic: &Val<i64>) -> Option<TrafficSplit> {
     traffic.known().and_then(|t| u8::try_from(*t).ok()).and_then(TrafficSplit::green_percent)
 }
 
-/// The computed `blue_weight`, `green_weight` and `active` that follow from a
-/// split (unknown while the split is).
-pub fn split_attrs(split: Option<TrafficSplit>) -> (Val<i64>, Val<i64>, Val<String>) {
+/// `traffic` and the computed `blue_weight`, `green_weight` and `active` that
+/// follow from a split: the one derivation every resource's plan, apply, read
+/// and import use. While the split is unknown, `traffic` stays as it is and
+/// the rest is unknown.
+pub fn split_attrs(split: Option<TrafficSplit>, traffic: &Val<i64>) -> (Val<i64>, Val<i64>, Val<i64>, Val<String>) {
     match split {
-        Some(s) => (Val::Known(i64::from(s.blue())), Val::Known(i64::from(s.green())), Val::Known(s.active().as_str().to_string())),
-        None => (Val::Unknown, Val::Unknown, Val::Unknown),
+        Some(s) => (
+            Val::Known(i64::from(s.green())),
+            Val::Known(i64::from(s.blue())),
+            Val::Known(i64::from(s.green())),
+            Val::Known(s.active().as_str().to_string()),
+        ),
+        None => (traffic.clone(), Val::Unknown, Val::Unknown, Val::Unknown),
     }
 }
 

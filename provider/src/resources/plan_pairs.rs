@@ -249,9 +249,9 @@ fn changed(r: &dyn Resource, full: &Value, other: &Value) -> Vec<(String, Value)
 }
 
 async fn plan(r: &dyn Resource, prior: &Value, config: &Value) -> Result<Value, String> {
-    let (planned, diags) = r.plan(None, prior, config).await;
+    let (planned, diags) = r.plan(None, prior, config, &[]).await;
     match planned {
-        Some((v, _)) if !diags.has_errors() => Ok(v),
+        Some(p) if !diags.has_errors() => Ok(p.planned),
         _ => Err(diags.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect::<Vec<_>>().join("; ")),
     }
 }
