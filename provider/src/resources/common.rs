@@ -412,44 +412,82 @@ fn unusable(path: Path, what: &str, value: impl std::fmt::Debug) -> Diagnostics 
     d
 }
 
-/// A duration attribute: its default when not set, an error when set but not a duration.
-fn duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, default: Duration) -> Result<Duration, Diagnostics> {
-    match v.known() {
-        Some(text) => duration::parse(text).map_err(|_| unusable(path(), what, text)),
-        None => Ok(default),
+// The conversions below run on a model whose schema defaults the adapter has
+// filled in: a value that is still missing is this provider's bug at apply
+// (and, at plan, an unknown value that skips the check), never a second
+// default written here.
+
+/// A duration attribute with a schema default: an error when it is not known
+/// or not a duration.
+fn duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, resource: &str) -> Result<Duration, Diagnostics> {
+    let text = v.needed(resource)?;
+    duration::parse(text).map_err(|_| unusable(path(), what, text))
+}
+
+/// An optional duration attribute without a default: `None` when not set.
+fn optional_duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, resource: &str) -> Result<Option<Duration>, Diagnostics> {
+    match v {
+        Val::Null => Ok(None),
+        _ => duration_at(v, path, what, resource).map(Some),
     }
 }
 
-pub fn rollout(r: Option<&impl RolloutFields>) -> Result<Option<Rollout>, Diagnostics> {
+/// A whole-number attribute with a schema default, in the engine's type.
+fn count_at<T: TryFrom<i64>>(v: &Val<i64>, path: impl FnOnce() -> Path, what: &str, resource: &str) -> Result<T, Diagnostics> {
+    let n = v.needed(resource)?;
+    T::try_from(*n).map_err(|_| unusable(path(), what, n))
+}
+
+/// An optional list attribute: empty when not set.
+fn list_at<'a, T>(v: &'a Val<Vec<T>>, resource: &str) -> Result<&'a [T], Diagnostics> {
+    match v {
+        Val::Null => Ok(&[]),
+        _ => v.needed(resource).map(Vec::as_slice),
+    }
+}
+
+pub fn rollout(r: Option<&impl RolloutFields>, resource: &str) -> Result<Option<Rollout>, Diagnostics> {
     let Some(r) = r else { return Ok(None) };
     let mut steps = Vec::new();
-    for (i, x) in r.steps().known().into_iter().flatten().enumerate() {
+    for (i, x) in list_at(r.steps(), resource)?.iter().enumerate() {
         steps.push(u8::try_from(*x).map_err(|_| unusable(attr_path(&["rollout", "steps"]).index(i), "rollout step", x))?);
     }
-    let bake = duration_at(r.bake_time(), || attr_path(&["rollout", "bake_time"]), "bake_time", Duration::ZERO)?;
+    let bake = duration_at(r.bake_time(), || attr_path(&["rollout", "bake_time"]), "bake_time", resource)?;
     Ok(Some(Rollout { steps, bake }))
 }
 
 /// The engine's observed-traffic wait, re-checked on the gate's `check_interval`.
-pub fn observed_traffic(r: Option<&SwitchRolloutModel>, gate: Option<&HealthGateModel>) -> Option<ObservedTraffic> {
-    let o = r?.observed_traffic.as_ref()?;
-    Some(ObservedTraffic {
-        blue_load_balancer_arn: o.blue_load_balancer_arn.known()?.clone(),
-        green_load_balancer_arn: o.green_load_balancer_arn.known()?.clone(),
-        tolerance: o.tolerance.known().and_then(|t| u8::try_from(*t).ok()).unwrap_or(10),
-        timeout: o.timeout.known().and_then(|t| duration::parse(t).ok()).unwrap_or(Duration::from_secs(900)),
-        interval: check_interval(gate),
-    })
+pub fn observed_traffic(
+    r: Option<&SwitchRolloutModel>,
+    gate: Option<&HealthGateModel>,
+    resource: &str,
+) -> Result<Option<ObservedTraffic>, Diagnostics> {
+    let Some(o) = r.and_then(|r| r.observed_traffic.as_ref()) else { return Ok(None) };
+    let at = |a: &str| attr_path(&["rollout", "observed_traffic", a]);
+    Ok(Some(ObservedTraffic {
+        blue_load_balancer_arn: o.blue_load_balancer_arn.needed(resource)?.clone(),
+        green_load_balancer_arn: o.green_load_balancer_arn.needed(resource)?.clone(),
+        tolerance: count_at(&o.tolerance, || at("tolerance"), "tolerance", resource)?,
+        timeout: duration_at(&o.timeout, || at("timeout"), "timeout", resource)?,
+        interval: check_interval(gate, resource)?,
+    }))
 }
 
-fn check_interval(g: Option<&HealthGateModel>) -> Duration {
-    g.and_then(|g| g.check_interval.known()).and_then(|t| duration::parse(t).ok()).unwrap_or(bluegreen_core::gate::DEFAULT_CHECK_INTERVAL)
+/// The gate's re-check period; without a gate block (an observed-traffic
+/// wait alone), the engine's own.
+fn check_interval(g: Option<&HealthGateModel>, resource: &str) -> Result<Duration, Diagnostics> {
+    match g {
+        Some(g) => duration_at(&g.check_interval, || attr_path(&["health_gate", "check_interval"]), "check_interval", resource),
+        None => Ok(bluegreen_core::gate::DEFAULT_CHECK_INTERVAL),
+    }
 }
 
 /// What a resource's gate defaults to: the canary's own target groups; for a
 /// switch, whether green has a load balancer of its own.
 #[derive(Debug, Clone, Default)]
 pub struct GateDefaults {
+    /// The resource type, for a value missing at apply.
+    pub resource: &'static str,
     /// Always checked for healthy targets (the canary's green target group).
     pub target_groups: Vec<String>,
     pub green_target_group: Option<String>,
@@ -463,12 +501,13 @@ pub struct GateDefaults {
 impl GateDefaults {
     /// `bluegreen_switch`: a DNS cutover between two load balancers.
     pub fn switch() -> Self {
-        GateDefaults { own_load_balancer: true, ..GateDefaults::default() }
+        GateDefaults { resource: "bluegreen_switch", own_load_balancer: true, ..GateDefaults::default() }
     }
 
     /// `canary_listener`: both target groups behind one listener; green's is always checked for healthy targets.
     pub fn canary(listener: &Val<String>, green: &Val<String>, blue: &Val<String>) -> Self {
         GateDefaults {
+            resource: "canary_listener",
             target_groups: green.known().cloned().into_iter().collect(),
             green_target_group: green.known().cloned(),
             blue_target_group: blue.known().cloned(),
@@ -485,25 +524,24 @@ fn listener_load_balancer(listener_arn: &str) -> Option<String> {
     Some(format!("{head}:loadbalancer/{lb}"))
 }
 
-fn known_or(v: &Val<String>, default: Option<&String>) -> Option<String> {
+/// A target group the canary defaults to its own: `None` when neither is set.
+fn known_or(v: &Val<String>, default: Option<&String>, resource: &str) -> Result<Option<String>, Diagnostics> {
     match v {
-        Val::Known(s) => Some(s.clone()),
-        Val::Null => default.cloned(),
-        Val::Unknown => None,
+        Val::Known(s) => Ok(Some(s.clone())),
+        Val::Null => Ok(default.cloned()),
+        Val::Unknown => Err(crate::typed::not_known_at_apply(resource)),
     }
 }
 
-fn window(v: &Val<String>) -> Duration {
-    v.known().and_then(|w| duration::parse(w).ok()).unwrap_or(Duration::from_secs(300))
-}
-
-fn min_requests(v: &Val<i64>) -> u64 {
-    v.known().and_then(|n| u64::try_from(*n).ok()).unwrap_or(100)
+/// Green's target group of a metric gate: validation requires one (the switch) or the canary supplies its own.
+fn green_at(v: &Val<String>, defaults: &GateDefaults, path: impl FnOnce() -> Path) -> Result<String, Diagnostics> {
+    known_or(v, defaults.green_target_group.as_ref(), defaults.resource)?.ok_or_else(|| unusable(path(), "green_target_group_arn", v))
 }
 
 /// The engine's gate, with the resource's defaults.
 pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Option<HealthGate>, Diagnostics> {
     let Some(g) = g else { return Ok(None) };
+    let resource = defaults.resource;
     let at = |p: &[&str]| {
         let mut path = attr_path(&["health_gate"]);
         for a in p {
@@ -512,63 +550,72 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Opti
         path
     };
     let mut arns: Vec<String> = defaults.target_groups.clone();
-    for a in g.target_group_arns.known().into_iter().flatten() {
+    for a in list_at(&g.target_group_arns, resource)? {
         if !arns.contains(a) {
             arns.push(a.clone());
         }
     }
-    let http_check = match g.http_check.as_ref().and_then(|c| Some((c, c.url.known()?.clone()))) {
-        Some((c, url_text)) => Some(HttpCheck {
-            url: ProbeUrl::parse(&url_text).map_err(|_| unusable(at(&["http_check", "url"]), "http_check url", &url_text))?,
-            url_text,
-            host_header: c.host_header.known().cloned(),
-            expect_status: c
-                .expect_status
-                .known()
-                .map(|v| v.iter().filter_map(|x| u16::try_from(*x).ok()).collect())
-                .unwrap_or_else(|| vec![200]),
-            insecure_tls: c.insecure_tls.known().copied().unwrap_or(false),
-            timeout: duration_at(&c.timeout, || at(&["http_check", "timeout"]), "timeout", Duration::from_secs(5))?,
+    let http_check = match &g.http_check {
+        Some(c) => {
+            let url_text = c.url.needed(resource)?.clone();
+            let mut expect_status = Vec::new();
+            for (i, x) in list_at(&c.expect_status, resource)?.iter().enumerate() {
+                expect_status
+                    .push(u16::try_from(*x).map_err(|_| unusable(at(&["http_check", "expect_status"]).index(i), "expect_status", x))?);
+            }
+            if expect_status.is_empty() {
+                // The one default a list attribute cannot carry in the schema; its description says so.
+                expect_status.push(200);
+            }
+            Some(HttpCheck {
+                url: ProbeUrl::parse(&url_text).map_err(|_| unusable(at(&["http_check", "url"]), "http_check url", &url_text))?,
+                url_text,
+                host_header: c.host_header.known().cloned(),
+                expect_status,
+                insecure_tls: *c.insecure_tls.needed(resource)?,
+                timeout: duration_at(&c.timeout, || at(&["http_check", "timeout"]), "timeout", resource)?,
+            })
+        }
+        None => None,
+    };
+    let error_rate = match &g.error_rate {
+        Some(e) => Some(ErrorRateGate {
+            green_target_group_arn: green_at(&e.green_target_group_arn, defaults, || at(&["error_rate", "green_target_group_arn"]))?,
+            blue_target_group_arn: known_or(&e.blue_target_group_arn, defaults.blue_target_group.as_ref(), resource)?,
+            window: duration_at(&e.window, || at(&["error_rate", "window"]), "window", resource)?,
+            min_requests: count_at(&e.min_requests, || at(&["error_rate", "min_requests"]), "min_requests", resource)?,
+            max_percent: *e.max_percent.needed(resource)?,
+            max_percent_over_blue: match e.max_percent_over_blue {
+                Val::Null => None,
+                ref v => Some(*v.needed(resource)?),
+            },
+            own_load_balancer: defaults.own_load_balancer,
         }),
         None => None,
     };
-    let error_rate = g.error_rate.as_ref().and_then(|e| {
-        Some(ErrorRateGate {
-            green_target_group_arn: known_or(&e.green_target_group_arn, defaults.green_target_group.as_ref())?,
-            blue_target_group_arn: known_or(&e.blue_target_group_arn, defaults.blue_target_group.as_ref()),
-            window: window(&e.window),
-            min_requests: min_requests(&e.min_requests),
-            max_percent: e.max_percent.known().copied().unwrap_or(100.0),
-            max_percent_over_blue: e.max_percent_over_blue.known().copied(),
-            own_load_balancer: defaults.own_load_balancer,
-        })
-    });
-    let latency = g.latency.as_ref().and_then(|l| {
-        Some(LatencyGate {
-            green_target_group_arn: known_or(&l.green_target_group_arn, defaults.green_target_group.as_ref())?,
-            blue_target_group_arn: known_or(&l.blue_target_group_arn, defaults.blue_target_group.as_ref()),
-            window: window(&l.window),
-            min_requests: min_requests(&l.min_requests),
-            statistic: l.statistic.known().cloned().unwrap_or_else(|| "p99".into()),
-            max: l.max.known().and_then(|m| duration::parse(m).ok()).unwrap_or(Duration::MAX),
-            max_over_blue: l.max_over_blue.known().and_then(|m| duration::parse(m).ok()),
-        })
-    });
-    if let Some(l) = &g.latency {
-        // A limit that cannot be read must not become no limit.
-        duration_at(&l.max, || at(&["latency", "max"]), "latency max", Duration::MAX)?;
-        duration_at(&l.max_over_blue, || at(&["latency", "max_over_blue"]), "latency max_over_blue", Duration::MAX)?;
-    }
+    let latency = match &g.latency {
+        Some(l) => Some(LatencyGate {
+            green_target_group_arn: green_at(&l.green_target_group_arn, defaults, || at(&["latency", "green_target_group_arn"]))?,
+            blue_target_group_arn: known_or(&l.blue_target_group_arn, defaults.blue_target_group.as_ref(), resource)?,
+            window: duration_at(&l.window, || at(&["latency", "window"]), "window", resource)?,
+            min_requests: count_at(&l.min_requests, || at(&["latency", "min_requests"]), "min_requests", resource)?,
+            statistic: l.statistic.needed(resource)?.clone(),
+            // A limit that cannot be read must not become no limit.
+            max: duration_at(&l.max, || at(&["latency", "max"]), "latency max", resource)?,
+            max_over_blue: optional_duration_at(&l.max_over_blue, || at(&["latency", "max_over_blue"]), "latency max_over_blue", resource)?,
+        }),
+        None => None,
+    };
     Ok(Some(HealthGate {
         target_group_arns: arns,
-        min_healthy_targets: g.min_healthy_targets.known().and_then(|n| u32::try_from(*n).ok()).unwrap_or(1),
+        min_healthy_targets: count_at(&g.min_healthy_targets, || at(&["min_healthy_targets"]), "min_healthy_targets", resource)?,
         http_check,
-        alarms: g.cloudwatch_alarms.known().cloned().unwrap_or_default(),
-        insufficient_data: match g.alarm_insufficient_data.known() {
-            Some(InsufficientDataModel::Fail) => InsufficientData::Fail,
-            _ => InsufficientData::Pass,
+        alarms: list_at(&g.cloudwatch_alarms, resource)?.to_vec(),
+        insufficient_data: match g.alarm_insufficient_data.needed(resource)? {
+            InsufficientDataModel::Fail => InsufficientData::Fail,
+            InsufficientDataModel::Pass => InsufficientData::Pass,
         },
-        check_interval: check_interval(Some(g)),
+        check_interval: check_interval(Some(g), resource)?,
         error_rate,
         latency,
         fallback_load_balancer: defaults.load_balancer.clone(),
@@ -659,11 +706,11 @@ fn gate_attr_set(g: &HealthGateModel, gate: GateKind) -> bool {
     }
 }
 
-pub fn on_gate_failure(v: &Val<OnGateFailureModel>) -> OnGateFailure {
-    match v.known() {
-        Some(OnGateFailureModel::Halt) => OnGateFailure::Halt,
-        _ => OnGateFailure::Rollback,
-    }
+pub fn on_gate_failure(v: &Val<OnGateFailureModel>, resource: &str) -> Result<OnGateFailure, Diagnostics> {
+    Ok(match v.needed(resource)? {
+        OnGateFailureModel::Halt => OnGateFailure::Halt,
+        OnGateFailureModel::Rollback => OnGateFailure::Rollback,
+    })
 }
 
 /// The attribute a gate check is configured with, as path segments
@@ -785,9 +832,9 @@ pub fn shift_plan(
     Ok(ShiftPlan {
         from,
         to,
-        rollout: rollout(rollout_model)?,
+        rollout: rollout(rollout_model, defaults.resource)?,
         gate: gate(gate_model, defaults)?,
-        on_gate_failure: on_gate_failure(on_failure),
+        on_gate_failure: on_gate_failure(on_failure, defaults.resource)?,
         gate_already_passed: false,
         observed_traffic,
     })
@@ -913,12 +960,51 @@ mod tests {
         let d = gate(Some(&g), &GateDefaults::switch()).unwrap_err();
         assert_eq!(d.0[0].path, Some(attr_path(&["health_gate", "http_check", "url"])));
         let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Known("five minutes".into()) };
-        let d = rollout(Some(&r)).unwrap_err();
+        let d = rollout(Some(&r), "canary_listener").unwrap_err();
         assert_eq!(d.0[0].path, Some(attr_path(&["rollout", "bake_time"])));
-        let r = RolloutModel { steps: Val::Known(vec![10, 300]), bake_time: Val::Null };
-        assert_eq!(rollout(Some(&r)).unwrap_err().0[0].path, Some(attr_path(&["rollout", "steps"]).index(1)));
-        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null };
-        assert_eq!(rollout(Some(&r)).unwrap().unwrap().bake, Duration::ZERO, "not set: the default");
+        let r = RolloutModel { steps: Val::Known(vec![10, 300]), bake_time: Val::Known("0s".into()) };
+        assert_eq!(rollout(Some(&r), "canary_listener").unwrap_err().0[0].path, Some(attr_path(&["rollout", "steps"]).index(1)));
+    }
+
+    /// The schema's defaults are filled in by the adapter before a gate is converted; one still missing is a bug
+    /// said so, never a second default here (which could differ from the schema's, or weaken the gate).
+    #[test]
+    fn a_value_the_schema_defaults_is_not_defaulted_again() {
+        let bug = |d: Diagnostics| {
+            assert_eq!(d.0[0].summary, "Provider bug", "{:?}", d.0);
+            assert!(d.0[0].detail.starts_with("bluegreen_switch: a value needed at apply is not known"), "{:?}", d.0);
+        };
+        bug(rollout(Some(&RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null }), "bluegreen_switch").unwrap_err());
+        bug(gate(Some(&HealthGateModel::default()), &GateDefaults::switch()).unwrap_err());
+        let unknown_window = ErrorRateModel { window: Val::Unknown, ..defaulted_error_rate() };
+        let g = HealthGateModel { error_rate: Some(unknown_window), ..defaulted_gate() };
+        bug(gate(Some(&g), &GateDefaults::switch()).unwrap_err());
+        // With the schema's defaults it converts, to the values the schema documents.
+        let g = HealthGateModel { error_rate: Some(defaulted_error_rate()), ..defaulted_gate() };
+        let gate = gate(Some(&g), &GateDefaults::switch()).unwrap().unwrap();
+        assert_eq!((gate.min_healthy_targets, gate.check_interval), (1, Duration::from_secs(30)));
+        let e = gate.error_rate.unwrap();
+        assert_eq!((e.window, e.min_requests), (Duration::from_secs(300), 100));
+    }
+
+    /// A gate block as the adapter hands it over: the schema's defaults filled in.
+    fn defaulted_gate() -> HealthGateModel {
+        with_schema_defaults(&HealthGateModel::default())
+    }
+
+    fn defaulted_error_rate() -> ErrorRateModel {
+        with_schema_defaults(&ErrorRateModel {
+            green_target_group_arn: Val::Known("arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/g/1".into()),
+            max_percent: Val::Known(1.0),
+            ..ErrorRateModel::default()
+        })
+    }
+
+    fn with_schema_defaults<T: Serialize + serde::de::DeserializeOwned + JsonSchema>(m: &T) -> T {
+        let schema = crate::schema::Schema::of::<T>(0);
+        let mut v = crate::typed::encode(m, &schema.implied_type()).unwrap();
+        crate::schema::apply_defaults(&schema.block, &mut v);
+        crate::typed::decode(&v).unwrap()
     }
 
     #[test]

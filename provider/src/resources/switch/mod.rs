@@ -115,7 +115,7 @@ impl SwitchModel {
             self.health_gate.as_ref(),
             &GateDefaults::switch(),
             &self.on_gate_failure,
-            common::observed_traffic(self.rollout.as_ref(), self.health_gate.as_ref()),
+            common::observed_traffic(self.rollout.as_ref(), self.health_gate.as_ref(), SwitchResource::TYPE_NAME)?,
         )
     }
 
@@ -558,6 +558,7 @@ mod tests {
         planned.rollout =
             Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![10, 50]), bake_time: Val::Known("10m".into()) });
         planned.health_gate = Some(HealthGateModel { target_group_arns: Val::Known(vec!["arn:tg".into()]), ..HealthGateModel::default() });
+        let planned = crate::resource::with_defaults::<SwitchResource>(planned);
         let elb2 = elb.clone();
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(700)).await;
