@@ -81,8 +81,9 @@ pub trait ResourceImpl: Send + Sync + 'static {
     /// computes a plan's `requires_replace` from them.
     const REPLACE_ON: &'static [ReplaceOn<Self::Model>] = &[];
 
-    /// Checks across attributes, beyond the schema's constraints. Unknown
-    /// values are skipped. Must make no AWS call. None by default.
+    /// Checks across attributes, beyond the schema's constraints, on the
+    /// configuration with the schema's defaults filled in. Unknown values are
+    /// skipped. Must make no AWS call. None by default.
     fn validate(_config: &Self::Model, _diags: &mut Diagnostics) {}
 
     /// Fills the optional+computed attributes whose default depends on other
@@ -282,7 +283,11 @@ impl<R: ResourceImpl> Resource for ResourceAdapter<R> {
     fn validate(&self, config: &Value) -> Diagnostics {
         let mut diags = Diagnostics::new();
         schema::validate(&self.schema.block, config, &Path::default(), &mut diags);
-        match self.decode(config, "configuration") {
+        // The resource checks the configuration with the schema's defaults in
+        // place, as everything after validation sees it.
+        let mut config = config.clone();
+        schema::apply_defaults(&self.schema.block, &mut config);
+        match self.decode(&config, "configuration") {
             Ok(model) => {
                 let mut own = Diagnostics::new();
                 R::validate(&model, &mut own);

@@ -25,8 +25,9 @@ pub use model::*;
 use model::{DEFAULT_BLUE_ID, DEFAULT_GREEN_ID};
 
 impl SwitchModel {
-    fn record_type(&self) -> RecordType {
-        RecordType::parse(self.r#type.known().map_or("A", String::as_str))
+    /// The record type; `None` while unknown (the schema's default is filled in before anything reads it).
+    fn record_type(&self) -> Option<RecordType> {
+        self.r#type.known().map(|t| RecordType::parse(t))
     }
 
     fn side_id<'a>(side: Option<&'a SideModel>, default: &'a str) -> Val<&'a str> {
@@ -66,10 +67,8 @@ impl SwitchModel {
         let (Some(z), Some(n)) = (self.zone_id.known(), self.name.known()) else { return Val::Unknown };
         let (b, g) = (Self::side_id(self.blue.as_ref(), DEFAULT_BLUE_ID), Self::side_id(self.green.as_ref(), DEFAULT_GREEN_ID));
         let (Some(b), Some(g)) = (b.known(), g.known()) else { return Val::Unknown };
-        if self.r#type.is_unknown() {
-            return Val::Unknown;
-        }
-        Val::Known(format!("{}/{}/{}/{b}/{g}", bluegreen_core::dns::bare_id(z), display_name(n), self.record_type()))
+        let Some(t) = self.record_type() else { return Val::Unknown };
+        Val::Known(format!("{}/{}/{t}/{b}/{g}", bluegreen_core::dns::bare_id(z), display_name(n)))
     }
 
     /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
@@ -167,10 +166,7 @@ impl ResourceImpl for SwitchResource {
         ReplaceOn { path: &["zone_id"], key: |m| m.zone_id.clone().map(|z| bluegreen_core::dns::bare_id(&z).to_string()) },
         // Case and a trailing dot do not matter.
         ReplaceOn { path: &["name"], key: |m| m.name.clone().map(|n| canonical_name(&n)) },
-        ReplaceOn {
-            path: &["type"],
-            key: |m| if m.r#type.is_unknown() { Val::Unknown } else { Val::Known(m.record_type().as_str().to_string()) },
-        },
+        ReplaceOn { path: &["type"], key: |m| m.record_type().map_or(Val::Unknown, |t| Val::Known(t.as_str().to_string())) },
     ];
 
     fn validate(m: &SwitchModel, diags: &mut Diagnostics) {
@@ -332,7 +328,10 @@ impl ResourceImpl for SwitchResource {
         let zone = state.zone(ctx);
         let (b, g) = state.ids();
         let name = state.name.known().cloned().unwrap_or_default();
-        let observed = match dns_switch::observe(&zone, &name, &state.record_type(), &b, &g).await {
+        let Some(rtype) = state.record_type() else {
+            return Applied { state: Some(state), diags: crate::typed::not_known_at_apply(SwitchResource::TYPE_NAME) };
+        };
+        let observed = match dns_switch::observe(&zone, &name, &rtype, &b, &g).await {
             Ok(o) => o,
             Err(Error::NotFound { .. }) => return Applied { state: None, diags: Diagnostics::new() },
             Err(e) => return Applied { state: Some(state), diags: common::error_from(&e, None, "Reading the switch") },

@@ -230,11 +230,7 @@ pub(super) fn validate(m: &SwitchModel, diags: &mut Diagnostics) {
     if let Some(Err(e)) = m.name.known().map(|n| check_name(n)) {
         diags.error_at(attr_path(&["name"]), "Invalid name", format!("{e}."));
     }
-    let rtype = match &m.r#type {
-        Val::Known(t) => Some(t.as_str()),
-        Val::Null => Some("A"),
-        Val::Unknown => None,
-    };
+    let rtype = m.r#type.known().map(String::as_str);
     if rtype == Some("CNAME") {
         if let Some(n) = m.name.known() {
             if display_name(n).split('.').count() < 2 {
