@@ -582,6 +582,20 @@ mod tests {
         );
     }
 
+    /// Terraform's StopProvider, `secs` seconds (virtual) from now.
+    fn stop_after(ctx: &Ctx, secs: u64) {
+        let stop = ctx.stop.clone();
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_secs(secs)).await;
+            stop.cancel();
+        });
+    }
+
+    /// A rollout through 25 % whose bake outlasts the stop.
+    fn one_step_baked_an_hour() -> Option<SwitchRolloutModel> {
+        Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) })
+    }
+
     #[tokio::test(start_paused = true)]
     async fn stop_during_a_bake_keeps_the_step_reached() {
         let r53 = Arc::new(FakeRoute53::new());
@@ -590,13 +604,8 @@ mod tests {
         let prior = SwitchResource::create(&ctx, model(0), &mut ()).await.state.unwrap();
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
-        planned.rollout =
-            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
-        let stop = ctx.stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            stop.cancel();
-        });
+        planned.rollout = one_step_baked_an_hour();
+        stop_after(&ctx, 60);
         let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
@@ -609,11 +618,7 @@ mod tests {
         r53.add_zone(Z, "example.com");
         r53.pending_polls(1000);
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
-        let stop = ctx.stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(5)).await;
-            stop.cancel();
-        });
+        stop_after(&ctx, 5);
         let applied = SwitchResource::create(&ctx, model(30), &mut ()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(30), "the pair exists");
         assert!(!applied.diags.has_errors(), "{:?}", applied.diags);
@@ -630,13 +635,8 @@ mod tests {
         r53.add_zone(Z, "example.com");
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
         let mut planned = model(100);
-        planned.rollout =
-            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) });
-        let stop = ctx.stop.clone();
-        tokio::spawn(async move {
-            tokio::time::sleep(Duration::from_secs(60)).await;
-            stop.cancel();
-        });
+        planned.rollout = one_step_baked_an_hour();
+        stop_after(&ctx, 60);
         let applied = SwitchResource::create(&ctx, planned, &mut ()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert!(applied.diags.has_errors(), "{:?}", applied.diags);
