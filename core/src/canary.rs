@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 
 use crate::aws::elbv2::{Condition, Elbv2Api, Forward, Rule};
-use crate::cutover::{Cutover, Destroyed};
+use crate::cutover::{Cutover, Destroyed, Reconciled};
 use crate::engine::TrafficRouter;
 use crate::error::{AwsErrorKind, Error, Refusal, Result};
 use crate::readback;
@@ -372,6 +372,8 @@ pub struct AlbCutover {
 impl Cutover for AlbCutover {
     type Router = AlbRouter;
     type Made = CanaryIds;
+    /// The canary as configured before, and its rules.
+    type Prior = (CanarySpec, CanaryIds);
 
     async fn make(&self, split: TrafficSplit) -> Result<CanaryIds> {
         create(self.api.as_ref(), &self.spec, split).await
@@ -379,6 +381,23 @@ impl Cutover for AlbCutover {
 
     fn router(&self, made: &CanaryIds) -> AlbRouter {
         AlbRouter { api: self.api.clone(), spec: self.spec.clone(), ids: made.clone() }
+    }
+
+    /// Priorities, conditions, actions and the test rule brought in line at
+    /// the split in effect (a weighted rule deleted out of band is created
+    /// again there).
+    async fn reconcile(&self, (prior, ids): &(CanarySpec, CanaryIds)) -> Reconciled<CanaryIds> {
+        let mut ids = ids.clone();
+        let observed = match observe(self.api.as_ref(), &self.spec.listener_arn, &ids).await {
+            Ok(o) => o,
+            Err(e) => return Reconciled::Unread(e),
+        };
+        ids.test_rule_arn = observed.test_rule.as_ref().map(|r| r.arn.clone());
+        let at = observed.split(&prior.blue_target_group, &prior.green_target_group).unwrap_or(TrafficSplit::ALL_BLUE);
+        match update(self.api.as_ref(), prior, &self.spec, &ids, at).await {
+            Ok(made) => Reconciled::Done { at, made },
+            Err(error) => Reconciled::Failed { at, in_place: ids, error },
+        }
     }
 
     /// The rules go; the listener forwards as before.

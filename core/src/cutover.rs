@@ -1,6 +1,7 @@
 //! One cutover's lifecycle, for any [`TrafficRouter`]: create (adopting what
-//! is there where the cutover says so), shift with rollout and gates, undo a
-//! create whose gate failed on the way, and destroy. A router for a new kind
+//! is there where the cutover says so), update (bring what exists in line,
+//! then shift), shift with rollout and gates, undo a create whose gate failed
+//! on the way, and destroy. A router for a new kind
 //! of traffic split implements [`Cutover`] and gets the whole lifecycle.
 //!
 //! Every step answers with a typed outcome; nothing here knows how a caller
@@ -21,6 +22,9 @@ pub trait Cutover: Send + Sync {
     type Router: TrafficRouter;
     /// What a create made: what its router and an undo need.
     type Made: Clone + Send + Sync + std::fmt::Debug;
+    /// What an update starts from: the cutover as it was configured before
+    /// (the names a rename replaces, the targets it had).
+    type Prior: Send + Sync;
 
     /// Makes the cutover with `split` in place. Nothing is left half made
     /// when it fails.
@@ -35,6 +39,12 @@ pub trait Cutover: Send + Sync {
     /// The router that moves traffic on what was made.
     fn router(&self, made: &Self::Made) -> Self::Router;
 
+    /// Reads what is in place and brings it in line with this cutover
+    /// (targets, names, conditions) at the split in effect, without moving
+    /// traffic. What it returns is what the router then works on and what
+    /// [`Cutover::settle`] waits for.
+    async fn reconcile(&self, prior: &Self::Prior) -> Reconciled<Self::Made>;
+
     /// Takes back what [`Cutover::make`] made, leaving traffic as before the create.
     async fn unmake(&self, made: &Self::Made) -> Result<()>;
 
@@ -45,6 +55,63 @@ pub trait Cutover: Send + Sync {
     /// Removes the cutover the way it was configured to go (collapse, delete,
     /// promote), or refuses when that would move traffic at once.
     async fn destroy(&self, stop: &CancellationToken) -> Result<Destroyed>;
+}
+
+/// How [`Cutover::reconcile`] ended.
+#[derive(Debug)]
+pub enum Reconciled<M> {
+    /// What is in place could not be read; nothing was written.
+    Unread(Error),
+    /// Bringing it in line failed with `at` in effect (traffic as it was);
+    /// `in_place` is what the cutover holds now.
+    Failed {
+        /// The split in effect.
+        at: TrafficSplit,
+        /// What is in place, as read.
+        in_place: M,
+        /// Why the rewrite failed.
+        error: Error,
+    },
+    /// In line with the cutover (rewritten or already so), with `at` in effect.
+    Done {
+        /// The split in effect.
+        at: TrafficSplit,
+        /// What the router works on.
+        made: M,
+    },
+}
+
+/// How an update ended.
+#[derive(Debug)]
+pub enum Updated<M, R> {
+    /// What is in place could not be read; nothing was written.
+    Unread(Error),
+    /// Bringing what exists in line failed; traffic is as it was (`at`).
+    NotReconciled {
+        /// The split in effect.
+        at: TrafficSplit,
+        /// What is in place, as read.
+        in_place: M,
+        /// Why the rewrite failed.
+        error: Error,
+    },
+    /// Brought in line at `at`, but waiting for it to take effect failed or
+    /// was stopped (`error`).
+    Unsettled {
+        /// What the router works on.
+        made: M,
+        /// The split in effect.
+        at: TrafficSplit,
+        /// Why waiting failed.
+        error: Error,
+    },
+    /// Brought in line, then shifted from the split in effect toward the target.
+    Shifted {
+        /// What the router works on.
+        made: M,
+        /// The shift.
+        report: ShiftReport<R>,
+    },
 }
 
 /// A destroy that went ahead.
@@ -149,6 +216,30 @@ pub async fn create<C: Cutover>(
     Created::Made { made, report, undo_failed }
 }
 
+/// Updates an existing cutover: brings what exists in line with `cutover`
+/// (from `prior`) at the split in effect, waits for that, then shifts to
+/// `plan.to` from there. `plan.from` is ignored: the split read is where a
+/// rollback returns.
+pub async fn update<C: Cutover>(
+    cutover: &C,
+    prior: &C::Prior,
+    probe: &dyn GateProbe,
+    plan: &ShiftPlan,
+    stop: &CancellationToken,
+) -> Updated<C::Made, <C::Router as TrafficRouter>::Receipt> {
+    let (at, made) = match cutover.reconcile(prior).await {
+        Reconciled::Unread(e) => return Updated::Unread(e),
+        Reconciled::Failed { at, in_place, error } => return Updated::NotReconciled { at, in_place, error },
+        Reconciled::Done { at, made } => (at, made),
+    };
+    if let Err(error) = cutover.settle(&made, stop).await {
+        return Updated::Unsettled { made, at, error };
+    }
+    let plan = ShiftPlan { from: at, ..plan.clone() };
+    let report = engine::shift(&cutover.router(&made), probe, &plan, stop).await;
+    Updated::Shifted { made, report }
+}
+
 /// Shifts an existing cutover from `plan.from` to `plan.to`.
 pub async fn shift<R: TrafficRouter>(
     router: &R,
@@ -169,7 +260,7 @@ mod tests {
     use crate::engine::OnGateFailure;
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
-    use crate::switch::{DnsCutover, OnDestroy, Side, SwitchSpec, Target};
+    use crate::switch::{DnsCutover, OnDestroy, PriorPair, Side, SwitchSpec, Target};
     use crate::testing::{FakeCloudWatch, FakeElbv2, FakeRoute53};
     use crate::watch::CloudWatchReader;
     use crate::zone::{SyncOptions, Zones};
@@ -261,6 +352,45 @@ mod tests {
             [
                 Routing::Weighted { set_identifier: "blue".into(), weight: 70 },
                 Routing::Weighted { set_identifier: "green".into(), weight: 30 }
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn an_update_renames_at_the_split_in_effect_then_shifts_and_an_unchanged_one_writes_only_the_shift() {
+        let (r53, elb, cutover) = setup();
+        let ungated = ShiftPlan { rollout: None, gate: None, ..plan(30) };
+        assert!(matches!(create(&cutover, &probe(&elb), &ungated, &CancellationToken::new()).await, Created::Made { .. }));
+        let prior = PriorPair {
+            ids: ("blue".into(), "green".into()),
+            blue: Some(cutover.spec.blue.clone()),
+            green: Some(cutover.spec.green.clone()),
+        };
+        let writes = r53.calls("ChangeResourceRecordSets");
+
+        // Nothing changed: only the shift writes, from the 30 % read (not the plan's `from`).
+        let to_40 = ShiftPlan { from: TrafficSplit::ALL_GREEN, ..ShiftPlan { rollout: None, gate: None, ..plan(40) } };
+        let Updated::Shifted { made, report } = update(&cutover, &prior, &probe(&elb), &to_40, &CancellationToken::new()).await else {
+            panic!("no shift")
+        };
+        assert!(made.change.id.is_empty(), "nothing to rewrite: {made:?}");
+        assert_eq!((report.at.green(), report.writes.len()), (40, 1));
+        assert_eq!(r53.calls("ChangeResourceRecordSets"), writes + 1);
+
+        // Green renamed: the pair is rewritten at 40 % first, then shifted to 60 %.
+        let renamed = DnsCutover { spec: SwitchSpec { green: side("ecs", "ecs.elb.amazonaws.com."), ..cutover.spec.clone() }, ..cutover };
+        let to_60 = ShiftPlan { rollout: None, gate: None, ..plan(60) };
+        let Updated::Shifted { made, report } = update(&renamed, &prior, &probe(&elb), &to_60, &CancellationToken::new()).await else {
+            panic!("no shift")
+        };
+        assert!(!made.change.id.is_empty(), "the rename is a change of its own");
+        assert_eq!(report.at.green(), 60);
+        let weights: Vec<Routing> = r53.records(Z).into_iter().map(|r| r.routing).collect();
+        assert_eq!(
+            weights,
+            [
+                Routing::Weighted { set_identifier: "blue".into(), weight: 40 },
+                Routing::Weighted { set_identifier: "ecs".into(), weight: 60 }
             ]
         );
     }

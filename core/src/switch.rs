@@ -9,8 +9,8 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
 
-use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, RecordSet, RecordType, Routing};
-use crate::cutover::{Cutover, Destroyed};
+use crate::aws::route53::{AliasTarget, Change, ChangeAction, ChangeInfo, ChangeStatus, RecordSet, RecordType, Routing};
+use crate::cutover::{Cutover, Destroyed, Reconciled};
 use crate::dns::{canonical_name, display_name};
 use crate::engine::TrafficRouter;
 use crate::error::{Error, Refusal, Result};
@@ -451,6 +451,17 @@ impl TrafficRouter for DnsRouter {
     }
 }
 
+/// The pair as configured before an update.
+#[derive(Debug, Clone)]
+pub struct PriorPair {
+    /// The set identifiers (blue, green) the records have now; a rename replaces them.
+    pub ids: (String, String),
+    /// Blue as configured before; `None` when its record was found gone.
+    pub blue: Option<Side>,
+    /// Green as configured before; `None` when its record was found gone.
+    pub green: Option<Side>,
+}
+
 /// The switch's lifecycle for [`crate::cutover`]: a create adopts an
 /// existing simple record when `adopt`; a destroy goes as `on_destroy` says.
 pub struct DnsCutover {
@@ -470,6 +481,7 @@ pub struct DnsCutover {
 impl Cutover for DnsCutover {
     type Router = DnsRouter;
     type Made = Created;
+    type Prior = PriorPair;
 
     async fn make(&self, split: TrafficSplit) -> Result<Created> {
         create(&self.zone, &self.spec, split, self.adopt).await
@@ -481,6 +493,30 @@ impl Cutover for DnsCutover {
 
     fn router(&self, _made: &Created) -> DnsRouter {
         DnsRouter { zone: self.zone.clone(), spec: self.spec.clone(), sync: self.sync }
+    }
+
+    /// Both records are written again at the split in effect when a side's
+    /// identifier or target changed, or a side is missing; otherwise nothing
+    /// is written (the change id is then empty).
+    async fn reconcile(&self, prior: &PriorPair) -> Reconciled<Created> {
+        let (b, g) = (prior.ids.0.as_str(), prior.ids.1.as_str());
+        let observed = match observe(&self.zone, &self.spec.name, &self.spec.record_type, b, g).await {
+            Ok(o) => o,
+            Err(e) => return Reconciled::Unread(e),
+        };
+        let at = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
+        let unchanged = Created { change: ChangeInfo { id: String::new(), status: ChangeStatus::InSync }, adopted: false };
+        let in_line = prior.blue.as_ref() == Some(&self.spec.blue)
+            && prior.green.as_ref() == Some(&self.spec.green)
+            && observed.blue.is_some()
+            && observed.green.is_some();
+        if in_line {
+            return Reconciled::Done { at, made: unchanged };
+        }
+        match write(&self.zone, &self.spec, at, Some((b, g))).await {
+            Ok(change) => Reconciled::Done { at, made: Created { change, adopted: false } },
+            Err(error) => Reconciled::Failed { at, in_place: unchanged, error },
+        }
     }
 
     async fn unmake(&self, made: &Created) -> Result<()> {

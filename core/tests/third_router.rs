@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use bluegreen_core::cutover::{self, Created, Cutover, Destroyed};
+use bluegreen_core::cutover::{self, Created, Cutover, Destroyed, Reconciled, Updated};
 use bluegreen_core::engine::{OnGateFailure, ShiftOutcome, ShiftPlan, TrafficRouter};
 use bluegreen_core::gate::{GateProbe, HealthGate, HttpCheck};
 use bluegreen_core::legacy::HealthCounts;
@@ -77,6 +77,8 @@ struct GroupCutover {
 impl Cutover for GroupCutover {
     type Router = GroupRouter;
     type Made = u32;
+    /// Nothing to rename or retarget: the group is the whole configuration.
+    type Prior = ();
 
     async fn make(&self, split: TrafficSplit) -> Result<u32> {
         Ok(self.service.put(&self.group, split))
@@ -84,6 +86,13 @@ impl Cutover for GroupCutover {
 
     fn router(&self, _made: &u32) -> GroupRouter {
         GroupRouter { service: self.service.clone(), group: self.group.clone() }
+    }
+
+    async fn reconcile(&self, _prior: &()) -> Reconciled<u32> {
+        match self.router(&0).observe().await {
+            Ok(at) => Reconciled::Done { at, made: 0 },
+            Err(e) => Reconciled::Unread(e),
+        }
     }
 
     async fn unmake(&self, _made: &u32) -> Result<()> {
@@ -206,4 +215,24 @@ async fn a_third_routers_create_blocked_by_its_gate_makes_nothing() {
     let created = cutover::create(&cutover, &probe, &plan(), &CancellationToken::new()).await;
     assert!(matches!(created, Created::Blocked { at: TrafficSplit::ALL_BLUE, .. }), "{created:?}");
     assert!(service.writes.lock().unwrap().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_third_routers_update_shifts_from_the_split_in_effect() {
+    let (service, cutover) = cutover();
+    let probe = Probe { healthy_checks: u32::MAX, reads: AtomicU32::new(0) };
+    let stop = CancellationToken::new();
+    service.put("eg-1", split(30));
+    // The plan's `from` is not what is in effect; the update reads it.
+    let to_zero = ShiftPlan { to: TrafficSplit::ALL_BLUE, ..plan() };
+    let Updated::Shifted { report, .. } = cutover::update(&cutover, &(), &probe, &to_zero, &stop).await else {
+        panic!("the update did not shift")
+    };
+    assert!(matches!(report.outcome, ShiftOutcome::Reached), "{:?}", report.outcome);
+    assert_eq!(service.weights("eg-1"), Some((100, 0)));
+    // A group that is gone cannot be read: nothing is written.
+    service.groups.lock().unwrap().clear();
+    let writes = service.writes.lock().unwrap().len();
+    assert!(matches!(cutover::update(&cutover, &(), &probe, &plan(), &stop).await, Updated::Unread(_)));
+    assert_eq!(service.writes.lock().unwrap().len(), writes);
 }

@@ -5,10 +5,11 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bluegreen_core::aws::elbv2::Condition;
-use bluegreen_core::canary::{self, AlbCutover, AlbRouter, CanaryIds, CanarySpec, OnDestroy, TestRoute};
-use bluegreen_core::cutover::Cutover;
+use bluegreen_core::canary::{self, AlbCutover, CanaryIds, CanarySpec, OnDestroy, TestRoute};
+use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::duration;
 use bluegreen_core::engine::ShiftPlan;
+use bluegreen_core::gate::AwsGateProbe;
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::{Error, Refusal};
 use schemars::JsonSchema;
@@ -206,10 +207,9 @@ impl CanaryModel {
         })
     }
 
-    /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
-    fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
+    /// The engine's plan to the configured traffic; an error for a value that cannot be converted.
+    fn shift_plan(&self) -> Result<ShiftPlan, Diagnostics> {
         common::shift_plan(
-            from,
             &self.traffic,
             self.rollout.as_ref(),
             self.health_gate.as_ref(),
@@ -468,7 +468,7 @@ impl ResourceImpl for CanaryResource {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let plan = match planned.shift_plan(TrafficSplit::ALL_BLUE) {
+        let plan = match planned.shift_plan() {
             Ok(p) => p,
             Err(diags) => return Applied { state: None, diags },
         };
@@ -487,37 +487,30 @@ impl ResourceImpl for CanaryResource {
     async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel, private: &mut CanaryPrivate) -> Applied<CanaryModel> {
         // With the weighted rule deleted (see read) there is no prior rule to update: make it as planned.
         let prior_spec = if private.weighted_rule_missing { planned.spec() } else { prior.spec() };
-        let (prior_spec, spec) = match (prior_spec, planned.spec()) {
-            (Ok(a), Ok(b)) => (a, b),
-            (Err(d), _) | (_, Err(d)) => return Applied { state: Some(prior), diags: d },
+        let (prior_spec, cutover, plan) = match (prior_spec, planned.cutover(ctx), planned.shift_plan()) {
+            (Ok(a), Ok(c), Ok(p)) => (a, c, p),
+            (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => return Applied { state: Some(prior), diags: d },
         };
-        let api = ctx.clients.elbv2.as_ref();
-        let mut ids = prior.ids();
-        let observed = match canary::observe(api, &spec.listener_arn, &ids).await {
-            Ok(o) => o,
-            Err(e) => return Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the canary rules") },
-        };
-        ids.test_rule_arn = observed.test_rule.as_ref().map(|r| r.arn.clone());
-        let from = observed.split(&prior_spec.blue_target_group, &prior_spec.green_target_group).unwrap_or(TrafficSplit::ALL_BLUE);
-        let ids = match canary::update(api, &prior_spec, &spec, &ids, from).await {
-            Ok(ids) => {
+        let probe = AwsGateProbe::new(&ctx.clients);
+        match cutover::update(&cutover, &(prior_spec, prior.ids()), &probe, &plan, &ctx.stop).await {
+            Updated::Unread(e) => Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the canary rules") },
+            Updated::NotReconciled { at, in_place, error } => Applied {
+                state: Some(prior.with_reality(at, &in_place)),
+                diags: common::error_from(&error, refusal_path(&error), "Updating the canary rules"),
+            },
+            Updated::Unsettled { made, at, error } => {
                 *private = CanaryPrivate::default();
-                ids
+                Applied {
+                    state: Some(planned.with_reality(at, &made)),
+                    diags: common::error_from(&error, None, "Updating the canary rules"),
+                }
             }
-            Err(e) => {
-                return Applied {
-                    state: Some(prior.with_reality(from, &ids)),
-                    diags: common::error_from(&e, refusal_path(&e), "Updating the canary rules"),
-                };
+            Updated::Shifted { made, report } => {
+                *private = CanaryPrivate::default();
+                let mut diags = Diagnostics::new();
+                common::outcome_diags(&report.outcome, report.at, plan.to, &mut diags, "The listener now forwards");
+                Applied { state: Some(planned.with_reality(report.at, &made)), diags }
             }
-        };
-        match planned.shift_plan(from) {
-            Ok(plan) => {
-                let router = AlbRouter { api: ctx.clients.elbv2.clone(), spec, ids };
-                let (at, _, diags) = common::shift(ctx, &router, &plan, "The listener now forwards").await;
-                Applied { state: Some(planned.with_reality(at, &router.ids)), diags }
-            }
-            Err(diags) => Applied { state: Some(planned.with_reality(from, &ids)), diags },
         }
     }
 

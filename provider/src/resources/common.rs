@@ -813,10 +813,10 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
     }
 }
 
-/// The engine's plan for moving `from` → `to` with a resource's rollout,
-/// gate and `on_gate_failure`.
+/// The engine's plan for moving to `traffic` with a resource's rollout,
+/// gate and `on_gate_failure`. Its `from` is left at all blue:
+/// `cutover::create` and `cutover::update` start from what they make or find.
 pub fn shift_plan(
-    from: TrafficSplit,
     traffic: &Val<i64>,
     rollout_model: Option<&impl RolloutFields>,
     gate_model: Option<&HealthGateModel>,
@@ -830,7 +830,7 @@ pub fn shift_plan(
         return Err(d);
     };
     Ok(ShiftPlan {
-        from,
+        from: TrafficSplit::ALL_BLUE,
         to,
         rollout: rollout(rollout_model, defaults.resource)?,
         gate: gate(gate_model, defaults)?,
@@ -906,17 +906,6 @@ pub async fn create<C: Cutover>(
         }
     };
     (kept, diags)
-}
-
-/// Shifts an existing cutover as `plan` says: the split in effect at the
-/// end, the receipts of its writes, and diagnostics (`now` says where
-/// traffic is, e.g. "Route 53 now answers").
-pub async fn shift<R: TrafficRouter>(ctx: &Ctx, router: &R, plan: &ShiftPlan, now: &str) -> (TrafficSplit, Vec<R::Receipt>, Diagnostics) {
-    let probe = AwsGateProbe::new(&ctx.clients);
-    let report = cutover::shift(router, &probe, plan, &ctx.stop).await;
-    let mut diags = Diagnostics::new();
-    outcome_diags(&report.outcome, report.at, plan.to, &mut diags, now);
-    (report.at, report.writes, diags)
 }
 
 /// `traffic` as a split, once known and in range.

@@ -8,10 +8,11 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use bluegreen_core::aws::route53::ChangeInfo;
 use bluegreen_core::aws::route53::{AliasTarget, RecordType};
-use bluegreen_core::cutover::Cutover;
+use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::dns::{canonical_name, display_name};
 use bluegreen_core::engine::ShiftPlan;
-use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, DnsRouter, Observed, OnDestroy, Side, SwitchSpec, Target};
+use bluegreen_core::gate::AwsGateProbe;
+use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, Observed, OnDestroy, PriorPair, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::zone::{SyncOptions, Zone};
 use bluegreen_core::{duration, Error};
@@ -78,24 +79,33 @@ impl SwitchModel {
 
     /// The engine's view. Only called at apply, when everything is known.
     fn spec(&self) -> Result<SwitchSpec, Diagnostics> {
-        let side = |m: Option<&SideModel>| -> Result<Side, Diagnostics> {
-            let m = m.ok_or_else(|| not_known_at_apply(SwitchResource::TYPE_NAME))?;
-            let target = match &m.alias {
-                Some(a) => Target::Alias(AliasTarget {
-                    dns_name: canonical_name(Self::needed(&a.name)?),
-                    hosted_zone_id: Self::needed(&a.zone_id)?.clone(),
-                    evaluate_target_health: *Self::needed(&a.evaluate_target_health)?,
-                }),
-                None => Target::Records { values: Self::needed(&m.records)?.clone(), ttl: *Self::needed(&m.ttl)? },
-            };
-            Ok(Side { set_identifier: Self::needed(&m.set_identifier)?.clone(), target })
-        };
+        let side = |m: Option<&SideModel>| Self::side(m.ok_or_else(|| not_known_at_apply(SwitchResource::TYPE_NAME))?);
         Ok(SwitchSpec {
             name: canonical_name(Self::needed(&self.name)?),
             record_type: RecordType::parse(Self::needed(&self.r#type)?),
             blue: side(self.blue.as_ref())?,
             green: side(self.green.as_ref())?,
         })
+    }
+
+    /// One side in the engine's terms.
+    fn side(m: &SideModel) -> Result<Side, Diagnostics> {
+        let target = match &m.alias {
+            Some(a) => Target::Alias(AliasTarget {
+                dns_name: canonical_name(Self::needed(&a.name)?),
+                hosted_zone_id: Self::needed(&a.zone_id)?.clone(),
+                evaluate_target_health: *Self::needed(&a.evaluate_target_health)?,
+            }),
+            None => Target::Records { values: Self::needed(&m.records)?.clone(), ttl: *Self::needed(&m.ttl)? },
+        };
+        Ok(Side { set_identifier: Self::needed(&m.set_identifier)?.clone(), target })
+    }
+
+    /// The pair as this (prior) state has it, for an update: a side refresh found gone (or that does not convert) is
+    /// `None`, so the update writes it again.
+    fn prior_pair(&self) -> PriorPair {
+        let side = |m: Option<&SideModel>| m.and_then(|m| Self::side(m).ok());
+        PriorPair { ids: self.ids(), blue: side(self.blue.as_ref()), green: side(self.green.as_ref()) }
     }
 
     fn destroy_mode(&self) -> Result<OnDestroy, Diagnostics> {
@@ -105,10 +115,9 @@ impl SwitchModel {
         })
     }
 
-    /// The engine's plan from `from` to the configured traffic; an error for a value that cannot be converted.
-    fn shift_plan(&self, from: TrafficSplit) -> Result<ShiftPlan, Diagnostics> {
+    /// The engine's plan to the configured traffic; an error for a value that cannot be converted.
+    fn shift_plan(&self) -> Result<ShiftPlan, Diagnostics> {
         common::shift_plan(
-            from,
             &self.traffic,
             self.rollout.as_ref(),
             self.health_gate.as_ref(),
@@ -230,7 +239,7 @@ impl ResourceImpl for SwitchResource {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let plan = match planned.shift_plan(TrafficSplit::ALL_BLUE) {
+        let plan = match planned.shift_plan() {
             Ok(p) => p,
             Err(diags) => return Applied { state: None, diags },
         };
@@ -254,53 +263,34 @@ impl ResourceImpl for SwitchResource {
     }
 
     async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
-        let (spec, sync) = match (planned.spec(), planned.sync()) {
-            (Ok(spec), Ok(sync)) => (spec, sync),
+        let (cutover, plan) = match (planned.cutover(ctx), planned.shift_plan()) {
+            (Ok(c), Ok(p)) => (c, p),
             (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
         };
-        let zone = planned.zone(ctx);
-        let (old_b, old_g) = prior.ids();
-        let observed = match dns_switch::observe(&zone, &spec.name, &spec.record_type, &old_b, &old_g).await {
-            Ok(o) => o,
-            Err(e) => return Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the switch") },
-        };
-        let from = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
-        let mut model = planned.clone();
-        let mut diags = Diagnostics::new();
-        // Targets, identifiers or a missing side: rewrite both records at the current split first.
-        let sides_differ =
-            prior.blue != planned.blue || prior.green != planned.green || observed.blue.is_none() || observed.green.is_none();
-        if sides_differ {
-            let renamed = Some((old_b.as_str(), old_g.as_str()));
-            match dns_switch::write(&zone, &spec, from, renamed).await {
-                Ok(change) => {
-                    if let Err(e) = zone.wait_insync(&change, sync, &ctx.stop).await {
-                        report(&mut diags, &e, None, "Waiting for Route 53");
-                        return Applied { state: Some(model.with_reality(from, Some(change.id))), diags };
-                    }
-                    if !change.id.is_empty() {
-                        model.change_id = Val::Known(change.id);
-                    }
-                }
-                Err(e) => {
-                    // The prior state with the real split (and its own change_id).
-                    let state = prior.with_reality(from, None);
-                    return Applied { state: Some(state), diags: common::error_from(&e, None, "Updating the record sets") };
-                }
+        let probe = AwsGateProbe::new(&ctx.clients);
+        match cutover::update(&cutover, &prior.prior_pair(), &probe, &plan, &ctx.stop).await {
+            Updated::Unread(e) => Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the switch") },
+            // The prior state with the real split (and its own change_id).
+            Updated::NotReconciled { at, error, .. } => {
+                Applied { state: Some(prior.with_reality(at, None)), diags: common::error_from(&error, None, "Updating the record sets") }
             }
-        } else if model.change_id.is_unknown() {
-            model.change_id = prior.change_id.clone();
+            Updated::Unsettled { made, at, error } => {
+                let mut diags = Diagnostics::new();
+                report(&mut diags, &error, None, "Waiting for Route 53");
+                Applied { state: Some(planned.with_reality(at, Some(made.change.id))), diags }
+            }
+            Updated::Shifted { made, report } => {
+                let mut model = planned;
+                // The records' own change when they were written again, else the prior one, until a shift writes.
+                model.change_id = match made.change.id {
+                    id if !id.is_empty() => Val::Known(id),
+                    _ => prior.change_id.clone(),
+                };
+                let mut diags = Diagnostics::new();
+                common::outcome_diags(&report.outcome, report.at, plan.to, &mut diags, "Route 53 now answers");
+                Applied { state: Some(model.with_reality(report.at, last_change(&report.writes))), diags }
+            }
         }
-        let plan = match model.shift_plan(from) {
-            Ok(p) => p,
-            Err(d) => {
-                diags.extend(d);
-                return Applied { state: Some(model.with_reality(from, None)), diags };
-            }
-        };
-        let router = DnsRouter { zone, spec, sync };
-        let (at, writes, diags) = common::shift(ctx, &router, &plan, "Route 53 now answers").await;
-        Applied { state: Some(model.with_reality(at, last_change(&writes))), diags }
     }
 
     async fn delete(ctx: &Ctx, prior: SwitchModel) -> Applied<SwitchModel> {
