@@ -62,18 +62,6 @@ impl<T> Val<T> {
         !self.is_null()
     }
 
-    /// The value, or `default` when null; `None` while unknown.
-    pub fn or_default_known(&self, default: T) -> Option<T>
-    where
-        T: Clone,
-    {
-        match self {
-            Val::Known(t) => Some(t.clone()),
-            Val::Null => Some(default),
-            Val::Unknown => None,
-        }
-    }
-
     /// Sets a value Terraform left null (an optional+computed attribute the
     /// user did not set). A configured value is kept as written: Terraform
     /// rejects results that change configuration.
@@ -88,6 +76,15 @@ impl<T> Val<T> {
     /// known: a missing one is this provider's bug, said so, not defaulted again.
     pub fn needed(&self, resource: &str) -> Result<&T, Diagnostics> {
         self.known().ok_or_else(|| not_known_at_apply(resource))
+    }
+
+    /// An optional value without a default at apply: `None` when not set,
+    /// and, like [`Val::needed`], this provider's bug while unknown.
+    pub fn optional(&self, resource: &str) -> Result<Option<&T>, Diagnostics> {
+        match self {
+            Val::Null => Ok(None),
+            _ => self.needed(resource).map(Some),
+        }
     }
 
     /// The known value mapped; null and unknown stay as they are.

@@ -426,10 +426,7 @@ fn duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, resourc
 
 /// An optional duration attribute without a default: `None` when not set.
 fn optional_duration_at(v: &Val<String>, path: impl FnOnce() -> Path, what: &str, resource: &str) -> Result<Option<Duration>, Diagnostics> {
-    match v {
-        Val::Null => Ok(None),
-        _ => duration_at(v, path, what, resource).map(Some),
-    }
+    v.optional(resource)?.map(|text| duration::parse(text).map_err(|_| unusable(path(), what, text))).transpose()
 }
 
 /// A whole-number attribute with a schema default, in the engine's type.
@@ -440,10 +437,7 @@ fn count_at<T: TryFrom<i64>>(v: &Val<i64>, path: impl FnOnce() -> Path, what: &s
 
 /// An optional list attribute: empty when not set.
 fn list_at<'a, T>(v: &'a Val<Vec<T>>, resource: &str) -> Result<&'a [T], Diagnostics> {
-    match v {
-        Val::Null => Ok(&[]),
-        _ => v.needed(resource).map(Vec::as_slice),
-    }
+    Ok(v.optional(resource)?.map_or(&[], Vec::as_slice))
 }
 
 pub fn rollout(r: Option<&impl RolloutFields>, resource: &str) -> Result<Option<Rollout>, Diagnostics> {
@@ -526,11 +520,7 @@ fn listener_load_balancer(listener_arn: &str) -> Option<String> {
 
 /// A target group the canary defaults to its own: `None` when neither is set.
 fn known_or(v: &Val<String>, default: Option<&String>, resource: &str) -> Result<Option<String>, Diagnostics> {
-    match v {
-        Val::Known(s) => Ok(Some(s.clone())),
-        Val::Null => Ok(default.cloned()),
-        Val::Unknown => Err(crate::typed::not_known_at_apply(resource)),
-    }
+    Ok(v.optional(resource)?.or(default).cloned())
 }
 
 /// Green's target group of a metric gate: validation requires one (the switch) or the canary supplies its own.
@@ -585,10 +575,7 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Opti
             window: duration_at(&e.window, || at(&["error_rate", "window"]), "window", resource)?,
             min_requests: count_at(&e.min_requests, || at(&["error_rate", "min_requests"]), "min_requests", resource)?,
             max_percent: *e.max_percent.needed(resource)?,
-            max_percent_over_blue: match e.max_percent_over_blue {
-                Val::Null => None,
-                ref v => Some(*v.needed(resource)?),
-            },
+            max_percent_over_blue: e.max_percent_over_blue.optional(resource)?.copied(),
             own_load_balancer: defaults.own_load_balancer,
         }),
         None => None,
@@ -976,24 +963,24 @@ mod tests {
         assert_eq!((e.window, e.min_requests), (Duration::from_secs(300), 100));
     }
 
-    /// A gate block as the adapter hands it over: the schema's defaults filled in.
+    /// A gate block as the adapter hands it over: the schema's defaults filled in (through the switch's model).
     fn defaulted_gate() -> HealthGateModel {
-        with_schema_defaults(&HealthGateModel::default())
+        defaulted(HealthGateModel::default())
     }
 
     fn defaulted_error_rate() -> ErrorRateModel {
-        with_schema_defaults(&ErrorRateModel {
+        let e = ErrorRateModel {
             green_target_group_arn: Val::Known("arn:aws:elasticloadbalancing:eu-west-1:000000000000:targetgroup/g/1".into()),
             max_percent: Val::Known(1.0),
             ..ErrorRateModel::default()
-        })
+        };
+        defaulted(HealthGateModel { error_rate: Some(e), ..HealthGateModel::default() }).error_rate.unwrap()
     }
 
-    fn with_schema_defaults<T: Serialize + serde::de::DeserializeOwned + JsonSchema>(m: &T) -> T {
-        let schema = crate::schema::Schema::of::<T>(0);
-        let mut v = crate::typed::encode(m, &schema.implied_type()).unwrap();
-        crate::schema::apply_defaults(&schema.block, &mut v);
-        crate::typed::decode(&v).unwrap()
+    fn defaulted(g: HealthGateModel) -> HealthGateModel {
+        use crate::resources::switch::{SwitchModel, SwitchResource};
+        let m = crate::resource::with_defaults::<SwitchResource>(SwitchModel { health_gate: Some(g), ..SwitchModel::default() });
+        m.health_gate.unwrap()
     }
 
     #[test]
