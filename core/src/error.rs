@@ -55,6 +55,11 @@ pub struct AwsError {
     /// The SDK's own error, when the failure came from the SDK.
     #[source]
     pub source: Option<Arc<dyn std::error::Error + Send + Sync>>,
+    /// An earlier attempt of this same call went out and its answer was lost
+    /// (no answer, a 5xx), and this error is what a retry met. Only then can
+    /// an error that says "already there" be that attempt's own effect; on a
+    /// first attempt it is a definite refusal.
+    pub after_lost_answer: bool,
 }
 
 impl fmt::Display for AwsError {
@@ -69,12 +74,18 @@ impl fmt::Display for AwsError {
 impl AwsError {
     /// A failure of `operation` with no AWS error code.
     pub fn new(operation: &'static str, kind: AwsErrorKind, message: impl Into<String>) -> Self {
-        Self { operation, kind, code: None, message: message.into(), request_id: None, source: None }
+        Self { operation, kind, code: None, message: message.into(), request_id: None, source: None, after_lost_answer: false }
     }
 
     /// Adds the AWS error code.
     pub fn with_code(mut self, code: impl Into<String>) -> Self {
         self.code = Some(code.into());
+        self
+    }
+
+    /// Marks the error as met by a retry after an attempt whose answer was lost.
+    pub fn after_lost_answer(mut self) -> Self {
+        self.after_lost_answer = true;
         self
     }
 }

@@ -290,7 +290,26 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
     }
     let adopted = changes.len() == 3;
     let comment = if adopted { format!("bluegreen: adopt {label}") } else { format!("bluegreen: create {label}") };
-    let change = submit(zone, spec, &comment, &changes, Some(split)).await?;
+    let change = match submit(zone, spec, &comment, &changes, Some(split)).await {
+        // Route 53 refused the CREATE on a first attempt: another writer (a
+        // second resource of this apply, another workspace) made a record set
+        // of the pair after the read above. It is theirs, not ours to adopt.
+        Err(Error::Aws(e)) if e.code.as_deref() == Some("InvalidChangeBatch") && !e.after_lost_answer => {
+            let now = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+            let Some(theirs) = now.blue.as_ref().or(now.green.as_ref()) else { return Err(e.into()) };
+            return Err(Error::Refused {
+                kind: Refusal::WeightedRecordExists,
+                found: format!(
+                    "{label}: a weighted record set with set_identifier {:?} was created by another writer while this switch was \
+                     being created (Route 53: {}).",
+                    theirs.set_identifier().unwrap_or_default(),
+                    e.message
+                ),
+                set_identifiers: Some((spec.blue.set_identifier.clone(), spec.green.set_identifier.clone())),
+            });
+        }
+        other => other?,
+    };
     Ok(Created { change, adopted })
 }
 
@@ -714,6 +733,27 @@ mod tests {
         write(&zone, &spec(), t(50), None).await.unwrap();
         assert_eq!(split_now(&zone).await, Some(t(50)));
         assert_eq!(fake.batches().len(), 2, "applied once, not twice");
+    }
+
+    /// Two switches of one apply on one name (spelled differently): both read
+    /// an empty name, both send CREATE. The second's refusal is definite, so
+    /// it must not take over the records the first wrote.
+    #[tokio::test]
+    async fn a_second_create_on_the_same_name_is_refused_not_taken_over() {
+        let (fake, zone) = setup();
+        let (first, second) = (spec(), canonical(SwitchSpec { name: "API.example.com.".into(), ..spec() }));
+        let (a, b) = tokio::join!(create(&zone, &first, t(0), false), create(&zone, &second, t(0), false));
+        let mut results = [a.map(|_| ()), b.map(|_| ())];
+        results.sort_by_key(|r| r.is_err());
+        assert!(results[0].is_ok(), "one create succeeds");
+        let e = results[1].as_ref().unwrap_err();
+        assert!(matches!(e, Error::Refused { kind: Refusal::WeightedRecordExists, .. }) && e.to_string().contains("another writer"), "{e}");
+        assert_eq!(fake.records(Z).len(), 2, "one pair, written once");
+    }
+
+    fn canonical(mut s: SwitchSpec) -> SwitchSpec {
+        s.name = crate::dns::canonical_name(&s.name);
+        s
     }
 
     #[tokio::test]

@@ -254,6 +254,9 @@ impl Pacer {
         let mut retries = 0u32;
         let mut ambiguous = 0u32;
         let mut waited = Duration::ZERO;
+        // Whether an attempt went out and its answer was lost: it may have
+        // been carried out, so what a retry meets may be its effect.
+        let mut lost = false;
         let stop = if stoppable() { self.stop.clone() } else { CancellationToken::new() };
         loop {
             // After a stop, calls still go out (a read-back must), but wait for nothing.
@@ -274,7 +277,12 @@ impl Pacer {
                     self.limiter.succeeded();
                     return Ok(v);
                 }
-                Err(e) => self.locate(e),
+                Err(e) => {
+                    let mut e = self.locate(e);
+                    e.after_lost_answer |= lost;
+                    lost |= e.kind == AwsErrorKind::Ambiguous;
+                    e
+                }
             };
             let throttle = matches!(err.kind, AwsErrorKind::Throttling | AwsErrorKind::PriorRequestNotComplete);
             if err.kind == AwsErrorKind::Throttling {
@@ -466,6 +474,39 @@ mod tests {
         let (count, f) = failing(2, || AwsError::new("CreateRule", AwsErrorKind::Ambiguous, "503"));
         assert_eq!(p.call("CreateRule", f).await.unwrap(), 2);
         assert_eq!(count.load(Ordering::SeqCst), 3);
+    }
+
+    /// Only an error met by a retry after a lost answer may be that attempt's
+    /// own effect: the flag that lets a caller read back.
+    #[tokio::test(start_paused = true)]
+    async fn an_error_is_marked_after_a_lost_answer_only() {
+        let p = pacer(RetryPolicy::default(), CancellationToken::new());
+        let batch = |code: &'static str| AwsError::new("ChangeResourceRecordSets", AwsErrorKind::Invalid, "exists").with_code(code);
+        // A definite refusal on the first attempt.
+        let r: Result<(), _> = p.call("ChangeResourceRecordSets", || futures::future::ready(Err(batch("InvalidChangeBatch")))).await;
+        assert!(!r.unwrap_err().after_lost_answer);
+        // A throttle (nothing done), then the refusal: still definite.
+        let n = AtomicU32::new(0);
+        let r: Result<(), _> = p
+            .call("ChangeResourceRecordSets", || {
+                let first = n.fetch_add(1, Ordering::SeqCst) == 0;
+                futures::future::ready(Err(if first { throttle() } else { batch("InvalidChangeBatch") }))
+            })
+            .await;
+        assert!(!r.unwrap_err().after_lost_answer);
+        // A 5xx (may have landed), then the refusal: possibly its own effect.
+        let n = AtomicU32::new(0);
+        let r: Result<(), _> = p
+            .call("ChangeResourceRecordSets", || {
+                let first = n.fetch_add(1, Ordering::SeqCst) == 0;
+                futures::future::ready(Err(if first {
+                    AwsError::new("ChangeResourceRecordSets", AwsErrorKind::Ambiguous, "503")
+                } else {
+                    batch("InvalidChangeBatch")
+                }))
+            })
+            .await;
+        assert!(r.unwrap_err().after_lost_answer);
     }
 
     #[tokio::test(start_paused = true)]

@@ -41,7 +41,7 @@ where
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => (AwsErrorKind::Ambiguous, None, chain(&err)),
         _ => (AwsErrorKind::Other, err.code().map(str::to_string), chain(&err)),
     };
-    AwsError { operation, kind, code, message, request_id, source: Some(std::sync::Arc::new(err)) }
+    AwsError { operation, kind, code, message, request_id, source: Some(std::sync::Arc::new(err)), after_lost_answer: false }
 }
 
 /// An error and its sources as one line of `Display`s, never `Debug`: the

@@ -185,7 +185,9 @@ impl Zone {
 
     /// Sends a batch of requests; when Route 53 rejects a merged batch as
     /// invalid (nothing was applied), halves it until each invalid request
-    /// stands alone. Every request gets an answer.
+    /// stands alone. Every request gets an answer. A rejection met by a retry
+    /// after a lost answer is not split: that attempt may have landed, and
+    /// each request reads back what Route 53 holds instead.
     async fn send_batch(&self, batch: Vec<Request>) {
         let mut work = vec![batch];
         while let Some(group) = work.pop() {
@@ -194,7 +196,7 @@ impl Zone {
             let result = self.send(&comment, &changes).await;
             if group.len() > 1 {
                 if let Err(e) = &result {
-                    if e.kind == AwsErrorKind::Invalid {
+                    if e.kind == AwsErrorKind::Invalid && !e.after_lost_answer {
                         tracing::debug!(zone = %self.id, requests = group.len(), error = %e, "merged batch rejected; splitting it to find the invalid change");
                         let mut group = group;
                         let second = group.split_off(group.len() / 2);
