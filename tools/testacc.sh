@@ -20,6 +20,7 @@
 # ACC_FULL="..."      the versions that run every suite (default "1.15.5 1.0.3"); the other versions of ACC_VERSIONS
 #                     run the edit-sequence suite and the import tests (ACC_FULL=1.6.6: everything on 1.6.6 too)
 # ACC_FILTER=...      pass one libtest name filter to every run (e.g. ACC_FILTER=import)
+# ACC_SUITES="..."    only these suites (e.g. ACC_SUITES="switch canary"; default: every suite of tests/tests/)
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -69,15 +70,17 @@ for s in "${!BIN[@]}"; do
 done
 RUNS=()
 is_full() { [[ " $FULL " == *" $1 "* ]]; }
+SELECTED="${ACC_SUITES:-}"
+selected() { [[ -z "$SELECTED" || " $SELECTED " == *" $1 "* ]]; }
 for s in $SUITES_BY_LENGTH; do
-  [[ -n "${BIN[$s]:-}" ]] || continue
+  [[ -n "${BIN[$s]:-}" ]] && selected "$s" || continue
   for v in $VERSIONS; do is_full "$v" && RUNS+=("$v $s"); done
 done
 for v in $VERSIONS; do
   is_full "$v" && continue
-  [[ -n "${BIN[edits]:-}" ]] && RUNS+=("$v edits")
+  [[ -n "${BIN[edits]:-}" ]] && selected edits && RUNS+=("$v edits")
   # The import tests live in these suites (grep -n 'fn .*import' tests/tests/*.rs).
-  for s in switch canary faults; do [[ -n "${BIN[$s]:-}" ]] && RUNS+=("$v $s import"); done
+  for s in switch canary faults; do [[ -n "${BIN[$s]:-}" ]] && selected "$s" && RUNS+=("$v $s import"); done
 done
 [[ -n "${BIN[edits]:-}" ]] || { say "cargo built no edits suite (tests/tests/edits.rs): the matrix would not edit configurations" >&2; exit 1; }
 say "${#RUNS[@]} runs, $JOBS at once, --test-threads=$THREADS each"

@@ -140,6 +140,13 @@ fn refused(kind: Refusal, found: String) -> Error {
     Error::Refused { kind, found, set_identifiers: None }
 }
 
+/// Whether a create (or an update, with the canary's own rules in `ids`) would find its priorities taken, from one
+/// read of the listener's rules and without a write: the refusal it would meet. For checking at plan time.
+pub async fn check_priorities_free(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds) -> Result<()> {
+    let mine: Vec<&str> = std::iter::once(ids.rule_arn.as_str()).chain(ids.test_rule_arn.as_deref()).filter(|a| !a.is_empty()).collect();
+    check_priorities(api, spec, &mine).await.map(|_| ())
+}
+
 /// Checks that the priorities are free on the listener (except for rules in `mine`).
 async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<Vec<Rule>> {
     let rules = api.describe_rules(&spec.listener_arn).await?;
@@ -261,18 +268,51 @@ async fn finish_test_rule(api: &dyn Elbv2Api, spec: &CanarySpec, mut ids: Canary
 pub enum OnDestroy {
     /// Remove the rules; refused while green has traffic, which would fall back to the listener's default action.
     Delete,
-    /// Point the listener's default action at the side holding 100 %, then remove the rules.
+    /// Leave the side holding 100 % with the requests the canary routed, then remove the canary's rules: see
+    /// [`Promotion`].
     Promote,
+}
+
+/// Where a promoting destroy leaves the requests the canary's weighted rule routed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Promotion {
+    /// The rule matches every request (`/*`): the listener's default action forwards to the side at 100 %, and the
+    /// rules are removed.
+    DefaultAction,
+    /// The rule matches some requests (hosts or paths): it stays, at its priority and with its conditions, as a plain
+    /// forward to the side at 100 %, no longer managed; the test rule is removed and the default action is untouched,
+    /// so requests the canary never routed go where they went before.
+    PlainRule,
+}
+
+impl CanarySpec {
+    /// How a promoting destroy of this canary leaves the listener.
+    pub fn promotion(&self) -> Promotion {
+        if self.hosts.is_empty() && self.paths.is_empty() {
+            Promotion::DefaultAction
+        } else {
+            Promotion::PlainRule
+        }
+    }
 }
 
 /// Removes the canary's rules as `mode` says; refuses when that would move requests at once.
 pub async fn destroy(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds, mode: OnDestroy) -> Result<()> {
     let now = observe(api, &spec.listener_arn, ids).await?;
+    let mut keep = None;
     if let Some(winner) = destroy_refusal(&now, spec, mode)? {
-        api.modify_listener_default(&spec.listener_arn, &spec.only(winner)).await?;
+        match (spec.promotion(), &now.rule) {
+            (Promotion::DefaultAction, _) => api.modify_listener_default(&spec.listener_arn, &spec.only(winner)).await?,
+            (Promotion::PlainRule, Some(rule)) => {
+                // The rule's own conditions, as the listener holds them: it keeps routing exactly what it routed.
+                api.modify_rule(&rule.arn, &rule.conditions, &spec.only(winner)).await?;
+                keep = Some(rule.arn.as_str());
+            }
+            (Promotion::PlainRule, None) => {}
+        }
     }
-    for arn in now.test_rule.iter().chain(now.rule.iter()).map(|r| r.arn.clone()) {
-        match api.delete_rule(&arn).await {
+    for arn in now.test_rule.iter().chain(now.rule.iter()).map(|r| r.arn.as_str()).filter(|arn| Some(*arn) != keep) {
+        match api.delete_rule(arn).await {
             Err(e) if e.kind != AwsErrorKind::NotFound => return Err(e.into()),
             _ => {}
         }
@@ -562,7 +602,7 @@ mod tests {
     /// Found with the fault-injecting proxy: a CreateRule whose answer was
     /// lost left the rule behind, the SDK's retry met PriorityInUse, and the
     /// create failed; every later apply refused the "foreign" rule.
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn rules_created_without_an_answer_are_read_back_not_left_behind() {
         let f = fake();
         let api = LandsThenFails { inner: f.clone(), ops: std::sync::Mutex::new(vec!["CreateRule", "CreateRule"]) };
@@ -570,13 +610,24 @@ mod tests {
         assert_eq!(f.rules(L).len(), 2, "exactly the two rules");
         assert_eq!(weights(&f, &ids.rule_arn), [(BLUE.to_string(), Some(80)), (GREEN.to_string(), Some(20))]);
         assert!(f.rules(L).iter().any(|r| Some(&r.arn) == ids.test_rule_arn.as_ref() && r.priority == Some(99)));
-        // The SDK's retry of such a call: PriorityInUse, and the rule there is ours.
+        // The pacer's retry of such a call meets PriorityInUse, and the rule there is ours.
         let f = fake();
-        f.fault("CreateRule", Fault::Pass);
-        let main = f.create_rule(L, 100, &spec().conditions(), &spec().forward(t(0))).await.unwrap();
-        let again = create_rule(f.as_ref(), L, 100, &spec().conditions(), &spec().forward(t(0))).await.unwrap();
-        assert_eq!(again.arn, main.arn);
-        // A rule at that priority with other conditions is not taken.
+        let lost = Arc::new(LandsThenFails { inner: f.clone(), ops: std::sync::Mutex::new(vec!["CreateRule"]) });
+        let pacer = crate::aws::retry::Pacer::new(
+            "ELBv2",
+            "http://elbv2.test".into(),
+            crate::aws::retry::Limiter::new(1000.0, 1000),
+            crate::aws::retry::RetryPolicy::default(),
+            CancellationToken::new(),
+        );
+        let paced = crate::aws::paced::PacedElbv2::new(lost, Arc::new(pacer));
+        let made = create_rule(&paced, L, 100, &spec().conditions(), &spec().forward(t(0))).await.unwrap();
+        assert_eq!(f.rules(L).len(), 1, "created once");
+        assert_eq!(f.rules(L)[0].arn, made.arn);
+        // The same refusal on a first attempt is someone else's rule, even with these very conditions.
+        let e = create_rule(f.as_ref(), L, 100, &spec().conditions(), &spec().forward(t(0))).await.unwrap_err();
+        assert!(e.to_string().contains("PriorityInUse"), "{e}");
+        // A rule at that priority with other conditions is not taken either.
         let e = create_rule(f.as_ref(), L, 100, &[Condition::PathPattern(vec!["/other".into()])], &spec().forward(t(0))).await.unwrap_err();
         assert!(e.to_string().contains("PriorityInUse"), "{e}");
     }
@@ -646,9 +697,13 @@ mod tests {
 
     #[tokio::test]
     async fn promote_points_the_default_action_at_green_then_removes_the_rules() {
+        // A canary without `match` routes every request (`/*`): promoting it is the listener's default action.
+        let mut all = spec();
+        all.hosts.clear();
+        assert_eq!(all.promotion(), Promotion::DefaultAction);
         let f = fake();
-        let ids = create(f.as_ref(), &spec(), t(100)).await.unwrap();
-        destroy(f.as_ref(), &spec(), &ids, OnDestroy::Promote).await.unwrap();
+        let ids = create(f.as_ref(), &all, t(100)).await.unwrap();
+        destroy(f.as_ref(), &all, &ids, OnDestroy::Promote).await.unwrap();
         assert_eq!(f.default_forward(L).unwrap().target_groups, [(GREEN.to_string(), 1)]);
         assert!(f.rules(L).is_empty());
         // At 0 %, delete is allowed and the default stays as it was.
@@ -656,6 +711,33 @@ mod tests {
         let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
         destroy(f.as_ref(), &spec(), &ids, OnDestroy::Delete).await.unwrap();
         assert!(f.rules(L).is_empty());
+        assert_eq!(f.default_forward(L).unwrap().target_groups, [(BLUE.to_string(), 1)]);
+    }
+
+    /// A canary for one host at 100 %: promote must not send every other host
+    /// to green through the default action.
+    #[tokio::test]
+    async fn promote_with_a_match_leaves_a_plain_rule_and_the_default_action_alone() {
+        let f = fake();
+        let mut host = spec();
+        host.hosts = vec!["api.example.com".into()];
+        let ids = create(f.as_ref(), &host, t(100)).await.unwrap();
+        let before = f.default_forward(L).unwrap();
+        destroy(f.as_ref(), &host, &ids, OnDestroy::Promote).await.unwrap();
+        assert_eq!(f.default_forward(L).unwrap(), before, "the default action is untouched");
+        assert_eq!(f.calls("ModifyListener"), 0);
+        let rules = f.rules(L);
+        assert_eq!(rules.len(), 1, "the test rule is gone, the weighted rule stays: {rules:?}");
+        let kept = &rules[0];
+        assert_eq!(kept.arn, ids.rule_arn);
+        assert_eq!(kept.priority, Some(host.priority));
+        assert_eq!(kept.conditions, host.conditions());
+        assert_eq!(weights(&f, &kept.arn), [(GREEN.to_string(), Some(1))]);
+        // At 0 % it stays a plain forward to blue.
+        let f = fake();
+        let ids = create(f.as_ref(), &host, t(0)).await.unwrap();
+        destroy(f.as_ref(), &host, &ids, OnDestroy::Promote).await.unwrap();
+        assert_eq!(weights(&f, &ids.rule_arn), [(BLUE.to_string(), Some(1))]);
         assert_eq!(f.default_forward(L).unwrap().target_groups, [(BLUE.to_string(), 1)]);
     }
 

@@ -232,11 +232,15 @@ pub struct Created {
     pub adopted: bool,
 }
 
-/// Creates the pair at `split`. With `adopt`, an existing simple record that
-/// points where blue says is replaced in the same batch. Anything else
-/// already at the name is left alone and reported.
-pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: bool) -> Result<Created> {
+/// What a create of the pair would find at the name, from one (cached) read and without a write: the simple record it
+/// would adopt (with `adopt`), or the refusal it would meet. For checking a create at plan time, before anything moves.
+pub async fn check_create(zone: &Zone, spec: &SwitchSpec, adopt: bool) -> Result<Option<RecordSet>> {
     let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+    to_adopt(&existing, spec, adopt)
+}
+
+/// The simple record a create adopts from `existing`, or why the create is refused.
+fn to_adopt(existing: &Observed, spec: &SwitchSpec, adopt: bool) -> Result<Option<RecordSet>> {
     let label = spec.label();
     if let Some(ours) = existing.blue.as_ref().or(existing.green.as_ref()) {
         return Err(Error::Refused {
@@ -248,9 +252,8 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
             set_identifiers: Some((spec.blue.set_identifier.clone(), spec.green.set_identifier.clone())),
         });
     }
-    let mut changes = Vec::new();
     match existing.others.as_slice() {
-        [] => {}
+        [] => Ok(None),
         [simple] if simple.routing == Routing::Simple => {
             if !adopt {
                 return Err(refused(
@@ -268,7 +271,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                     ),
                 ));
             }
-            changes.push(Change { action: ChangeAction::Delete, record: simple.clone() });
+            Ok(Some(simple.clone()))
         }
         others => {
             let ids: Vec<String> = others
@@ -279,11 +282,23 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
                     Routing::Other { policy, set_identifier } => format!("{policy} set {set_identifier:?}"),
                 })
                 .collect();
-            return Err(refused(
+            Err(refused(
                 Refusal::ForeignRecordSets,
                 format!("{label} already has record sets this configuration does not own ({}).", ids.join(", ")),
-            ));
+            ))
         }
+    }
+}
+
+/// Creates the pair at `split`. With `adopt`, an existing simple record that
+/// points where blue says is replaced in the same batch. Anything else
+/// already at the name is left alone and reported.
+pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: bool) -> Result<Created> {
+    let existing = observe(zone, &spec.name, &spec.record_type, &spec.blue.set_identifier, &spec.green.set_identifier).await?;
+    let label = spec.label();
+    let mut changes = Vec::new();
+    if let Some(simple) = to_adopt(&existing, spec, adopt)? {
+        changes.push(Change { action: ChangeAction::Delete, record: simple });
     }
     for r in spec.pair(split) {
         changes.push(Change { action: ChangeAction::Create, record: r });

@@ -1,3 +1,4 @@
+pub mod claims;
 pub mod config;
 pub mod data_source;
 pub mod data_sources;

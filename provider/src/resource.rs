@@ -28,6 +28,8 @@ pub struct Ctx {
     pub clients: AwsClients,
     /// The per-zone Route 53 component, shared by every resource in this process.
     pub zones: Arc<Zones>,
+    /// What the resources planned by this process claim (one owner per record set or rule priority).
+    pub claims: Arc<crate::claims::Claims>,
     /// Cancelled when Terraform sends StopProvider.
     pub stop: CancellationToken,
 }
@@ -574,7 +576,7 @@ mod tests {
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
         };
-        let ctx = Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new() };
+        let ctx = Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new(), claims: Default::default() };
         let refused = r.import(&ctx, "a").await.map(|_| ()).expect_err("import is refused");
         assert_eq!(refused.0[0].summary, "Import not supported");
         assert!(refused.has_errors());

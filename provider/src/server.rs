@@ -76,7 +76,12 @@ impl BlueGreenProvider {
     }
 
     fn make_ctx(&self, clients: AwsClients) -> Ctx {
-        Ctx { zones: Arc::new(bluegreen_core::zone::Zones::new(clients.route53.clone())), clients, stop: self.stop.clone() }
+        Ctx {
+            zones: Arc::new(bluegreen_core::zone::Zones::new(clients.route53.clone())),
+            clients,
+            stop: self.stop.clone(),
+            claims: Default::default(),
+        }
     }
 
     fn resource(&self, name: &str) -> Result<&Arc<dyn Resource>, Diagnostics> {

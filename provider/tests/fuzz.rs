@@ -928,13 +928,15 @@ fn edited(block: &Block, v: &Value, rng: &mut Rng) -> Value {
 #[test]
 fn plan_edits() {
     let rt = runtime();
-    let p = configured_provider();
     let corpora: Vec<Corpus> = corpora().into_iter().filter(|c| c.kind.what == What::Resource).collect();
     let configs: Vec<Vec<Value>> = corpora
         .iter()
         .map(|c| corpus_json(c.kind.name).iter().map(|j| typed::json_to_value(j, &c.kind.ty).expect("corpus")).collect())
         .collect();
+    // Each plan in a provider process of its own, as Terraform runs each command: one process's plans are one
+    // configuration's, and two different resources claiming one name in it is an error (see provider::claims).
     let plan = |k: &Kind, prior: &Value, config: &Value, how: Proposal| {
+        let p = configured_provider();
         let proposed = proposed_new(&k.block, prior, config, how);
         rt.block_on(p.plan_resource_change(Request::new(pb::plan_resource_change::Request {
             type_name: k.name.into(),

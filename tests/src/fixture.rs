@@ -501,6 +501,18 @@ pub fn simple_alias_record(zone_id: &str, name: &str, dns_name: &str, target_zon
     change_record_sets(zone_id, vec![(r53::ChangeAction::Create, rrs)]);
 }
 
+/// Creates a simple (not weighted) A record `name` with `values` and `ttl`.
+pub fn simple_a_record(zone_id: &str, name: &str, values: &[&str], ttl: i64) {
+    let rrs = r53::ResourceRecordSet::builder()
+        .name(fqdn(name))
+        .r#type(r53::RrType::A)
+        .ttl(ttl)
+        .set_resource_records(Some(values.iter().map(|v| r53::ResourceRecord::builder().value(*v).build().expect("record")).collect()))
+        .build()
+        .expect("record set");
+    change_record_sets(zone_id, vec![(r53::ChangeAction::Create, rrs)]);
+}
+
 fn weighted_set(zone_id: &str, name: &str, set_identifier: &str) -> r53::ResourceRecordSet {
     let all = block_on(raw_record_sets(zone_id, name)).unwrap_or_else(|e| panic!("listing {name}: {e:#}"));
     all.into_iter()

@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, TerraformVersion, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -805,20 +805,60 @@ fn destroy_is_refused_while_green_has_traffic_and_promote_while_split() {
 
 #[test]
 fn promote_at_100_points_the_default_action_at_green_then_removes_the_rules() {
+    // Without `match` the weighted rule routes every request (`/*`): the default action is what promote changes.
     let e = env("cp");
     let wd = Workdir::new("canary-promote");
-    wd.config(&Cfg::new(&e, &e.green_tg, 100).extra("\n  on_destroy = \"promote\"\n").tf());
+    let cfg = Cfg { hosts: vec![], ..Cfg::new(&e, &e.green_tg, 100) }.extra("\n  on_destroy = \"promote\"\n");
+    wd.config(&cfg.tf());
     wd.apply(&[]);
     assert_state_is_reality(&wd, &e, &e.green_tg, 100);
     assert_eq!(listener_default(e.listener()), [(e.blue().to_string(), 1)]);
 
+    assert_promotion_told(&wd, "the listener's default action");
     let out = wd.destroy_output(&[]);
     out.assert_success();
     out.assert_line("Destroy complete! Resources: 1 destroyed.");
+    assert!(out.to_string().contains("the listener's default action"), "the destroy says where requests went: {out}");
     let default = listener_default(e.listener());
     assert_eq!(default.len(), 1, "{default:?}");
     assert_eq!(default[0].0, e.green_tg, "the default action forwards to green");
     assert!(non_default_rules(e.listener()).is_empty(), "{:#?}", non_default_rules(e.listener()));
+}
+
+/// A canary for one host: promoting it must not send every other host to green. The weighted rule stays as a plain
+/// forward for that host (the ALB counterpart of the switch's collapse); the default action is untouched.
+#[test]
+fn promote_with_a_match_leaves_a_plain_rule_for_its_hosts_and_the_default_action_alone() {
+    let e = env("cq");
+    let wd = Workdir::new("canary-promote-match");
+    wd.config(&Cfg::new(&e, &e.green_tg, 100).extra("\n  on_destroy = \"promote\"\n").tf());
+    wd.apply(&[]);
+    let rule_arn = state(&wd)["rule_arn"].as_str().unwrap().to_string();
+    let default_before = listener_default(e.listener());
+
+    assert_promotion_told(&wd, "plain forward");
+    let out = wd.destroy_output(&[]);
+    out.assert_success();
+    out.assert_line("Destroy complete! Resources: 1 destroyed.");
+    assert!(out.to_string().contains("plain forward"), "the destroy says where requests went: {out}");
+    assert_eq!(listener_default(e.listener()), default_before, "the default action is untouched");
+    let left = non_default_rules(e.listener());
+    assert_eq!(left.len(), 1, "the test rule is gone, the weighted rule stays: {left:#?}");
+    let kept = rule(e.listener(), &rule_arn);
+    assert_eq!(kept.priority, "100");
+    assert_eq!(kept.conditions, vec![cond_view(&host_cond(&["api.example.com"]))]);
+    assert_eq!(kept.forward, vec![(e.green_tg.clone(), 1)], "all to green");
+    sdk_delete_rule(&rule_arn);
+}
+
+/// The destroy plan says where promote leaves the requests (Terraform ≥ 1.3 plans destroys through the provider; 1.0
+/// does not ask, and the destroy itself says it).
+fn assert_promotion_told(wd: &Workdir, what: &str) {
+    let plan = wd.run(&["plan", "-destroy", "-no-color", "-input=false"]);
+    plan.assert_success();
+    if plan.terraform_version >= TerraformVersion::new(1, 3, 0) {
+        assert!(plan.to_string().contains(what), "the destroy plan says where requests go ({what}): {plan}");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -854,6 +894,62 @@ fn a_taken_priority_names_the_holder_and_creates_nothing() {
         assert!(wd.state_resource(X).is_none(), "nothing in the state");
         sdk_delete_rule(&other);
     }
+}
+
+/// A green target group that serves another load balancer: ELBv2 refuses the rule only at apply (LocalStack not at
+/// all), and every gate would then measure requests that never reach this listener. The plan says so, on the attribute.
+#[test]
+fn a_target_group_behind_another_load_balancer_fails_the_plan() {
+    let e = env("cl");
+    let other = fixture::legacy_stack(&unique_suffix("cl2"));
+    let wd = Workdir::new("canary-foreign-tg");
+    let cfg = Cfg::new(&e, &other.tg_arn, 0);
+    wd.config(&cfg.tf());
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- target group behind another load balancer:\n{d}\n");
+    assert_eq!(d.summary, "Target group behind another load balancer");
+    let detail = d.detail();
+    assert!(detail.contains(&other.tg_arn) && detail.contains(&other.lb_arn) && detail.contains(&e.s.lb_arn), "{detail}");
+    assert!(d.snippet.as_ref().is_some_and(|s| s.code.contains("green_target_group_arn")), "{d:?}");
+    assert!(non_default_rules(e.listener()).is_empty(), "nothing created");
+}
+
+/// The test route's priority, `priority − 1` when not set, taken by a rule the configuration does not own: the plan
+/// says so on `test_route`, and says the 99 is the default.
+#[test]
+fn a_taken_implicit_test_priority_fails_the_plan_and_says_it_is_priority_minus_one() {
+    let e = env("ci");
+    let wd = Workdir::new("canary-implicit-priority");
+    let holder = sdk_other_rule(e.listener(), 99, e.blue());
+    wd.config(&Cfg::new(&e, &e.green_tg, 0).tf());
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- implicit test priority taken:\n{d}\n");
+    assert_eq!(d.summary, "Test route priority in use");
+    let detail = d.detail();
+    assert!(detail.contains(&holder) && detail.contains("priority − 1"), "{detail}");
+    assert!(d.snippet.as_ref().is_some_and(|s| s.code.contains("test_route")), "points at test_route: {d:?}");
+    sdk_delete_rule(&holder);
+}
+
+/// Two canaries of one configuration on one listener priority: refused at plan.
+#[test]
+fn two_canaries_on_one_priority_are_refused_at_plan() {
+    let e = env("c2");
+    let wd = Workdir::new("canary-two-on-one-priority");
+    let a = Cfg::new(&e, &e.green_tg, 0).tf();
+    let b = Cfg { hosts: vec!["www.example.com".into()], test_values: None, ..Cfg::new(&e, &e.green_tg, 0) }.tf().replace("\"x\"", "\"y\"");
+    wd.config(&format!("{a}\n{b}"));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- two canaries on one priority:\n{d}\n");
+    assert_eq!(d.summary, "Two canaries on one listener priority");
+    assert!(d.detail().contains("Priority 100"), "{}", d.detail());
+    assert!(non_default_rules(e.listener()).is_empty(), "nothing created");
 }
 
 // ---------------------------------------------------------------------------

@@ -187,6 +187,55 @@ fn adopt_replaces_a_simple_alias_without_a_moment_of_no_answer() {
 }
 
 // ---------------------------------------------------------------------------
+// 1b. One name, one switch
+// ---------------------------------------------------------------------------
+
+/// Two switches of one configuration on one name, spelled differently: both creates used to "succeed" (the second took
+/// over the pair the first wrote) and then flip each other's weights on every apply. The plan refuses the second,
+/// naming the first's spelling, and nothing is written.
+#[test]
+fn two_switches_on_one_name_are_refused_at_plan() {
+    let (zone_name, zone_id) = zone("tw");
+    let name = format!("api.{zone_name}");
+    let other = format!("API.{zone_name}.");
+    let wd = Workdir::new("switch-two-on-one-name");
+    let green = alias_side(None, GREEN_ALB, ALB_ZONE);
+    let a = switch_tf(&zone_id, &name, &legacy_blue(None), &green, 0, "");
+    let b = switch_tf(&zone_id, &other, &legacy_blue(None), &green, 0, "").replace("\"x\"", "\"y\"");
+    wd.config(&format!("{a}\n{b}"));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- two switches on one name:\n{d}\n");
+    assert_eq!(d.summary, "Two switches manage one name");
+    let detail = d.detail();
+    // Whichever is planned second names the other's spelling.
+    assert!(detail.contains(&format!("{name:?}")) || detail.contains(&format!("{other:?}")), "{detail}");
+    assert!(d.snippet.as_ref().is_some_and(|s| s.code.contains("name")), "points at name: {d:?}");
+    assert!(fixture::record_sets(&zone_id, &name).is_empty(), "nothing written");
+}
+
+/// Two byte-identical switches (the plan cannot tell them from one resource planned twice): their creates race at
+/// apply. Route 53 refuses the second CREATE on its first attempt; that refusal is final, not "our retry landed".
+#[test]
+fn two_identical_switches_race_and_the_second_is_refused_not_taken_over() {
+    let (zone_name, zone_id) = zone("ti");
+    let name = format!("api.{zone_name}");
+    let wd = Workdir::new("switch-two-identical");
+    let one = switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, "");
+    wd.config(&format!("{one}\n{}", one.replace("\"x\"", "\"y\"")));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- two identical switches:\n{d}\n");
+    assert_eq!(d.summary, "Weighted record set already exists", "{d:?}");
+    assert!(d.detail().contains("another writer"), "{}", d.detail());
+    let created: Vec<&str> = ["bluegreen_switch.x", "bluegreen_switch.y"].into_iter().filter(|a| wd.state_resource(a).is_some()).collect();
+    assert_eq!(created.len(), 1, "exactly one switch owns the pair: {created:?}");
+    assert_eq!(sdk_weights(&zone_id, &name, "blue", "green"), (100, 0));
+}
+
+// ---------------------------------------------------------------------------
 // 2. Shift 0 → 50 → 100
 // ---------------------------------------------------------------------------
 
@@ -831,8 +880,9 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     let wd = Workdir::new("switch-adopt-refused");
     let config = |extra: &str| switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, extra);
 
+    // The plan already knows: it reads the name (apply would refuse the same way).
     wd.config(&config("\n  adopt_existing = true\n"));
-    let out = wd.apply_output(&[]);
+    let out = wd.plan_output(&[]);
     out.assert_failure();
     let e = out.only_error();
     println!("---- adopt elsewhere:\n{e}\n");
@@ -850,14 +900,44 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     assert!(wd.state_resource(X).is_none());
 
     wd.config(&config(""));
-    let out = wd.apply_output(&[]);
+    let out = wd.plan_output(&[]);
     out.assert_failure();
     let e = out.only_error();
     println!("---- without adopt_existing:\n{e}\n");
     assert_eq!(e.summary, "Record already exists");
+    assert_eq!(wd.apply_output(&[]).only_error().summary, "Record already exists", "apply refuses the same way");
     let detail = e.detail();
     assert!(detail.contains("adopt_existing = true") && detail.contains("import"), "{detail}");
     assert_eq!(fixture::record_sets(&zone_id, &name), before, "the record was changed");
+}
+
+/// A `records` name with TTL 300, adopted without a `ttl`: the pair keeps 300 (the plan shows it), and so does the
+/// collapse at the end. Resolvers keep caching for as long as the runbook planned.
+#[test]
+fn adoption_keeps_the_adopted_ttl() {
+    let (zone_name, zone_id) = zone("tt");
+    let name = format!("api.{zone_name}");
+    fixture::simple_a_record(&zone_id, &name, &["192.0.2.10"], 300);
+    let wd = Workdir::new("switch-adopt-ttl");
+    let config = |traffic: i64, extra: &str| {
+        switch_tf(&zone_id, &name, &records_side(None, &["192.0.2.10"], None), &records_side(None, &["192.0.2.20"], None), traffic, extra)
+    };
+    wd.config(&config(0, "\n  adopt_existing = true\n"));
+    let plan = wd.plan(&[]);
+    assert!(plan.has_line("+ ttl = 300"), "the plan shows the TTL it will write:\n{plan}");
+    assert!(!plan.has_line("+ ttl = 60"), "{plan}");
+    wd.apply(&[]);
+    let ttls: Vec<Option<i64>> = fixture::record_sets(&zone_id, &name).iter().map(|r| r.ttl).collect();
+    assert_eq!(ttls, [Some(300), Some(300)], "both sides keep the adopted TTL");
+    wd.assert_no_changes();
+    // The cutover ends: green at 100 %, then the collapse leaves one record with the adopted TTL.
+    wd.config(&config(100, "\n  adopt_existing = true\n"));
+    wd.apply(&[]);
+    wd.assert_no_changes();
+    wd.destroy_output(&[]).assert_success();
+    let left = fixture::record_sets(&zone_id, &name);
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!((left[0].values.as_slice(), left[0].ttl), (&["192.0.2.20".to_string()][..], Some(300)));
 }
 
 #[test]
@@ -872,7 +952,7 @@ fn weighted_sets_that_already_exist_are_never_taken_over() {
 
     let wd = Workdir::new("switch-takeover");
     wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, "\n  adopt_existing = true\n"));
-    let out = wd.apply_output(&[]);
+    let out = wd.plan_output(&[]);
     out.assert_failure();
     let e = out.only_error();
     assert_eq!(e.summary, "Weighted record set already exists", "{out}");

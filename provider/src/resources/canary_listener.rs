@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use bluegreen_core::aws::elbv2::Condition;
-use bluegreen_core::canary::{self, AlbCutover, CanaryIds, CanarySpec, OnDestroy, TestRoute};
+use bluegreen_core::canary::{self, AlbCutover, CanaryIds, CanarySpec, OnDestroy, Promotion, TestRoute};
 use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::duration;
 use bluegreen_core::engine::ShiftPlan;
@@ -16,6 +16,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, RolloutModel};
+use crate::claims::{ClaimKey, Claimant};
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
 use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
@@ -64,8 +65,10 @@ pub struct CanaryModel {
     #[schemars(extend("default" = "rollback"))]
     pub on_gate_failure: Val<OnGateFailureModel>,
     /// `delete` (default): remove the rules; refused while green has traffic, which would silently fall back to the
-    /// listener's default action. `promote`: point the listener's default action at the side holding 100 % first (refused
-    /// while split), then remove the rules.
+    /// listener's default action. `promote` (refused while split): the side holding 100 % keeps exactly the requests the
+    /// canary routed. With `match`, the weighted rule stays at its priority as a plain forward to that side (no longer
+    /// managed) and the listener's default action is untouched; without `match` (the rule matches every request) the
+    /// listener's default action forwards to that side. The test rule is removed either way. The destroy plan says which.
     #[serde(default)]
     #[schemars(extend("default" = "delete"))]
     pub on_destroy: Val<CanaryDestroyModel>,
@@ -246,6 +249,115 @@ pub struct CanaryPrivate {
     /// weighted rule from the configuration (there is no prior one to update).
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     weighted_rule_missing: bool,
+}
+
+/// Registers the listener priorities this canary takes with the plan's other resources; a second canary on one of
+/// them is an error naming the attribute.
+fn check_claims(ctx: &Ctx, m: &CanaryModel, diags: &mut Diagnostics) {
+    let Some(listener) = m.listener_arn.known() else { return };
+    let fingerprint =
+        serde_json::to_string(&(&m.listener_arn, &m.priority, &m.r#match, &m.test_route, &m.blue_target_group_arn)).unwrap_or_default();
+    let test = m.test_route.as_ref().map(|t| (m.test_priority(), t.priority.is_null()));
+    let wanted =
+        [(m.priority.known().copied(), attr_path(&["priority"]), "priority".to_string())].into_iter().chain(test.map(|(p, implicit)| {
+            let what = if implicit { "the test route's priority (priority − 1)" } else { "test_route.priority" };
+            (p, attr_path(&["test_route", "priority"]), what.to_string())
+        }));
+    for (priority, path, what) in wanted {
+        let Some(priority) = priority else { continue };
+        let key = ClaimKey::Priority { listener: listener.clone(), priority };
+        if let Some(other) = ctx.claims.claim(key, Claimant { fingerprint: fingerprint.clone(), spelling: priority.to_string() }) {
+            diags.error_at(
+                path,
+                "Two canaries on one listener priority",
+                format!(
+                    "Priority {} on listener {listener} ({what}) is also taken by another canary_listener in this configuration. \
+                     A listener has one rule per priority: give each canary its own (a canary with a test route takes two, \
+                     priority and priority − 1).",
+                    other.spelling
+                ),
+            );
+        }
+    }
+}
+
+/// The plan's check of the listener: the target groups serve its load balancer (ELBv2 refuses a rule forwarding to
+/// another load balancer's target group), and its priorities are free (but for the canary's own rules).
+async fn check_listener(ctx: &Ctx, prior: Option<&CanaryModel>, m: &CanaryModel, diags: &mut Diagnostics) {
+    let Ok(spec) = m.spec() else { return };
+    let api = ctx.clients.elbv2.as_ref();
+    if let Some(lb) = common::listener_load_balancer(&spec.listener_arn) {
+        let arns = vec![spec.blue_target_group.clone(), spec.green_target_group.clone()];
+        if let Ok(tgs) = api.describe_target_groups(&bluegreen_core::aws::elbv2::Selector::Arns(arns)).await {
+            for (attr, arn) in [("blue_target_group_arn", &spec.blue_target_group), ("green_target_group_arn", &spec.green_target_group)] {
+                let Some(tg) = tgs.iter().find(|t| &t.arn == arn) else { continue };
+                if !tg.load_balancer_arns.is_empty() && !tg.load_balancer_arns.contains(&lb) {
+                    diags.error_at(
+                        attr_path(&[attr]),
+                        "Target group behind another load balancer",
+                        format!(
+                            "Target group {} ({arn}) serves {}, not the listener's load balancer {lb}. A listener rule can only \
+                             forward to target groups of its own load balancer (AWS refuses the rule at apply), and the gates \
+                             would measure requests that never pass through this listener. Use a target group registered with \
+                             this load balancer.",
+                            tg.name,
+                            tg.load_balancer_arns.join(", ")
+                        ),
+                    );
+                }
+            }
+        }
+    }
+    let ids = prior.map(|p| p.ids()).unwrap_or_default();
+    // A failed read is left to the apply, which reads again.
+    if let Err(e @ Error::Refused { kind, .. }) = canary::check_priorities_free(api, &spec, &ids).await {
+        let implicit = m.test_route.as_ref().is_some_and(|t| m.priority.known().zip(t.priority.known()).is_some_and(|(p, t)| *t == p - 1));
+        let (path, note) = match kind {
+            Refusal::TestPriorityInUse if implicit => (
+                attr_path(&["test_route"]),
+                " (test_route.priority defaults to priority − 1; set it to another free priority below priority)",
+            ),
+            Refusal::TestPriorityInUse => (attr_path(&["test_route", "priority"]), ""),
+            _ => (attr_path(&["priority"]), ""),
+        };
+        let mut d = common::error_from(&e, Some(path), "Creating the canary rules");
+        if let Some(first) = d.0.first_mut() {
+            first.detail = format!("{}{note}", first.detail);
+        }
+        diags.extend(d);
+    }
+}
+
+/// What a promoting destroy does with the requests the canary routed, said at plan (Terraform ≥ 1.3 plans destroys
+/// through the provider) and again when it is done: a canary with `match` leaves a plain rule for its requests, one
+/// without (`/*`, every request) hands them to the listener's default action. Empty unless promoting at 0 or 100 %.
+fn promotion_notice(m: &CanaryModel, spec: &CanarySpec) -> Diagnostics {
+    let mut diags = Diagnostics::new();
+    let (Some(CanaryDestroyModel::Promote), Some(traffic)) = (m.on_destroy.known(), m.traffic.known()) else { return diags };
+    let (side, tg) = match traffic {
+        0 => ("blue", &spec.blue_target_group),
+        100 => ("green", &spec.green_target_group),
+        _ => return diags,
+    };
+    let detail = match spec.promotion() {
+        Promotion::DefaultAction => format!(
+            "The weighted rule matches every request, so the listener's default action now forwards to the {side} target group \
+             ({tg}), and the canary's rules are removed."
+        ),
+        Promotion::PlainRule => {
+            let what: Vec<String> =
+                spec.hosts.iter().map(|h| format!("host {h}")).chain(spec.paths.iter().map(|p| format!("path {p}"))).collect();
+            format!(
+                "The weighted rule at priority {} stays as a plain forward of its requests ({}) to the {side} target group ({tg}), \
+                 no longer managed by Terraform; the test rule is removed. The listener's default action is untouched, so \
+                 requests the canary did not route go where they went before.",
+                spec.priority,
+                what.join(", ")
+            )
+        }
+    };
+    diags.warning_at(attr_path(&["on_destroy"]), format!("on_destroy = \"promote\": {side} keeps the canary's requests"), detail);
+    diags
 }
 
 /// Where a refusal points: the priority that is taken.
@@ -449,6 +561,19 @@ impl ResourceImpl for CanaryResource {
             }
         }
         let mut diags = Diagnostics::new();
+        if let Some(ctx) = ctx {
+            check_claims(ctx, &proposed, &mut diags);
+            // What a create or an update of the rules would meet on the listener, from cached reads.
+            let same_place = prior.is_some_and(|p| {
+                !private.weighted_rule_missing
+                    && replace_paths::<Self>(p, &proposed).is_empty()
+                    && (&p.priority, p.test_priority(), &p.blue_target_group_arn, &p.green_target_group_arn)
+                        == (&proposed.priority, proposed.test_priority(), &proposed.blue_target_group_arn, &proposed.green_target_group_arn)
+            });
+            if !diags.has_errors() && !same_place {
+                check_listener(ctx, prior, &proposed, &mut diags).await;
+            }
+        }
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &proposed.gate_defaults(), &mut diags).await;
         Planned { model: proposed, diags }
@@ -459,7 +584,7 @@ impl ResourceImpl for CanaryResource {
         match cutover.check_destroy().await {
             // Only a refusal is final here; a failed read is left to the apply, which reads again.
             Err(e @ Error::Refused { .. }) => common::error_from(&e, Some(attr_path(&["traffic"])), "Destroying the canary"),
-            _ => Diagnostics::new(),
+            _ => promotion_notice(prior, &cutover.spec),
         }
     }
 
@@ -520,7 +645,7 @@ impl ResourceImpl for CanaryResource {
             Err(diags) => return Applied { state: Some(prior), diags },
         };
         match cutover.destroy(&ctx.stop).await {
-            Ok(_) => Applied { state: None, diags: Diagnostics::new() },
+            Ok(_) => Applied { state: None, diags: promotion_notice(&prior, &cutover.spec) },
             Err(e) => {
                 let path = if matches!(e, Error::Refused { .. }) { Some(attr_path(&["traffic"])) } else { None };
                 Applied { state: Some(prior), diags: common::error_from(&e, path, "Destroying the canary") }

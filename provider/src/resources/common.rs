@@ -512,7 +512,7 @@ impl GateDefaults {
 }
 
 /// `…:listener/app/<name>/<lb id>/<listener id>` → `…:loadbalancer/app/<name>/<lb id>`.
-fn listener_load_balancer(listener_arn: &str) -> Option<String> {
+pub fn listener_load_balancer(listener_arn: &str) -> Option<String> {
     let (head, rest) = listener_arn.split_once(":listener/")?;
     let (lb, _listener_id) = rest.rsplit_once('/')?;
     Some(format!("{head}:loadbalancer/{lb}"))

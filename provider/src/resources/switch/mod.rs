@@ -15,9 +15,10 @@ use bluegreen_core::gate::AwsGateProbe;
 use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, Observed, OnDestroy, PriorPair, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::zone::{SyncOptions, Zone};
-use bluegreen_core::{duration, Error};
+use bluegreen_core::{duration, Error, Refusal};
 
 use super::common::{self, GateDefaults};
+use crate::claims::{ClaimKey, Claimant};
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
 use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceImpl};
@@ -169,7 +170,7 @@ fn last_change(writes: &[ChangeInfo]) -> Option<String> {
 #[async_trait]
 impl ResourceImpl for SwitchResource {
     type Model = SwitchModel;
-    type Private = ();
+    type Private = SwitchPrivate;
     const TYPE_NAME: &'static str = "bluegreen_switch";
     const REPLACE_ON: &'static [ReplaceOn<SwitchModel>] = &[
         ReplaceOn { path: &["zone_id"], key: |m| m.zone_id.clone().map(|z| bluegreen_core::dns::bare_id(&z).to_string()) },
@@ -191,9 +192,29 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&SwitchModel>, mut proposed: SwitchModel, _: &mut ()) -> Planned<SwitchModel> {
+    async fn plan(
+        ctx: Option<&Ctx>,
+        prior: Option<&SwitchModel>,
+        mut proposed: SwitchModel,
+        private: &mut SwitchPrivate,
+    ) -> Planned<SwitchModel> {
         let mut diags = Diagnostics::new();
         let replaced = prior.is_some_and(|p| !replace_paths::<Self>(p, &proposed).is_empty());
+        // A create: what it will find at the name, from one cached read, so the plan refuses what apply would, and shows
+        // the TTL of the record it adopts. Unread (no configured provider, a failed read, unknown values): apply checks.
+        let adopted = if prior.is_none() || replaced {
+            let found = match ctx {
+                Some(ctx) => check_create(ctx, &proposed, &mut diags).await,
+                None => None,
+            };
+            private.adopted_ttl = found.flatten();
+            found
+        } else {
+            Some(private.adopted_ttl)
+        };
+        for side in [proposed.blue.as_mut(), proposed.green.as_mut()].into_iter().flatten() {
+            side.fill_ttl(adopted);
+        }
         // CNAME at the apex needs the zone's name: one cached read.
         if let (Some(ctx), Some("CNAME"), Some(name), Some(zone_id)) =
             (ctx, proposed.r#type.known().map(String::as_str), proposed.name.known(), proposed.zone_id.known())
@@ -210,6 +231,9 @@ impl ResourceImpl for SwitchResource {
                     );
                 }
             }
+        }
+        if let Some(ctx) = ctx {
+            check_claim(ctx, &proposed, &mut diags);
         }
         let traffic_changes = prior.is_none_or(|p| p.traffic != proposed.traffic);
         let targets_change = prior.is_none_or(|p| p.blue != proposed.blue || p.green != proposed.green);
@@ -234,7 +258,25 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn create(ctx: &Ctx, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
+    async fn create(ctx: &Ctx, mut planned: SwitchModel, private: &mut SwitchPrivate) -> Applied<SwitchModel> {
+        // The plan could not read what the switch adopts (see plan): read it now, before anything is written.
+        let unknown_ttl = [&planned.blue, &planned.green].into_iter().flatten().any(|s| s.ttl.is_unknown());
+        if unknown_ttl {
+            let mut diags = Diagnostics::new();
+            let Some(adopted) = check_create(ctx, &planned, &mut diags).await else {
+                if !diags.has_errors() {
+                    diags.extend(not_known_at_apply(SwitchResource::TYPE_NAME));
+                }
+                return Applied { state: None, diags };
+            };
+            private.adopted_ttl = adopted;
+            for side in [planned.blue.as_mut(), planned.green.as_mut()].into_iter().flatten() {
+                if side.ttl.is_unknown() {
+                    side.ttl = Val::Null;
+                    side.fill_ttl(Some(adopted));
+                }
+            }
+        }
         let cutover = match planned.cutover(ctx) {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
@@ -262,7 +304,7 @@ impl ResourceImpl for SwitchResource {
         Applied { state, diags }
     }
 
-    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
+    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let (cutover, plan) = match (planned.cutover(ctx), planned.shift_plan()) {
             (Ok(c), Ok(p)) => (c, p),
             (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
@@ -314,7 +356,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn read(ctx: &Ctx, mut state: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
+    async fn read(ctx: &Ctx, mut state: SwitchModel, _: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let zone = state.zone(ctx);
         let (b, g) = state.ids();
         let name = state.name.known().cloned().unwrap_or_default();
@@ -401,6 +443,65 @@ impl ResourceImpl for SwitchResource {
         m.set_split(Some(split));
         m.id = m.compute_id();
         Ok(m)
+    }
+}
+
+/// What the switch keeps beside its state (the protocol's private state).
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SwitchPrivate {
+    /// The TTL of the `records` simple record the switch adopted: the TTL of a `records` side without a configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adopted_ttl: Option<i64>,
+}
+
+/// What a create of `m` would find at the name: `Some(ttl)` when the create can go ahead (the TTL of the `records`
+/// simple record it adopts, if any), `None` when that cannot be known yet (unknown values, a failed read: apply reads
+/// again), with the refusal the create would meet in `diags`, pointing at the attribute to change.
+async fn check_create(ctx: &Ctx, m: &SwitchModel, diags: &mut Diagnostics) -> Option<Option<i64>> {
+    let adopt = *m.adopt_existing.known()?;
+    // The TTL plays no part in what the create finds; any value makes the sides convertible.
+    let mut probe = m.clone();
+    for side in [probe.blue.as_mut(), probe.green.as_mut()].into_iter().flatten() {
+        side.fill_ttl(Some(None));
+    }
+    let spec = probe.spec().ok()?;
+    match dns_switch::check_create(&m.zone(ctx), &spec, adopt).await {
+        Ok(adopted) => Some(adopted.filter(|r| r.alias.is_none()).and_then(|r| r.ttl)),
+        Err(e @ Error::Refused { kind, .. }) => {
+            let path = match kind {
+                Refusal::RecordExists | Refusal::RecordPointsElsewhere => attr_path(&["adopt_existing"]),
+                _ => attr_path(&["name"]),
+            };
+            diags.extend(common::error_from(&e, Some(path), "Creating the switch"));
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// Registers the name this switch manages with the plan's other resources; a second switch on the same zone, name
+/// and type (any spelling, any set identifiers: Route 53 keeps one weighted set per name and type) is an error.
+fn check_claim(ctx: &Ctx, m: &SwitchModel, diags: &mut Diagnostics) {
+    let (Some(zone), Some(name), Some(rtype)) = (m.zone_id.known(), m.name.known(), m.record_type()) else { return };
+    let fingerprint = serde_json::to_string(&(&m.zone_id, &m.name, &m.r#type, &m.blue, &m.green)).unwrap_or_default();
+    let key = ClaimKey::RecordSet {
+        zone: bluegreen_core::dns::bare_id(zone).to_string(),
+        name: canonical_name(name),
+        record_type: rtype.as_str().to_string(),
+    };
+    if let Some(other) = ctx.claims.claim(key, Claimant { fingerprint, spelling: name.clone() }) {
+        diags.error_at(
+            attr_path(&["name"]),
+            "Two switches manage one name",
+            format!(
+                "{rtype} {} in zone {zone} is also managed by another bluegreen_switch in this configuration, whose name is \
+                 spelled {:?}. Route 53 keeps one weighted set per name and type: two switches would each write their own \
+                 weights and undo the other's on every apply. Keep one switch for the name (remove the other, or use a `moved` \
+                 block if it was renamed).",
+                display_name(name),
+                other.spelling
+            ),
+        );
     }
 }
 
@@ -512,11 +613,11 @@ mod tests {
         prior.change_id = Val::Known("C1".into());
         let mut p = prior.clone();
         p.traffic = Val::Known(30);
-        let planned = SwitchResource::plan(None, Some(&prior), p, &mut ()).await.model;
+        let planned = SwitchResource::plan(None, Some(&prior), p, &mut SwitchPrivate::default()).await.model;
         assert_eq!((planned.blue_weight, planned.green_weight), (Val::Known(70), Val::Known(30)));
         assert_eq!(planned.active, Val::Known("split".into()));
         assert!(planned.change_id.is_unknown());
-        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone(), &mut ()).await.model;
+        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone(), &mut SwitchPrivate::default()).await.model;
         assert_eq!(unchanged.change_id, Val::Known("C1".into()));
         assert_eq!(unchanged.id, Val::Known("ZFAKE1/api.example.com/A/blue/green".into()));
     }
@@ -528,7 +629,7 @@ mod tests {
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
         };
-        Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new() }
+        Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new(), claims: Default::default() }
     }
 
     #[tokio::test(start_paused = true)]
@@ -538,7 +639,7 @@ mod tests {
         let elb = Arc::new(FakeElbv2::default());
         elb.set_health("arn:tg", vec!["healthy"]);
         let ctx = ctx(r53.clone(), elb.clone());
-        let created = SwitchResource::create(&ctx, model(0), &mut ()).await;
+        let created = SwitchResource::create(&ctx, model(0), &mut SwitchPrivate::default()).await;
         assert!(created.diags.is_empty(), "{:?}", created.diags);
         let prior = created.state.unwrap();
 
@@ -553,7 +654,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(700)).await;
             elb2.set_health("arn:tg", vec!["unhealthy"]);
         });
-        let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut SwitchPrivate::default()).await;
         let state = applied.state.unwrap();
         assert_eq!(state.traffic, Val::Known(0), "rolled back");
         assert_eq!((state.blue_weight, state.green_weight), (Val::Known(100), Val::Known(0)));
@@ -591,12 +692,12 @@ mod tests {
         let r53 = Arc::new(FakeRoute53::new());
         r53.add_zone(Z, "example.com");
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
-        let prior = SwitchResource::create(&ctx, model(0), &mut ()).await.state.unwrap();
+        let prior = SwitchResource::create(&ctx, model(0), &mut SwitchPrivate::default()).await.state.unwrap();
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
         planned.rollout = one_step_baked_an_hour();
         stop_after(&ctx, 60);
-        let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut SwitchPrivate::default()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
         assert_eq!(applied.diags.0[0].severity, crate::diag::Severity::Error);
@@ -609,7 +710,7 @@ mod tests {
         r53.pending_polls(1000);
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
         stop_after(&ctx, 5);
-        let applied = SwitchResource::create(&ctx, model(30), &mut ()).await;
+        let applied = SwitchResource::create(&ctx, model(30), &mut SwitchPrivate::default()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(30), "the pair exists");
         assert!(!applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Waiting for Route 53: stopped");
@@ -627,7 +728,7 @@ mod tests {
         let mut planned = model(100);
         planned.rollout = one_step_baked_an_hour();
         stop_after(&ctx, 60);
-        let applied = SwitchResource::create(&ctx, planned, &mut ()).await;
+        let applied = SwitchResource::create(&ctx, planned, &mut SwitchPrivate::default()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert!(applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");

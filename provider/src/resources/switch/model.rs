@@ -109,7 +109,9 @@ pub struct SideModel {
     #[serde(default)]
     #[schemars(length(min = 1, max = 100))]
     pub records: Val<Vec<String>>,
-    /// TTL in seconds of a `records` side. Defaults to 60 (an alias side has none: it takes the target's).
+    /// TTL in seconds of a `records` side. Defaults to the TTL of the simple record the switch adopted (`adopt_existing`),
+    /// so adopting never changes how long resolvers cache the answer, else to 60. An alias side has none: it takes the
+    /// target's.
     #[serde(default)]
     #[schemars(range(min = 0, max = 2147483647), extend("x-computed" = true))]
     pub ttl: Val<i64>,
@@ -145,11 +147,20 @@ pub(super) const DEFAULT_GREEN_ID: &str = "green";
 const DEFAULT_TTL: i64 = 60;
 
 impl SideModel {
-    /// The defaults that depend on the side: its set identifier, and a TTL for a `records` side only.
+    /// The default that depends on the side only: its set identifier. (A `records` side's TTL depends on what the
+    /// switch adopted: see [`SideModel::fill_ttl`].)
     pub(super) fn complete(&mut self, default_id: &str) {
         self.set_identifier.fill(default_id.to_string());
-        if self.alias.is_none() {
-            self.ttl.fill(DEFAULT_TTL);
+    }
+
+    /// A `records` side without a configured `ttl` gets the TTL of the record the switch adopted (`adopted`: `Some(None)`
+    /// when it adopted none or an alias, `None` while that is not known yet), else 60.
+    pub(super) fn fill_ttl(&mut self, adopted: Option<Option<i64>>) {
+        if self.alias.is_none() && self.ttl.is_null() {
+            self.ttl = match adopted {
+                Some(ttl) => Val::Known(ttl.unwrap_or(DEFAULT_TTL)),
+                None => Val::Unknown,
+            };
         }
     }
 }
