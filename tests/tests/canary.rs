@@ -917,7 +917,7 @@ fn a_target_group_behind_another_load_balancer_fails_the_plan() {
 }
 
 /// The test route's priority, `priority − 1` when not set, taken by a rule the configuration does not own: the plan
-/// says so on `test_route`, and says the 99 is the default.
+/// says so on `priority` (the test priority is not in the configuration), and says the 99 is `priority − 1`.
 #[test]
 fn a_taken_implicit_test_priority_fails_the_plan_and_says_it_is_priority_minus_one() {
     let e = env("ci");
@@ -931,7 +931,7 @@ fn a_taken_implicit_test_priority_fails_the_plan_and_says_it_is_priority_minus_o
     assert_eq!(d.summary, "Test route priority in use");
     let detail = d.detail();
     assert!(detail.contains(&holder) && detail.contains("priority − 1"), "{detail}");
-    assert!(d.snippet.as_ref().is_some_and(|s| s.code.contains("test_route")), "points at test_route: {d:?}");
+    assert!(d.snippet.as_ref().is_some_and(|s| s.code.contains("priority")), "points at priority: {d:?}");
     sdk_delete_rule(&holder);
 }
 

@@ -313,8 +313,9 @@ async fn check_listener(ctx: &Ctx, prior: Option<&CanaryModel>, m: &CanaryModel,
     if let Err(e @ Error::Refused { kind, .. }) = canary::check_priorities_free(api, &spec, &ids).await {
         let implicit = m.test_route.as_ref().is_some_and(|t| m.priority.known().zip(t.priority.known()).is_some_and(|(p, t)| *t == p - 1));
         let (path, note) = match kind {
+            // The test priority is not in the configuration: point at the one it derives from.
             Refusal::TestPriorityInUse if implicit => (
-                attr_path(&["test_route"]),
+                attr_path(&["priority"]),
                 " (test_route.priority defaults to priority − 1; set it to another free priority below priority)",
             ),
             Refusal::TestPriorityInUse => (attr_path(&["test_route", "priority"]), ""),
