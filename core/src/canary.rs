@@ -142,14 +142,41 @@ fn refused(kind: Refusal, found: String) -> Error {
 
 /// Whether a create (or an update, with the canary's own rules in `ids`) would find its priorities taken, from one
 /// read of the listener's rules and without a write: the refusal it would meet. For checking at plan time.
+///
+/// A rule that may be this canary's own predecessor (its conditions, forwarding only to the canary's target groups) is
+/// not judged here: Terraform plans a tainted canary as a new one while its rules still stand, and removes them before
+/// the create. The apply checks again, with what is there then.
 pub async fn check_priorities_free(api: &dyn Elbv2Api, spec: &CanarySpec, ids: &CanaryIds) -> Result<()> {
-    let mine: Vec<&str> = std::iter::once(ids.rule_arn.as_str()).chain(ids.test_rule_arn.as_deref()).filter(|a| !a.is_empty()).collect();
-    check_priorities(api, spec, &mine).await.map(|_| ())
+    let rules = api.describe_rules(&spec.listener_arn).await?;
+    let tgs = [spec.blue_target_group.as_str(), spec.green_target_group.as_str()];
+    let maybe_ours = |r: &Rule| {
+        let conditions = if r.priority == Some(spec.priority) {
+            spec.conditions()
+        } else {
+            spec.test_route.as_ref().map(|t| spec.test_conditions(t)).unwrap_or_default()
+        };
+        let same_conditions = r.conditions.len() == conditions.len() && conditions.iter().all(|c| r.conditions.contains(c));
+        let forwards: Vec<&str> =
+            r.actions.iter().filter(|a| a.action_type == "forward").flat_map(|a| a.target_groups.iter()).map(|t| t.arn.as_str()).collect();
+        same_conditions && !forwards.is_empty() && forwards.iter().all(|f| tgs.contains(f))
+    };
+    let mine: Vec<&str> = std::iter::once(ids.rule_arn.as_str())
+        .chain(ids.test_rule_arn.as_deref())
+        .filter(|a| !a.is_empty())
+        .chain(rules.iter().filter(|r| maybe_ours(r)).map(|r| r.arn.as_str()))
+        .collect();
+    priorities_free(&rules, spec, &mine)
 }
 
 /// Checks that the priorities are free on the listener (except for rules in `mine`).
 async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) -> Result<Vec<Rule>> {
     let rules = api.describe_rules(&spec.listener_arn).await?;
+    priorities_free(&rules, spec, mine)?;
+    Ok(rules)
+}
+
+/// The refusal a canary at `spec`'s priorities meets among `rules` (but for rules in `mine`).
+fn priorities_free(rules: &[Rule], spec: &CanarySpec, mine: &[&str]) -> Result<()> {
     let wanted = std::iter::once((spec.priority, false)).chain(spec.test_route.as_ref().map(|t| (t.priority, true)));
     for (p, test) in wanted {
         if let Some(holder) = rules.iter().find(|r| r.priority == Some(p) && !mine.contains(&r.arn.as_str())) {
@@ -160,7 +187,7 @@ async fn check_priorities(api: &dyn Elbv2Api, spec: &CanarySpec, mine: &[&str]) 
             ));
         }
     }
-    Ok(rules)
+    Ok(())
 }
 
 /// Whether `rule` holds exactly these conditions (in any order) and forwards

@@ -467,6 +467,10 @@ async fn check_create(ctx: &Ctx, m: &SwitchModel, diags: &mut Diagnostics) -> Op
     let spec = probe.spec().ok()?;
     match dns_switch::check_create(&m.zone(ctx), &spec, adopt).await {
         Ok(adopted) => Some(adopted.filter(|r| r.alias.is_none()).and_then(|r| r.ttl)),
+        // The pair under the switch's own set identifiers may be this switch's: Terraform plans a tainted switch as a
+        // new one while its records still stand, and removes them before the create. The apply checks with what is
+        // there then (and refuses a pair it did not make).
+        Err(Error::Refused { kind: Refusal::WeightedRecordExists, .. }) => None,
         Err(e @ Error::Refused { kind, .. }) => {
             let path = match kind {
                 Refusal::RecordExists | Refusal::RecordPointsElsewhere => attr_path(&["adopt_existing"]),
