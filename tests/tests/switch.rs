@@ -618,6 +618,12 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
     let detail = e.detail();
     assert!(detail.contains("still splits traffic (50% green, 50% blue)"), "{detail}");
     assert!(detail.contains("on_destroy = \"delete\""), "{detail}");
+    // The error points at `traffic`. Terraform 1.0 sends a destroy's ApplyResourceChange without the configuration, so
+    // it cannot show a source line for any diagnostic there (issue 19); the detail names the record instead.
+    if bluegreen_acceptance::test_env().terraform_version >= bluegreen_acceptance::TerraformVersion::new(1, 15, 0) {
+        assert_eq!(e.subject(), Some(("main.tf".to_string(), bluegreen_acceptance::line_of(&config(""), "traffic ="))), "{e}");
+    }
+    assert!(detail.contains(&format!("A {name} still splits traffic")), "{detail}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
 
     wd.config(&config("\n  on_destroy = \"delete\"\n"));
