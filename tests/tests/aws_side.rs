@@ -361,6 +361,17 @@ fn https_to_a_plain_http_endpoint_says_the_tls_handshake_failed() {
     assert!(d.contains(&format!("TLS handshake with {url} failed: received corrupt message")), "{e}");
     assert!(d.contains("(is the endpoint plain HTTP?)") && d.contains("No request was sent"), "{e}");
     assert!(!d.contains("lost or timed out"), "{e}");
+
+    // What the user hit: https:// to LocalStack, which answers TLS on its port with a certificate nobody trusts.
+    let url = bluegreen_acceptance::test_env().endpoint.replacen("http://", "https://", 1);
+    let wd = Workdir::new("aws-tls-localstack").with_endpoint(&url);
+    wd.config(&format!("provider \"bluegreen\" {{}}\n\n{ZONE_DS}"));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let e = out.only_error();
+    println!("---- https to LocalStack:\n{e}\n");
+    assert!(e.detail().contains(&format!("TLS handshake with {url} failed: invalid peer certificate")), "{e}");
+    assert!(e.detail().contains("(is the endpoint plain HTTP?)"), "{e}");
 }
 
 /// AccessDenied on the write: a permission error naming the action and the
