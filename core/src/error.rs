@@ -184,6 +184,8 @@ pub enum Service {
 pub enum Setting {
     /// A service's endpoint override.
     Endpoint(Service),
+    /// An `AWS_ENDPOINT_URL*` environment variable the SDK would use (named here).
+    EndpointEnv(&'static str),
     /// The static access key id.
     AccessKey,
     /// The static secret access key.

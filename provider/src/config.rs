@@ -55,7 +55,7 @@ pub struct ProviderConfig {
     /// Assume an IAM role for every call, starting from the credentials above.
     #[serde(default)]
     pub assume_role: Option<AssumeRoleConfig>,
-    /// Endpoint overrides per service, e.g. for LocalStack. `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2`, `AWS_ENDPOINT_URL_CLOUDWATCH` and `AWS_ENDPOINT_URL` are honoured too.
+    /// Endpoint overrides per service, e.g. for LocalStack; a service not named here goes to AWS (or to its `AWS_ENDPOINT_URL_*`). `AWS_ENDPOINT_URL_ROUTE_53`, `AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2`, `AWS_ENDPOINT_URL_CLOUDWATCH`, `AWS_ENDPOINT_URL_STS` and `AWS_ENDPOINT_URL` are honoured too, and checked like these: a URL without `http://` or `https://` is an error before any call.
     #[serde(default)]
     pub endpoints: Option<EndpointsConfig>,
 }
@@ -79,7 +79,7 @@ pub struct AssumeRoleConfig {
 /// Per-service endpoint URLs.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct EndpointsConfig {
-    /// Route 53 endpoint URL, e.g. `http://127.0.0.1:4566`.
+    /// Route 53 endpoint URL, e.g. LocalStack's `http://127.0.0.1:<port>`.
     #[serde(default)]
     pub route53: Val<String>,
     /// ELBv2 endpoint URL.
@@ -98,7 +98,10 @@ impl ProviderConfig {
     pub fn validate(&self, diags: &mut Diagnostics) {
         let mut fault = |e: ConfigError| {
             let (path, summary, detail) = describe(&e);
-            diags.error_at(path, summary, detail);
+            match path {
+                Some(path) => diags.error_at(path, summary, detail),
+                None => diags.error(summary, detail),
+            }
         };
         // Whether a value is given; `None` while it is not known yet.
         let given = |v: &Val<String>| (!v.is_unknown()).then(|| !v.is_null());
@@ -194,6 +197,8 @@ pub fn setting_attr(s: Setting) -> &'static [&'static str] {
         Setting::Endpoint(Service::Elbv2) => &["endpoints", "elbv2"],
         Setting::Endpoint(Service::Sts) => &["endpoints", "sts"],
         Setting::Endpoint(Service::CloudWatch) => &["endpoints", "cloudwatch"],
+        // Not in the configuration: the diagnostic names the variable.
+        Setting::EndpointEnv(_) => &[],
         Setting::AccessKey => &["access_key"],
         Setting::SecretKey => &["secret_key"],
         Setting::Profile => &["profile"],
@@ -204,11 +209,19 @@ pub fn setting_attr(s: Setting) -> &'static [&'static str] {
 }
 
 /// A connection setting's problem as a diagnostic of the provider block: the
-/// attribute, a title and what to do, the same at validation and at configure.
-pub fn describe(e: &ConfigError) -> (Path, String, String) {
+/// attribute (none for an environment variable), a title and what to do, the same at validation and at configure.
+pub fn describe(e: &ConfigError) -> (Option<Path>, String, String) {
     let attr = setting_attr(e.setting);
     let name = attr.last().copied().unwrap_or_default();
     let (summary, detail) = match (&e.problem, e.setting) {
+        (ConfigProblem::EndpointUrl { .. }, Setting::EndpointEnv(var)) => (
+            format!("Invalid endpoint URL in {var}"),
+            format!(
+                "The environment variable {var}: {}, so the AWS SDK cannot call it; nothing was sent. Set it to a full URL such as \
+                 \"http://127.0.0.1:4566\", or unset it to call AWS's own endpoints.",
+                e.problem
+            ),
+        ),
         (ConfigProblem::EndpointUrl { .. }, _) => (
             "Invalid endpoint URL".to_string(),
             format!("{}. Use a full URL such as \"https://route53.amazonaws.com\" or \"http://127.0.0.1:4566\".", e.problem),
@@ -243,7 +256,7 @@ pub fn describe(e: &ConfigError) -> (Path, String, String) {
         ),
         (problem, _) => (format!("Invalid {name}"), format!("{}.", crate::errors::capitalise(&problem.to_string()))),
     };
-    (attr_path(attr), summary, detail)
+    ((!attr.is_empty()).then(|| attr_path(attr)), summary, detail)
 }
 
 #[cfg(test)]
@@ -357,7 +370,7 @@ mod tests {
             problem: ConfigProblem::AccountNotAllowed { account: "000000000000".into(), allowed: vec!["111111111111".into()] },
         };
         let (path, summary, detail) = describe(&e);
-        assert_eq!((path, summary.as_str()), (attr_path(&["allowed_account_ids"]), "Invalid allowed_account_ids"));
+        assert_eq!((path, summary.as_str()), (Some(attr_path(&["allowed_account_ids"])), "Invalid allowed_account_ids"));
         assert!(
             detail.starts_with("The credentials belong to AWS account 000000000000, which is not in allowed_account_ids (111111111111)")
         );
@@ -376,5 +389,21 @@ mod tests {
         assert_eq!(errors(&c("soon"))[0].0, "Invalid retry_timeout");
         let mut d = Diagnostics::new();
         assert_eq!(c("10m").to_settings(&mut d).retry_budget, Some(std::time::Duration::from_secs(600)));
+    }
+
+    #[test]
+    fn a_bad_endpoint_variable_names_the_variable_and_no_attribute() {
+        let e = ConfigError {
+            setting: Setting::EndpointEnv("AWS_ENDPOINT_URL"),
+            problem: ConfigProblem::EndpointUrl { url: "127.0.0.1:45135".into(), fault: bluegreen_core::http_url::UrlFault::NotHttp },
+        };
+        let (path, summary, detail) = describe(&e);
+        assert_eq!((path, summary.as_str()), (None, "Invalid endpoint URL in AWS_ENDPOINT_URL"));
+        assert_eq!(
+            detail,
+            "The environment variable AWS_ENDPOINT_URL: \"127.0.0.1:45135\" is not an http:// or https:// URL, so the AWS SDK \
+             cannot call it; nothing was sent. Set it to a full URL such as \"http://127.0.0.1:4566\", or unset it to call AWS's \
+             own endpoints."
+        );
     }
 }

@@ -26,7 +26,10 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
         Error::Aws(aws) => aws_sentences(aws, context),
         Error::Config(c) => {
             let (p, summary, detail) = crate::config::describe(c);
-            diags.error_at(p, summary, detail);
+            match p {
+                Some(p) => diags.error_at(p, summary, detail),
+                None => diags.error(summary, detail),
+            }
             return;
         }
         Error::Invalid(m) => (format!("{context} failed"), m.clone()),
@@ -74,7 +77,7 @@ fn refusal_detail(kind: Refusal, found: &str, set_identifiers: Option<&(String, 
             )
         }
         Refusal::RecordExists => "Set adopt_existing = true to replace it with the weighted pair in one atomic change (it must point \
-                                  where `blue` points), or import the switch."
+                                  where `blue` points). A simple record is not a switch: there is nothing to import."
             .into(),
         Refusal::RecordPointsElsewhere => {
             return format!(
@@ -143,6 +146,14 @@ fn aws_sentences(aws: &bluegreen_core::AwsError, context: &str) -> (String, Stri
             ),
         ),
         AwsErrorKind::Stopped => (format!("{context}: stopped"), format!("Terraform asked the provider to stop: {e}")),
+        AwsErrorKind::Unreachable if aws.message.starts_with("TLS handshake with ") => (
+            format!("{context}: TLS handshake failed"),
+            format!(
+                "{e}\n\nNo request was sent. If the endpoint serves plain HTTP (LocalStack, a local proxy), give it as an http:// \
+                 URL in the endpoints block or the AWS_ENDPOINT_URL* variable; otherwise check that its certificate is trusted here \
+                 and names its host."
+            ),
+        ),
         AwsErrorKind::Unreachable => (
             format!("{context}: cannot reach AWS"),
             format!(
@@ -269,7 +280,8 @@ mod tests {
         assert_eq!(
             detail(Refusal::RecordExists, "api.example.com A already exists as a simple record (alias x).", None),
             "api.example.com A already exists as a simple record (alias x). Set adopt_existing = true to replace it with the \
-             weighted pair in one atomic change (it must point where `blue` points), or import the switch."
+             weighted pair in one atomic change (it must point where `blue` points). A simple record is not a switch: there is \
+             nothing to import."
         );
         assert_eq!(
             detail(Refusal::RecordPointsElsewhere, "a points to x, but blue points to y. Nothing was changed.", None),

@@ -253,7 +253,14 @@ impl Provider for BlueGreenProvider {
         let mut diags = Diagnostics::new();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             if let Some(config) = merge(decode_dynamic(req.config.as_ref(), &r.schema().implied_type(), "configuration"), &mut diags) {
-                diags.extend(r.validate(&config));
+                let mut own = r.validate(&config);
+                // Terraform validates a resource in its validate walk (the provider not configured), then again in the
+                // plan and apply walks (configured); a warning from each would be shown three times per apply. The
+                // validate walk's is the one: warnings from a configured provider's validation are dropped.
+                if self.ctx.read().await.is_some() {
+                    own.0.retain(|d| d.severity != crate::diag::Severity::Warning);
+                }
+                diags.extend(own);
             }
         }
         Ok(Response::new(pb::validate_resource_config::Response { diagnostics: diagnostics_to_proto(&diags) }))

@@ -228,7 +228,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Text of a Rust `Debug` dump of an SDK error, which no diagnostic may show.
-pub const DEBUG_DUMPS: &[&str] = &["DispatchFailure(", "ConnectorError", "{ source:"];
+pub const DEBUG_DUMPS: &[&str] = &["DispatchFailure(", "ConnectorError", "{ source:", "Request {", "SdkBody"];
 
 /// The diagnostic lines of `out` holding a Rust debug dump (log lines, which
 /// start with a timestamp or `[`, are not diagnostics and are skipped).

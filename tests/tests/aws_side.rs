@@ -318,6 +318,62 @@ fn an_unreachable_endpoint_names_the_service_and_url() {
     assert!(e.detail().contains(&format!("could not reach Route 53 at {url}")), "{e}");
 }
 
+/// `AWS_ENDPOINT_URL` without a scheme (`127.0.0.1:45135`, as easily typed): refused before any call, naming the
+/// variable and what is wrong, not an SDK request dump read as a lost connection (issue 19).
+#[test]
+fn an_endpoint_variable_without_a_scheme_is_refused_before_any_call() {
+    let proxy = Proxy::start();
+    let bare = proxy.endpoint().trim_start_matches("http://").to_string();
+    let wd = Workdir::new("aws-noscheme").with_endpoint(&bare);
+    wd.config(&format!("provider \"bluegreen\" {{}}\n\n{ZONE_DS}"));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let e = out.only_error();
+    println!("---- AWS_ENDPOINT_URL without a scheme:\n{e}\n");
+    assert_eq!(e.summary, "Invalid endpoint URL in AWS_ENDPOINT_URL", "{e}");
+    assert!(e.detail().contains(&format!("\"{bare}\" is not an http:// or https:// URL")), "{e}");
+    assert!(e.detail().contains("nothing was sent"), "{e}");
+    assert!(proxy.calls().is_empty(), "a call went out: {:?}", proxy.calls());
+}
+
+/// `https://` to an endpoint that speaks plain HTTP (LocalStack's default): the TLS handshake fails, and the error
+/// says so with the URL, not "the connection was lost after the request was sent" (issue 19).
+#[test]
+fn https_to_a_plain_http_endpoint_says_the_tls_handshake_failed() {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("https://{}", listener.local_addr().unwrap());
+    thread::spawn(move || {
+        for mut s in listener.incoming().flatten() {
+            let mut buf = [0u8; 1024];
+            let _ = s.read(&mut buf);
+            let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n");
+        }
+    });
+    let wd = Workdir::new("aws-tls").with_endpoint(&url);
+    wd.config(&format!("provider \"bluegreen\" {{}}\n\n{ZONE_DS}"));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let e = out.only_error();
+    println!("---- https to plain HTTP:\n{e}\n");
+    assert!(e.summary.ends_with("TLS handshake failed"), "{e}");
+    let d = e.detail();
+    assert!(d.contains(&format!("TLS handshake with {url} failed: received corrupt message")), "{e}");
+    assert!(d.contains("(is the endpoint plain HTTP?)") && d.contains("No request was sent"), "{e}");
+    assert!(!d.contains("lost or timed out"), "{e}");
+
+    // What the user hit: https:// to LocalStack, which answers TLS on its port with a certificate nobody trusts.
+    let url = bluegreen_acceptance::test_env().endpoint.replacen("http://", "https://", 1);
+    let wd = Workdir::new("aws-tls-localstack").with_endpoint(&url);
+    wd.config(&format!("provider \"bluegreen\" {{}}\n\n{ZONE_DS}"));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    let e = out.only_error();
+    println!("---- https to LocalStack:\n{e}\n");
+    assert!(e.detail().contains(&format!("TLS handshake with {url} failed: invalid peer certificate")), "{e}");
+    assert!(e.detail().contains("(is the endpoint plain HTTP?)"), "{e}");
+}
+
 /// AccessDenied on the write: a permission error naming the action and the
 /// resource; nothing written, the state is true.
 #[test]

@@ -155,6 +155,8 @@ cases! {
         "Invalid profile", "profile = \"\"", "profile must not be empty.");
     provider_elbv2_endpoint_bad_port => case(provider("  endpoints {\n    elbv2 = \"http://localhost:99999\"\n  }"),
         "Invalid endpoint URL", "elbv2 = ", "has an invalid port \"99999\"");
+    provider_route53_endpoint_without_scheme => case(provider("  endpoints {\n    route53 = \"127.0.0.1:45135\"\n  }"),
+        "Invalid endpoint URL", "route53 = ", "\"127.0.0.1:45135\" is not an http:// or https:// URL.");
     provider_sts_endpoint_with_space => case(provider("  endpoints {\n    sts = \"http://sts .example.com\"\n  }"),
         "Invalid endpoint URL", "sts = ", "contains white space");
     provider_short_session_name => case(provider("  assume_role {\n    role_arn     = \"arn:aws:iam::123456789012:role/cutover\"\n    session_name = \"x\"\n  }"),

@@ -1004,7 +1004,15 @@ fn stickiness_is_written_to_the_weighted_rule_and_warned_about() {
         .unwrap_or_else(|| panic!("no stickiness warning\n{plan}"));
     println!("---- stickiness warning:\n{warning}\n");
     assert!(warning.detail().contains("for 30s, longer than the rollout's bake time (1s)"), "{warning}");
-    wd.apply(&[]);
+    // Once per command (issue 19: three times per apply, each walk's validation repeating it).
+    let once = |out: &Output, what: &str| {
+        let text = format!("{}{}", out.stdout, out.stderr);
+        let n = text.matches("Stickiness outlasts the bake time").count();
+        assert!(n == 1 && !text.contains("more similar warning"), "{what}: the warning {n} times\n{out}");
+    };
+    once(&plan, "plan");
+    let applied = wd.apply(&[]);
+    once(&applied, "apply");
     let s = state(&wd);
     let r = rule(e.listener(), s["rule_arn"].as_str().expect("rule_arn"));
     assert_eq!(r.stickiness, Some(30), "{r:#?}");

@@ -424,3 +424,137 @@ fn full_migration_applies_both_phases_replans_empty_and_destroys() {
     assert_collapsed_to(&legacy.zone_id, &name, &new.lb_dns_name);
     println!("full-migration: {:.1?}", started.elapsed());
 }
+
+// ---------------------------------------------------------------------------
+// Docs that run as written (issue 19)
+// ---------------------------------------------------------------------------
+
+/// The fenced blocks of `lang` in a Markdown text, in order.
+fn fenced_blocks(markdown: &str, lang: &str) -> Vec<String> {
+    let open = format!("```{lang}");
+    let mut blocks = Vec::new();
+    let mut current: Option<String> = None;
+    for line in markdown.lines() {
+        match &mut current {
+            None if line.trim_end() == open => current = Some(String::new()),
+            Some(_) if line.trim_end() == "```" => blocks.push(current.take().expect("open block")),
+            Some(b) => {
+                b.push_str(line);
+                b.push('\n');
+            }
+            None => {}
+        }
+    }
+    assert!(current.is_none(), "an unclosed ```{lang} block");
+    blocks
+}
+
+/// The runbook's configuration: its top-level blocks in order, a block declared again replacing its earlier version
+/// (the guide builds one configuration up step by step); its indented snippets (parts of a resource shown in full
+/// later); and every full snippet, in which each indented one must appear.
+fn runbook_configuration(markdown: &str) -> (String, Vec<String>, String) {
+    let mut blocks: Vec<(String, String)> = Vec::new();
+    let mut fragments = Vec::new();
+    let mut every = String::new();
+    for snippet in fenced_blocks(markdown, "terraform") {
+        let first = snippet.lines().find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#')).unwrap_or_default();
+        if first.starts_with(' ') {
+            fragments.push(snippet);
+            continue;
+        }
+        every.push_str(&snippet);
+        let mut header: Option<String> = None;
+        let mut body = String::new();
+        for line in snippet.lines() {
+            if header.is_none() && !line.starts_with([' ', '#', '}']) && line.trim_end().ends_with('{') {
+                header = Some(line.trim_end().to_string());
+            }
+            body.push_str(line);
+            body.push('\n');
+            if line == "}" {
+                let h = header.take().unwrap_or_else(|| panic!("a block without a header in:\n{snippet}"));
+                match blocks.iter_mut().find(|(k, _)| *k == h) {
+                    Some(b) => b.1 = std::mem::take(&mut body),
+                    None => blocks.push((h, std::mem::take(&mut body))),
+                }
+            }
+        }
+    }
+    (blocks.into_iter().map(|(_, b)| b).collect::<Vec<_>>().join("\n"), fragments, every)
+}
+
+/// The runbook declares everything it uses (issue 19: step 5 used `data.bluegreen_load_balancer.new` and
+/// `data.bluegreen_target_group.ec2`, declared nowhere): its snippets, assembled, validate with the real provider.
+#[test]
+fn the_cutover_runbook_snippets_validate_as_written() {
+    let guide = std::fs::read_to_string(root().join("docs/guides/ec2-to-ecs-cutover.md")).expect("read the runbook");
+    let (config, fragments, every) = runbook_configuration(&guide);
+    let flat = bluegreen_acceptance::collapse_ws(&every);
+    for f in &fragments {
+        assert!(flat.contains(&bluegreen_acceptance::collapse_ws(f)), "this snippet is in no block of the runbook:\n{f}");
+    }
+    for must in
+        ["data \"bluegreen_load_balancer\" \"ecs\"", "data \"bluegreen_target_group\" \"ec2\"", "resource \"bluegreen_switch\" \"api\""]
+    {
+        assert!(config.contains(must), "{must} not in the assembled runbook:\n{config}");
+    }
+    let wd = Workdir::new("runbook-validate");
+    wd.config(&config);
+    let out = wd.validate_output();
+    assert!(out.success() && out.stdout.contains("The configuration is valid"), "the runbook's configuration:\n{config}\n{out}");
+}
+
+/// Every `endpoints` block users copy names every service (issue 19: without `cloudwatch`, an alarm gate went to real
+/// AWS), and no snippet assumes LocalStack on 4566: `make localstack-up` picks a free port.
+#[test]
+fn documented_endpoints_name_every_service_and_no_fixed_port() {
+    fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+        for e in std::fs::read_dir(dir).expect("read dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                files(&p, out);
+            } else if p.extension().is_some_and(|x| x == "md" || x == "tf") {
+                out.push(p);
+            }
+        }
+    }
+    let mut all = vec![root().join("README.md")];
+    files(&root().join("docs"), &mut all);
+    files(&root().join("examples"), &mut all);
+    let mut blocks = 0;
+    for path in &all {
+        let text = std::fs::read_to_string(path).expect("read");
+        let rel = path.strip_prefix(root()).expect("under the root").display().to_string();
+        assert!(!text.contains(":4566"), "{rel} assumes LocalStack on port 4566");
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, _) in lines.iter().enumerate().filter(|(_, l)| l.trim() == "endpoints {") {
+            let block: Vec<&str> = lines[i + 1..].iter().take_while(|l| l.trim() != "}").copied().collect();
+            for service in ["route53", "elbv2", "sts", "cloudwatch"] {
+                assert!(block.iter().any(|l| l.trim_start().starts_with(service)), "{rel}:{}: endpoints without {service}", i + 1);
+            }
+            blocks += 1;
+        }
+    }
+    assert!(blocks >= 1, "no endpoints block found at all");
+}
+
+/// The LocalStack provider example, as written, with the URL `make localstack-up` printed: every service goes there,
+/// CloudWatch included (a switch's alarm gate is checked at plan). AWS_ENDPOINT_URL points nowhere, so only the
+/// example's `endpoints` can reach LocalStack.
+#[test]
+fn the_localstack_provider_example_reaches_localstack_for_every_service() {
+    let (_, zone_id) = fixture::hosted_zone(&unique_suffix("lsx"));
+    let wd = example_workdir("examples/provider/localstack");
+    let wd = wd.with_endpoint("http://127.0.0.1:9");
+    wd.write(
+        "switch.tf",
+        &format!(
+            "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone_id}\"\n  name    = \"api.example.com\"\n  blue {{\n    records = [\"192.0.2.10\"]\n  }}\n  green {{\n    records = [\"192.0.2.20\"]\n  }}\n  traffic = 10\n  health_gate {{\n    cloudwatch_alarms = [\"no-such-alarm\"]\n  }}\n}}\n"
+        ),
+    );
+    let var = format!("localstack_url={}", test_env().endpoint);
+    let out = wd.plan_output(&["-var", &var]);
+    out.assert_failure();
+    let e = out.only_error();
+    assert_eq!(e.summary, "CloudWatch alarm not found", "CloudWatch answered from LocalStack\n{out}");
+}

@@ -292,6 +292,8 @@ fn a_missing_alarm_is_a_plan_error_listing_it() {
     let d = out.only_error();
     assert_eq!(d.summary, "CloudWatch alarm not found");
     assert!(d.detail().contains("no alarm named \"nope-1\", \"nope-2\" in this account and region"), "{d}");
+    // Which account and region (issue 19): LocalStack's account, the harness's region.
+    assert!(d.detail().contains("The provider looked in account 000000000000, region us-east-1."), "{d}");
     assert!(out.stderr.contains("cloudwatch_alarms = ["), "points at the attribute\n{out}");
 }
 

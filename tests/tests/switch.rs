@@ -667,6 +667,12 @@ fn destroy_is_refused_while_split_and_delete_removes_both() {
     let detail = e.detail();
     assert!(detail.contains("still splits traffic (50% green, 50% blue)"), "{detail}");
     assert!(detail.contains("on_destroy = \"delete\""), "{detail}");
+    // The error points at `traffic`. Terraform 1.0 sends a destroy's ApplyResourceChange without the configuration, so
+    // it cannot show a source line for any diagnostic there (issue 19); the detail names the record instead.
+    if bluegreen_acceptance::test_env().terraform_version >= bluegreen_acceptance::TerraformVersion::new(1, 15, 0) {
+        assert_eq!(e.subject(), Some(("main.tf".to_string(), bluegreen_acceptance::line_of(&config(""), "traffic ="))), "{e}");
+    }
+    assert!(detail.contains(&format!("A {name} still splits traffic")), "{detail}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 50);
 
     wd.config(&config("\n  on_destroy = \"delete\"\n"));
@@ -907,7 +913,8 @@ fn adopt_refuses_a_record_pointing_elsewhere_and_an_existing_record_needs_adopt_
     assert_eq!(e.summary, "Record already exists");
     assert_eq!(wd.apply_output(&[]).only_error().summary, "Record already exists", "apply refuses the same way");
     let detail = e.detail();
-    assert!(detail.contains("adopt_existing = true") && detail.contains("import"), "{detail}");
+    assert!(detail.contains("adopt_existing = true") && detail.contains("nothing to import"), "{detail}");
+    assert!(!detail.contains("import the switch"), "import is a dead end for a simple record (issue 19): {detail}");
     assert_eq!(fixture::record_sets(&zone_id, &name), before, "the record was changed");
 }
 
@@ -938,6 +945,95 @@ fn adoption_keeps_the_adopted_ttl() {
     let left = fixture::record_sets(&zone_id, &name);
     assert_eq!(left.len(), 1, "{left:?}");
     assert_eq!((left[0].values.as_slice(), left[0].ttl), (&["192.0.2.20".to_string()][..], Some(300)));
+}
+
+/// A simple record at the name: import says there is nothing to import and points at `adopt_existing`, which then
+/// takes the name over (issue 19: the create error said "or import the switch", and the import was a dead end).
+#[test]
+fn import_of_a_simple_record_points_at_adopt_existing_which_works() {
+    let s = stack();
+    let (zone_name, zone_id) = zone("is");
+    let name = format!("api.{zone_name}");
+    fixture::simple_alias_record(&zone_id, &name, &s.lb_dns_name, &s.lb_zone_id, true);
+    let wd = Workdir::new("switch-import-simple");
+    let config = |extra: &str| switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), 0, extra);
+    wd.config(&config(""));
+    let out = wd.import_output(X, &format!("{zone_id}/{name}/A"));
+    out.assert_failure();
+    let e = out.error("Nothing to import");
+    println!("---- import of a simple record:\n{e}\n");
+    let detail = e.detail();
+    assert!(detail.contains("(found a simple record)."), "{e}");
+    assert!(detail.contains("set adopt_existing = true and apply"), "{e}");
+
+    wd.config(&config("\n  adopt_existing = true\n"));
+    wd.apply(&[]);
+    let sets = fixture::record_sets(&zone_id, &name);
+    let ids: Vec<_> = sets.iter().map(|r| r.set_identifier.as_deref()).collect();
+    assert_eq!(ids.len(), 2, "the weighted pair replaced the simple record: {sets:#?}");
+    assert!(ids.iter().all(Option::is_some), "{sets:#?}");
+}
+
+/// An import id may spell the zone id as Route 53 does, `/hostedzone/Z…` (issue 19: the parts shifted, and the
+/// error called the zone id a record type).
+#[test]
+fn import_accepts_the_hostedzone_prefix_on_the_zone_id() {
+    import_verify(
+        "ih",
+        |zone_id, name| {
+            let zone_id = format!("/hostedzone/{zone_id}");
+            switch_tf(&zone_id, name, &legacy_blue(None), &records_side(None, &["203.0.113.20"], Some(60)), 20, "")
+        },
+        |zone_id, name| format!("/hostedzone/{zone_id}/{name}/A"),
+    );
+}
+
+/// After an import, what only the configuration holds (`rollout`, `health_gate`, `adopt_existing`, `on_destroy`) plans
+/// as an in-place update, and applying it writes nothing to Route 53; the resource page's Import section shows that
+/// plan (its lines are checked against the real one here).
+#[test]
+fn after_import_configuration_only_settings_are_an_in_place_update_without_aws_writes() {
+    let (zone_name, zone_id) = zone("iu");
+    let name = format!("api.{zone_name}");
+    let green = records_side(None, &["203.0.113.20"], Some(60));
+    let created = Workdir::new("switch-import-inplace-src");
+    created.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &green, 20, ""));
+    created.apply(&[]);
+
+    let proxy = bluegreen_acceptance::proxy::Proxy::start();
+    let wd = Workdir::new("switch-import-inplace").with_proxy(&proxy);
+    let extra = format!(
+        "\n  adopt_existing = true\n  on_destroy     = \"delete\"\n{}{}",
+        rollout_tf(&[10, 50], "5m"),
+        http_gate_tf("http://127.0.0.1:9/health")
+    );
+    wd.config(&switch_tf(&zone_id, &name, &legacy_blue(None), &green, 20, &extra));
+    wd.import_output(X, &format!("{zone_id}/{name}/A")).assert_success();
+    let plan = wd.plan_output(&["-detailed-exitcode"]);
+    println!("---- the first plan after an import:\n{}\n", plan.stdout);
+    assert_eq!(plan.code(), Some(2), "an in-place update is planned\n{plan}");
+    let text = collapse_ws(&plan.stdout);
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../docs/resources/switch.md")).expect("the switch's page");
+    let doc = collapse_ws(&doc);
+    for line in [
+        "# bluegreen_switch.x will be updated in-place",
+        "~ adopt_existing = false -> true",
+        "~ on_destroy = \"collapse\" -> \"delete\"",
+        "+ health_gate {",
+        "+ rollout {",
+        "Plan: 0 to add, 1 to change, 0 to destroy.",
+    ] {
+        assert!(text.contains(line), "the plan lacks {line:?}\n{plan}");
+        let documented = line.replace("bluegreen_switch.x", "bluegreen_switch.api");
+        assert!(doc.contains(&documented), "the Import section of docs/resources/switch.md does not show {documented:?}");
+    }
+    assert!(!text.contains("must be replaced"), "nothing is replaced\n{plan}");
+    assert!(!text.contains("min_healthy_targets"), "a gate without target groups has no min_healthy_targets (issue 19)\n{plan}");
+    let before = fixture::record_sets(&zone_id, &name);
+    wd.apply(&[]);
+    assert!(proxy.calls_to("ChangeResourceRecordSets").is_empty(), "the update wrote to Route 53: {:?}", proxy.calls());
+    assert_eq!(fixture::record_sets(&zone_id, &name), before);
+    assert_eq!(wd.plan_output(&["-detailed-exitcode"]).code(), Some(0), "nothing left to do");
 }
 
 #[test]
@@ -1193,6 +1289,8 @@ mod bad_input {
         // --- records that do not fit the type ---
         a_record_not_an_ip => case(cfg(&[("[\"203.0.113.20\"]", "[\"not-an-ip\"]")]),
             "Record does not fit the type", "[\"not-an-ip\"]", "\"not-an-ip\" is not an IPv4 address such as 203.0.113.10 (type = \"A\").");
+        a_record_with_a_host_name => case(cfg(&[("[\"203.0.113.20\"]", "[\"green-ecs.example.net\"]")]),
+            "Record does not fit the type", "[\"green-ecs.example.net\"]", "\"green-ecs.example.net\" is not an IPv4 address such as 203.0.113.10 (type = \"A\"). A host name is answered by a CNAME record: set type = \"CNAME\" (with exactly one value)");
         aaaa_record_with_ipv4 => case(cfg(&[("type    = \"A\"", "type    = \"AAAA\""), ("[\"203.0.113.10\"]", "[\"10.0.0.1\"]"), ("[\"203.0.113.20\"]", "[\"2001:db8::20\"]")]),
             "Record does not fit the type", "[\"10.0.0.1\"]", "\"10.0.0.1\" is not an IPv6 address such as 2001:db8::10 (type = \"AAAA\").");
         cname_with_two_values => case(cfg(&[("type    = \"A\"", "type    = \"CNAME\""), ("[\"203.0.113.10\"]", "[\"a.example.net\", \"b.example.net\"]"), ("[\"203.0.113.20\"]", "[\"c.example.net\"]")]),

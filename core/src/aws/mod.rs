@@ -96,6 +96,8 @@ pub struct AwsClients {
     pub cloudwatch: crate::watch::CloudWatchReader,
     /// The region the clients call.
     pub region: String,
+    /// The account the credentials belong to, from `sts:GetCallerIdentity` (`None` when that check is skipped).
+    pub account: Option<String>,
 }
 
 /// Route 53's documented rate is 5 requests a second per account; pacing at
@@ -131,6 +133,46 @@ pub fn check_endpoints(endpoints: &Endpoints) -> Vec<ConfigError> {
     .collect()
 }
 
+/// Each service's `AWS_ENDPOINT_URL_*` variable, which the SDK reads when the provider block does not override it.
+const ENDPOINT_ENV: [(Service, &str); 4] = [
+    (Service::Route53, "AWS_ENDPOINT_URL_ROUTE_53"),
+    (Service::Elbv2, "AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2"),
+    (Service::Sts, "AWS_ENDPOINT_URL_STS"),
+    (Service::CloudWatch, "AWS_ENDPOINT_URL_CLOUDWATCH"),
+];
+
+/// The `AWS_ENDPOINT_URL*` variables (read with `var`) that the SDK would use for a service the provider block does
+/// not override, and that are not usable `http://` or `https://` URLs: the SDK would otherwise fail the first call
+/// with a message that hides the cause (a URL without a scheme reads as a lost connection). Each variable once;
+/// none when `AWS_IGNORE_CONFIGURED_ENDPOINT_URLS` is `true` (the SDK ignores them then).
+pub fn check_endpoint_env(endpoints: &Endpoints, var: impl Fn(&str) -> Option<String>) -> Vec<ConfigError> {
+    let var = |name: &str| var(name).filter(|v| !v.is_empty());
+    if var("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS").is_some_and(|v| v.eq_ignore_ascii_case("true")) {
+        return Vec::new();
+    }
+    let overridden = |s: Service| match s {
+        Service::Route53 => endpoints.route53.is_some(),
+        Service::Elbv2 => endpoints.elbv2.is_some(),
+        Service::Sts => endpoints.sts.is_some(),
+        Service::CloudWatch => endpoints.cloudwatch.is_some(),
+    };
+    let mut errors: Vec<ConfigError> = Vec::new();
+    for (_, name) in ENDPOINT_ENV.into_iter().filter(|(s, _)| !overridden(*s)) {
+        let (name, url) = match var(name) {
+            Some(url) => (name, url),
+            None => match var("AWS_ENDPOINT_URL") {
+                Some(url) => ("AWS_ENDPOINT_URL", url),
+                None => continue,
+            },
+        };
+        let Err(fault) = crate::http_url::parse(&url) else { continue };
+        if errors.iter().all(|e| e.setting != Setting::EndpointEnv(name)) {
+            errors.push(ConfigError { setting: Setting::EndpointEnv(name), problem: ConfigProblem::EndpointUrl { url, fault } });
+        }
+    }
+    errors
+}
+
 /// Both halves of the static key pair, or neither: the error names the missing half.
 pub fn check_key_pair(access_key: bool, secret_key: bool) -> std::result::Result<(), ConfigError> {
     let missing = match (access_key, secret_key) {
@@ -159,6 +201,9 @@ pub fn check_account_lists(skip_credentials_validation: bool, lists_given: bool)
 /// `stop` (Terraform's StopProvider) cuts retry waits short.
 pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<AwsClients> {
     if let Some(e) = check_endpoints(&settings.endpoints).into_iter().next() {
+        return Err(e.into());
+    }
+    if let Some(e) = check_endpoint_env(&settings.endpoints, |name| std::env::var(name).ok()).into_iter().next() {
         return Err(e.into());
     }
     check_key_pair(settings.access_key.is_some(), settings.secret_key.is_some())?;
@@ -207,6 +252,7 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
     let policy = RetryPolicy { budget: settings.retry_budget.unwrap_or(retry::DEFAULT_RETRY_BUDGET), ..RetryPolicy::default() }
         .with_max_retries(settings.max_retries);
 
+    let mut account = None;
     if !settings.skip_credentials_validation {
         let mut sts = aws_sdk_sts::config::Builder::from(&base);
         if let Some(url) = &settings.endpoints.sts {
@@ -218,6 +264,7 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
         let identity = caller_identity(&sts, &pacer).await?;
         check_account(&identity.account, settings)?;
         tracing::info!(account = %identity.account, caller = %identity.arn, "AWS credentials checked: account {}, caller {}", identity.account, identity.arn);
+        account = Some(identity.account);
     }
 
     let mut r53 = aws_sdk_route53::config::Builder::from(&base);
@@ -259,6 +306,7 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
         elbv2: Arc::new(crate::listeners::RuleCache::new(Arc::new(paced::PacedElbv2::new(elbv2, elbv2_pacer)))),
         cloudwatch: crate::watch::CloudWatchReader::new(Arc::new(paced::PacedCloudWatch::new(cloudwatch, cloudwatch_pacer))),
         region,
+        account,
     })
 }
 
@@ -384,5 +432,43 @@ mod tests {
         let all = Endpoints { route53: Some("x".into()), elbv2: None, sts: Some("http://ok".into()), cloudwatch: Some("y".into()) };
         let settings: Vec<Setting> = check_endpoints(&all).into_iter().map(|e| e.setting).collect();
         assert_eq!(settings, [Setting::Endpoint(Service::Route53), Setting::Endpoint(Service::CloudWatch)]);
+    }
+
+    #[test]
+    fn endpoint_variables_the_sdk_would_use_are_checked_before_any_call() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| vars.iter().find(|(n, _)| *n == name).map(|(_, v)| v.to_string())
+        };
+        let faults = |e: &Endpoints, vars: &'static [(&'static str, &'static str)]| -> Vec<(Setting, String)> {
+            check_endpoint_env(e, env(vars)).into_iter().map(|c| (c.setting, c.problem.to_string())).collect()
+        };
+        let none = Endpoints::default();
+        assert_eq!(
+            faults(&none, &[("AWS_ENDPOINT_URL", "127.0.0.1:45135")]),
+            [(Setting::EndpointEnv("AWS_ENDPOINT_URL"), "\"127.0.0.1:45135\" is not an http:// or https:// URL".to_string())],
+            "reported once, though every service would use it"
+        );
+        assert!(faults(&none, &[("AWS_ENDPOINT_URL", "http://127.0.0.1:45135")]).is_empty());
+        assert!(faults(&none, &[]).is_empty());
+        assert!(faults(&none, &[("AWS_ENDPOINT_URL", "")]).is_empty(), "empty is unset");
+        // A service's own variable wins over the global one, and the provider block over both.
+        assert_eq!(
+            faults(&none, &[("AWS_ENDPOINT_URL", "http://ok:1"), ("AWS_ENDPOINT_URL_ROUTE_53", "localhost:4566")]),
+            [(Setting::EndpointEnv("AWS_ENDPOINT_URL_ROUTE_53"), "\"localhost:4566\" is not an http:// or https:// URL".to_string())]
+        );
+        let r53 = Endpoints { route53: Some("http://ok:1".into()), ..Endpoints::default() };
+        assert!(faults(&r53, &[("AWS_ENDPOINT_URL_ROUTE_53", "localhost:4566")]).is_empty());
+        let all = Endpoints {
+            route53: Some("http://a".into()),
+            elbv2: Some("http://a".into()),
+            sts: Some("http://a".into()),
+            cloudwatch: Some("http://a".into()),
+        };
+        assert!(faults(&all, &[("AWS_ENDPOINT_URL", "x")]).is_empty(), "overridden everywhere: not used");
+        assert!(
+            faults(&none, &[("AWS_ENDPOINT_URL", "x"), ("AWS_IGNORE_CONFIGURED_ENDPOINT_URLS", "true")]).is_empty(),
+            "the SDK ignores them then"
+        );
+        assert_eq!(faults(&none, &[("AWS_ENDPOINT_URL_CLOUDWATCH", "http://a b")]).len(), 1);
     }
 }

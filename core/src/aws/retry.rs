@@ -337,7 +337,10 @@ impl Pacer {
     /// Names the service and endpoint in a failure to reach it.
     fn locate(&self, mut e: AwsError) -> AwsError {
         if e.kind == AwsErrorKind::Unreachable && !e.message.contains(&self.endpoint) {
-            e.message = format!("could not reach {} at {}: {}", self.service, self.endpoint, e.message);
+            e.message = match e.message.strip_prefix(super::sdk_error::TLS_FAILED) {
+                Some(why) => format!("TLS handshake with {} failed: {why}", self.endpoint),
+                None => format!("could not reach {} at {}: {}", self.service, self.endpoint, e.message),
+            };
         }
         e
     }

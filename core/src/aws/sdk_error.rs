@@ -36,7 +36,11 @@ where
             });
             (kind, code, message)
         }
-        SdkError::DispatchFailure(_) => (dispatch_kind(&err), None, chain(&err)),
+        SdkError::DispatchFailure(_) => match tls_failure(&err) {
+            // Nothing was sent: the connection never became usable. The pacer names the URL.
+            Some(reason) => (AwsErrorKind::Unreachable, None, format!("{TLS_FAILED}{reason} (is the endpoint plain HTTP?)")),
+            None => (dispatch_kind(&err), None, chain(&err)),
+        },
         // The request may have reached AWS; the effect is unknown.
         SdkError::TimeoutError(_) | SdkError::ResponseError(_) => (AwsErrorKind::Ambiguous, None, chain(&err)),
         _ => (AwsErrorKind::Other, err.code().map(str::to_string), chain(&err)),
@@ -44,14 +48,34 @@ where
     AwsError { operation, kind, code, message, request_id, source: Some(std::sync::Arc::new(err)), after_lost_answer: false }
 }
 
+/// How a failed TLS handshake's message starts; the pacer turns it into
+/// "TLS handshake with <url> failed: …", naming the endpoint.
+pub(crate) const TLS_FAILED: &str = "TLS handshake failed: ";
+
+/// Why the TLS handshake failed, if that is what stopped the request: the
+/// text of what the SDK's "TLS handshake failed" (or rustls) says.
+fn tls_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    let mut next = Some(err);
+    while let Some(e) = next {
+        if e.downcast_ref::<rustls::Error>().is_some() {
+            return Some(chain(e));
+        }
+        if e.to_string() == "TLS handshake failed" {
+            return Some(e.source().map_or_else(|| "no reason given".to_string(), chain));
+        }
+        next = e.source();
+    }
+    None
+}
+
 /// An error and its sources as one line of `Display`s, never `Debug`: the
 /// SDK's `DisplayErrorContext` ends with a debug dump of the whole error,
-/// which is not for users.
+/// which is not for users (nor are the request dumps some SDK errors quote).
 pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut parts: Vec<String> = Vec::new();
     let mut next = Some(err);
     while let Some(e) = next {
-        let text = e.to_string();
+        let text = without_request_dump(&e.to_string());
         // Wrappers often repeat their source's text; keep the more specific one.
         match parts.last_mut() {
             Some(last) if text.contains(last.as_str()) => *last = text,
@@ -62,6 +86,21 @@ pub(crate) fn chain(err: &(dyn std::error::Error + 'static)) -> String {
     }
     parts.retain(|p| !p.is_empty());
     parts.join(": ")
+}
+
+/// `text` with any quoted `Request { … }` dump (the SDK's "failed to apply
+/// endpoint … to request `Request { body: SdkBody … }`") replaced by "the request".
+fn without_request_dump(text: &str) -> String {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("`Request {") {
+        let Some(len) = rest[start + 1..].find('`') else { break };
+        out.push_str(rest[..start].strip_suffix("request ").unwrap_or(&rest[..start]));
+        out.push_str("the request");
+        rest = &rest[start + len + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Why a request could not be sent: no credentials, no connection (nothing
@@ -81,7 +120,12 @@ fn dispatch_kind(err: &(dyn std::error::Error + 'static)) -> AwsErrorKind {
             }
         }
         let text = e.to_string();
-        if text.starts_with("tcp connect error") || text.starts_with("dns error") || text.contains("failed to lookup address") {
+        // An endpoint the SDK cannot put into a request ("endpoint must contain scheme"): nothing was sent.
+        if text.starts_with("tcp connect error")
+            || text.starts_with("dns error")
+            || text.contains("failed to lookup address")
+            || text.starts_with("failed to apply endpoint")
+        {
             return AwsErrorKind::Unreachable;
         }
         next = e.source();
@@ -182,7 +226,7 @@ mod tests {
 
     /// No `Debug` of the SDK's error types may reach a message.
     fn assert_no_dump(e: &AwsError) {
-        for dump in ["DispatchFailure(", "ConnectorError", "{ source:", "Some(", "kind:"] {
+        for dump in ["DispatchFailure(", "ConnectorError", "{ source:", "Some(", "kind:", "Request {", "SdkBody"] {
             assert!(!e.message.contains(dump), "{dump:?} in {:?}", e.message);
         }
     }
@@ -215,5 +259,72 @@ mod tests {
         assert_eq!(service_error(403, Some("SignatureDoesNotMatch")).kind, AwsErrorKind::Credentials);
         assert_eq!(service_error(400, Some("ThrottlingException")).kind, AwsErrorKind::Throttling);
         assert_eq!(service_error(400, Some("RequestLimitExceeded")).kind, AwsErrorKind::Throttling);
+    }
+
+    /// A route53 call through a real SDK client (as `connect` builds them) to `url`.
+    async fn list_zones(url: &str) -> AwsError {
+        let conf = aws_sdk_route53::Config::builder()
+            .behavior_version(aws_config::BehaviorVersion::latest())
+            .region(aws_config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new("AKID", "SECRET", None, None, "test"))
+            .endpoint_url(url)
+            .build();
+        let client = aws_sdk_route53::Client::from_conf(conf);
+        classify("ListHostedZones", client.list_hosted_zones().send().await.expect_err("no AWS here"))
+    }
+
+    /// A plain-HTTP server on a loopback port, answering anything with a 400.
+    async fn plain_http() -> u16 {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((mut s, _)) = listener.accept().await {
+                let mut buf = [0u8; 1024];
+                let _ = s.read(&mut buf).await;
+                let _ = s.write_all(b"HTTP/1.1 400 Bad Request\r\ncontent-length: 0\r\n\r\n").await;
+            }
+        });
+        port
+    }
+
+    #[tokio::test]
+    async fn https_to_a_plain_http_endpoint_is_a_failed_tls_handshake_not_a_lost_answer() {
+        let port = plain_http().await;
+        let e = list_zones(&format!("https://127.0.0.1:{port}")).await;
+        assert_eq!(e.kind, AwsErrorKind::Unreachable, "nothing was sent: {e}");
+        assert_eq!(e.message, "TLS handshake failed: received corrupt message of type InvalidContentType (is the endpoint plain HTTP?)");
+        assert_no_dump(&e);
+    }
+
+    #[tokio::test]
+    async fn an_endpoint_without_a_scheme_is_not_dumped() {
+        let port = plain_http().await;
+        let e = list_zones(&format!("127.0.0.1:{port}")).await;
+        assert_eq!(e.kind, AwsErrorKind::Unreachable, "nothing was sent: {e}");
+        let want = format!("failed to apply endpoint `127.0.0.1:{port}` to the request: endpoint must contain scheme");
+        assert!(e.message.ends_with(&want), "{}", e.message);
+        assert_no_dump(&e);
+    }
+
+    #[test]
+    fn request_dumps_are_cut_out() {
+        assert_eq!(without_request_dump("a to request `Request { body: SdkBody { x } }`: b"), "a to the request: b");
+        assert_eq!(without_request_dump("no dump"), "no dump");
+        assert_eq!(without_request_dump("unclosed `Request { x"), "unclosed `Request { x");
+    }
+
+    /// What the user reads: the pacer (which knows the URL) names the endpoint of the failed handshake.
+    #[tokio::test]
+    async fn a_failed_handshake_names_the_endpoint() {
+        use crate::aws::retry::{Limiter, Pacer, RetryPolicy};
+        let url = format!("https://127.0.0.1:{}", plain_http().await);
+        let policy = RetryPolicy::default().with_max_retries(Some(0));
+        let pacer = Pacer::new("Route 53", url.clone(), Limiter::new(10.0, 10), policy, tokio_util::sync::CancellationToken::new());
+        let e = pacer.call("ListHostedZones", || async { Err::<(), _>(list_zones(&url).await) }).await.unwrap_err();
+        assert_eq!(
+            e.message,
+            format!("TLS handshake with {url} failed: received corrupt message of type InvalidContentType (is the endpoint plain HTTP?)")
+        );
     }
 }

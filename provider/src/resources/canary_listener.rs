@@ -509,6 +509,9 @@ impl ResourceImpl for CanaryResource {
     }
 
     fn complete(m: &mut CanaryModel) {
+        if let Some(g) = m.health_gate.as_mut() {
+            common::complete_gate(g, true);
+        }
         // The test rule's priority defaults to just before the weighted rule's (validation refuses one below 1).
         let default = m.priority.as_ref().known().and_then(|p| p.checked_sub(1)).filter(|p| *p >= 1);
         if let Some(t) = m.test_route.as_mut() {

@@ -58,11 +58,16 @@ pub struct SwitchRolloutModel {
     pub bake_time: Val<String>,
     /// After each step of an increase is `INSYNC`, the new `traffic` too, wait until the share of requests green's load
     /// balancer really receives follows the weights (resolvers cache answers), then bake. Rolling back waits for nothing.
+    /// It counts each load balancer's whole `RequestCount` — every host and listener it serves, not only this name — so
+    /// use it where both load balancers serve this name alone: a legacy load balancer that also serves other names makes
+    /// green's share look too low, and the step is never reached. There, gate on target groups dedicated to the name
+    /// (`health_gate`'s `error_rate` and `latency`), whose metrics count only its requests.
     #[serde(default)]
     pub observed_traffic: Option<ObservedTrafficModel>,
 }
 
-/// Green's share of the two load balancers' `RequestCount` (CloudWatch, last minute), compared with the step.
+/// Green's share of the two load balancers' whole `RequestCount` (CloudWatch, last minute; every host they serve), compared
+/// with the step.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ObservedTrafficModel {
     /// ARN of blue's Application Load Balancer.
@@ -115,9 +120,10 @@ pub struct HealthGateModel {
     #[serde(default)]
     pub target_group_arns: Val<Vec<String>>,
     /// Healthy targets required in each target group (each one separately); the gate fails when any has fewer. Defaults
-    /// to 1.
+    /// to 1 where there is a target group to count (`target_group_arns`, or the canary's green target group); left
+    /// unset otherwise.
     #[serde(default)]
-    #[schemars(range(min = 1, max = 1000), extend("default" = 1))]
+    #[schemars(range(min = 1, max = 1000), extend("x-computed" = true))]
     pub min_healthy_targets: Val<i64>,
     /// Verify green through its own path (its own ALB hostname) before users reach it.
     #[serde(default)]
@@ -528,6 +534,21 @@ fn green_at(v: &Val<String>, defaults: &GateDefaults, path: impl FnOnce() -> Pat
     known_or(v, defaults.green_target_group.as_ref(), defaults.resource)?.ok_or_else(|| unusable(path(), "green_target_group_arn", v))
 }
 
+/// Fills in `min_healthy_targets` (1) when the gate has target groups to count: its own `target_group_arns`, or
+/// `counts_own` (the canary's green target group, always checked). Without any it stays null, so a plan does not show a
+/// setting that does nothing; not yet known while the target groups are not.
+pub fn complete_gate(g: &mut HealthGateModel, counts_own: bool) {
+    if !g.min_healthy_targets.is_null() {
+        return;
+    }
+    g.min_healthy_targets = match &g.target_group_arns {
+        _ if counts_own => Val::Known(1),
+        Val::Known(arns) if !arns.is_empty() => Val::Known(1),
+        Val::Unknown => Val::Unknown,
+        _ => Val::Null,
+    };
+}
+
 /// The engine's gate, with the resource's defaults.
 pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Option<HealthGate>, Diagnostics> {
     let Some(g) = g else { return Ok(None) };
@@ -593,9 +614,14 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Opti
         }),
         None => None,
     };
+    let min_healthy_targets = match (&g.min_healthy_targets, arns.is_empty()) {
+        // Nothing to count (see complete_gate): the value is never used.
+        (Val::Null, true) => 1,
+        (v, _) => count_at(v, || at(&["min_healthy_targets"]), "min_healthy_targets", resource)?,
+    };
     Ok(Some(HealthGate {
         target_group_arns: arns,
-        min_healthy_targets: count_at(&g.min_healthy_targets, || at(&["min_healthy_targets"]), "min_healthy_targets", resource)?,
+        min_healthy_targets,
         http_check,
         alarms: list_at(&g.cloudwatch_alarms, resource)?.to_vec(),
         insufficient_data: match g.alarm_insufficient_data.needed(resource)? {
@@ -668,13 +694,19 @@ pub async fn check_gate_setup(
             let (summary, advice) = match &p {
                 SetupProblem::MissingAlarms(_) => (
                     "CloudWatch alarm not found",
-                    "Create the alarm first (or fix the name: names are case-sensitive), in the provider's account and region.",
+                    // The provider looks in one account and region only: name them, since a wrong one is a common cause.
+                    format!(
+                        "The provider looked in {}region {}. Create the alarm there first (or fix the name: names are \
+                         case-sensitive), or point the provider at the account and region that hold it.",
+                        ctx.clients.account.as_ref().map(|a| format!("account {a}, ")).unwrap_or_default(),
+                        ctx.clients.region
+                    ),
                 ),
                 SetupProblem::TargetGroup { .. } => (
                     "Target group cannot be measured",
-                    "CloudWatch publishes a target group's request metrics per load balancer it serves.",
+                    "CloudWatch publishes a target group's request metrics per load balancer it serves.".to_string(),
                 ),
-                SetupProblem::Unreadable { .. } => ("Health gate cannot be checked", "Check the provider's credentials and permissions (cloudwatch:DescribeAlarms, elasticloadbalancing:DescribeTargetGroups)."),
+                SetupProblem::Unreadable { .. } => ("Health gate cannot be checked", "Check the provider's credentials and permissions (cloudwatch:DescribeAlarms, elasticloadbalancing:DescribeTargetGroups).".to_string()),
             };
             diags.error_at(path, summary, format!("{p}. {advice} No traffic has moved."));
         }
@@ -964,6 +996,25 @@ mod tests {
     }
 
     /// A gate block as the adapter hands it over: the schema's defaults filled in (through the switch's model).
+    /// Issue 19: a plan showed `min_healthy_targets = 1` for a switch gate without target groups.
+    #[test]
+    fn min_healthy_targets_defaults_only_where_there_is_a_target_group_to_count() {
+        let completed = |arns: Val<Vec<String>>, counts_own: bool| {
+            let mut g = HealthGateModel { target_group_arns: arns, ..HealthGateModel::default() };
+            complete_gate(&mut g, counts_own);
+            g.min_healthy_targets
+        };
+        let some = || Val::Known(vec!["arn:tg".to_string()]);
+        assert_eq!(completed(Val::Null, false), Val::Null, "nothing to count");
+        assert_eq!(completed(Val::Known(vec![]), false), Val::Null);
+        assert_eq!(completed(some(), false), Val::Known(1));
+        assert_eq!(completed(Val::Unknown, false), Val::Unknown, "known once the target groups are");
+        assert_eq!(completed(Val::Null, true), Val::Known(1), "the canary counts its green target group");
+        let mut set = HealthGateModel { min_healthy_targets: Val::Known(3), ..HealthGateModel::default() };
+        complete_gate(&mut set, false);
+        assert_eq!(set.min_healthy_targets, Val::Known(3), "a configured value stays");
+    }
+
     fn defaulted_gate() -> HealthGateModel {
         defaulted(HealthGateModel::default())
     }

@@ -184,6 +184,9 @@ impl ResourceImpl for SwitchResource {
     }
 
     fn complete(m: &mut SwitchModel) {
+        if let Some(g) = m.health_gate.as_mut() {
+            common::complete_gate(g, false);
+        }
         if let Some(b) = m.blue.as_mut() {
             b.complete(DEFAULT_BLUE_ID);
         }
@@ -383,7 +386,9 @@ impl ResourceImpl for SwitchResource {
     }
 
     async fn import(ctx: &Ctx, id: &str) -> Result<SwitchModel, Diagnostics> {
-        let parts: Vec<&str> = id.split('/').collect();
+        // Route 53 (and its console) spell zone ids `/hostedzone/Z…`: accepted, and kept as spelled.
+        let (zone_prefix, rest) = id.strip_prefix("/hostedzone/").map_or(("", id), |rest| ("/hostedzone/", rest));
+        let parts: Vec<&str> = rest.split('/').collect();
         let (zone_id, name, rtype, blue_id, green_id) = match parts.as_slice() {
             [z, n, t] => (*z, *n, *t, DEFAULT_BLUE_ID, DEFAULT_GREEN_ID),
             [z, n, t, b, g] => (*z, *n, *t, *b, *g),
@@ -391,7 +396,7 @@ impl ResourceImpl for SwitchResource {
                 let mut d = Diagnostics::new();
                 d.error(
                     "Invalid import id",
-                    format!("{id:?} is not <zone_id>/<name>/<type> or <zone_id>/<name>/<type>/<blue set_identifier>/<green set_identifier>, e.g. Z0123456789ABCDEFGHIJ/api.example.com/A/blue/green."),
+                    format!("{id:?} is not <zone_id>/<name>/<type> or <zone_id>/<name>/<type>/<blue set_identifier>/<green set_identifier>, e.g. Z0123456789ABCDEFGHIJ/api.example.com/A/blue/green (the zone id may start with /hostedzone/)."),
                 );
                 return Err(d);
             }
@@ -402,6 +407,8 @@ impl ResourceImpl for SwitchResource {
             d.error("Invalid import id", format!("type {rtype:?} is not one of A, AAAA, CNAME."));
             return Err(d);
         }
+        let zone_id = format!("{zone_prefix}{zone_id}");
+        let zone_id = zone_id.as_str();
         let zone = ctx.zones.zone(zone_id);
         let observed = dns_switch::observe(&zone, name, &rt, blue_id, green_id)
             .await
@@ -411,10 +418,17 @@ impl ResourceImpl for SwitchResource {
             d.error(
                 "Nothing to import",
                 format!(
-                    "{} {} in zone {zone_id} has no weighted pair with set identifiers {blue_id:?} and {green_id:?} (found {}).",
+                    "{} {} in zone {zone_id} has no weighted pair with set identifiers {blue_id:?} and {green_id:?} (found {}).{}",
                     rtype,
                     display_name(name),
-                    describe_found(&observed)
+                    describe_found(&observed),
+                    if observed.others.iter().any(|r| r.set_identifier().is_none()) {
+                        " A simple record is not a switch, so there is nothing to import: keep the configuration, set \
+                         adopt_existing = true and apply. The create replaces the record with the weighted pair in one atomic \
+                         change (the record must point where `blue` points)."
+                    } else {
+                        ""
+                    }
                 ),
             );
             return Err(d);
@@ -632,6 +646,7 @@ mod tests {
             elbv2: elb,
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
+            account: None,
         };
         Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new(), claims: Default::default() }
     }

@@ -213,7 +213,15 @@ fn validate_side(side: &SideModel, which: &str, rtype: Option<&str>, diags: &mut
                     "AAAA" => "an IPv6 address such as 2001:db8::10",
                     _ => "a host name such as app.example.net",
                 };
-                diags.error_at(p, "Record does not fit the type", format!("{v:?} is not {want} (type = {t:?})."));
+                // A host name under A or AAAA: what was meant is most likely a CNAME (or an alias).
+                let host_name = t != "CNAME" && v.contains('.') && v.parse::<std::net::IpAddr>().is_err() && check_name(v).is_ok();
+                let hint = if host_name {
+                    " A host name is answered by a CNAME record: set type = \"CNAME\" (with exactly one value), or use an alias \
+                     block for an AWS load balancer or CloudFront distribution."
+                } else {
+                    ""
+                };
+                diags.error_at(p, "Record does not fit the type", format!("{v:?} is not {want} (type = {t:?}).{hint}"));
             }
         }
         if t == "CNAME" && values.len() > 1 {
