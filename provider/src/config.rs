@@ -70,9 +70,9 @@ pub struct AssumeRoleConfig {
     #[serde(default)]
     #[schemars(length(min = 2, max = 64))]
     pub session_name: Val<String>,
-    /// External id the role's trust policy requires, if any.
+    /// External id the role's trust policy requires, if any. Sensitive.
     #[serde(default)]
-    #[schemars(length(min = 2, max = 1224))]
+    #[schemars(length(min = 2, max = 1224), extend("x-sensitive" = true))]
     pub external_id: Val<String>,
 }
 
