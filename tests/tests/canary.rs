@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
-use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Output, Workdir};
+use bluegreen_acceptance::{aws, block_on, collapse_ws, fixture, unique_suffix, Output, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -642,10 +642,14 @@ fn header_rule_changed_out_of_band_shows_and_apply_restores_it() {
     println!("---- plan after the header rule drifted:\n{}\n", plan_body(&plan));
     plan.assert_line("# canary_listener.x will be updated in-place");
     plan.assert_line("~ test_route {");
-    plan.assert_line("~ header_values = [");
-    plan.assert_line("- \"2\",");
-    plan.assert_line("- \"3\",");
-    plan.assert_line("+ \"1\",");
+    // header_values is sensitive (a header that opens green is often a shared secret): the drift shows, the values do not.
+    assert!(
+        plan.stdout.lines().any(|l| collapse_ws(l).starts_with("~ header_values = (sensitive")),
+        "the drift of header_values does not show:\n{plan}"
+    );
+    for value in ["\"2\"", "\"3\""] {
+        assert_no_line_containing(&plan, value);
+    }
     assert_no_line_containing(&plan, "traffic");
 
     wd.apply(&[]);
