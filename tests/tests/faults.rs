@@ -411,36 +411,43 @@ fn access_denied_for_one_name_fails_only_its_switch() {
         zone_id.trim_start_matches("/hostedzone/")
     );
     proxy.inject(Fault::error(403, "AccessDenied", &message).on(CHANGE).body_contains(&format!("<Name>{denied}")));
-    config(50);
-    let out = wd.apply_output(&[]);
-    out.assert_failure();
-    let e = out.only_error();
-    println!("---- AccessDenied for one name of a merged batch:\n{e}\n");
-    assert_eq!(e.address.as_deref(), Some("bluegreen_switch.b"), "the error is on the denied switch: {e}");
-    assert!(e.summary.ends_with("permission denied for route53:ChangeResourceRecordSets"), "{e}");
-    assert!(e.detail().contains(&format!("(the denied change: UPSERT {denied}. A)")), "the error names the name: {e}");
-    for other in [&names[0], &names[2]] {
-        assert!(!e.detail().contains(other.as_str()), "the error blames an allowed name: {e}");
-    }
-    let writes = report("AccessDenied for one name", &proxy, CHANGE);
-    assert!(
-        writes.iter().any(|c| c.error_code.as_deref() == Some("AccessDenied")
-            && names.iter().filter(|n| c.body.contains(&format!("<Name>{n}"))).count() > 1),
-        "no merged batch was denied, so nothing was split:\n{}",
-        listing(&writes)
-    );
     let weights = |name: &str| fixture::weights(&zone_id, name).into_iter().find(|(id, _)| id == "green").map(|(_, w)| w);
-    assert_eq!((weights(&names[0]), weights(&names[1]), weights(&names[2])), (Some(50), Some(0), Some(50)));
     let traffic = |addr: &str| wd.state_resource(addr).unwrap_or_else(|| panic!("{addr} not in state"))["traffic"].clone();
-    assert_eq!(
-        (traffic("bluegreen_switch.a"), traffic("bluegreen_switch.b"), traffic("bluegreen_switch.c")),
-        (Value::from(50), Value::from(0), Value::from(50))
-    );
+    // The three writes share a batch when they reach the zone together; on a busy machine the denied one may come
+    // first and alone. Each try must come out right; the split itself must be seen within a few tries.
+    let mut merged_denied = false;
+    for traffic_now in [50, 60, 70, 80, 90] {
+        proxy.reset();
+        config(traffic_now);
+        let out = wd.apply_output(&[]);
+        out.assert_failure();
+        let e = out.only_error();
+        println!("---- AccessDenied for one name (traffic {traffic_now}):\n{e}\n");
+        assert_eq!(e.address.as_deref(), Some("bluegreen_switch.b"), "the error is on the denied switch: {e}");
+        assert!(e.summary.ends_with("permission denied for route53:ChangeResourceRecordSets"), "{e}");
+        assert!(e.detail().contains(&format!("(the denied change: UPSERT {denied}. A)")), "the error names the name: {e}");
+        for other in [&names[0], &names[2]] {
+            assert!(!e.detail().contains(other.as_str()), "the error blames an allowed name: {e}");
+        }
+        let writes = report("AccessDenied for one name", &proxy, CHANGE);
+        assert_eq!((weights(&names[0]), weights(&names[1]), weights(&names[2])), (Some(traffic_now), Some(0), Some(traffic_now)));
+        assert_eq!(
+            (traffic("bluegreen_switch.a"), traffic("bluegreen_switch.b"), traffic("bluegreen_switch.c")),
+            (Value::from(traffic_now), Value::from(0), Value::from(traffic_now))
+        );
+        if writes.iter().any(|c| {
+            c.error_code.as_deref() == Some("AccessDenied") && names.iter().filter(|n| c.body.contains(&format!("<Name>{n}"))).count() > 1
+        }) {
+            merged_denied = true;
+            break;
+        }
+    }
+    assert!(merged_denied, "in five tries no merged batch holding the denied name was sent, so the split was never exercised");
 
     // Once the policy allows the name, the next apply converges.
     proxy.clear_faults();
     wd.apply(&[]);
-    assert_eq!(weights(&names[1]), Some(50));
+    assert_eq!(weights(&names[1]), weights(&names[0]));
 }
 
 // INSYNC polling (GetChange) faults are not exercised here: LocalStack
