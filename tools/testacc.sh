@@ -12,7 +12,10 @@
 # start first. Every LocalStack started here is stopped at the end, also on failure or Ctrl-C. Each run's output is in
 # target/testacc/<version>-<suite>.log; the output of failed runs is printed at the end, with a summary naming the
 # Terraform version of every run.
-# Exit status: 0 iff every run passed.
+# Every run's AWS calls go through a recording proxy (BLUEGREEN_CALL_LOG=target/testacc/calls); at the end
+# tools/check-iam-policy.py derives the IAM actions they needed (target/testacc/iam-actions.txt) and fails on one the
+# policy in docs/guides/iam-policy.md does not allow.
+# Exit status: 0 iff every run passed and the policy allows every call.
 #
 # ACC_JOBS=N          runs at once (default 2)
 # ACC_THREADS=N       tests at once inside each run (default 4, libtest --test-threads)
@@ -117,7 +120,7 @@ run_one() {   # <index> <endpoint>
   t0=$(date +%s)
   echo "== terraform $v, suite $s${filter:+, tests matching '$filter'}: ${BIN[$s]} --test-threads=$THREADS" >"$log"
   (cd "$ROOT/tests" && BLUEGREEN_TERRAFORM="$ROOT/.tools/bin/terraform-$v" BLUEGREEN_LOCALSTACK_ENDPOINT="$2" \
-    exec "${BIN[$s]}" --test-threads="$THREADS" ${filter:+"$filter"}) >>"$log" 2>&1 &
+    BLUEGREEN_CALL_LOG="$OUT/calls" exec "${BIN[$s]}" --test-threads="$THREADS" ${filter:+"$filter"}) >>"$log" 2>&1 &
   CHILD=$!
   wait "$CHILD" || rc=$?
   CHILD=""
@@ -166,6 +169,11 @@ echo
 say "summary ($(( $(date +%s) - T0 ))s wall, $JOBS at once):"
 sort -k2,2 -k3,3 "$OUT/results" | sed 's/^/  /'
 DONE=$(wc -l <"$OUT/results")
+# 5. The IAM policy of docs/guides/iam-policy.md against every call the provider made (recorded by the proxy).
+if ! "$VPY" "$ROOT/tools/check-iam-policy.py" "$OUT/calls" "$ROOT/docs/guides/iam-policy.md" "$OUT/iam-actions.txt"; then
+  say "the IAM guide's policy does not allow every call the suites made (see above)"
+  FAILED=$((FAILED + 1))
+fi
 if (( FAILED > 0 || DONE < ${#RUNS[@]} )); then
   say "$FAILED of ${#RUNS[@]} runs FAILED$( (( DONE < ${#RUNS[@]} )) && echo ", $(( ${#RUNS[@]} - DONE )) never ran")"
   exit 1

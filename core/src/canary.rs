@@ -247,6 +247,12 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
     let mut ids = ids.clone();
     let mine: Vec<&str> = std::iter::once(ids.rule_arn.as_str()).chain(ids.test_rule_arn.as_deref()).collect();
     let rules = check_priorities(api, spec, &mine).await?;
+    // Rules made before rules were tagged at creation get the tag first: a
+    // policy may allow ModifyRule, DeleteRule and SetRulePriorities on tagged rules only.
+    let ours: Vec<String> = rules.iter().filter(|r| mine.contains(&r.arn.as_str())).map(|r| r.arn.clone()).collect();
+    if !ours.is_empty() {
+        api.tag_rules(&ours).await?;
+    }
     // The weighted rule was deleted out of band: create it again (at the
     // current split) beside our surviving test rule.
     if !rules.iter().any(|r| r.arn == ids.rule_arn) {
@@ -484,6 +490,7 @@ impl Cutover for AlbCutover {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aws::elbv2::MANAGED_BY;
     use crate::engine::{shift, OnGateFailure, ShiftOutcome, ShiftPlan};
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
@@ -540,6 +547,27 @@ mod tests {
         );
         assert_eq!(test.actions[0].target_groups.len(), 1);
         assert_eq!(test.actions[0].target_groups[0].arn, GREEN);
+    }
+
+    #[tokio::test]
+    async fn created_rules_are_tagged_and_older_untagged_ones_get_the_tag_on_the_next_update() {
+        let f = fake();
+        let managed = || std::collections::BTreeMap::from([(MANAGED_BY.0.to_string(), MANAGED_BY.1.to_string())]);
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let test_arn = ids.test_rule_arn.clone().unwrap();
+        assert_eq!((f.tags(&ids.rule_arn), f.tags(&test_arn)), (managed(), managed()));
+        assert_eq!(f.calls("AddTags"), 0, "tagged at creation, not after");
+        // As an earlier version left them: no tags.
+        f.untag(&ids.rule_arn);
+        f.untag(&test_arn);
+        update(f.as_ref(), &spec(), &spec(), &ids, t(20)).await.unwrap();
+        assert_eq!((f.tags(&ids.rule_arn), f.tags(&test_arn)), (managed(), managed()));
+        assert_eq!(f.calls("AddTags"), 1, "one call for both rules");
+        // A rule someone else made at another priority is never tagged.
+        let other = f.create_rule(L, 500, &[Condition::PathPattern(vec!["/x".into()])], &spec().forward(t(0))).await.unwrap();
+        f.untag(&other.arn);
+        update(f.as_ref(), &spec(), &spec(), &ids, t(20)).await.unwrap();
+        assert!(f.tags(&other.arn).is_empty(), "a foreign rule was tagged");
     }
 
     #[tokio::test]
@@ -623,6 +651,9 @@ mod tests {
         }
         async fn modify_listener_default(&self, l: &str, f: &Forward) -> Result<(), crate::error::AwsError> {
             self.inner.modify_listener_default(l, f).await
+        }
+        async fn tag_rules(&self, arns: &[String]) -> Result<(), crate::error::AwsError> {
+            self.inner.tag_rules(arns).await
         }
     }
 

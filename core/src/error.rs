@@ -205,8 +205,10 @@ pub enum Setting {
 pub enum ConfigProblem {
     /// An endpoint URL that cannot be used.
     EndpointUrl {
-        /// The URL as given.
+        /// The URL as given, any userinfo redacted ([`crate::http_url::redact`]).
         url: String,
+        /// The `AWS_ENDPOINT_URL*` variable it came from, when not from the configuration.
+        variable: Option<&'static str>,
         /// What is wrong with it.
         fault: UrlFault,
     },
@@ -250,7 +252,11 @@ pub struct ConfigError {
 impl fmt::Display for ConfigProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            ConfigProblem::EndpointUrl { url, fault } => match fault {
+            ConfigProblem::EndpointUrl { url, fault, variable } => match fault {
+                UrlFault::UserInfo => match variable {
+                    Some(v) => write!(f, "{v} ({url:?}) carries a user name or password; credentials do not belong in an endpoint URL"),
+                    None => write!(f, "{url:?} carries a user name or password; credentials do not belong in an endpoint URL"),
+                },
                 UrlFault::WhiteSpace => write!(f, "{url:?} contains white space"),
                 UrlFault::NotHttp => write!(f, "{url:?} is not an http:// or https:// URL"),
                 UrlFault::NoHost => write!(f, "{url:?} has no host name"),

@@ -187,6 +187,8 @@ pub struct HttpCheck {
     pub expect_status: Vec<u16>,
     /// Accept any TLS certificate (green behind a self-signed or mismatched one).
     pub insecure_tls: bool,
+    /// Extra trusted roots (a private CA), besides the built-in and the system's.
+    pub ca_bundle: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// How long to wait for an answer.
     pub timeout: Duration,
 }
@@ -280,7 +282,8 @@ impl GateProbe for AwsGateProbe {
     }
 
     async fn http_status(&self, c: &HttpCheck) -> Result<u16, String> {
-        probe::http_status(&c.url, c.host_header.as_deref(), c.insecure_tls, c.timeout).await
+        let trust = probe::TlsTrust { ca_bundle: c.ca_bundle.clone(), insecure: c.insecure_tls };
+        probe::http_status(&c.url, c.host_header.as_deref(), &trust, c.timeout).await
     }
 
     async fn load_balancers(&self, arns: &[String]) -> Result<LoadBalancers, String> {
@@ -571,6 +574,7 @@ mod tests {
                 host_header: Some("api.example.com".into()),
                 expect_status: vec![200],
                 insecure_tls: true,
+                ca_bundle: Vec::new(),
                 timeout: Duration::from_secs(5),
             }),
             ..HealthGate::default()

@@ -17,10 +17,31 @@ pub enum UrlFault {
     BadPort(String),
     /// Anything else the `url` crate refuses, in its words.
     Invalid(String),
+    /// A user name or password before the host (`https://user:pass@host`):
+    /// a secret in the configuration, never echoed (see [`redact`]).
+    UserInfo,
+}
+
+/// The text with any userinfo (`user:pass@`) of its authority replaced by
+/// `***@`, for quoting a URL in a message or a log line. Works on text that is
+/// not a valid URL too.
+pub fn redact(text: &str) -> String {
+    let Some(scheme_end) = text.find("://") else {
+        return text.to_string();
+    };
+    let rest = &text[scheme_end + 3..];
+    let authority_end = rest.find(['/', '?', '#', '\\']).unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{}://***@{}", &text[..scheme_end], &rest[at + 1..]),
+        None => text.to_string(),
+    }
 }
 
 /// Parses an absolute `http://` or `https://` URL.
 pub fn parse(text: &str) -> Result<Url, UrlFault> {
+    if redact(text) != text {
+        return Err(UrlFault::UserInfo);
+    }
     if text.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(UrlFault::WhiteSpace);
     }
@@ -65,5 +86,20 @@ mod tests {
         assert_eq!(parse("http://[::1]:70000"), Err(UrlFault::BadPort("70000".into())));
         assert!(matches!(parse("http://[::1/"), Err(UrlFault::Invalid(_))));
         assert!(matches!(parse("http://a<b/"), Err(UrlFault::Invalid(_))));
+        for with_userinfo in
+            ["https://user:s3cret@host/", "http://user@host", "https://:s3cret@host:8443/x", "https://u:p@a b/", "ftp://u:p@h/"]
+        {
+            assert_eq!(parse(with_userinfo), Err(UrlFault::UserInfo), "{with_userinfo}");
+        }
+        assert!(parse("https://host/path@x").is_ok(), "an @ after the authority is no userinfo");
+    }
+
+    #[test]
+    fn redact_hides_userinfo_only() {
+        assert_eq!(redact("https://user:s3cret@host:8443/p?q=1"), "https://***@host:8443/p?q=1");
+        assert_eq!(redact("http://a:b@c@host/"), "http://***@host/");
+        assert_eq!(redact("https://u:p@a b/"), "https://***@a b/");
+        assert_eq!(redact("https://host/a@b"), "https://host/a@b");
+        assert_eq!(redact("no url at all"), "no url at all");
     }
 }

@@ -108,6 +108,11 @@ impl Elbv2Api for RuleCache {
         self.forget();
         r
     }
+
+    /// Tags are not part of the cached rules.
+    async fn tag_rules(&self, rule_arns: &[String]) -> Result<(), AwsError> {
+        self.inner.tag_rules(rule_arns).await
+    }
 }
 
 #[cfg(test)]

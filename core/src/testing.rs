@@ -39,6 +39,8 @@ struct R53State {
     pending_polls: u32,
     changes: u32,
     batches: Vec<Vec<Change>>,
+    /// Names a policy condition denies: a batch touching one fails whole with AccessDenied.
+    denied_names: Vec<String>,
 }
 
 /// Route 53 in memory.
@@ -101,6 +103,13 @@ impl FakeRoute53 {
     /// Scripts the next call of `op` to go as `f` (queued behind earlier faults of `op`).
     pub fn fault(&self, op: &'static str, f: Fault) {
         self.state.lock().unwrap().faults.entry(op).or_default().push_back(f);
+    }
+
+    /// Denies every ChangeResourceRecordSets whose batch touches `name`, as a
+    /// `route53:ChangeResourceRecordSetsNormalizedRecordNames` condition does:
+    /// the whole batch fails with AccessDenied, nothing of it applied.
+    pub fn deny_name(&self, name: &str) {
+        self.state.lock().unwrap().denied_names.push(canonical_name(name));
     }
 
     /// Makes the next `n` GetChange polls answer PENDING.
@@ -224,6 +233,16 @@ impl Route53Api for FakeRoute53 {
             return Err(err(OP, k, code, "injected"));
         }
         let mut s = self.state.lock().unwrap();
+        if changes.iter().any(|c| s.denied_names.contains(&c.record.name)) {
+            // AWS's message names the zone, never the record name that the condition refused.
+            let msg = format!(
+                "User: arn:aws:iam::000000000000:user/ci is not authorized to perform: route53:ChangeResourceRecordSets on \
+                 resource: arn:aws:route53:::hostedzone/{} because no identity-based policy allows the \
+                 route53:ChangeResourceRecordSets action",
+                bare_id(zone_id)
+            );
+            return Err(err(OP, AwsErrorKind::Auth, "AccessDenied", msg));
+        }
         let list = s
             .records
             .get(bare_id(zone_id))
@@ -261,6 +280,8 @@ pub struct FakeElbv2 {
     health: Mutex<BTreeMap<String, Vec<&'static str>>>,
     rules: Mutex<BTreeMap<String, Vec<Rule>>>,
     defaults: Mutex<BTreeMap<String, Forward>>,
+    /// Each rule's tags.
+    tags: Mutex<BTreeMap<String, BTreeMap<String, String>>>,
     calls: Mutex<BTreeMap<&'static str, u32>>,
     faults: Mutex<BTreeMap<&'static str, VecDeque<Fault>>>,
     next: Mutex<u32>,
@@ -312,6 +333,16 @@ impl FakeElbv2 {
     /// How many calls of operation `op` were made.
     pub fn calls(&self, op: &str) -> u32 {
         self.calls.lock().unwrap().get(op).copied().unwrap_or(0)
+    }
+
+    /// The rule's tags.
+    pub fn tags(&self, rule_arn: &str) -> BTreeMap<String, String> {
+        self.tags.lock().unwrap().get(rule_arn).cloned().unwrap_or_default()
+    }
+
+    /// Removes the rule's tags, as if an earlier version had made it.
+    pub fn untag(&self, rule_arn: &str) {
+        self.tags.lock().unwrap().remove(rule_arn);
     }
 
     /// Scripts the next call of `op` to go as `f` (queued behind earlier faults of `op`).
@@ -405,6 +436,8 @@ impl Elbv2Api for FakeElbv2 {
             actions: vec![forward_action(forward)],
         };
         rules.push(rule.clone());
+        let (k, v) = crate::aws::elbv2::MANAGED_BY;
+        self.tags.lock().unwrap().entry(rule.arn.clone()).or_default().insert(k.into(), v.into());
         Ok(rule)
     }
     async fn modify_rule(&self, rule_arn: &str, conditions: &[Condition], forward: &Forward) -> Result<Rule, AwsError> {
@@ -435,6 +468,19 @@ impl Elbv2Api for FakeElbv2 {
     async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError> {
         self.enter("ModifyListener")?;
         self.defaults.lock().unwrap().insert(listener_arn.into(), forward.clone());
+        Ok(())
+    }
+    async fn tag_rules(&self, rule_arns: &[String]) -> Result<(), AwsError> {
+        self.enter("AddTags")?;
+        let known: Vec<String> = self.rules.lock().unwrap().values().flatten().map(|r| r.arn.clone()).collect();
+        if let Some(missing) = rule_arns.iter().find(|a| !known.contains(a)) {
+            return Err(err("AddTags", AwsErrorKind::NotFound, "RuleNotFound", format!("{missing} not found")));
+        }
+        let (k, v) = crate::aws::elbv2::MANAGED_BY;
+        let mut tags = self.tags.lock().unwrap();
+        for arn in rule_arns {
+            tags.entry(arn.clone()).or_default().insert(k.into(), v.into());
+        }
         Ok(())
     }
 }

@@ -76,7 +76,7 @@ resource "bluegreen_switch" "api" {
       url           = local.health_check_url
       host_header   = var.record_name
       expect_status = [200]
-      insecure_tls  = true # like curl -k: the ALB's own name is not on the certificate
+      # The certificate is checked against host_header (the TLS server name), not the ALB's own name.
     }
   }
 

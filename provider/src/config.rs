@@ -70,9 +70,9 @@ pub struct AssumeRoleConfig {
     #[serde(default)]
     #[schemars(length(min = 2, max = 64))]
     pub session_name: Val<String>,
-    /// External id the role's trust policy requires, if any.
+    /// External id the role's trust policy requires, if any. Sensitive.
     #[serde(default)]
-    #[schemars(length(min = 2, max = 1224))]
+    #[schemars(length(min = 2, max = 1224), extend("x-sensitive" = true))]
     pub external_id: Val<String>,
 }
 
@@ -395,7 +395,11 @@ mod tests {
     fn a_bad_endpoint_variable_names_the_variable_and_no_attribute() {
         let e = ConfigError {
             setting: Setting::EndpointEnv("AWS_ENDPOINT_URL"),
-            problem: ConfigProblem::EndpointUrl { url: "127.0.0.1:45135".into(), fault: bluegreen_core::http_url::UrlFault::NotHttp },
+            problem: ConfigProblem::EndpointUrl {
+                url: "127.0.0.1:45135".into(),
+                fault: bluegreen_core::http_url::UrlFault::NotHttp,
+                variable: None,
+            },
         };
         let (path, summary, detail) = describe(&e);
         assert_eq!((path, summary.as_str()), (None, "Invalid endpoint URL in AWS_ENDPOINT_URL"));

@@ -130,13 +130,21 @@ fn aws_sentences(aws: &bluegreen_core::AwsError, context: &str) -> (String, Stri
                  environment variables."
             ),
         ),
-        AwsErrorKind::Auth => (
-            format!("{context}: permission denied for {op}"),
-            format!(
-                "{e}\n\nThe credentials work, but their IAM policy does not allow {op} on this resource. Add the action to the \
-                 policy of the user or role the provider runs as (see the IAM policy guide: docs/guides/iam-policy.md)."
-            ),
-        ),
+        AwsErrorKind::Auth => {
+            let action = bluegreen_core::aws::iam::action(op).unwrap_or_else(|| op.to_string());
+            let names = if op == "ChangeResourceRecordSets" {
+                " (and the record name to its route53:ChangeResourceRecordSetsNormalizedRecordNames condition)"
+            } else {
+                ""
+            };
+            (
+                format!("{context}: permission denied for {action}"),
+                format!(
+                    "{e}\n\nThe credentials work, but their IAM policy does not allow {action} on this resource. Add the \
+                     action{names} to the policy of the user or role the provider runs as (see the IAM policy guide: docs/guides/iam-policy.md)."
+                ),
+            )
+        }
         AwsErrorKind::Throttling | AwsErrorKind::PriorRequestNotComplete => (
             format!("{context}: AWS kept throttling {op}"),
             format!(
@@ -336,7 +344,7 @@ mod tests {
             [
                 "No AWS credentials found",
                 "AWS does not accept the credentials",
-                "Shifting traffic: permission denied for ModifyRule",
+                "Shifting traffic: permission denied for elasticloadbalancing:ModifyRule",
                 "Shifting traffic: AWS kept throttling ChangeResourceRecordSets",
                 "Shifting traffic: cannot reach AWS",
                 "Shifting traffic: no answer from AWS",

@@ -43,7 +43,7 @@ pub use env::{
     PROVIDER_SOURCE, REGION,
 };
 pub use output::{collapse_ws, line_of, Output};
-pub use status_server::StatusServer;
+pub use status_server::{StatusServer, TestCa};
 pub use workdir::{Workdir, VERSIONS_TF};
 
 /// A table of tests: `name => case;` becomes `#[test] fn name()` calling the

@@ -85,12 +85,14 @@ impl Workdir {
 
     /// Sends the provider's AWS calls through `proxy` (see [`proxy`]).
     pub fn with_proxy(self, proxy: &proxy::Proxy) -> Workdir {
+        proxy.log_calls();
         self.with_endpoint(&proxy.endpoint())
     }
 
     /// The endpoint the provider is given: LocalStack, or the one set by [`Workdir::with_endpoint`].
     pub fn aws_endpoint(&self) -> &str {
-        self.aws_endpoint.as_deref().unwrap_or(&self.env.endpoint)
+        // With a call log asked for, through the process-wide recording proxy.
+        self.aws_endpoint.as_deref().or_else(|| proxy::Proxy::recorder().map(proxy::Proxy::endpoint_str)).unwrap_or(&self.env.endpoint)
     }
 
     /// Writes (or overwrites) a file relative to the directory.

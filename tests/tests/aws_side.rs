@@ -389,7 +389,7 @@ fn access_denied_names_the_action_and_resource() {
     out.assert_failure();
     let e = out.only_error();
     println!("---- AccessDenied:\n{e}\n");
-    assert!(e.summary.ends_with("permission denied for ChangeResourceRecordSets"), "{e}");
+    assert!(e.summary.ends_with("permission denied for route53:ChangeResourceRecordSets"), "{e}");
     assert!(e.detail().contains("route53:ChangeResourceRecordSets on resource: arn:aws:route53:::hostedzone/"), "{e}");
     assert_eq!(s.proxy.calls_to(CHANGE).len(), 1, "AccessDenied was retried");
     assert_eq!(s.assert_state_is_reality(), 0);

@@ -176,3 +176,76 @@ fn trace_apply_of_a_switch_writes_records_without_leaking_credentials() {
         }
     }
 }
+
+/// A secret planted where users put them: a password in a health check URL, in an endpoint override and in
+/// `AWS_ENDPOINT_URL_*`, a test route's header value (a shared secret that opens green). No diagnostic's summary or
+/// detail, and no log line of the provider, ever holds it (terraform's own snippet of the configuration may quote
+/// the line; that is the user's text, not a message of ours).
+#[test]
+fn planted_secrets_stay_out_of_diagnostics_and_provider_logs() {
+    const PLANTED: &str = "pl4ntedS3cretDiStInCtIvE";
+    let assert_clean = |what: &str, out: &Output| {
+        for d in out.diagnostics() {
+            assert!(!d.summary.contains(PLANTED) && !d.raw_detail.contains(PLANTED), "{what}: a diagnostic holds the secret:\n{d}");
+        }
+        if let Some(line) = provider_lines(out).into_iter().find(|l| l.contains(PLANTED)) {
+            panic!("{what}: a provider log line holds the secret:\n{line}");
+        }
+    };
+    let (zone_name, zone_id) = fixture::hosted_zone(&unique_suffix("ps"));
+    let wd = Workdir::new("log-planted");
+    let plan = ["plan", "-no-color", "-input=false", "-json"];
+    let trace = [("TF_LOG", "TRACE")];
+
+    // 1. userinfo in a health check URL: refused, redacted.
+    wd.config(&format!(
+        "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone_id}\"\n  name    = \"api.{zone_name}\"\n  blue {{\n    records = [\"192.0.2.10\"]\n  }}\n  green {{\n    records = [\"192.0.2.20\"]\n  }}\n  traffic = 0\n  health_gate {{\n    http_check {{\n      url = \"https://ops:{PLANTED}@green.example.com/healthz\"\n    }}\n  }}\n}}\n"
+    ));
+    let out = wd.run_with_env(&plan, &trace);
+    out.assert_failure();
+    let e = out.only_error();
+    println!("---- userinfo in http_check.url:\n{e}\n");
+    assert!(e.detail().contains("\"https://***@green.example.com/healthz\" carries a user name or password"), "{e}");
+    assert_clean("http_check url", &out);
+
+    // 2. userinfo in an endpoint override.
+    wd.config(&format!(
+        "provider \"bluegreen\" {{\n  endpoints {{\n    route53 = \"http://ops:{PLANTED}@127.0.0.1:4566\"\n  }}\n}}\n\n{}",
+        zone_lookup(&zone_name)
+    ));
+    let out = wd.run_with_env(&plan, &trace);
+    out.assert_failure();
+    let e = out.only_error();
+    println!("---- userinfo in endpoints.route53:\n{e}\n");
+    assert_eq!(e.summary, "Invalid endpoint URL", "{e}");
+    assert!(e.detail().contains("\"http://***@127.0.0.1:4566\""), "{e}");
+    assert_clean("endpoints.route53", &out);
+
+    // 3. userinfo in AWS_ENDPOINT_URL_ROUTE_53 (refused at configure, before any call).
+    wd.config(&zone_lookup(&zone_name));
+    let var = format!("http://ops:{PLANTED}@127.0.0.1:4566");
+    let out = wd.run_with_env(&plan, &[("TF_LOG", "TRACE"), ("AWS_ENDPOINT_URL_ROUTE_53", &var)]);
+    out.assert_failure();
+    // (Terraform adds its own "Invalid provider configuration" after an error at configure.)
+    let e = out.error("Invalid endpoint URL");
+    println!("---- userinfo in AWS_ENDPOINT_URL_ROUTE_53:\n{e}\n");
+    assert!(e.detail().contains("AWS_ENDPOINT_URL_ROUTE_53 (\"http://***@127.0.0.1:4566\")"), "{e}");
+    assert_clean("AWS_ENDPOINT_URL_ROUTE_53", &out);
+
+    // 4. A test route's header value: sensitive, so plans show it hidden, and no log line holds it.
+    let s = fixture::legacy_stack(&unique_suffix("ps"));
+    wd.config(&format!(
+        "resource \"canary_listener\" \"x\" {{\n  provider     = bluegreen\n  listener_arn = \"{}\"\n  priority     = 100\n\n  blue_target_group_arn  = \"{}\"\n  green_target_group_arn = \"{}\"\n  traffic                = 0\n\n  test_route {{\n    header_name   = \"X-Canary\"\n    header_values = [\"{PLANTED}\"]\n  }}\n}}\n",
+        s.listener_arn, s.tg_arn, s.empty_tg_arn
+    ));
+    let out = wd.run_with_env(&["plan", "-no-color", "-input=false"], &trace);
+    out.assert_success();
+    assert!(!out.stdout.contains(PLANTED), "the plan shows the header value:\n{}", out.stdout);
+    assert_clean("test_route plan", &out);
+    let out = wd.run_with_env(&["apply", "-no-color", "-input=false", "-auto-approve", "-json"], &trace);
+    out.assert_success();
+    assert_clean("test_route apply", &out);
+    let out = wd.run_with_env(&["destroy", "-no-color", "-input=false", "-auto-approve", "-json"], &trace);
+    out.assert_success();
+    assert_clean("test_route destroy", &out);
+}

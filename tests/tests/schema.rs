@@ -116,4 +116,15 @@ fn attribute_modes() {
     for secret in ["access_key", "secret_key"] {
         assert_eq!(attr("provider", secret)["sensitive"], true, "provider.{secret} must be sensitive");
     }
+    // Shared secrets in nested blocks: the role's external id, and the test route's header (it opens green).
+    let nested = |block: &Value, path: &[&str], name: &str| -> Value {
+        let b = path.iter().fold(block.clone(), |b, p| b["block_types"][*p]["block"].clone());
+        b["attributes"][name].clone()
+    };
+    assert_eq!(nested(&s["provider"]["block"], &["assume_role"], "external_id")["sensitive"], true, "assume_role.external_id");
+    assert_eq!(
+        nested(&s["resource_schemas"]["canary_listener"]["block"], &["test_route"], "header_values")["sensitive"],
+        true,
+        "test_route.header_values"
+    );
 }

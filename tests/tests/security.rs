@@ -8,7 +8,7 @@
 use aws_sdk_elasticloadbalancingv2::error::DisplayErrorContext;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use aws_sdk_route53::types as r53;
-use bluegreen_acceptance::{aws, block_on, fixture, line_of, unique_suffix, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, line_of, unique_suffix, StatusServer, TestCa, Workdir};
 
 fn switch_tf(zone_id: &str, name: &str) -> String {
     format!(
@@ -97,4 +97,44 @@ fn a_foreign_listener_rule_at_the_canarys_priority_is_refused_and_left_untouched
     assert_eq!(e.subject(), Some(("main.tf".to_string(), line_of(&config, "priority     = 100"))), "{e}");
     assert_eq!(rules(&s.listener_arn), before, "the listener's rules changed");
     assert!(wd.state_addresses().is_empty(), "a refused create left something in the state");
+}
+
+/// The health gate's HTTPS check verifies green's certificate instead of skipping it: `host_header` is the TLS server
+/// name (green's ALB hostname in `url`, the public name on the certificate), and a private CA is trusted through
+/// `ca_bundle`. Green here is a local HTTPS server whose certificate a throwaway CA issued for the public name only.
+#[test]
+fn an_https_check_verifies_the_certificate_against_host_header_and_ca_bundle() {
+    let public = "api.green.internal.test";
+    let ca = TestCa::issue(&[public]);
+    let server = StatusServer::start_tls(&[], 200, &ca);
+    let (zone_name, zone_id) = fixture::hosted_zone(&unique_suffix("tls"));
+    let name = format!("api.{zone_name}");
+    let wd = Workdir::new("security-tls");
+    wd.write("ca.pem", &ca.ca_pem);
+    let config = |traffic: i64, ca_bundle: bool| {
+        let bundle = if ca_bundle { "\n      ca_bundle   = file(\"${path.module}/ca.pem\")" } else { "" };
+        format!(
+            "resource \"bluegreen_switch\" \"x\" {{\n  zone_id = \"{zone_id}\"\n  name    = \"{name}\"\n\n  blue {{\n    records = [\"192.0.2.10\"]\n  }}\n\n  green {{\n    records = [\"192.0.2.20\"]\n  }}\n\n  traffic = {traffic}\n\n  health_gate {{\n    http_check {{\n      url         = \"{}\"\n      host_header = \"{public}\"{bundle}\n      timeout     = \"3s\"\n    }}\n  }}\n}}\n",
+            server.url("/healthz")
+        )
+    };
+    wd.config(&config(0, false));
+    wd.apply(&[]);
+
+    // The private CA is not trusted: the increase is refused, nothing moves.
+    wd.config(&config(50, false));
+    let out = wd.apply_output(&[]);
+    let e = out.assert_failure().only_error();
+    println!("---- private CA without ca_bundle:\n{e}\n");
+    assert!(e.detail().contains(&format!("TLS handshake with server name \"{public}\" failed")), "{e}");
+    assert!(e.detail().contains("ca_bundle"), "the error says how to trust a private CA: {e}");
+    assert!(server.requests().is_empty(), "a request went through an unverified connection");
+    assert_eq!(fixture::weights(&zone_id, &name), [("blue".to_string(), 100), ("green".to_string(), 0)]);
+
+    // With the CA's certificate in ca_bundle, the certificate checks out against host_header.
+    wd.config(&config(50, true));
+    wd.apply(&[]);
+    assert_eq!(fixture::weights(&zone_id, &name), [("blue".to_string(), 50), ("green".to_string(), 50)]);
+    let requests = server.requests();
+    assert!(!requests.is_empty() && requests.iter().all(|r| r.contains(&format!("Host: {public}"))), "{requests:?}");
 }

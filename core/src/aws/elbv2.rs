@@ -188,6 +188,17 @@ pub trait Elbv2Api: Send + Sync {
     async fn set_rule_priorities(&self, priorities: &[(String, i32)]) -> Result<(), AwsError>;
     /// Replaces the listener's default actions with one forward.
     async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError>;
+    /// Tags rules with [`MANAGED_BY`] (rules made before rules were tagged at creation). Idempotent.
+    async fn tag_rules(&self, rule_arns: &[String]) -> Result<(), AwsError>;
+}
+
+/// The tag on every rule the provider creates (`key`, `value`), so an IAM
+/// policy can limit ModifyRule, DeleteRule and SetRulePriorities to them
+/// (condition `aws:ResourceTag/bluegreen:managed-by`).
+pub const MANAGED_BY: (&str, &str) = ("bluegreen:managed-by", "terraform-provider-bluegreen");
+
+fn managed_by_tag() -> elb::types::Tag {
+    elb::types::Tag::builder().key(MANAGED_BY.0).value(MANAGED_BY.1).build()
 }
 
 fn condition_from_sdk(c: &elb::types::RuleCondition) -> Condition {
@@ -417,6 +428,7 @@ impl Elbv2Api for SdkElbv2 {
             .priority(priority)
             .set_conditions(Some(conditions.iter().map(condition_to_sdk).collect()))
             .actions(forward_to_sdk(forward))
+            .tags(managed_by_tag())
             .send()
             .await
             .map_err(|e| classify(OP, e))?;
@@ -456,6 +468,20 @@ impl Elbv2Api for SdkElbv2 {
             .send()
             .await
             .map_err(|e| classify("ModifyListener", e))?;
+        Ok(())
+    }
+
+    async fn tag_rules(&self, rule_arns: &[String]) -> Result<(), AwsError> {
+        // AddTags takes up to 20 resources; a canary has two rules.
+        for chunk in rule_arns.chunks(20) {
+            self.client
+                .add_tags()
+                .set_resource_arns(Some(chunk.to_vec()))
+                .tags(managed_by_tag())
+                .send()
+                .await
+                .map_err(|e| classify("AddTags", e))?;
+        }
         Ok(())
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod cloudwatch;
 pub mod elbv2;
+pub mod iam;
 pub mod paced;
 pub mod retry;
 pub mod route53;
@@ -128,7 +129,8 @@ pub fn check_endpoints(endpoints: &Endpoints) -> Vec<ConfigError> {
     .filter_map(|(service, url)| {
         let url = url.as_ref()?;
         let fault = crate::http_url::parse(url).err()?;
-        Some(ConfigError { setting: Setting::Endpoint(service), problem: ConfigProblem::EndpointUrl { url: url.clone(), fault } })
+        let url = crate::http_url::redact(url);
+        Some(ConfigError { setting: Setting::Endpoint(service), problem: ConfigProblem::EndpointUrl { url, fault, variable: None } })
     })
     .collect()
 }
@@ -167,10 +169,39 @@ pub fn check_endpoint_env(endpoints: &Endpoints, var: impl Fn(&str) -> Option<St
         };
         let Err(fault) = crate::http_url::parse(&url) else { continue };
         if errors.iter().all(|e| e.setting != Setting::EndpointEnv(name)) {
-            errors.push(ConfigError { setting: Setting::EndpointEnv(name), problem: ConfigProblem::EndpointUrl { url, fault } });
+            errors.push(ConfigError {
+                setting: Setting::EndpointEnv(name),
+                problem: ConfigProblem::EndpointUrl { url: crate::http_url::redact(&url), fault, variable: None },
+            });
         }
     }
     errors
+}
+
+/// The `AWS_ENDPOINT_URL*` variables the SDK honours, and the service each sets.
+const ENDPOINT_VARIABLES: &[(&str, Service)] = &[
+    ("AWS_ENDPOINT_URL_ROUTE_53", Service::Route53),
+    ("AWS_ENDPOINT_URL_ELASTIC_LOAD_BALANCING_V2", Service::Elbv2),
+    ("AWS_ENDPOINT_URL_CLOUDWATCH", Service::CloudWatch),
+    ("AWS_ENDPOINT_URL_STS", Service::Sts),
+    ("AWS_ENDPOINT_URL", Service::Route53),
+];
+
+/// An `AWS_ENDPOINT_URL*` variable whose URL carries a user name or password
+/// (which would be quoted in "cannot reach" messages): refused, redacted.
+/// Other faults are the SDK's to report.
+fn check_endpoint_variables(var: impl Fn(&str) -> Option<String>) -> Option<ConfigError> {
+    ENDPOINT_VARIABLES.iter().find_map(|&(name, service)| {
+        let url = var(name).filter(|v| !v.is_empty())?;
+        (crate::http_url::parse(&url) == Err(crate::http_url::UrlFault::UserInfo)).then(|| ConfigError {
+            setting: Setting::Endpoint(service),
+            problem: ConfigProblem::EndpointUrl {
+                url: crate::http_url::redact(&url),
+                fault: crate::http_url::UrlFault::UserInfo,
+                variable: Some(name),
+            },
+        })
+    })
 }
 
 /// Both halves of the static key pair, or neither: the error names the missing half.
@@ -201,6 +232,9 @@ pub fn check_account_lists(skip_credentials_validation: bool, lists_given: bool)
 /// `stop` (Terraform's StopProvider) cuts retry waits short.
 pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<AwsClients> {
     if let Some(e) = check_endpoints(&settings.endpoints).into_iter().next() {
+        return Err(e.into());
+    }
+    if let Some(e) = check_endpoint_variables(|name| std::env::var(name).ok()) {
         return Err(e.into());
     }
     if let Some(e) = check_endpoint_env(&settings.endpoints, |name| std::env::var(name).ok()).into_iter().next() {
@@ -470,5 +504,35 @@ mod tests {
             "the SDK ignores them then"
         );
         assert_eq!(faults(&none, &[("AWS_ENDPOINT_URL_CLOUDWATCH", "http://a b")]).len(), 1);
+    }
+}
+
+#[cfg(test)]
+mod endpoint_variable_tests {
+    use super::*;
+
+    #[test]
+    fn an_endpoint_variable_with_a_password_is_refused_without_echoing_it() {
+        let e = check_endpoint_variables(|v| {
+            (v == "AWS_ENDPOINT_URL_CLOUDWATCH").then(|| "https://ci:pl4nted-s3cret@monitoring.example/".into())
+        })
+        .expect("refused");
+        assert_eq!(e.setting, Setting::Endpoint(Service::CloudWatch));
+        let text = e.problem.to_string();
+        assert!(!text.contains("pl4nted-s3cret") && !text.contains("ci:"), "{text}");
+        assert_eq!(
+            text,
+            "AWS_ENDPOINT_URL_CLOUDWATCH (\"https://***@monitoring.example/\") carries a user name or password; credentials do not belong in an endpoint URL"
+        );
+        assert_eq!(check_endpoint_variables(|_| Some("http://127.0.0.1:4566".into())), None);
+        assert_eq!(check_endpoint_variables(|_| None), None);
+    }
+
+    #[test]
+    fn an_endpoint_override_with_a_password_is_refused_without_echoing_it() {
+        let endpoints = Endpoints { route53: Some("http://u:pl4nted-s3cret@127.0.0.1:4566".into()), ..Endpoints::default() };
+        let errors = check_endpoints(&endpoints);
+        assert_eq!(errors.len(), 1);
+        assert!(!errors[0].problem.to_string().contains("pl4nted-s3cret"), "{}", errors[0].problem);
     }
 }

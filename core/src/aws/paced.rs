@@ -102,6 +102,10 @@ impl Elbv2Api for PacedElbv2 {
     async fn modify_listener_default(&self, listener_arn: &str, forward: &Forward) -> Result<(), AwsError> {
         self.pacer.call("ModifyListener", || self.inner.modify_listener_default(listener_arn, forward)).await
     }
+
+    async fn tag_rules(&self, rule_arns: &[String]) -> Result<(), AwsError> {
+        self.pacer.call("AddTags", || self.inner.tag_rules(rule_arns)).await
+    }
 }
 
 /// CloudWatch through a pacer.

@@ -184,26 +184,33 @@ impl Zone {
     }
 
     /// Sends a batch of requests; when Route 53 rejects a merged batch as
-    /// invalid (nothing was applied), halves it until each invalid request
-    /// stands alone. Every request gets an answer. A rejection met by a retry
-    /// after a lost answer is not split: that attempt may have landed, and
-    /// each request reads back what Route 53 holds instead.
+    /// invalid, or IAM denies it (a `ChangeResourceRecordSetsNormalizedRecordNames`
+    /// condition judges the whole batch), nothing was applied: halves it until
+    /// each rejected request stands alone, so the others are written. Every
+    /// request gets an answer; a denied one names the record sets it wanted to write.
+    /// A rejection met by a retry after a lost answer is not split: that attempt
+    /// may have landed, and each request reads back what Route 53 holds instead.
     async fn send_batch(&self, batch: Vec<Request>) {
         let mut work = vec![batch];
         while let Some(group) = work.pop() {
             let changes: Vec<Change> = group.iter().flat_map(|r| r.changes.iter().cloned()).collect();
             let comment = batch_comment(&group);
-            let result = self.send(&comment, &changes).await;
+            let mut result = self.send(&comment, &changes).await;
             if group.len() > 1 {
                 if let Err(e) = &result {
-                    if e.kind == AwsErrorKind::Invalid && !e.after_lost_answer {
-                        tracing::debug!(zone = %self.id, requests = group.len(), error = %e, "merged batch rejected; splitting it to find the invalid change");
+                    if matches!(e.kind, AwsErrorKind::Invalid | AwsErrorKind::Auth) && !e.after_lost_answer {
+                        tracing::debug!(zone = %self.id, requests = group.len(), error = %e, "merged batch rejected; splitting it to find the rejected change");
                         let mut group = group;
                         let second = group.split_off(group.len() / 2);
                         work.push(second);
                         work.push(group);
                         continue;
                     }
+                }
+            }
+            if let Err(e) = &mut result {
+                if e.kind == AwsErrorKind::Auth {
+                    e.message = format!("{} (the denied change: {})", e.message, describe_names(&changes));
                 }
             }
             self.note_write(&changes, result.is_ok()).await;
@@ -246,6 +253,23 @@ fn describe(changes: &[Change]) -> String {
         parts.push(format!("and {more} more"));
     }
     parts.join("; ")
+}
+
+/// The record sets a change writes: `ACTION name type`, each once.
+fn describe_names(changes: &[Change]) -> String {
+    let mut seen: Vec<String> = Vec::new();
+    for c in changes {
+        let action = match c.action {
+            ChangeAction::Create => "CREATE",
+            ChangeAction::Delete => "DELETE",
+            ChangeAction::Upsert => "UPSERT",
+        };
+        let one = format!("{action} {} {}", c.record.name, c.record.record_type);
+        if !seen.contains(&one) {
+            seen.push(one);
+        }
+    }
+    seen.join(", ")
 }
 
 pub(super) fn lost() -> AwsError {

@@ -270,6 +270,49 @@ async fn an_invalid_request_in_a_merged_batch_fails_alone() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_denied_name_in_a_merged_batch_fails_alone_and_is_named() {
+    // The policy's ChangeResourceRecordSetsNormalizedRecordNames condition judges the whole batch.
+    let (fake, zone) = zone_with_pairs(3);
+    fake.deny_name(&name(1));
+    let requests: Vec<Vec<Change>> = (0..3).map(|i| upsert(i, 30)).collect();
+    let results = join_all(requests.iter().map(|changes| zone.change("mixed", changes))).await;
+    for (i, r) in results.iter().enumerate() {
+        match (i, r) {
+            (1, Err(e)) => {
+                assert_eq!(
+                    (e.kind, e.code.as_deref(), e.operation),
+                    (AwsErrorKind::Auth, Some("AccessDenied"), "ChangeResourceRecordSets")
+                );
+                assert!(e.message.contains(&format!("UPSERT {} A", name(1))), "the denied name is named: {e}");
+                for other in [0, 2] {
+                    assert!(!e.message.contains(&name(other)), "only the denied name is named: {e}");
+                }
+            }
+            (1, Ok(_)) => panic!("the denied request succeeded"),
+            (_, Err(e)) => panic!("request {i} failed with the denied one: {e}"),
+            (_, Ok(_)) => {}
+        }
+    }
+    for i in [0, 2] {
+        assert_eq!(green_weight(&fake.records(Z).into_iter().filter(|r| r.name == name(i)).collect::<Vec<_>>()), Some(30));
+    }
+    assert_eq!(green_weight(&fake.records(Z).into_iter().filter(|r| r.name == name(1)).collect::<Vec<_>>()), Some(0));
+    // 1 merged (denied) + halves [0] ok, [1,3) denied, [1] denied, [2] ok.
+    assert_eq!(fake.calls("ChangeResourceRecordSets"), 5);
+    assert_eq!(fake.batches().len(), 2, "each allowed change applied exactly once");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lone_denied_write_names_its_record_set() {
+    let (fake, zone) = zone_with_pairs(1);
+    fake.deny_name(&name(0));
+    let e = zone.change("alone", &upsert(0, 10)).await.unwrap_err();
+    assert_eq!(e.kind, AwsErrorKind::Auth);
+    assert!(e.message.ends_with(&format!("(the denied change: UPSERT {} A)", name(0))), "{e}");
+    assert_eq!(fake.calls("ChangeResourceRecordSets"), 1);
+}
+
+#[tokio::test(start_paused = true)]
 async fn writes_to_the_same_record_set_go_in_order_in_separate_batches() {
     let (fake, zone) = zone_with_pairs(1);
     let (a, b) = (upsert(0, 10), upsert(0, 20));

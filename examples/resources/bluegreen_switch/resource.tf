@@ -49,7 +49,6 @@ resource "bluegreen_switch" "api" {
       url           = "https://${data.bluegreen_load_balancer.ecs.dns_name}/healthz"
       host_header   = "api.example.com"
       expect_status = [200]
-      insecure_tls  = true
     }
   }
 

@@ -117,8 +117,8 @@ pub struct TestRouteModel {
     /// Header name, e.g. `X-Canary`: up to 40 characters, no wildcards, not `Host`.
     #[schemars(length(min = 1, max = 40))]
     pub header_name: Val<String>,
-    /// Header values that match, e.g. `["1"]`; up to 3.
-    #[schemars(length(min = 1, max = 3))]
+    /// Header values that match, e.g. `["1"]`; up to 3. Sensitive: a header that opens a route to green is often a shared secret.
+    #[schemars(length(min = 1, max = 3), extend("x-sensitive" = true))]
     pub header_values: Val<Vec<String>>,
     /// Priority of the test rule; must sort before the weighted rule (be lower). Defaults to `priority - 1`.
     #[serde(default)]

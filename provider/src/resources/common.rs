@@ -215,19 +215,23 @@ pub struct LatencyModel {
     pub max_over_blue: Val<String>,
 }
 
-/// An HTTP GET against green's own endpoint, like `curl -k -H 'Host: …' https://<new ALB>/healthz`.
+/// An HTTP GET against green's own endpoint, like `curl -H 'Host: …' https://<new ALB>/healthz` with the certificate checked against the Host name.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct HttpCheckModel {
     /// `http://` or `https://` URL, typically green's own ALB hostname, e.g. `https://ecs-alb-123.eu-west-1.elb.amazonaws.com/healthz`.
     pub url: Val<String>,
-    /// Host header to send: WAF and virtual-host rules match the public name (e.g. `api.example.com`), not the ALB's own.
+    /// Host header to send: WAF and virtual-host rules match the public name (e.g. `api.example.com`), not the ALB's own. Also the TLS server name (SNI) of an `https://` url: the certificate is checked against it.
     #[serde(default)]
     pub host_header: Val<String>,
     /// Status codes that count as healthy. Defaults to `[200]`.
     #[serde(default)]
     #[schemars(length(min = 1, max = 20))]
     pub expect_status: Val<Vec<i64>>,
-    /// Skip certificate checks, like `curl -k` (the ALB's own hostname does not match the certificate). Defaults to `false`.
+    /// PEM certificates of a private CA to trust for an `https://` url (an internal ALB), besides the built-in roots and the system's certificate store.
+    #[serde(default)]
+    #[schemars(length(min = 1))]
+    pub ca_bundle: Val<String>,
+    /// Skip certificate checks, like `curl -k`. The last resort: the certificate is checked against `host_header` when set, so green's ALB hostname in `url` with the public name in `host_header` passes with checks on, and `ca_bundle` trusts a private CA. Defaults to `false`.
     #[serde(default)]
     #[schemars(extend("default" = false))]
     pub insecure_tls: Val<bool>,
@@ -405,6 +409,13 @@ pub fn validate_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: 
             if h.is_empty() || h.chars().any(|ch| ch.is_whitespace() || ch.is_control()) {
                 diags.error_at(p.clone().attr("host_header"), "Invalid host_header", format!("{h:?} is not a host name."));
             }
+        }
+        if let Some(Err(e)) = c.ca_bundle.known().map(|pem| bluegreen_core::probe::parse_ca_bundle(pem)) {
+            diags.error_at(
+                p.clone().attr("ca_bundle"),
+                "Invalid ca_bundle",
+                format!("ca_bundle must hold the private CA's certificates in PEM, but {e}."),
+            );
         }
         check_duration(&c.timeout, p.attr("timeout"), "timeout", Duration::from_millis(100), Duration::from_secs(120), diags);
     }
@@ -584,6 +595,11 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Opti
                 host_header: c.host_header.known().cloned(),
                 expect_status,
                 insecure_tls: *c.insecure_tls.needed(resource)?,
+                ca_bundle: match c.ca_bundle.known() {
+                    Some(pem) => bluegreen_core::probe::parse_ca_bundle(pem)
+                        .map_err(|_| unusable(at(&["http_check", "ca_bundle"]), "ca_bundle", "(PEM)"))?,
+                    None => Vec::new(),
+                },
                 timeout: duration_at(&c.timeout, || at(&["http_check", "timeout"]), "timeout", resource)?,
             })
         }

@@ -41,6 +41,18 @@ const TG2: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgro
 const BLUE_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/blue/0123456789abcdef";
 const LISTENER: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:listener/app/legacy/0123456789abcdef/0123456789abcdef";
 
+/// A private CA's certificate in PEM, one per variant.
+fn ca_pem(variant: usize) -> String {
+    static PEMS: std::sync::OnceLock<Vec<String>> = std::sync::OnceLock::new();
+    PEMS.get_or_init(|| {
+        ["ca-a.internal", "ca-b.internal"]
+            .iter()
+            .map(|n| rcgen::generate_simple_self_signed(vec![n.to_string()]).expect("a throwaway certificate").cert.pem())
+            .collect()
+    })[variant]
+        .clone()
+}
+
 fn gate(variant: usize) -> HealthGateModel {
     HealthGateModel {
         target_group_arns: strings(&[[TG, TG2][variant]]),
@@ -49,6 +61,7 @@ fn gate(variant: usize) -> HealthGateModel {
             url: s(["https://green.example.net/healthz", "http://green.example.net/ready"][variant]),
             host_header: s(["api.example.com", "www.example.com"][variant]),
             expect_status: k(vec![[200, 204][variant]]),
+            ca_bundle: Val::Known(ca_pem(variant)),
             insecure_tls: k(variant == 0),
             timeout: s(["3s", "7s"][variant]),
         }),

@@ -116,6 +116,11 @@ pub const CLOUDWATCH: &str = "monitoring";
 /// The operation name of a request that could not be classified.
 pub const UNKNOWN: &str = "Unknown";
 
+/// A directory: when set, every AWS call the provider makes in an acceptance
+/// test is appended to a file there as `service operation` (tools/testacc.sh
+/// sets it, and checks the calls against the IAM guide's policy at the end).
+pub const CALL_LOG_ENV: &str = "BLUEGREEN_CALL_LOG";
+
 #[derive(Default)]
 struct State {
     next_seq: u64,
@@ -126,6 +131,11 @@ struct State {
 
 struct Shared {
     state: Mutex<State>,
+    /// Where each call the provider made is appended as `service operation`
+    /// ([`CALL_LOG_ENV`]), for the check of the IAM policy over every suite.
+    call_log: Mutex<Option<std::fs::File>>,
+    /// Keep calls in memory for [`Proxy::calls`] (not in the process-wide recorder).
+    keep_calls: bool,
     /// Signalled whenever a call is recorded.
     answered: Condvar,
     started: Instant,
@@ -149,7 +159,17 @@ impl Shared {
     }
 
     fn record(&self, call: Call) {
+        if let Some(file) = self.call_log.lock().unwrap_or_else(|e| e.into_inner()).as_mut() {
+            use std::io::Write;
+            // One short line per write, appended: lines from several processes do not interleave.
+            let _ = file.write_all(format!("{} {}\n", call.service, call.operation).as_bytes());
+        }
         let mut st = self.lock();
+        if !self.keep_calls {
+            drop(st);
+            self.answered.notify_all();
+            return;
+        }
         st.calls.push(call);
         drop(st);
         self.answered.notify_all();
@@ -190,11 +210,51 @@ impl Proxy {
 
     /// A proxy in front of `upstream` (`http://host:port`).
     pub fn start_to(upstream: &str) -> Proxy {
+        Proxy::start_with(upstream, true)
+    }
+
+    /// The process-wide recorder the provider's calls go through when
+    /// [`CALL_LOG_ENV`] is set and a [`Workdir`](crate::Workdir) has no proxy
+    /// of its own: every call is logged, none kept in memory, none faulted.
+    pub(crate) fn recorder() -> Option<&'static Proxy> {
+        static RECORDER: std::sync::OnceLock<Option<Proxy>> = std::sync::OnceLock::new();
+        RECORDER
+            .get_or_init(|| {
+                std::env::var_os(CALL_LOG_ENV)?;
+                let p = Proxy::start_with(&crate::test_env().endpoint, false);
+                p.log_calls();
+                Some(p)
+            })
+            .as_ref()
+    }
+
+    /// Appends every call from now on to this process's file in the
+    /// [`CALL_LOG_ENV`] directory, when that is set (the provider's calls:
+    /// [`Workdir::with_proxy`](crate::Workdir::with_proxy) asks for it).
+    pub(crate) fn log_calls(&self) {
+        let Some(dir) = std::env::var_os(CALL_LOG_ENV) else { return };
+        let dir = std::path::PathBuf::from(dir);
+        let _ = std::fs::create_dir_all(&dir);
+        let path = dir.join(format!("calls-{}.log", std::process::id()));
+        match std::fs::OpenOptions::new().create(true).append(true).open(&path) {
+            Ok(f) => *self.shared.call_log.lock().unwrap_or_else(|e| e.into_inner()) = Some(f),
+            Err(e) => panic!("proxy: cannot open the call log {}: {e}", path.display()),
+        }
+    }
+
+    /// The endpoint, borrowed.
+    pub(crate) fn endpoint_str(&self) -> &str {
+        &self.endpoint
+    }
+
+    fn start_with(upstream: &str, keep_calls: bool) -> Proxy {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("proxy: bind 127.0.0.1:0");
         listener.set_nonblocking(true).expect("proxy: non-blocking listener");
         let endpoint = format!("http://{}", listener.local_addr().expect("proxy: local address"));
         let shared = Arc::new(Shared {
             state: Mutex::new(State::default()),
+            call_log: Mutex::new(None),
+            keep_calls,
             answered: Condvar::new(),
             started: Instant::now(),
             upstream: upstream.trim_end_matches('/').to_string(),

@@ -79,9 +79,8 @@ resource "bluegreen_switch" "this" {
     min_healthy_targets = var.min_healthy_targets
 
     http_check {
-      url          = coalesce(var.health_check_url, "https://${var.ecs_alb.dns_name}/healthz")
-      host_header  = var.name
-      insecure_tls = true
+      url         = coalesce(var.health_check_url, "https://${var.ecs_alb.dns_name}/healthz")
+      host_header = var.name
     }
   }
 

@@ -222,8 +222,9 @@ impl ResourceImpl for SwitchResource {
         if let (Some(ctx), Some("CNAME"), Some(name), Some(zone_id)) =
             (ctx, proposed.r#type.known().map(String::as_str), proposed.name.known(), proposed.zone_id.known())
         {
-            if let Ok(info) = ctx.zones.zone(zone_id).info().await {
-                if canonical_name(name) == info.name {
+            // A zone that cannot be read (denied GetHostedZone, no such zone) fails the plan: the check is not skipped.
+            match ctx.zones.zone(zone_id).info().await {
+                Ok(info) if canonical_name(name) == info.name => {
                     diags.error_at(
                         attr_path(&["name"]),
                         "CNAME at a zone apex",
@@ -233,6 +234,8 @@ impl ResourceImpl for SwitchResource {
                         ),
                     );
                 }
+                Ok(_) => {}
+                Err(e) => report(&mut diags, &e, Some(attr_path(&["zone_id"])), "Checking the zone apex for a CNAME"),
             }
         }
         if let Some(ctx) = ctx {
@@ -638,6 +641,30 @@ mod tests {
         let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone(), &mut SwitchPrivate::default()).await.model;
         assert_eq!(unchanged.change_id, Val::Known("C1".into()));
         assert_eq!(unchanged.id, Val::Known("ZFAKE1/api.example.com/A/blue/green".into()));
+    }
+
+    /// The CNAME-at-apex check needs the zone's name: a denied GetHostedZone fails the plan at zone_id, naming
+    /// the action, instead of skipping the check.
+    #[tokio::test]
+    async fn a_denied_get_hosted_zone_fails_the_cname_plan() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let cname = |name: &str| {
+            let mut m = model(0);
+            m.r#type = Val::Known("CNAME".into());
+            m.name = Val::Known(name.into());
+            m
+        };
+        r53.fault("GetHostedZone", bluegreen_core::testing::Fault::Fail(bluegreen_core::AwsErrorKind::Auth, "AccessDenied"));
+        let planned = SwitchResource::plan(Some(&ctx), None, cname("www.example.com"), &mut SwitchPrivate::default()).await;
+        let errors: Vec<_> = planned.diags.iter().filter(|d| d.severity == crate::diag::Severity::Error).collect();
+        assert_eq!(errors.len(), 1, "{:?}", planned.diags);
+        assert!(errors[0].summary.contains("permission denied for route53:GetHostedZone"), "{:?}", errors[0]);
+        assert_eq!(errors[0].path, Some(attr_path(&["zone_id"])));
+        // Allowed, the check runs: the apex is refused, another name passes.
+        assert!(SwitchResource::plan(Some(&ctx), None, cname("example.com"), &mut SwitchPrivate::default()).await.diags.has_errors());
+        assert!(!SwitchResource::plan(Some(&ctx), None, cname("www.example.com"), &mut SwitchPrivate::default()).await.diags.has_errors());
     }
 
     fn ctx(r53: Arc<FakeRoute53>, elb: Arc<FakeElbv2>) -> Ctx {
