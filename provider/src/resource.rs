@@ -573,6 +573,7 @@ mod tests {
             elbv2: Arc::new(bluegreen_core::testing::FakeElbv2::default()),
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
+            credentials_expire: None,
         };
         let ctx = Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new() };
         let refused = r.import(&ctx, "a").await.map(|_| ()).expect_err("import is refused");

@@ -786,6 +786,7 @@ fn configured_provider() -> BlueGreenProvider {
         elbv2: elb,
         cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
         region: "us-east-1".into(),
+        credentials_expire: None,
     })
 }
 
