@@ -1273,7 +1273,7 @@ fn a_scheduled_walk_with_max_wait_per_apply_0s_moves_one_baked_step_per_apply() 
     let ready = paused_at(&wd.apply(&[]), 50);
     wait_until(ready);
     let last = wd.apply(&[]);
-    assert!(last.diagnostics().is_empty(), "{last}");
+    assert!(!last.diagnostics().iter().any(|d| d.summary.starts_with("Rollout paused")), "{last}");
     assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 100);
     wd.assert_no_changes();
 }

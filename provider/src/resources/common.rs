@@ -1075,7 +1075,7 @@ fn pause_diag(p: &Pause, to: TrafficSplit, diags: &mut Diagnostics) {
     diags.warning(
         format!("Rollout paused at {}% green (step {} of rollout.steps)", p.at.green(), p.at.green()),
         format!(
-            "Traffic stays at {}% green, {}% blue: step {} % of rollout.steps, reached at {}, whose gates passed. Its bake_time of {} \
+            "Traffic stays at {}% green, {}% blue: step {} % of rollout.steps, reached at {}. Its bake_time of {} \
              ends at {}; {why}. Apply again after {ready} to go on toward {}%: an apply before then changes nothing. The next \
              refresh reads traffic = {} from AWS, so the next plan shows the rest of the way.",
             p.at.green(),

@@ -710,6 +710,7 @@ mod tests {
         let ready = bluegreen_core::clock::format(bluegreen_core::clock::parse(&reached).unwrap() + Duration::from_secs(3600));
         assert!(d.detail.contains(&format!("Apply again after {ready} to go on toward 100%")), "{}", d.detail);
         assert!(d.detail.contains("rollout.max_wait_per_apply = \"0s\""), "{}", d.detail);
+        println!("Warning: {}\n\n{}", d.summary, d.detail);
 
         // Refresh reads the real split into traffic: the next plan shows the rest of the way.
         let refreshed = SwitchResource::read(&ctx, state, &mut ()).await.state.unwrap();
