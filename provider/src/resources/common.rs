@@ -25,8 +25,8 @@ use crate::value::Path;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct RolloutModel {
     /// Intermediate green percentages, strictly increasing, each between 1 and 99, e.g. `[10, 50]`. An apply that increases
-    /// traffic stops at each step that lies strictly between the current and the new value; a decrease (rollback) goes
-    /// straight to the new value.
+    /// traffic stops at each step that lies strictly between the current and the new value, after finishing the bake of
+    /// the step it starts at (counted from `shifted_at`); a decrease (rollback) goes straight to the new value.
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
@@ -52,8 +52,8 @@ pub struct RolloutModel {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct SwitchRolloutModel {
     /// Intermediate green percentages, strictly increasing, each between 1 and 99, e.g. `[10, 50]`. An apply that increases
-    /// traffic stops at each step that lies strictly between the current and the new value; a decrease (rollback) goes
-    /// straight to the new value.
+    /// traffic stops at each step that lies strictly between the current and the new value, after finishing the bake of
+    /// the step it starts at (counted from `shifted_at`); a decrease (rollback) goes straight to the new value.
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
