@@ -91,6 +91,7 @@ async fn main() -> anyhow::Result<()> {
         on_gate_failure: OnGateFailure::Rollback,
         gate_already_passed: false,
         observed_traffic: None,
+        clock: Default::default(),
     };
     let stop = CancellationToken::new();
     let created = cutover::create(&switch, &AwsGateProbe::new(&clients), &plan, &stop).await;

@@ -816,6 +816,7 @@ mod tests {
             on_gate_failure: OnGateFailure::Rollback,
             gate_already_passed: false,
             observed_traffic: None,
+            clock: Default::default(),
         };
         let f2 = f.clone();
         tokio::spawn(async move {

@@ -202,8 +202,12 @@ pub async fn create<C: Cutover>(
     if let Err(error) = cutover.settle(&made, stop).await {
         return Created::Unsettled { made, at: initial, error };
     }
-    let plan = ShiftPlan { from: initial, gate_already_passed: true, ..plan.clone() };
-    let report = engine::shift(&cutover.router(&made), probe, &plan, stop).await;
+    // What was made is in effect from now: a bake at the first split runs from here.
+    let made_at = crate::clock::now();
+    let clock = engine::StepClock { reached: Some((initial, made_at)), ..plan.clock.clone() };
+    let plan = ShiftPlan { from: initial, gate_already_passed: true, clock, ..plan.clone() };
+    let mut report = engine::shift(&cutover.router(&made), probe, &plan, stop).await;
+    report.shifted_at = report.shifted_at.or(Some(made_at));
     // A create rolled back to where it started is undone completely, so the
     // caller has nothing half made to account for.
     let undo_failed = match &report.outcome {
@@ -303,6 +307,7 @@ mod tests {
             on_gate_failure: OnGateFailure::Rollback,
             gate_already_passed: false,
             observed_traffic: None,
+            clock: Default::default(),
         }
     }
 

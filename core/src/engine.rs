@@ -7,7 +7,7 @@
 //! (`start_paused`), and every wait also ends when Terraform sends
 //! StopProvider.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio_util::sync::CancellationToken;
@@ -82,6 +82,49 @@ pub struct ShiftPlan {
     /// After each step of an increase, the final target too, wait until
     /// clients follow it (DNS).
     pub observed_traffic: Option<ObservedTraffic>,
+    /// When the split in effect was reached, and how long this apply may wait.
+    pub clock: StepClock,
+}
+
+/// The rollout's clock across applies: when the split in effect was reached
+/// (a bake is measured from then, not from the start of an apply), and the
+/// limits on how long one apply may wait.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct StepClock {
+    /// The split last known in effect and when it was reached (the state's
+    /// `shifted_at`). Used only when it is the split the shift starts from;
+    /// otherwise that split counts as reached when the shift starts.
+    pub reached: Option<(TrafficSplit, SystemTime)>,
+    /// The longest this apply may wait (`rollout.max_wait_per_apply`); `None`: no limit.
+    pub max_wait: Option<Duration>,
+    /// When the credentials expire, if they cannot be renewed: no wait may
+    /// end after this minus [`CREDENTIALS_MARGIN`].
+    pub credentials_expire: Option<SystemTime>,
+}
+
+/// How long before credentials that cannot be renewed expire the last wait must end.
+pub const CREDENTIALS_MARGIN: Duration = Duration::from_secs(300);
+
+/// Why a rollout stopped at a step, with its bake still to run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PauseReason {
+    /// The bake would take the apply past `rollout.max_wait_per_apply`.
+    MaxWaitPerApply(Duration),
+    /// The bake would end after the credentials expire (less the margin).
+    CredentialsExpire(SystemTime),
+}
+
+/// A rollout that stopped at a step whose gates passed, to go on in a later apply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pause {
+    /// The step traffic stays at.
+    pub at: TrafficSplit,
+    /// When it was reached: its bake runs from then.
+    pub reached_at: SystemTime,
+    /// When its bake ends: the next apply after this goes on.
+    pub ready_at: SystemTime,
+    /// Why this apply did not wait.
+    pub reason: PauseReason,
 }
 
 #[derive(Debug)]
@@ -97,6 +140,9 @@ pub enum ShiftOutcome {
     Halted(GateFailure),
     /// Terraform asked us to stop; traffic stays at the step reached.
     Stopped,
+    /// The next bake would outlast what this apply may wait: traffic stays at
+    /// a step whose gates passed, and a later apply goes on from there.
+    Paused(Pause),
     /// An AWS call failed; `at` is what was read back afterwards.
     Failed(Error),
 }
@@ -111,6 +157,9 @@ pub struct ShiftReport<R> {
     pub at: TrafficSplit,
     /// What each write did (its router's receipt), in the order written; a rollback's write included.
     pub writes: Vec<R>,
+    /// When `at` was reached, if this shift put it in place (else it is the
+    /// split the shift started from, reached when it was).
+    pub shifted_at: Option<SystemTime>,
 }
 
 impl<R> ShiftReport<R> {
@@ -207,52 +256,120 @@ enum BakeEnd {
     Gate(GateFailure),
 }
 
+/// Whether this apply may start a wait of `d` (`gate_tick`: how much later
+/// a bake that reads CloudWatch may end, on a tick): `Err` with why not.
+fn may_wait(clock: &StepClock, apply_start: tokio::time::Instant, d: Duration, gate_tick: Duration) -> Result<(), PauseReason> {
+    if d.is_zero() {
+        return Ok(());
+    }
+    let longest = d + gate_tick;
+    if let Some(max) = clock.max_wait {
+        if apply_start.elapsed() + longest > max {
+            return Err(PauseReason::MaxWaitPerApply(max));
+        }
+    }
+    if let Some(expiry) = clock.credentials_expire {
+        if crate::clock::now() + longest + CREDENTIALS_MARGIN > expiry {
+            return Err(PauseReason::CredentialsExpire(expiry));
+        }
+    }
+    Ok(())
+}
+
 /// Runs one shift. Decreasing green traffic (a rollback) is never gated.
+///
+/// A bake is measured from when its step was reached: a shift that starts
+/// at one of the rollout's steps (an earlier apply stopped or paused there)
+/// first completes that step's bake, waiting only what is left of it.
 pub async fn shift<R: TrafficRouter + ?Sized>(
     router: &R,
     probe: &dyn GateProbe,
     plan: &ShiftPlan,
     stop: &CancellationToken,
 ) -> ShiftReport<R::Receipt> {
+    let apply_start = tokio::time::Instant::now();
     let path = plan_path(plan.from, plan.to, plan.rollout.as_ref());
     let increasing = plan.to > plan.from;
     let gate = plan.gate.as_ref().filter(|_| increasing);
+    let gate_tick = gate.filter(|g| g.uses_cloudwatch()).map_or(Duration::ZERO, |g| g.check_interval);
     let bake_time = plan.rollout.as_ref().map_or(Duration::ZERO, |r| r.bake);
     let total = path.len();
     let mut at = plan.from;
     let mut last_good = plan.from;
     let mut writes = Vec::new();
+    // When `at` was reached: as the caller knew it, or (unknown) now.
+    let mut reached = match plan.clock.reached {
+        Some((split, when)) if split == plan.from => when,
+        _ => crate::clock::now(),
+    };
+    let mut shifted_at = None;
 
     if path.is_empty() {
-        return ShiftReport { outcome: ShiftOutcome::Reached, at, writes };
+        return ShiftReport { outcome: ShiftOutcome::Reached, at, writes, shifted_at };
     }
     tracing::info!(from = plan.from.green(), to = plan.to.green(), steps = total, "starting traffic shift: {} -> {}", plan.from, plan.to);
+
+    // Starting at a step: what is left of its bake comes first.
+    let starts_at_step = increasing && plan.rollout.as_ref().is_some_and(|r| r.steps.contains(&plan.from.green()));
+    let remainder =
+        if starts_at_step { bake_time.saturating_sub(crate::clock::since(crate::clock::now(), reached)) } else { Duration::ZERO };
+    if let Err(reason) = may_wait(&plan.clock, apply_start, remainder, gate_tick) {
+        let pause = Pause { at, reached_at: reached, ready_at: reached + bake_time, reason };
+        tracing::info!(green = at.green(), "not waiting for the rest of the bake in this apply: {pause:?}");
+        return ShiftReport { outcome: ShiftOutcome::Paused(pause), at, writes, shifted_at };
+    }
 
     if let Some(g) = gate.filter(|_| !plan.gate_already_passed) {
         match g.evaluate(probe).await {
             Ok(seen) => tracing::info!(observed = %seen.join("; "), "health gate passed before the first increase"),
             Err(f) => {
                 tracing::warn!(gate = %f.gate, observation = %f.observation, "health gate failed before any change");
-                return ShiftReport { outcome: ShiftOutcome::GateBlocked(f), at, writes };
+                return ShiftReport { outcome: ShiftOutcome::GateBlocked(f), at, writes, shifted_at };
+            }
+        }
+    }
+
+    if !remainder.is_zero() {
+        tracing::info!(
+            green = at.green(),
+            "step {} % was reached at {}: baking the remaining {} of {}",
+            at.green(),
+            crate::clock::format(reached),
+            crate::duration::format(remainder),
+            crate::duration::format(bake_time)
+        );
+        match bake(remainder, gate, probe, stop).await {
+            Ok(()) => {}
+            Err(BakeEnd::Stopped) => return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes, shifted_at },
+            Err(BakeEnd::Gate(mut f)) => {
+                // Nothing moved in this apply: the step it started at failed its bake.
+                f.at_step = Some(at.green());
+                tracing::warn!(gate = %f.gate, observation = %f.observation, "health gate failed while finishing the bake at {at}");
+                return ShiftReport { outcome: ShiftOutcome::GateBlocked(f), at, writes, shifted_at };
             }
         }
     }
 
     for (i, step) in path.iter().enumerate() {
         if stop.is_cancelled() {
-            return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes };
+            return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes, shifted_at };
         }
         let started = tokio::time::Instant::now();
         match apply(router, step.split, stop, &mut writes).await {
-            Ok(()) => at = step.split,
+            Ok(()) => {
+                at = step.split;
+                reached = crate::clock::now();
+                shifted_at = Some(reached);
+            }
             Err(Error::Cancelled(_)) => {
                 // Submitted, not yet confirmed: it will take effect.
-                return ShiftReport { outcome: ShiftOutcome::Stopped, at: step.split, writes };
+                return ShiftReport { outcome: ShiftOutcome::Stopped, at: step.split, writes, shifted_at: Some(crate::clock::now()) };
             }
             Err(e) => {
                 let observed = router.observe().await.unwrap_or(at);
                 tracing::warn!(error = %e, observed = observed.green(), "traffic change failed");
-                return ShiftReport { outcome: ShiftOutcome::Failed(e), at: observed, writes };
+                let shifted_at = if observed == at { shifted_at } else { Some(crate::clock::now()) };
+                return ShiftReport { outcome: ShiftOutcome::Failed(e), at: observed, writes, shifted_at };
             }
         }
         tracing::info!(
@@ -273,6 +390,13 @@ pub async fn shift<R: TrafficRouter + ?Sized>(
             Some(o) => await_observed(o, step.split, probe, stop).await,
             None => Ok(()),
         };
+        if observed.is_ok() && step.bake {
+            if let Err(reason) = may_wait(&plan.clock, apply_start, bake_time, gate_tick) {
+                let pause = Pause { at, reached_at: reached, ready_at: reached + bake_time, reason };
+                tracing::info!(green = at.green(), "not baking in this apply: {pause:?}");
+                return ShiftReport { outcome: ShiftOutcome::Paused(pause), at, writes, shifted_at };
+            }
+        }
         let baked = match observed {
             Ok(()) if step.bake => bake(bake_time, gate, probe, stop).await,
             other => other,
@@ -281,7 +405,7 @@ pub async fn shift<R: TrafficRouter + ?Sized>(
             Ok(()) => last_good = step.split,
             Err(BakeEnd::Stopped) => {
                 tracing::info!(green = at.green(), "stopped during the bake; traffic stays at this step");
-                return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes };
+                return ShiftReport { outcome: ShiftOutcome::Stopped, at, writes, shifted_at };
             }
             Err(BakeEnd::Gate(mut f)) => {
                 // The observed-traffic failure names its step itself.
@@ -292,7 +416,7 @@ pub async fn shift<R: TrafficRouter + ?Sized>(
             }
         }
     }
-    ShiftReport { outcome: ShiftOutcome::Reached, at, writes }
+    ShiftReport { outcome: ShiftOutcome::Reached, at, writes, shifted_at }
 }
 
 async fn react_to_gate<R: TrafficRouter + ?Sized>(
@@ -317,6 +441,7 @@ async fn react_to_gate<R: TrafficRouter + ?Sized>(
             outcome: if halted { ShiftOutcome::Halted(failure) } else { ShiftOutcome::RolledBack(failure) },
             at: back_to,
             writes,
+            shifted_at: Some(crate::clock::now()),
         },
         Err(e) => {
             let observed = router.observe().await.unwrap_or(at);
@@ -324,6 +449,7 @@ async fn react_to_gate<R: TrafficRouter + ?Sized>(
                 outcome: ShiftOutcome::Failed(Error::WayBackFailed { failure, back_to, source: Box::new(e) }),
                 at: observed,
                 writes,
+                shifted_at: Some(crate::clock::now()),
             }
         }
     }
@@ -421,6 +547,7 @@ mod tests {
             on_gate_failure: on,
             gate_already_passed: false,
             observed_traffic: None,
+            clock: StepClock::default(),
         }
     }
 
@@ -436,6 +563,126 @@ mod tests {
         assert_eq!(r.times(), [Duration::ZERO, Duration::from_secs(300), Duration::from_secs(600)]);
         // 1 before the first increase + 10 checks per 300 s bake (every 30 s), twice.
         assert_eq!(*p.calls.lock().unwrap(), 1 + 10 + 10);
+    }
+
+    /// A plan whose split in effect was reached `ago` seconds before now.
+    fn resumed(mut p: ShiftPlan, ago: u64) -> ShiftPlan {
+        p.clock.reached = Some((p.from, crate::clock::now() - Duration::from_secs(ago)));
+        p
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_shift_starting_at_a_step_bakes_only_what_is_left_of_it() {
+        let r = FakeRouter::at(10);
+        let p = ScriptedProbe::new(|_| 2);
+        // 10 % was reached 120 s ago (an apply stopped there): 180 s of its 300 s bake are left.
+        let report =
+            shift(&r, &p, &resumed(plan(10, 100, &[10, 50], 300, true, OnGateFailure::Rollback), 120), &CancellationToken::new()).await;
+        assert!(report.reached(), "{report:?}");
+        assert_eq!(r.applied(), [50, 100]);
+        assert_eq!(r.times(), [Duration::from_secs(180), Duration::from_secs(480)]);
+        // Checked before anything, 6 times in the 180 s left (every 30 s), then 10 times in the bake at 50 %.
+        assert_eq!(*p.calls.lock().unwrap(), 1 + 6 + 10);
+        let shifted = report.shifted_at.unwrap();
+        assert_eq!(crate::clock::since(crate::clock::now(), shifted), Duration::ZERO, "100 % reached just now");
+
+        // A bake already over goes on at once; a split not known to be reached when is baked whole.
+        let r = FakeRouter::at(10);
+        let report =
+            shift(&r, &p, &resumed(plan(10, 100, &[10], 300, false, OnGateFailure::Rollback), 301), &CancellationToken::new()).await;
+        assert!(report.reached());
+        assert_eq!(r.times(), [Duration::ZERO]);
+        let r = FakeRouter::at(10);
+        let report = shift(&r, &p, &plan(10, 100, &[10], 300, false, OnGateFailure::Rollback), &CancellationToken::new()).await;
+        assert!(report.reached());
+        assert_eq!(r.times(), [Duration::from_secs(300)]);
+        // The clock of another split does not count for this one.
+        let r = FakeRouter::at(10);
+        let mut other = plan(10, 100, &[10], 300, false, OnGateFailure::Rollback);
+        other.clock.reached = Some((t(20), crate::clock::now() - Duration::from_secs(3600)));
+        assert!(shift(&r, &p, &other, &CancellationToken::new()).await.reached());
+        assert_eq!(r.times(), [Duration::from_secs(300)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_gate_failing_while_the_step_in_effect_finishes_its_bake_moves_nothing() {
+        let r = FakeRouter::at(10);
+        let p = ScriptedProbe::new(|t| if t < Duration::from_secs(60) { 2 } else { 0 });
+        let report =
+            shift(&r, &p, &resumed(plan(10, 100, &[10, 50], 300, true, OnGateFailure::Rollback), 100), &CancellationToken::new()).await;
+        match &report.outcome {
+            ShiftOutcome::GateBlocked(f) => assert_eq!(f.at_step, Some(10)),
+            other => panic!("{other:?}"),
+        }
+        assert!(r.applied().is_empty(), "nothing to roll back: no write in this apply");
+        assert_eq!(report.at, t(10));
+    }
+
+    fn limited(mut p: ShiftPlan, max_wait: u64) -> ShiftPlan {
+        p.clock.max_wait = Some(Duration::from_secs(max_wait));
+        p
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_wait_zero_walks_one_step_per_apply_once_its_bake_is_over() {
+        let p = ScriptedProbe::new(|_| 2);
+        let r = FakeRouter::at(0);
+        // First apply: 0 is not a step, so 10 % is written; its bake is not waited for.
+        let first =
+            shift(&r, &p, &limited(plan(0, 100, &[10, 50], 3600, true, OnGateFailure::Rollback), 0), &CancellationToken::new()).await;
+        let ShiftOutcome::Paused(pause) = &first.outcome else { panic!("{first:?}") };
+        assert_eq!((pause.at, first.at, r.applied()), (t(10), t(10), vec![10]));
+        assert_eq!(pause.reason, PauseReason::MaxWaitPerApply(Duration::ZERO));
+        let reached = first.shifted_at.unwrap();
+        assert_eq!((pause.reached_at, pause.ready_at), (reached, reached + Duration::from_secs(3600)));
+        assert_eq!(r.start.lock().unwrap().unwrap().elapsed(), Duration::ZERO, "the apply did not wait");
+
+        // Twenty minutes later: nothing moves, and the pause names the same time.
+        tokio::time::sleep(Duration::from_secs(1200)).await;
+        let next = ShiftPlan {
+            clock: StepClock { reached: Some((t(10), reached)), ..Default::default() },
+            ..plan(10, 100, &[10, 50], 3600, true, OnGateFailure::Rollback)
+        };
+        let second = shift(&r, &p, &limited(next.clone(), 0), &CancellationToken::new()).await;
+        let ShiftOutcome::Paused(again) = &second.outcome else { panic!("{second:?}") };
+        assert_eq!((again.at, again.ready_at, second.shifted_at), (t(10), pause.ready_at, None));
+        assert_eq!(r.applied(), [10], "an apply before the bake is over changes nothing");
+        assert_eq!(*p.calls.lock().unwrap(), 1, "and reads no gate");
+
+        // After the bake: the gate is checked, 50 % written, and its bake again left to the next apply.
+        tokio::time::sleep(Duration::from_secs(2400)).await;
+        let third = shift(&r, &p, &limited(next, 0), &CancellationToken::new()).await;
+        let ShiftOutcome::Paused(p50) = &third.outcome else { panic!("{third:?}") };
+        assert_eq!((p50.at, r.applied()), (t(50), vec![10, 50]));
+        assert_eq!(*p.calls.lock().unwrap(), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_wait_lets_the_bakes_that_fit_run_and_pauses_before_the_first_that_does_not() {
+        let r = FakeRouter::at(0);
+        let p = ScriptedProbe::new(|_| 2);
+        let report =
+            shift(&r, &p, &limited(plan(0, 100, &[10, 50], 300, true, OnGateFailure::Rollback), 500), &CancellationToken::new()).await;
+        let ShiftOutcome::Paused(pause) = &report.outcome else { panic!("{report:?}") };
+        assert_eq!(pause.at, t(50));
+        assert_eq!(r.times(), [Duration::ZERO, Duration::from_secs(300)], "10 % baked (300 s ≤ 500 s); 50 % would end at 600 s");
+        // A rollback is never paused.
+        let back = shift(&r, &p, &limited(plan(50, 0, &[10, 50], 300, true, OnGateFailure::Rollback), 0), &CancellationToken::new()).await;
+        assert!(back.reached(), "{back:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn no_wait_ends_after_credentials_that_cannot_be_renewed_expire() {
+        let r = FakeRouter::at(0);
+        let p = ScriptedProbe::new(|_| 2);
+        let expiry = crate::clock::now() + Duration::from_secs(3600);
+        let mut plan = plan(0, 100, &[10, 50], 1800, true, OnGateFailure::Rollback);
+        plan.clock.credentials_expire = Some(expiry);
+        let report = shift(&r, &p, &plan, &CancellationToken::new()).await;
+        let ShiftOutcome::Paused(pause) = &report.outcome else { panic!("{report:?}") };
+        // The bake at 10 % ends at 30 min (before 55 min); the one at 50 % would end at 60 min.
+        assert_eq!((pause.at, pause.reason.clone()), (t(50), PauseReason::CredentialsExpire(expiry)));
+        assert_eq!(r.times(), [Duration::ZERO, Duration::from_secs(1800)]);
     }
 
     #[tokio::test(start_paused = true)]

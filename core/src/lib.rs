@@ -14,6 +14,7 @@
 
 pub mod aws;
 pub mod canary;
+pub mod clock;
 pub mod cutover;
 pub mod dns;
 pub mod duration;

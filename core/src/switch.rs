@@ -837,6 +837,7 @@ mod tests {
             on_gate_failure: OnGateFailure::Rollback,
             gate_already_passed: false,
             observed_traffic: None,
+            clock: Default::default(),
         };
         let report = shift(&router, &probe, &plan, &CancellationToken::new()).await;
         assert!(matches!(report.outcome, ShiftOutcome::GateBlocked(_)), "{report:?}");

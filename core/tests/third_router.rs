@@ -157,6 +157,7 @@ fn plan() -> ShiftPlan {
         on_gate_failure: OnGateFailure::Rollback,
         gate_already_passed: false,
         observed_traffic: None,
+        clock: Default::default(),
     }
 }
 

@@ -576,6 +576,7 @@ mod tests {
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
+            credentials_expire: None,
         };
         let ctx = Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new(), claims: Default::default() };
         let refused = r.import(&ctx, "a").await.map(|_| ()).expect_err("import is refused");

@@ -787,6 +787,7 @@ fn configured_provider() -> BlueGreenProvider {
         cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
         region: "us-east-1".into(),
         account: None,
+        credentials_expire: None,
     })
 }
 

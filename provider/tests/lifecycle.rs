@@ -61,6 +61,7 @@ impl Terraform {
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
+            credentials_expire: None,
         });
         let schema = provider.resources().find(|r| r.type_name() == type_name).expect("resource").schema().clone();
         Terraform { provider, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb }

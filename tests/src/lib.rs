@@ -61,3 +61,19 @@ macro_rules! cases {
         )*
     };
 }
+
+/// Seconds since the epoch of an RFC 3339 UTC time as the provider writes it (`2026-12-07T21:14:14Z`).
+#[track_caller]
+pub fn epoch_secs(t: &serde_json::Value) -> i64 {
+    let t = t.as_str().unwrap_or_else(|| panic!("not a time: {t}"));
+    let n = |r: std::ops::Range<usize>| t[r].parse::<i64>().unwrap_or_else(|_| panic!("not RFC 3339: {t}"));
+    assert!(t.len() == 20 && t.ends_with('Z'), "not RFC 3339 UTC to the second: {t}");
+    let (y, m, d) = (n(0..4), n(5..7), n(8..10));
+    // Days from civil (Howard Hinnant's algorithm).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let days = era * 146_097 + yoe * 365 + yoe / 4 - yoe / 100 + doy - 719_468;
+    days * 86_400 + n(11..13) * 3600 + n(14..16) * 60 + n(17..19)
+}

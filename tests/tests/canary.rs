@@ -1339,3 +1339,30 @@ mod bad_input {
             "Invalid on_gate_failure", "on_gate_failure = ", "on_gate_failure must be one of \"rollback\", \"halt\", got \"panic\".");
     }
 }
+
+/// Ctrl-C 1 s into a 15 s bake at 30 %, 5 s pause, then the next apply waits only what is left of the bake.
+#[test]
+fn ctrl_c_mid_bake_then_the_next_apply_waits_only_the_rest_of_the_bake() {
+    let e = env("cresume");
+    let wd = Workdir::new("canary-resume");
+    let cfg = Cfg::new(&e, &e.green_tg, 0).extra(&rollout_tf(&[30], "15s"));
+    wd.config(&cfg.tf());
+    wd.apply(&[]);
+    wd.config(&cfg.traffic(60).tf());
+    let out = wd.run_interrupted(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")], |line| {
+        line.contains("provider.terraform-provider-bluegreen: step 1/2")
+    });
+    out.assert_failure();
+    out.error("Stopped at 30% green");
+    assert_state_is_reality(&wd, &e, &e.green_tg, 30);
+    let at_30 = bluegreen_acceptance::epoch_secs(&state(&wd)["shifted_at"]);
+    thread::sleep(Duration::from_secs(5));
+    let resumed = wd.apply_output(&[]);
+    resumed.assert_success();
+    println!("---- resumed apply took {:.1?}", resumed.elapsed);
+    assert_state_is_reality(&wd, &e, &e.green_tg, 60);
+    let at_60 = bluegreen_acceptance::epoch_secs(&state(&wd)["shifted_at"]);
+    assert!(at_60 - at_30 >= 14, "60 % reached {} s after 30 %: the bake was cut short", at_60 - at_30);
+    assert!(resumed.elapsed < Duration::from_secs(13), "the resumed apply waited a whole bake: {:.1?}", resumed.elapsed);
+    wd.assert_no_changes();
+}

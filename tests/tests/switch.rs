@@ -14,7 +14,7 @@ use std::thread;
 use std::time::Duration;
 
 use bluegreen_acceptance::fixture::{self, NamePoller, Poll};
-use bluegreen_acceptance::{collapse_ws, unique_suffix, Output, StatusServer, Workdir};
+use bluegreen_acceptance::{collapse_ws, epoch_secs, unique_suffix, Output, StatusServer, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
@@ -1366,4 +1366,92 @@ mod bad_input {
         assert_eq!(w[0].subject(), Some(("main.tf".to_string(), 1)), "{}", w[0]);
         assert!(w[0].detail().contains("The gate lists no target group and no http_check, so it always passes."), "{}", w[0]);
     }
+}
+
+// ---------------------------------------------------------------------------
+// The step's clock: shifted_at, bakes resumed across applies, max_wait_per_apply
+// ---------------------------------------------------------------------------
+
+/// Ctrl-C 1 s into a 15 s bake at 30 %, 5 s pause, then the next apply waits only what is left (about 9 s),
+/// and 60 % is reached no sooner than 15 s after 30 % was.
+#[test]
+fn ctrl_c_mid_bake_then_the_next_apply_waits_only_the_rest_of_the_bake() {
+    let (zone_name, zone_id) = zone("resume");
+    let name = format!("api.{zone_name}");
+    let extra = rollout_tf(&[30], "15s");
+    let config = |traffic| switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), traffic, &extra);
+    let wd = Workdir::new("switch-resume");
+    wd.config(&config(0));
+    wd.apply(&[]);
+    wd.config(&config(60));
+    let out = wd.run_interrupted(&["apply", "-no-color", "-input=false", "-auto-approve"], &[("TF_LOG", "INFO")], |line| {
+        line.contains("provider.terraform-provider-bluegreen: step 1/2")
+    });
+    out.assert_failure();
+    out.error("Stopped at 30% green");
+    assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 30);
+    let at_30 = epoch_secs(&state(&wd)["shifted_at"]);
+    thread::sleep(Duration::from_secs(5));
+    let resumed = wd.apply_output(&[]);
+    resumed.assert_success();
+    println!("---- resumed apply took {:.1?}", resumed.elapsed);
+    assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 60);
+    let at_60 = epoch_secs(&state(&wd)["shifted_at"]);
+    assert!(at_60 - at_30 >= 14, "60 % reached {} s after 30 %: the bake was cut short", at_60 - at_30);
+    assert!(resumed.elapsed < Duration::from_secs(13), "the resumed apply waited a whole bake: {:.1?}", resumed.elapsed);
+    wd.assert_no_changes();
+}
+
+/// `max_wait_per_apply = "0s"`: each apply writes at most one step and never waits; applies run on a schedule
+/// walk the rollout, an apply before the bake is over changes nothing, and the walk ends with an empty plan.
+#[test]
+fn a_scheduled_walk_with_max_wait_per_apply_0s_moves_one_baked_step_per_apply() {
+    let (zone_name, zone_id) = zone("walk");
+    let name = format!("api.{zone_name}");
+    let extra = "\n  rollout {\n    steps              = [20, 50]\n    bake_time          = \"4s\"\n    max_wait_per_apply = \"0s\"\n  }\n";
+    let config = |traffic| switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), traffic, extra);
+    let wd = Workdir::new("switch-walk");
+    wd.config(&config(0));
+    wd.apply(&[]);
+    wd.config(&config(100));
+    let paused_at = |out: &Output, green: i64| {
+        let warnings: Vec<_> = out.diagnostics().into_iter().filter(|d| d.summary.starts_with("Rollout paused")).collect();
+        assert_eq!(warnings.len(), 1, "{out}");
+        assert_eq!(warnings[0].summary, format!("Rollout paused at {green}% green (step {green} of rollout.steps)"));
+        let s = state(&wd);
+        assert_eq!(
+            (s["traffic"].as_i64(), s["green_weight"].as_i64()),
+            (Some(100), Some(green)),
+            "configured traffic, real weights: {s:#}"
+        );
+        assert_eq!(sdk_weights(&zone_id, &name, "blue", "green"), (100 - green, green));
+        let ready = epoch_secs(&s["shifted_at"]) + 4;
+        let detail = warnings[0].detail();
+        assert!(detail.contains("Apply again after ") && detail.contains("to go on toward 100%"), "{detail}");
+        println!("---- paused at {green} %:\n{detail}");
+        ready
+    };
+    // 1. Paused at 20 % at once.
+    let first = wd.apply(&[]);
+    assert!(first.elapsed < Duration::from_secs(4), "the apply waited: {:.1?}", first.elapsed);
+    let ready = paused_at(&first, 20);
+    // 2. An apply before the bake is over changes nothing.
+    let noop = wd.apply(&[]);
+    paused_at(&noop, 20);
+    // 3. A refresh-only plan shows the real split: the rest of the way is still to go.
+    let refresh = wd.plan(&["-refresh-only", "-detailed-exitcode"]);
+    assert_eq!(refresh.code(), Some(2), "{refresh}");
+    assert!(collapse_ws(&refresh.stdout).contains("~ traffic = 100 -> 20"), "{refresh}");
+    // 4. After the bake: 50 %, then 100 %.
+    let wait_until = |t: i64| {
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs() as i64;
+        thread::sleep(Duration::from_secs(u64::try_from(t - now + 1).unwrap_or(0)));
+    };
+    wait_until(ready);
+    let ready = paused_at(&wd.apply(&[]), 50);
+    wait_until(ready);
+    let last = wd.apply(&[]);
+    assert!(!last.diagnostics().iter().any(|d| d.summary.starts_with("Rollout paused")), "{last}");
+    assert_state_is_reality(&wd, &zone_id, &name, "blue", "green", 100);
+    wd.assert_no_changes();
 }

@@ -99,6 +99,9 @@ pub struct AwsClients {
     pub region: String,
     /// The account the credentials belong to, from `sts:GetCallerIdentity` (`None` when that check is skipped).
     pub account: Option<String>,
+    /// When the credentials expire, if that is known and the SDK cannot renew them (see [`fixed_expiry`]): no wait
+    /// may end after it.
+    pub credentials_expire: Option<std::time::SystemTime>,
 }
 
 /// Route 53's documented rate is 5 requests a second per account; pacing at
@@ -265,6 +268,8 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
     let sts_url =
         endpoint_for(&settings.endpoints.sts, "AWS_ENDPOINT_URL_STS", base.endpoint_url(), &format!("https://sts.{region}.amazonaws.com"));
 
+    // Known before the role is assumed: a role session is renewed with these, so it lasts no longer than they do.
+    let credentials_expire = fixed_expiry(&base).await;
     if let Some(role) = &settings.assume_role {
         let mut sts_conf = base.clone().into_builder();
         if let Some(url) = &settings.endpoints.sts {
@@ -341,7 +346,35 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
         cloudwatch: crate::watch::CloudWatchReader::new(Arc::new(paced::PacedCloudWatch::new(cloudwatch, cloudwatch_pacer))),
         region,
         account,
+        credentials_expire,
     })
+}
+
+/// When the credentials `conf` resolves expire, where that is known and the SDK cannot renew them: session
+/// credentials from the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`), whose expiry
+/// the SDK reports or `AWS_CREDENTIAL_EXPIRATION` (RFC 3339) states. Credentials the SDK renews itself (SSO, instance
+/// and container roles, web identity, a profile's role) have no fixed end. Only looked up when `AWS_SESSION_TOKEN` is
+/// set, so nothing else is resolved early.
+pub async fn fixed_expiry(conf: &aws_types::SdkConfig) -> Option<std::time::SystemTime> {
+    use aws_credential_types::provider::ProvideCredentials;
+    let env_key = std::env::var("AWS_ACCESS_KEY_ID").ok().filter(|_| std::env::var_os("AWS_SESSION_TOKEN").is_some())?;
+    let creds = conf.credentials_provider()?.provide_credentials().await.ok()?;
+    // The environment's keys are the ones in use (not the provider block's, not a profile's).
+    let from_env = creds.access_key_id() == env_key && creds.session_token().is_some();
+    non_renewable_expiry(from_env, creds.expiry(), std::env::var("AWS_CREDENTIAL_EXPIRATION").ok().as_deref())
+}
+
+/// The fixed end of credentials: those from the environment end at their own expiry or at
+/// `AWS_CREDENTIAL_EXPIRATION` (RFC 3339); any other source renews them.
+pub fn non_renewable_expiry(
+    from_env: bool,
+    expiry: Option<std::time::SystemTime>,
+    env_expiration: Option<&str>,
+) -> Option<std::time::SystemTime> {
+    if !from_env {
+        return None;
+    }
+    expiry.or_else(|| env_expiration.and_then(|e| crate::clock::parse(e).ok()))
 }
 
 /// Where a service's calls go: the provider block's override, the
@@ -406,6 +439,16 @@ async fn check_profile_exists(profile: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_credentials_the_sdk_cannot_renew_have_a_fixed_end() {
+        let at = crate::clock::parse("2026-12-08T10:00:00Z").unwrap();
+        assert_eq!(non_renewable_expiry(true, Some(at), None), Some(at));
+        assert_eq!(non_renewable_expiry(true, None, Some("2026-12-08T10:00:00Z")), Some(at), "AWS_CREDENTIAL_EXPIRATION");
+        assert_eq!(non_renewable_expiry(true, None, None), None, "no known end");
+        assert_eq!(non_renewable_expiry(true, None, Some("soon")), None);
+        assert_eq!(non_renewable_expiry(false, Some(at), Some("2026-12-08T10:00:00Z")), None, "another source renews itself");
+    }
 
     fn settings(allowed: &[&str], forbidden: &[&str]) -> AwsSettings {
         AwsSettings {

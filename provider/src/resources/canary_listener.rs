@@ -8,7 +8,7 @@ use bluegreen_core::aws::elbv2::Condition;
 use bluegreen_core::canary::{self, AlbCutover, CanaryIds, CanarySpec, OnDestroy, Promotion, TestRoute};
 use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::duration;
-use bluegreen_core::engine::ShiftPlan;
+use bluegreen_core::engine::{ShiftOutcome, ShiftPlan};
 use bluegreen_core::gate::AwsGateProbe;
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::{Error, Refusal};
@@ -96,6 +96,13 @@ pub struct CanaryModel {
     #[serde(default)]
     #[schemars(extend("readOnly" = true))]
     pub active: Val<String>,
+    /// When the weights in effect were reached (RFC 3339, UTC): when this provider modified the rule. The step's clock: a
+    /// bake is measured from it, so an apply that starts at one of `rollout.steps` first finishes that step's
+    /// `bake_time`, waiting only what is left of it (time spent there before a Ctrl-C or between applies counts). Refresh
+    /// keeps it while the weights are unchanged; weights changed outside Terraform get the time refresh saw them.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub shifted_at: Val<String>,
 }
 
 /// Request conditions of the weighted rule (at most 5 values in all).
@@ -154,10 +161,6 @@ impl CanaryModel {
         GateDefaults::canary(&self.listener_arn, &self.green_target_group_arn, &self.blue_target_group_arn)
     }
 
-    fn target_split(&self) -> Option<TrafficSplit> {
-        common::target_split(&self.traffic)
-    }
-
     /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
     fn set_split(&mut self, split: Option<TrafficSplit>) {
         (self.traffic, self.blue_weight, self.green_weight, self.active) = common::split_attrs(split, &self.traffic);
@@ -210,16 +213,39 @@ impl CanaryModel {
         })
     }
 
-    /// The engine's plan to the configured traffic; an error for a value that cannot be converted.
-    fn shift_plan(&self) -> Result<ShiftPlan, Diagnostics> {
-        common::shift_plan(
+    /// The engine's plan to the configured traffic, on the clock of the `prior` state; an error for a value that cannot
+    /// be converted.
+    fn shift_plan(&self, ctx: &Ctx, prior: Option<&CanaryModel>) -> Result<ShiftPlan, Diagnostics> {
+        let clock = common::step_clock(
+            prior.map(|p| &p.green_weight),
+            prior.map(|p| &p.shifted_at),
+            self.rollout.as_ref(),
+            ctx,
+            CanaryResource::TYPE_NAME,
+        )?;
+        let plan = common::shift_plan(
             &self.traffic,
             self.rollout.as_ref(),
             self.health_gate.as_ref(),
             &self.gate_defaults(),
             &self.on_gate_failure,
             None,
-        )
+        )?;
+        Ok(ShiftPlan { clock, ..plan })
+    }
+
+    /// `shifted_at` after `at` was found in effect, from this prior state (see [`common::shifted_at`]).
+    fn shifted_at_from(&self, at: TrafficSplit, reached: Option<std::time::SystemTime>) -> Val<String> {
+        common::shifted_at(Some(&self.green_weight), Some(&self.shifted_at), at, reached)
+    }
+
+    /// The step's clock in state; a paused rollout keeps the configured `traffic` (the weights are the real ones).
+    fn with_clock(mut self, shifted_at: Val<String>, paused_at: Option<&Val<i64>>) -> CanaryModel {
+        self.shifted_at = shifted_at;
+        if let Some(t) = paused_at {
+            self.traffic = t.clone();
+        }
+        self
     }
 
     /// The core's view of the whole canary. Only called at apply, when everything is known.
@@ -529,7 +555,6 @@ impl ResourceImpl for CanaryResource {
         mut proposed: CanaryModel,
         private: &mut CanaryPrivate,
     ) -> Planned<CanaryModel> {
-        proposed.set_split(proposed.target_split());
         // A stickiness duration spelled differently from the prior one but meaning the same (an import states "1m" for
         // a configured "60s") keeps the prior spelling: nothing to change.
         if let (Some(p), Some(d)) = (prior.and_then(|p| p.stickiness.as_ref()), proposed.stickiness.as_mut()) {
@@ -564,6 +589,19 @@ impl ResourceImpl for CanaryResource {
                 };
             }
         }
+        // The step's clock: unknown when the split will change; an apply that may pause at a step ends at weights not
+        // known now. A replaced canary starts a clock of its own.
+        let kept = prior.filter(|p| replace_paths::<Self>(p, &proposed).is_empty() && !private.weighted_rule_missing).map(|p| {
+            common::PriorSplit {
+                traffic: &p.traffic,
+                blue_weight: &p.blue_weight,
+                green_weight: &p.green_weight,
+                active: &p.active,
+                shifted_at: &p.shifted_at,
+            }
+        });
+        (proposed.blue_weight, proposed.green_weight, proposed.active, proposed.shifted_at) =
+            common::plan_split(kept, &proposed.traffic, proposed.rollout.as_ref(), ctx);
         let mut diags = Diagnostics::new();
         if let Some(ctx) = ctx {
             check_claims(ctx, &proposed, &mut diags);
@@ -597,7 +635,7 @@ impl ResourceImpl for CanaryResource {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let plan = match planned.shift_plan() {
+        let plan = match planned.shift_plan(ctx, None) {
             Ok(p) => p,
             Err(diags) => return Applied { state: None, diags },
         };
@@ -610,27 +648,37 @@ impl ResourceImpl for CanaryResource {
             now: "The listener now forwards",
         };
         let (kept, diags) = common::create(ctx, &cutover, &plan, &words).await;
-        Applied { state: kept.map(|(ids, at, _)| planned.with_reality(at, &ids)), diags }
+        let traffic = planned.traffic.clone();
+        let state = kept.map(|k| {
+            planned
+                .with_reality(k.at, &k.made)
+                .with_clock(common::shifted_at(None, None, k.at, Some(k.shifted_at)), k.paused.then_some(&traffic))
+        });
+        Applied { state, diags }
     }
 
     async fn update(ctx: &Ctx, prior: CanaryModel, planned: CanaryModel, private: &mut CanaryPrivate) -> Applied<CanaryModel> {
         // With the weighted rule deleted (see read) there is no prior rule to update: make it as planned.
         let prior_spec = if private.weighted_rule_missing { planned.spec() } else { prior.spec() };
-        let (prior_spec, cutover, plan) = match (prior_spec, planned.cutover(ctx), planned.shift_plan()) {
+        let (prior_spec, cutover, plan) = match (prior_spec, planned.cutover(ctx), planned.shift_plan(ctx, Some(&prior))) {
             (Ok(a), Ok(c), Ok(p)) => (a, c, p),
             (Err(d), _, _) | (_, Err(d), _) | (_, _, Err(d)) => return Applied { state: Some(prior), diags: d },
         };
         let probe = AwsGateProbe::new(&ctx.clients);
         match cutover::update(&cutover, &(prior_spec, prior.ids()), &probe, &plan, &ctx.stop).await {
             Updated::Unread(e) => Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the canary rules") },
-            Updated::NotReconciled { at, in_place, error } => Applied {
-                state: Some(prior.with_reality(at, &in_place)),
-                diags: common::error_from(&error, refusal_path(&error), "Updating the canary rules"),
-            },
+            Updated::NotReconciled { at, in_place, error } => {
+                let shifted_at = prior.shifted_at_from(at, None);
+                Applied {
+                    state: Some(prior.with_reality(at, &in_place).with_clock(shifted_at, None)),
+                    diags: common::error_from(&error, refusal_path(&error), "Updating the canary rules"),
+                }
+            }
             Updated::Unsettled { made, at, error } => {
                 *private = CanaryPrivate::default();
+                let shifted_at = prior.shifted_at_from(at, None);
                 Applied {
-                    state: Some(planned.with_reality(at, &made)),
+                    state: Some(planned.with_reality(at, &made).with_clock(shifted_at, None)),
                     diags: common::error_from(&error, None, "Updating the canary rules"),
                 }
             }
@@ -638,7 +686,11 @@ impl ResourceImpl for CanaryResource {
                 *private = CanaryPrivate::default();
                 let mut diags = Diagnostics::new();
                 common::outcome_diags(&report.outcome, report.at, plan.to, &mut diags, "The listener now forwards");
-                Applied { state: Some(planned.with_reality(report.at, &made)), diags }
+                let shifted_at = prior.shifted_at_from(report.at, report.shifted_at);
+                let paused = matches!(report.outcome, ShiftOutcome::Paused(_));
+                let traffic = planned.traffic.clone();
+                let state = planned.with_reality(report.at, &made).with_clock(shifted_at, paused.then_some(&traffic));
+                Applied { state: Some(state), diags }
             }
         }
     }
@@ -672,6 +724,7 @@ impl ResourceImpl for CanaryResource {
                 tracing::info!(rule = %ids.rule_arn, "the weighted rule is gone; the plan will recreate it");
                 private.weighted_rule_missing = true;
                 state.priority = Val::Null;
+                state.shifted_at = state.shifted_at_from(TrafficSplit::ALL_BLUE, None);
                 state.set_split(Some(TrafficSplit::ALL_BLUE));
                 return Applied { state: Some(state), diags: Diagnostics::new() };
             }
@@ -722,6 +775,7 @@ impl ResourceImpl for CanaryResource {
         let blue = state.blue_target_group_arn.known().cloned().unwrap_or_default();
         let green = state.green_target_group_arn.known().cloned().unwrap_or_default();
         let split = observed.split(&blue, &green).unwrap_or(TrafficSplit::ALL_BLUE);
+        state.shifted_at = state.shifted_at_from(split, None);
         state.set_split(Some(split));
         Applied { state: Some(state), diags: Diagnostics::new() }
     }

@@ -1,17 +1,17 @@
 //! Blocks and checks shared by both switches: rollout, health gate, and the
 //! translation of their models into the engine's types.
 
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use bluegreen_core::cutover::{self, Created, Cutover};
-use bluegreen_core::duration;
-use bluegreen_core::engine::{OnGateFailure, ShiftOutcome, ShiftPlan, TrafficRouter};
+use bluegreen_core::engine::{OnGateFailure, Pause, PauseReason, ShiftOutcome, ShiftPlan, StepClock, TrafficRouter};
 use bluegreen_core::gate::{AwsGateProbe, GateFailure, GateKind, HealthGate, HttpCheck, MetricPart, SetupProblem};
 use bluegreen_core::metric_gate::{ErrorRateGate, InsufficientData, LatencyGate, ObservedTraffic, STATISTICS};
 use bluegreen_core::probe::ProbeUrl;
 use bluegreen_core::rollout::Rollout;
 use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::Error;
+use bluegreen_core::{clock, duration};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
@@ -25,8 +25,8 @@ use crate::value::Path;
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct RolloutModel {
     /// Intermediate green percentages, strictly increasing, each between 1 and 99, e.g. `[10, 50]`. An apply that increases
-    /// traffic stops at each step that lies strictly between the current and the new value; a decrease (rollback) goes
-    /// straight to the new value.
+    /// traffic stops at each step that lies strictly between the current and the new value, after finishing the bake of
+    /// the step it starts at (counted from `shifted_at`); a decrease (rollback) goes straight to the new value.
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
@@ -37,6 +37,14 @@ pub struct RolloutModel {
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
+    /// The longest one apply waits, e.g. `"30m"`; unset: no limit. `"0s"`: never wait. A bake is measured from
+    /// `shifted_at`, across applies: when the next bake (or what is left of it) would take this apply past the limit, the
+    /// apply stops at the step reached (always one whose gates passed) and succeeds with a warning naming the step and the
+    /// UTC time after which the next apply goes on. The state then keeps the configured `traffic` and the real weights
+    /// (the next refresh reads them into `traffic`, so the next plan shows the rest of the way). Run `terraform apply` on
+    /// a schedule to walk a rollout of hours or days with short applies. A rollback is never paused.
+    #[serde(default)]
+    pub max_wait_per_apply: Val<String>,
 }
 
 /// How one apply moves traffic up to the new value: through intermediate steps, baking after each; a step counts as
@@ -44,8 +52,8 @@ pub struct RolloutModel {
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct SwitchRolloutModel {
     /// Intermediate green percentages, strictly increasing, each between 1 and 99, e.g. `[10, 50]`. An apply that increases
-    /// traffic stops at each step that lies strictly between the current and the new value; a decrease (rollback) goes
-    /// straight to the new value.
+    /// traffic stops at each step that lies strictly between the current and the new value, after finishing the bake of
+    /// the step it starts at (counted from `shifted_at`); a decrease (rollback) goes straight to the new value.
     #[serde(default)]
     #[schemars(length(max = 20))]
     pub steps: Val<Vec<i64>>,
@@ -56,6 +64,14 @@ pub struct SwitchRolloutModel {
     #[serde(default)]
     #[schemars(extend("default" = "0s"))]
     pub bake_time: Val<String>,
+    /// The longest one apply waits, e.g. `"30m"`; unset: no limit. `"0s"`: never wait. A bake is measured from
+    /// `shifted_at`, across applies: when the next bake (or what is left of it) would take this apply past the limit, the
+    /// apply stops at the step reached (always one whose gates passed) and succeeds with a warning naming the step and the
+    /// UTC time after which the next apply goes on. The state then keeps the configured `traffic` and the real weights
+    /// (the next refresh reads them into `traffic`, so the next plan shows the rest of the way). Run `terraform apply` on
+    /// a schedule to walk a rollout of hours or days with short applies. A rollback is never paused.
+    #[serde(default)]
+    pub max_wait_per_apply: Val<String>,
     /// After each step of an increase is `INSYNC`, the new `traffic` too, wait until the share of requests green's load
     /// balancer really receives follows the weights (resolvers cache answers), then bake. Rolling back waits for nothing.
     /// It counts each load balancer's whole `RequestCount` — every host and listener it serves, not only this name — so
@@ -91,6 +107,7 @@ pub struct ObservedTrafficModel {
 pub trait RolloutFields {
     fn steps(&self) -> &Val<Vec<i64>>;
     fn bake_time(&self) -> &Val<String>;
+    fn max_wait_per_apply(&self) -> &Val<String>;
 }
 
 impl RolloutFields for RolloutModel {
@@ -100,6 +117,9 @@ impl RolloutFields for RolloutModel {
     fn bake_time(&self) -> &Val<String> {
         &self.bake_time
     }
+    fn max_wait_per_apply(&self) -> &Val<String> {
+        &self.max_wait_per_apply
+    }
 }
 
 impl RolloutFields for SwitchRolloutModel {
@@ -108,6 +128,9 @@ impl RolloutFields for SwitchRolloutModel {
     }
     fn bake_time(&self) -> &Val<String> {
         &self.bake_time
+    }
+    fn max_wait_per_apply(&self) -> &Val<String> {
+        &self.max_wait_per_apply
     }
 }
 
@@ -271,6 +294,14 @@ pub fn validate_rollout(r: &impl RolloutFields, base: &Path, diags: &mut Diagnos
         }
     }
     check_duration(r.bake_time(), base.clone().attr("bake_time"), "bake_time", Duration::ZERO, Duration::from_secs(7 * 86_400), diags);
+    check_duration(
+        r.max_wait_per_apply(),
+        base.clone().attr("max_wait_per_apply"),
+        "max_wait_per_apply",
+        Duration::ZERO,
+        Duration::from_secs(7 * 86_400),
+        diags,
+    );
 }
 
 pub fn validate_observed_traffic(o: &ObservedTrafficModel, base: &Path, diags: &mut Diagnostics) {
@@ -830,6 +861,7 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             format!("Health gate failed: rollout halted at {}%", at.green()),
             format!("{}\n\non_gate_failure = \"halt\" returned traffic to the last step that passed. {state}", failure_sentence(f)),
         ),
+        ShiftOutcome::Paused(p) => pause_diag(p, to, diags),
         ShiftOutcome::Stopped => diags.error(
             format!("Stopped at {}% green", at.green()),
             format!(
@@ -872,6 +904,7 @@ pub fn shift_plan(
         on_gate_failure: on_gate_failure(on_failure, defaults.resource)?,
         gate_already_passed: false,
         observed_traffic,
+        clock: StepClock::default(),
     })
 }
 
@@ -891,9 +924,22 @@ pub struct CreateWords<'a, M> {
     pub now: &'a str,
 }
 
-/// What a create leaves behind: what it made, the split in effect and the
-/// receipts of its writes (`None` when nothing exists), with diagnostics.
-pub type CreateResult<M, R> = (Option<(M, TrafficSplit, Vec<R>)>, Diagnostics);
+/// What a create made and left in effect.
+pub struct Kept<M, R> {
+    /// What was made.
+    pub made: M,
+    /// The split in effect.
+    pub at: TrafficSplit,
+    /// The receipts of the shift's writes.
+    pub writes: Vec<R>,
+    /// When `at` was reached.
+    pub shifted_at: SystemTime,
+    /// The rollout paused at a step (`max_wait_per_apply`): the state keeps the configured `traffic`.
+    pub paused: bool,
+}
+
+/// What a create leaves behind (`None` when nothing exists), with diagnostics.
+pub type CreateResult<M, R> = (Option<Kept<M, R>>, Diagnostics);
 
 /// Creates a cutover and shifts it to `plan.to` (see [`cutover::create`]);
 /// its outcome as what exists and diagnostics.
@@ -926,7 +972,7 @@ pub async fn create<C: Cutover>(
                     d.severity = crate::diag::Severity::Warning;
                 }
             }
-            Some((made, at, Vec::new()))
+            Some(Kept { made, at, writes: Vec::new(), shifted_at: clock::now(), paused: false })
         }
         Created::Undone { made, report } => {
             outcome_diags(&report.outcome, report.at, target, &mut diags, &(words.undone)(&made));
@@ -937,7 +983,8 @@ pub async fn create<C: Cutover>(
                 diags.extend(error_from(&e, None, "Undoing the create"));
             }
             outcome_diags(&report.outcome, report.at, target, &mut diags, words.now);
-            Some((made, report.at, report.writes))
+            let paused = matches!(report.outcome, ShiftOutcome::Paused(_));
+            Some(Kept { made, at: report.at, writes: report.writes, shifted_at: report.shifted_at.unwrap_or_else(clock::now), paused })
         }
     };
     (kept, diags)
@@ -964,6 +1011,133 @@ pub fn split_attrs(split: Option<TrafficSplit>, traffic: &Val<i64>) -> (Val<i64>
     }
 }
 
+/// The split a state's weights hold, when known.
+fn state_split(green_weight: &Val<i64>) -> Option<TrafficSplit> {
+    target_split(green_weight)
+}
+
+/// `shifted_at` after an apply or a refresh found `at` in effect: when this apply reached it (`reached`), else the prior
+/// one while the split is unchanged, else now (a split changed outside Terraform gets the time it was seen).
+pub fn shifted_at(
+    prior_weight: Option<&Val<i64>>,
+    prior_shifted_at: Option<&Val<String>>,
+    at: TrafficSplit,
+    reached: Option<SystemTime>,
+) -> Val<String> {
+    if let Some(t) = reached {
+        return Val::Known(clock::format(t));
+    }
+    match (prior_weight.and_then(state_split), prior_shifted_at.and_then(Val::known)) {
+        (Some(was), Some(when)) if was == at && clock::parse(when).is_ok() => Val::Known(when.clone()),
+        _ => Val::Known(clock::format(clock::now())),
+    }
+}
+
+/// The engine's step clock at apply: when the split in the prior state was reached, and `max_wait_per_apply`.
+pub fn step_clock(
+    prior_weight: Option<&Val<i64>>,
+    prior_shifted_at: Option<&Val<String>>,
+    rollout_model: Option<&impl RolloutFields>,
+    ctx: &Ctx,
+    resource: &str,
+) -> Result<StepClock, Diagnostics> {
+    let reached = match (prior_weight.and_then(state_split), prior_shifted_at.and_then(Val::known).map(|t| clock::parse(t))) {
+        (Some(split), Some(Ok(when))) => Some((split, when)),
+        _ => None,
+    };
+    let max_wait = match rollout_model {
+        Some(r) => {
+            optional_duration_at(r.max_wait_per_apply(), || attr_path(&["rollout", "max_wait_per_apply"]), "max_wait_per_apply", resource)?
+        }
+        None => None,
+    };
+    Ok(StepClock { reached, max_wait, credentials_expire: ctx.clients.credentials_expire })
+}
+
+/// What a prior state says of the split, for the plan.
+pub struct PriorSplit<'a> {
+    pub traffic: &'a Val<i64>,
+    pub blue_weight: &'a Val<i64>,
+    pub green_weight: &'a Val<i64>,
+    pub active: &'a Val<String>,
+    pub shifted_at: &'a Val<String>,
+}
+
+/// Whether an apply of this plan may pause at a step (`rollout.max_wait_per_apply` set, or credentials that expire
+/// (`expiring`), and a bake on the way, the one at the split in effect included).
+pub fn may_pause(from: Option<&Val<i64>>, traffic: &Val<i64>, rollout_model: Option<&impl RolloutFields>, expiring: bool) -> bool {
+    let Some(r) = rollout_model else { return false };
+    if r.max_wait_per_apply().is_null() && !expiring {
+        return false;
+    }
+    let from = from.map_or(Some(0), |w| w.known().copied());
+    let (Some(from), Some(to)) = (from, traffic.known().copied()) else { return true };
+    if to <= from {
+        return false;
+    }
+    let bakes = match r.bake_time().known().map(|b| duration::parse(b)) {
+        Some(Ok(d)) => !d.is_zero(),
+        _ => true,
+    };
+    bakes && r.steps().known().is_none_or(|steps| steps.iter().any(|s| *s >= from && *s < to))
+}
+
+/// The planned `blue_weight`, `green_weight`, `active` and `shifted_at`. While `traffic` does not change (and the
+/// resource is not replaced) they are the prior ones: a plan never moves traffic. When it changes, they follow from
+/// the new value, with `shifted_at` unknown; all four are unknown when the apply may pause at a step (see
+/// [`may_pause`]), since it ends at weights not known now.
+pub fn plan_split(
+    prior: Option<PriorSplit<'_>>,
+    traffic: &Val<i64>,
+    rollout_model: Option<&impl RolloutFields>,
+    ctx: Option<&Ctx>,
+) -> (Val<i64>, Val<i64>, Val<String>, Val<String>) {
+    if let Some(p) = &prior {
+        if p.traffic.known().is_some() && p.traffic.known() == traffic.known() && p.shifted_at.known().is_some() {
+            return (p.blue_weight.clone(), p.green_weight.clone(), p.active.clone(), p.shifted_at.clone());
+        }
+    }
+    let expiring = ctx.is_some_and(|c| c.clients.credentials_expire.is_some());
+    if may_pause(prior.as_ref().map(|p| p.traffic), traffic, rollout_model, expiring) {
+        return (Val::Unknown, Val::Unknown, Val::Unknown, Val::Unknown);
+    }
+    let (_, b, g, a) = split_attrs(target_split(traffic), traffic);
+    (b, g, a, Val::Unknown)
+}
+
+/// The warning of a rollout paused at a step.
+fn pause_diag(p: &Pause, to: TrafficSplit, diags: &mut Diagnostics) {
+    let bake = clock::since(p.ready_at, p.reached_at);
+    let ready = clock::format(p.ready_at);
+    let why = match &p.reason {
+        PauseReason::MaxWaitPerApply(max) => {
+            format!("rollout.max_wait_per_apply = \"{}\" does not let this apply wait for it", duration::format(*max))
+        }
+        PauseReason::CredentialsExpire(at) => format!(
+            "the AWS credentials expire at {} and cannot be renewed by the provider, so this apply starts no wait that ends after {} \
+             (5 minutes before)",
+            clock::format(*at),
+            clock::format(*at - bluegreen_core::engine::CREDENTIALS_MARGIN)
+        ),
+    };
+    diags.warning(
+        format!("Rollout paused at {}% green (step {} of rollout.steps)", p.at.green(), p.at.green()),
+        format!(
+            "Traffic stays at {}% green, {}% blue: step {} % of rollout.steps, reached at {}. Its bake_time of {} \
+             ends at {}; {why}. Apply again after {ready} to go on toward {}%: an apply before then changes nothing. The next \
+             refresh reads traffic = {} from AWS, so the next plan shows the rest of the way.",
+            p.at.green(),
+            p.at.blue(),
+            p.at.green(),
+            clock::format(p.reached_at),
+            duration::format(bake),
+            ready,
+            to.green(),
+            p.at.green()
+        ),
+    );
+}
+
 /// One engine error as diagnostics.
 pub fn error_from(e: &bluegreen_core::Error, path: Option<Path>, context: &str) -> Diagnostics {
     let mut d = Diagnostics::new();
@@ -983,10 +1157,10 @@ mod tests {
         };
         let d = gate(Some(&g), &GateDefaults::switch()).unwrap_err();
         assert_eq!(d.0[0].path, Some(attr_path(&["health_gate", "http_check", "url"])));
-        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Known("five minutes".into()) };
+        let r = RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Known("five minutes".into()), max_wait_per_apply: Val::Null };
         let d = rollout(Some(&r), "canary_listener").unwrap_err();
         assert_eq!(d.0[0].path, Some(attr_path(&["rollout", "bake_time"])));
-        let r = RolloutModel { steps: Val::Known(vec![10, 300]), bake_time: Val::Known("0s".into()) };
+        let r = RolloutModel { steps: Val::Known(vec![10, 300]), bake_time: Val::Known("0s".into()), max_wait_per_apply: Val::Null };
         assert_eq!(rollout(Some(&r), "canary_listener").unwrap_err().0[0].path, Some(attr_path(&["rollout", "steps"]).index(1)));
     }
 
@@ -998,7 +1172,11 @@ mod tests {
             assert_eq!(d.0[0].summary, "Provider bug", "{:?}", d.0);
             assert!(d.0[0].detail.starts_with("bluegreen_switch: a value needed at apply is not known"), "{:?}", d.0);
         };
-        bug(rollout(Some(&RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null }), "bluegreen_switch").unwrap_err());
+        bug(rollout(
+            Some(&RolloutModel { steps: Val::Known(vec![10]), bake_time: Val::Null, max_wait_per_apply: Val::Null }),
+            "bluegreen_switch",
+        )
+        .unwrap_err());
         bug(gate(Some(&HealthGateModel::default()), &GateDefaults::switch()).unwrap_err());
         let unknown_window = ErrorRateModel { window: Val::Unknown, ..defaulted_error_rate() };
         let g = HealthGateModel { error_rate: Some(unknown_window), ..defaulted_gate() };

@@ -92,6 +92,7 @@ fn switch_rollout(variant: usize) -> SwitchRolloutModel {
     SwitchRolloutModel {
         steps: k(vec![[10, 20][variant], 50]),
         bake_time: s(["1m", "2m"][variant]),
+        max_wait_per_apply: s(["1h", "0s"][variant]),
         observed_traffic: Some(ObservedTrafficModel {
             blue_load_balancer_arn: s([
                 "arn:aws:elasticloadbalancing:us-east-1:000000000000:loadbalancer/app/legacy/0123456789abcdef",
@@ -108,7 +109,11 @@ fn switch_rollout(variant: usize) -> SwitchRolloutModel {
 }
 
 fn rollout(variant: usize) -> RolloutModel {
-    RolloutModel { steps: k(vec![[10, 20][variant], 50]), bake_time: s(["1m", "2m"][variant]) }
+    RolloutModel {
+        steps: k(vec![[10, 20][variant], 50]),
+        bake_time: s(["1m", "2m"][variant]),
+        max_wait_per_apply: s(["1h", "0s"][variant]),
+    }
 }
 
 /// A switch with every optional attribute and block set (`variant` 0 or 1: two different values for each).

@@ -10,7 +10,7 @@ use bluegreen_core::aws::route53::ChangeInfo;
 use bluegreen_core::aws::route53::{AliasTarget, RecordType};
 use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::dns::{canonical_name, display_name};
-use bluegreen_core::engine::ShiftPlan;
+use bluegreen_core::engine::{ShiftOutcome, ShiftPlan};
 use bluegreen_core::gate::AwsGateProbe;
 use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, Observed, OnDestroy, PriorPair, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
@@ -61,10 +61,6 @@ impl SwitchModel {
         })
     }
 
-    fn target_split(&self) -> Option<TrafficSplit> {
-        common::target_split(&self.traffic)
-    }
-
     fn compute_id(&self) -> Val<String> {
         let (Some(z), Some(n)) = (self.zone_id.known(), self.name.known()) else { return Val::Unknown };
         let (b, g) = (Self::side_id(self.blue.as_ref(), DEFAULT_BLUE_ID), Self::side_id(self.green.as_ref(), DEFAULT_GREEN_ID));
@@ -76,6 +72,20 @@ impl SwitchModel {
     /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
     fn set_split(&mut self, split: Option<TrafficSplit>) {
         (self.traffic, self.blue_weight, self.green_weight, self.active) = common::split_attrs(split, &self.traffic);
+    }
+
+    /// `shifted_at` after `at` was found in effect, from this prior state (see [`common::shifted_at`]).
+    fn shifted_at_from(&self, at: TrafficSplit, reached: Option<std::time::SystemTime>) -> Val<String> {
+        common::shifted_at(Some(&self.green_weight), Some(&self.shifted_at), at, reached)
+    }
+
+    /// The step's clock in state; a paused rollout keeps the configured `traffic` (the weights are the real ones).
+    fn with_clock(mut self, shifted_at: Val<String>, paused_at: Option<&Val<i64>>) -> SwitchModel {
+        self.shifted_at = shifted_at;
+        if let Some(t) = paused_at {
+            self.traffic = t.clone();
+        }
+        self
     }
 
     /// The engine's view. Only called at apply, when everything is known.
@@ -116,16 +126,25 @@ impl SwitchModel {
         })
     }
 
-    /// The engine's plan to the configured traffic; an error for a value that cannot be converted.
-    fn shift_plan(&self) -> Result<ShiftPlan, Diagnostics> {
-        common::shift_plan(
+    /// The engine's plan to the configured traffic, on the clock of the `prior` state; an error for a value that cannot
+    /// be converted.
+    fn shift_plan(&self, ctx: &Ctx, prior: Option<&SwitchModel>) -> Result<ShiftPlan, Diagnostics> {
+        let clock = common::step_clock(
+            prior.map(|p| &p.green_weight),
+            prior.map(|p| &p.shifted_at),
+            self.rollout.as_ref(),
+            ctx,
+            SwitchResource::TYPE_NAME,
+        )?;
+        let plan = common::shift_plan(
             &self.traffic,
             self.rollout.as_ref(),
             self.health_gate.as_ref(),
             &GateDefaults::switch(),
             &self.on_gate_failure,
             common::observed_traffic(self.rollout.as_ref(), self.health_gate.as_ref(), SwitchResource::TYPE_NAME)?,
-        )
+        )?;
+        Ok(ShiftPlan { clock, ..plan })
     }
 
     /// The core's view of the whole switch. Only called at apply, when everything is known.
@@ -244,12 +263,21 @@ impl ResourceImpl for SwitchResource {
         let traffic_changes = prior.is_none_or(|p| p.traffic != proposed.traffic);
         let targets_change = prior.is_none_or(|p| p.blue != proposed.blue || p.green != proposed.green);
         // Computed-only attributes: derived from the configuration, or the prior change id while nothing is written.
-        proposed.set_split(proposed.target_split());
         proposed.id = proposed.compute_id();
         proposed.change_id = match prior {
             Some(p) if !(traffic_changes || targets_change || replaced) => p.change_id.clone(),
             _ => Val::Unknown,
         };
+        // The weights and the step's clock (see common::plan_split).
+        let kept = prior.filter(|_| !replaced).map(|p| common::PriorSplit {
+            traffic: &p.traffic,
+            blue_weight: &p.blue_weight,
+            green_weight: &p.green_weight,
+            active: &p.active,
+            shifted_at: &p.shifted_at,
+        });
+        (proposed.blue_weight, proposed.green_weight, proposed.active, proposed.shifted_at) =
+            common::plan_split(kept, &proposed.traffic, proposed.rollout.as_ref(), ctx);
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
         Planned { model: proposed, diags }
@@ -287,7 +315,7 @@ impl ResourceImpl for SwitchResource {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
         };
-        let plan = match planned.shift_plan() {
+        let plan = match planned.shift_plan(ctx, None) {
             Ok(p) => p,
             Err(diags) => return Applied { state: None, diags },
         };
@@ -303,15 +331,18 @@ impl ResourceImpl for SwitchResource {
             now: "Route 53 now answers",
         };
         let (kept, diags) = common::create(ctx, &cutover, &plan, &words).await;
-        let state = kept.map(|(made, at, writes)| {
-            let change = last_change(&writes).or(Some(made.change.id).filter(|c| !c.is_empty()));
-            planned.with_reality(at, change)
+        let traffic = planned.traffic.clone();
+        let state = kept.map(|k| {
+            let change = last_change(&k.writes).or(Some(k.made.change.id).filter(|c| !c.is_empty()));
+            planned
+                .with_reality(k.at, change)
+                .with_clock(common::shifted_at(None, None, k.at, Some(k.shifted_at)), k.paused.then_some(&traffic))
         });
         Applied { state, diags }
     }
 
     async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut SwitchPrivate) -> Applied<SwitchModel> {
-        let (cutover, plan) = match (planned.cutover(ctx), planned.shift_plan()) {
+        let (cutover, plan) = match (planned.cutover(ctx), planned.shift_plan(ctx, Some(&prior))) {
             (Ok(c), Ok(p)) => (c, p),
             (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
         };
@@ -320,12 +351,17 @@ impl ResourceImpl for SwitchResource {
             Updated::Unread(e) => Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the switch") },
             // The prior state with the real split (and its own change_id).
             Updated::NotReconciled { at, error, .. } => {
-                Applied { state: Some(prior.with_reality(at, None)), diags: common::error_from(&error, None, "Updating the record sets") }
+                let shifted_at = prior.shifted_at_from(at, None);
+                Applied {
+                    state: Some(prior.with_reality(at, None).with_clock(shifted_at, None)),
+                    diags: common::error_from(&error, None, "Updating the record sets"),
+                }
             }
             Updated::Unsettled { made, at, error } => {
                 let mut diags = Diagnostics::new();
                 report(&mut diags, &error, None, "Waiting for Route 53");
-                Applied { state: Some(planned.with_reality(at, Some(made.change.id))), diags }
+                let shifted_at = prior.shifted_at_from(at, None);
+                Applied { state: Some(planned.with_reality(at, Some(made.change.id)).with_clock(shifted_at, None)), diags }
             }
             Updated::Shifted { made, report } => {
                 let mut model = planned;
@@ -336,7 +372,11 @@ impl ResourceImpl for SwitchResource {
                 };
                 let mut diags = Diagnostics::new();
                 common::outcome_diags(&report.outcome, report.at, plan.to, &mut diags, "Route 53 now answers");
-                Applied { state: Some(model.with_reality(report.at, last_change(&report.writes))), diags }
+                let shifted_at = prior.shifted_at_from(report.at, report.shifted_at);
+                let paused = matches!(report.outcome, ShiftOutcome::Paused(_));
+                let traffic = model.traffic.clone();
+                let state = model.with_reality(report.at, last_change(&report.writes)).with_clock(shifted_at, paused.then_some(&traffic));
+                Applied { state: Some(state), diags }
             }
         }
     }
@@ -381,6 +421,7 @@ impl ResourceImpl for SwitchResource {
         refresh_side(&mut state.blue, observed.blue.as_ref());
         refresh_side(&mut state.green, observed.green.as_ref());
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
+        state.shifted_at = state.shifted_at_from(split, None);
         state.set_split(Some(split));
         if state.id.is_null() {
             state.id = state.compute_id();
@@ -458,6 +499,7 @@ impl ResourceImpl for SwitchResource {
         };
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
         m.set_split(Some(split));
+        m.shifted_at = common::shifted_at(None, None, split, None);
         m.id = m.compute_id();
         Ok(m)
     }
@@ -674,6 +716,7 @@ mod tests {
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
+            credentials_expire: None,
         };
         Ctx { zones: Arc::new(Zones::new(r53)), clients, stop: CancellationToken::new(), claims: Default::default() }
     }
@@ -691,8 +734,12 @@ mod tests {
 
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
-        planned.rollout =
-            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![10, 50]), bake_time: Val::Known("10m".into()) });
+        planned.rollout = Some(SwitchRolloutModel {
+            observed_traffic: None,
+            steps: Val::Known(vec![10, 50]),
+            bake_time: Val::Known("10m".into()),
+            max_wait_per_apply: Val::Null,
+        });
         planned.health_gate = Some(HealthGateModel { target_group_arns: Val::Known(vec!["arn:tg".into()]), ..HealthGateModel::default() });
         let planned = crate::resource::with_defaults::<SwitchResource>(planned);
         let elb2 = elb.clone();
@@ -730,7 +777,12 @@ mod tests {
 
     /// A rollout through 25 % whose bake outlasts the stop.
     fn one_step_baked_an_hour() -> Option<SwitchRolloutModel> {
-        Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![25]), bake_time: Val::Known("1h".into()) })
+        Some(SwitchRolloutModel {
+            observed_traffic: None,
+            steps: Val::Known(vec![25]),
+            bake_time: Val::Known("1h".into()),
+            max_wait_per_apply: Val::Null,
+        })
     }
 
     #[tokio::test(start_paused = true)]
@@ -747,6 +799,91 @@ mod tests {
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
         assert_eq!(applied.diags.0[0].severity, crate::diag::Severity::Error);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_apply_after_a_stop_bakes_only_the_rest_of_the_step() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let ctx1 = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let prior = SwitchResource::create(&ctx1, model(0), &mut SwitchPrivate::default()).await.state.unwrap();
+        let mut planned = prior.clone();
+        planned.traffic = Val::Known(100);
+        planned.rollout = one_step_baked_an_hour();
+        stop_after(&ctx1, 600);
+        let stopped = SwitchResource::update(&ctx1, prior, planned.clone(), &mut SwitchPrivate::default()).await.state.unwrap();
+        assert_eq!((stopped.traffic.clone(), stopped.green_weight.clone()), (Val::Known(25), Val::Known(25)));
+        let reached = bluegreen_core::clock::parse(stopped.shifted_at.known().unwrap()).unwrap();
+        // Refresh 20 minutes later keeps the step's clock: the split did not change.
+        tokio::time::sleep(Duration::from_secs(1200)).await;
+        let ctx2 = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let refreshed = SwitchResource::read(&ctx2, stopped, &mut SwitchPrivate::default()).await.state.unwrap();
+        assert_eq!(refreshed.shifted_at, Val::Known(bluegreen_core::clock::format(reached)));
+        // 10 minutes baked before the stop, 20 between the applies: the next apply waits the 30 minutes left, not an hour.
+        let started = tokio::time::Instant::now();
+        let applied = SwitchResource::update(&ctx2, refreshed, planned, &mut SwitchPrivate::default()).await;
+        assert!(applied.diags.is_empty(), "{:?}", applied.diags);
+        let waited = started.elapsed().as_secs();
+        assert!((1800..1810).contains(&waited), "waited {waited} s");
+        let state = applied.state.unwrap();
+        assert_eq!(state.green_weight, Val::Known(100));
+        let at_100 = bluegreen_core::clock::parse(state.shifted_at.known().unwrap()).unwrap();
+        assert_eq!(bluegreen_core::clock::since(at_100, reached).as_secs() / 60, 60, "reached 100 % an hour after 25 %");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_paused_rollout_succeeds_with_the_configured_traffic_and_the_real_weights() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let prior = SwitchResource::create(&ctx, model(0), &mut SwitchPrivate::default()).await.state.unwrap();
+        let mut config = prior.clone();
+        config.traffic = Val::Known(100);
+        config.rollout = Some(SwitchRolloutModel { max_wait_per_apply: Val::Known("0s".into()), ..one_step_baked_an_hour().unwrap() });
+        let planned = SwitchResource::plan(None, Some(&prior), config, &mut SwitchPrivate::default()).await.model;
+        assert_eq!((planned.green_weight.clone(), planned.shifted_at.clone()), (Val::Unknown, Val::Unknown), "the apply may pause");
+        let applied = SwitchResource::update(&ctx, prior, planned.clone(), &mut SwitchPrivate::default()).await;
+        let state = applied.state.unwrap();
+        assert_eq!(
+            (state.traffic.clone(), state.green_weight.clone(), state.active.clone()),
+            (Val::Known(100), Val::Known(25), Val::Known("split".into()))
+        );
+        let d = &applied.diags.0[0];
+        assert_eq!(
+            (d.severity, d.summary.as_str()),
+            (crate::diag::Severity::Warning, "Rollout paused at 25% green (step 25 of rollout.steps)")
+        );
+        let reached = state.shifted_at.known().unwrap().clone();
+        let ready = bluegreen_core::clock::format(bluegreen_core::clock::parse(&reached).unwrap() + Duration::from_secs(3600));
+        assert!(d.detail.contains(&format!("Apply again after {ready} to go on toward 100%")), "{}", d.detail);
+        assert!(d.detail.contains("rollout.max_wait_per_apply = \"0s\""), "{}", d.detail);
+        println!("Warning: {}\n\n{}", d.summary, d.detail);
+
+        // Refresh reads the real split into traffic: the next plan shows the rest of the way.
+        let refreshed = SwitchResource::read(&ctx, state, &mut SwitchPrivate::default()).await.state.unwrap();
+        assert_eq!((refreshed.traffic.clone(), refreshed.shifted_at.clone()), (Val::Known(25), Val::Known(reached)));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn credentials_that_expire_before_a_bake_would_end_pause_the_rollout_and_say_why() {
+        let r53 = Arc::new(FakeRoute53::new());
+        r53.add_zone(Z, "example.com");
+        let mut ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
+        let expiry = bluegreen_core::clock::now() + Duration::from_secs(20 * 60);
+        ctx.clients.credentials_expire = Some(expiry);
+        let prior = SwitchResource::create(&ctx, model(0), &mut SwitchPrivate::default()).await.state.unwrap();
+        let mut config = prior.clone();
+        config.traffic = Val::Known(100);
+        config.rollout = one_step_baked_an_hour();
+        let planned = SwitchResource::plan(Some(&ctx), Some(&prior), config, &mut SwitchPrivate::default()).await.model;
+        assert_eq!(planned.green_weight, Val::Unknown, "the apply may pause");
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut SwitchPrivate::default()).await;
+        let state = applied.state.unwrap();
+        assert_eq!((state.traffic, state.green_weight), (Val::Known(100), Val::Known(25)));
+        let d = &applied.diags.0[0];
+        assert_eq!(d.summary, "Rollout paused at 25% green (step 25 of rollout.steps)");
+        let expires = bluegreen_core::clock::format(expiry);
+        assert!(d.detail.contains(&format!("the AWS credentials expire at {expires} and cannot be renewed")), "{}", d.detail);
     }
 
     #[tokio::test(start_paused = true)]

@@ -89,6 +89,14 @@ pub struct SwitchModel {
     #[serde(default)]
     #[schemars(extend("readOnly" = true))]
     pub active: Val<String>,
+    /// When the weights in effect were reached (RFC 3339, UTC): the Route 53 change went `INSYNC`, or was accepted with
+    /// `wait_for_sync = false`. The step's clock: a bake is measured from it, so an apply that starts at one of
+    /// `rollout.steps` first finishes that step's `bake_time`, waiting only what is left of it (time spent there before a
+    /// Ctrl-C or between applies counts). Refresh keeps it while the weights are unchanged; weights changed outside
+    /// Terraform get the time refresh saw them.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub shifted_at: Val<String>,
     /// Id of the last Route 53 change this resource submitted.
     #[serde(default)]
     #[schemars(extend("readOnly" = true))]
@@ -329,8 +337,12 @@ mod tests {
         let mut m = model(10);
         m.blue.as_mut().unwrap().records = Val::Known(vec!["203.0.113.10".into()]);
         m.green.as_mut().unwrap().set_identifier = Val::Known("blue".into());
-        m.rollout =
-            Some(SwitchRolloutModel { observed_traffic: None, steps: Val::Known(vec![50, 10]), bake_time: Val::Known("5 minutes".into()) });
+        m.rollout = Some(SwitchRolloutModel {
+            observed_traffic: None,
+            steps: Val::Known(vec![50, 10]),
+            bake_time: Val::Known("5 minutes".into()),
+            max_wait_per_apply: Val::Null,
+        });
         let e = errors(&m);
         assert!(e.contains(&".blue.records: Conflicting targets".to_string()), "{e:?}");
         assert!(e.contains(&".green.set_identifier: Identical set identifiers".to_string()), "{e:?}");
