@@ -11,6 +11,7 @@ use bluegreen_core::aws::route53::{AliasTarget, RecordType};
 use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::dns::{canonical_name, display_name};
 use bluegreen_core::engine::ShiftPlan;
+use bluegreen_core::failover::{self, DnsFailover};
 use bluegreen_core::gate::AwsGateProbe;
 use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, Observed, OnDestroy, PriorPair, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
@@ -85,6 +86,7 @@ impl SwitchModel {
             record_type: RecordType::parse(Self::needed(&self.r#type)?),
             blue: side(self.blue.as_ref())?,
             green: side(self.green.as_ref())?,
+            green_health_check_id: self.green_health_check_id.known().cloned(),
         })
     }
 
@@ -103,9 +105,44 @@ impl SwitchModel {
 
     /// The pair as this (prior) state has it, for an update: a side refresh found gone (or that does not convert) is
     /// `None`, so the update writes it again.
-    fn prior_pair(&self) -> PriorPair {
+    fn prior_pair(&self, region: &str) -> PriorPair {
         let side = |m: Option<&SideModel>| m.and_then(|m| Self::side(m).ok());
-        PriorPair { ids: self.ids(), blue: side(self.blue.as_ref()), green: side(self.green.as_ref()) }
+        PriorPair {
+            ids: self.ids(),
+            blue: side(self.blue.as_ref()),
+            green: side(self.green.as_ref()),
+            failover: self.failover(region).known().cloned().flatten(),
+            health_check_id: self.green_health_check_id.known().cloned(),
+        }
+    }
+
+    /// The DNS failover guard configured (`health_gate.dns_failover`): `None` when off, unknown while what it
+    /// depends on is.
+    fn failover(&self, region: &str) -> Val<Option<DnsFailover>> {
+        let Some(g) = &self.health_gate else { return Val::Known(None) };
+        match g.dns_failover {
+            Val::Unknown => return Val::Unknown,
+            Val::Known(true) => {}
+            _ => return Val::Known(None),
+        }
+        let (Val::Known(alarms), Val::Known(data)) = (&g.cloudwatch_alarms, &g.alarm_insufficient_data) else { return Val::Unknown };
+        Val::Known(DnsFailover::new(region, alarms, *data == common::InsufficientDataModel::Fail))
+    }
+
+    /// `green_health_check_id` at plan: the prior one while the guard stays as it was (refresh nulls one that is
+    /// broken), unknown when one is to be built, null without a guard.
+    fn planned_health_check(&self, prior: Option<&SwitchModel>, replaced: bool) -> Val<String> {
+        // Plans compare configurations, which name no region: the provider's is the same for both.
+        match self.failover("") {
+            Val::Known(None) => Val::Null,
+            Val::Known(Some(want)) => match prior {
+                Some(p) if !replaced && p.failover("").known() == Some(&Some(want)) && p.green_health_check_id.known().is_some() => {
+                    p.green_health_check_id.clone()
+                }
+                _ => Val::Unknown,
+            },
+            _ => Val::Unknown,
+        }
     }
 
     fn destroy_mode(&self) -> Result<OnDestroy, Diagnostics> {
@@ -135,6 +172,7 @@ impl SwitchModel {
             sync: self.sync()?,
             adopt: *Self::needed(&self.adopt_existing)?,
             on_destroy: self.destroy_mode()?,
+            failover: self.failover(&ctx.clients.region).needed(SwitchResource::TYPE_NAME)?.clone(),
         })
     }
 
@@ -142,8 +180,9 @@ impl SwitchModel {
         ctx.zones.zone(self.zone_id.known().map_or("", String::as_str))
     }
 
-    /// State after an apply step: the configured model with the real split.
-    fn with_reality(mut self, split: TrafficSplit, change_id: Option<String>) -> SwitchModel {
+    /// State after an apply step: the configured model with the real split and the health check green's record carries.
+    fn with_reality(mut self, split: TrafficSplit, change_id: Option<String>, made: &dns_switch::Created) -> SwitchModel {
+        self.green_health_check_id = made.health_check_id.clone().into();
         self.set_split(Some(split));
         self.id = self.compute_id();
         if let Some(c) = change_id {
@@ -161,6 +200,16 @@ impl SwitchModel {
 
 pub struct SwitchResource;
 
+/// What refresh learnt that the state cannot hold.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SwitchPrivate {
+    /// Refresh found the failover guard the state named deleted, detached or changed: the state's
+    /// `green_health_check_id` is null (so the plan shows the repair), and the next apply deletes what is left of
+    /// this one (if this provider made it) after attaching the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replaced_health_check: Option<String>,
+}
+
 /// The last Route 53 change id among a shift's writes (a write that a read-back found already in place has none).
 fn last_change(writes: &[ChangeInfo]) -> Option<String> {
     writes.iter().rev().map(|c| c.id.clone()).find(|id| !id.is_empty())
@@ -169,7 +218,7 @@ fn last_change(writes: &[ChangeInfo]) -> Option<String> {
 #[async_trait]
 impl ResourceImpl for SwitchResource {
     type Model = SwitchModel;
-    type Private = ();
+    type Private = SwitchPrivate;
     const TYPE_NAME: &'static str = "bluegreen_switch";
     const REPLACE_ON: &'static [ReplaceOn<SwitchModel>] = &[
         ReplaceOn { path: &["zone_id"], key: |m| m.zone_id.clone().map(|z| bluegreen_core::dns::bare_id(&z).to_string()) },
@@ -191,7 +240,12 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn plan(ctx: Option<&Ctx>, prior: Option<&SwitchModel>, mut proposed: SwitchModel, _: &mut ()) -> Planned<SwitchModel> {
+    async fn plan(
+        ctx: Option<&Ctx>,
+        prior: Option<&SwitchModel>,
+        mut proposed: SwitchModel,
+        _: &mut SwitchPrivate,
+    ) -> Planned<SwitchModel> {
         let mut diags = Diagnostics::new();
         let replaced = prior.is_some_and(|p| !replace_paths::<Self>(p, &proposed).is_empty());
         // CNAME at the apex needs the zone's name: one cached read.
@@ -220,6 +274,7 @@ impl ResourceImpl for SwitchResource {
             Some(p) if !(traffic_changes || targets_change || replaced) => p.change_id.clone(),
             _ => Val::Unknown,
         };
+        proposed.green_health_check_id = proposed.planned_health_check(prior, replaced);
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
         Planned { model: proposed, diags }
@@ -234,7 +289,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn create(ctx: &Ctx, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
+    async fn create(ctx: &Ctx, planned: SwitchModel, _: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let cutover = match planned.cutover(ctx) {
             Ok(c) => c,
             Err(diags) => return Applied { state: None, diags },
@@ -256,39 +311,45 @@ impl ResourceImpl for SwitchResource {
         };
         let (kept, diags) = common::create(ctx, &cutover, &plan, &words).await;
         let state = kept.map(|(made, at, writes)| {
-            let change = last_change(&writes).or(Some(made.change.id).filter(|c| !c.is_empty()));
-            planned.with_reality(at, change)
+            let change = last_change(&writes).or(Some(made.change.id.clone()).filter(|c| !c.is_empty()));
+            planned.with_reality(at, change, &made)
         });
         Applied { state, diags }
     }
 
-    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
+    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, private: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let (cutover, plan) = match (planned.cutover(ctx), planned.shift_plan()) {
             (Ok(c), Ok(p)) => (c, p),
             (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
         };
         let probe = AwsGateProbe::new(&ctx.clients);
-        match cutover::update(&cutover, &prior.prior_pair(), &probe, &plan, &ctx.stop).await {
+        let mut prior_pair = prior.prior_pair(&ctx.clients.region);
+        // The guard refresh found broken: what is left of it goes once the new one is attached.
+        if prior_pair.health_check_id.is_none() {
+            prior_pair.health_check_id = private.replaced_health_check.take();
+        }
+        match cutover::update(&cutover, &prior_pair, &probe, &plan, &ctx.stop).await {
             Updated::Unread(e) => Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the switch") },
             // The prior state with the real split (and its own change_id).
-            Updated::NotReconciled { at, error, .. } => {
-                Applied { state: Some(prior.with_reality(at, None)), diags: common::error_from(&error, None, "Updating the record sets") }
-            }
+            Updated::NotReconciled { at, error, in_place } => Applied {
+                state: Some(prior.with_reality(at, None, &in_place)),
+                diags: common::error_from(&error, None, "Updating the record sets"),
+            },
             Updated::Unsettled { made, at, error } => {
                 let mut diags = Diagnostics::new();
                 report(&mut diags, &error, None, "Waiting for Route 53");
-                Applied { state: Some(planned.with_reality(at, Some(made.change.id))), diags }
+                Applied { state: Some(planned.with_reality(at, Some(made.change.id.clone()), &made)), diags }
             }
             Updated::Shifted { made, report } => {
                 let mut model = planned;
                 // The records' own change when they were written again, else the prior one, until a shift writes.
-                model.change_id = match made.change.id {
-                    id if !id.is_empty() => Val::Known(id),
+                model.change_id = match &made.change.id {
+                    id if !id.is_empty() => Val::Known(id.clone()),
                     _ => prior.change_id.clone(),
                 };
                 let mut diags = Diagnostics::new();
                 common::outcome_diags(&report.outcome, report.at, plan.to, &mut diags, "Route 53 now answers");
-                Applied { state: Some(model.with_reality(report.at, last_change(&report.writes))), diags }
+                Applied { state: Some(model.with_reality(report.at, last_change(&report.writes), &made)), diags }
             }
         }
     }
@@ -314,7 +375,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn read(ctx: &Ctx, mut state: SwitchModel, _: &mut ()) -> Applied<SwitchModel> {
+    async fn read(ctx: &Ctx, mut state: SwitchModel, private: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let zone = state.zone(ctx);
         let (b, g) = state.ids();
         let name = state.name.known().cloned().unwrap_or_default();
@@ -329,6 +390,24 @@ impl ResourceImpl for SwitchResource {
         if observed.is_gone() {
             tracing::info!(name = %name, "both record sets are gone; the switch no longer exists");
             return Applied { state: None, diags: Diagnostics::new() };
+        }
+        // The guard: what green's record carries, while it still is the guard configured (a check deleted, detached
+        // or changed outside Terraform reads as none, so the plan shows the repair).
+        let attached = observed.green.as_ref().and_then(|r| r.health_check_id.clone());
+        let was = state.green_health_check_id.known().cloned();
+        state.green_health_check_id = match (state.failover(&ctx.clients.region), attached) {
+            (Val::Known(Some(want)), Some(id)) => match failover::holds(ctx.clients.route53.as_ref(), &id, &want).await {
+                Ok(true) => Val::Known(id),
+                Ok(false) => Val::Null,
+                Err(e) => return Applied { state: Some(state), diags: common::error_from(&e, None, "Reading the switch's health check") },
+            },
+            (Val::Known(Some(_)), None) => Val::Null,
+            (_, attached) => attached.into(),
+        };
+        if state.green_health_check_id.is_null() {
+            if let Some(was) = was {
+                private.replaced_health_check = Some(was);
+            }
         }
         refresh_side(&mut state.blue, observed.blue.as_ref());
         refresh_side(&mut state.green, observed.green.as_ref());
@@ -395,6 +474,8 @@ impl ResourceImpl for SwitchResource {
             r#type: Val::Known(rt.as_str().to_string()),
             blue: Some(side_model(blue)),
             green: Some(side_model(green)),
+            // The guard comes along; the next apply keeps it when it is the one configured.
+            green_health_check_id: green.health_check_id.clone().into(),
             ..SwitchModel::default()
         };
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
@@ -512,11 +593,11 @@ mod tests {
         prior.change_id = Val::Known("C1".into());
         let mut p = prior.clone();
         p.traffic = Val::Known(30);
-        let planned = SwitchResource::plan(None, Some(&prior), p, &mut ()).await.model;
+        let planned = SwitchResource::plan(None, Some(&prior), p, &mut SwitchPrivate::default()).await.model;
         assert_eq!((planned.blue_weight, planned.green_weight), (Val::Known(70), Val::Known(30)));
         assert_eq!(planned.active, Val::Known("split".into()));
         assert!(planned.change_id.is_unknown());
-        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone(), &mut ()).await.model;
+        let unchanged = SwitchResource::plan(None, Some(&prior), prior.clone(), &mut SwitchPrivate::default()).await.model;
         assert_eq!(unchanged.change_id, Val::Known("C1".into()));
         assert_eq!(unchanged.id, Val::Known("ZFAKE1/api.example.com/A/blue/green".into()));
     }
@@ -538,7 +619,7 @@ mod tests {
         let elb = Arc::new(FakeElbv2::default());
         elb.set_health("arn:tg", vec!["healthy"]);
         let ctx = ctx(r53.clone(), elb.clone());
-        let created = SwitchResource::create(&ctx, model(0), &mut ()).await;
+        let created = SwitchResource::create(&ctx, model(0), &mut SwitchPrivate::default()).await;
         assert!(created.diags.is_empty(), "{:?}", created.diags);
         let prior = created.state.unwrap();
 
@@ -553,7 +634,7 @@ mod tests {
             tokio::time::sleep(Duration::from_secs(700)).await;
             elb2.set_health("arn:tg", vec!["unhealthy"]);
         });
-        let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut SwitchPrivate::default()).await;
         let state = applied.state.unwrap();
         assert_eq!(state.traffic, Val::Known(0), "rolled back");
         assert_eq!((state.blue_weight, state.green_weight), (Val::Known(100), Val::Known(0)));
@@ -591,12 +672,12 @@ mod tests {
         let r53 = Arc::new(FakeRoute53::new());
         r53.add_zone(Z, "example.com");
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
-        let prior = SwitchResource::create(&ctx, model(0), &mut ()).await.state.unwrap();
+        let prior = SwitchResource::create(&ctx, model(0), &mut SwitchPrivate::default()).await.state.unwrap();
         let mut planned = prior.clone();
         planned.traffic = Val::Known(100);
         planned.rollout = one_step_baked_an_hour();
         stop_after(&ctx, 60);
-        let applied = SwitchResource::update(&ctx, prior, planned, &mut ()).await;
+        let applied = SwitchResource::update(&ctx, prior, planned, &mut SwitchPrivate::default()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
         assert_eq!(applied.diags.0[0].severity, crate::diag::Severity::Error);
@@ -609,7 +690,7 @@ mod tests {
         r53.pending_polls(1000);
         let ctx = ctx(r53.clone(), Arc::new(FakeElbv2::default()));
         stop_after(&ctx, 5);
-        let applied = SwitchResource::create(&ctx, model(30), &mut ()).await;
+        let applied = SwitchResource::create(&ctx, model(30), &mut SwitchPrivate::default()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(30), "the pair exists");
         assert!(!applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Waiting for Route 53: stopped");
@@ -627,7 +708,7 @@ mod tests {
         let mut planned = model(100);
         planned.rollout = one_step_baked_an_hour();
         stop_after(&ctx, 60);
-        let applied = SwitchResource::create(&ctx, planned, &mut ()).await;
+        let applied = SwitchResource::create(&ctx, planned, &mut SwitchPrivate::default()).await;
         assert_eq!(applied.state.unwrap().traffic, Val::Known(25));
         assert!(applied.diags.has_errors(), "{:?}", applied.diags);
         assert_eq!(applied.diags.0[0].summary, "Stopped at 25% green");
