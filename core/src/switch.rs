@@ -607,7 +607,7 @@ impl Cutover for DnsCutover {
 
     async fn unmake(&self, made: &Created) -> Result<()> {
         undo_create(&self.zone, &self.spec, made.adopted).await?;
-        self.drop_guards(&[made.health_check_id.clone()], None).await;
+        self.drop_guards(std::slice::from_ref(&made.health_check_id), None).await;
         Ok(())
     }
 

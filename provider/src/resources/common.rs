@@ -150,8 +150,8 @@ pub struct HealthGateModel {
     /// clears, with no `terraform apply` running. An alarm in `INSUFFICIENT_DATA` makes green unhealthy with
     /// `alarm_insufficient_data = "fail"`; otherwise it keeps the status it had when the alarm last had data (Route 53's
     /// `LastKnownStatus`; healthy for a new check), so a green taken out by an alarm does not come back merely because
-    /// its metric went quiet. Requires `cloudwatch_alarms` (metric alarms in the provider's region; Route 53 refuses
-    /// others). The health checks are created, changed and deleted with this setting, deleted at destroy, and rebuilt
+    /// its metric went quiet. Requires `cloudwatch_alarms` (alarms in the provider's region on standard-resolution
+    /// metrics with a basic statistic such as `Sum` or `Average`; Route 53 refuses percentiles). The health checks are created, changed and deleted with this setting, deleted at destroy, and rebuilt
     /// by the next apply when deleted or detached outside Terraform (see `green_health_check_id`). Defaults to `false`.
     /// `canary_listener` has no equivalent: no AWS feature takes a weighted target group out of a listener rule when an
     /// alarm fires without code running somewhere; run `terraform apply` on a schedule instead
