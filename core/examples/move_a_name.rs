@@ -78,10 +78,12 @@ async fn main() -> anyhow::Result<()> {
             record_type: RecordType::A,
             blue: side("blue", "192.0.2.10"),
             green: side("green", "192.0.2.20"),
+            green_health_check_id: None,
         },
         sync: SyncOptions { wait: true, timeout: Duration::from_secs(20) },
         adopt: false,
         on_destroy: OnDestroy::Delete,
+        failover: None,
     };
     let plan = ShiftPlan {
         from: TrafficSplit::ALL_BLUE,

@@ -290,11 +290,12 @@ mod tests {
             record_type: RecordType::A,
             blue: side("blue", "legacy.elb.amazonaws.com."),
             green: side("green", "ecs.elb.amazonaws.com."),
+            green_health_check_id: None,
         };
         // The legacy record the create adopts.
         r53.put(Z, spec.simple(&spec.blue));
         let zone = Zones::new(r53.clone()).zone(Z);
-        let cutover = DnsCutover { zone, spec, sync: SyncOptions::default(), adopt: true, on_destroy: OnDestroy::Collapse };
+        let cutover = DnsCutover { zone, spec, sync: SyncOptions::default(), adopt: true, on_destroy: OnDestroy::Collapse, failover: None };
         (r53, Arc::new(FakeElbv2::default()), cutover)
     }
 
@@ -370,6 +371,8 @@ mod tests {
             ids: ("blue".into(), "green".into()),
             blue: Some(cutover.spec.blue.clone()),
             green: Some(cutover.spec.green.clone()),
+            failover: None,
+            health_check_id: None,
         };
         let writes = r53.calls("ChangeResourceRecordSets");
 

@@ -20,6 +20,7 @@ pub mod dns;
 pub mod duration;
 pub mod engine;
 pub mod error;
+pub mod failover;
 pub mod gate;
 pub mod http_url;
 pub mod legacy;

@@ -14,6 +14,7 @@ use crate::cutover::{Cutover, Destroyed, Reconciled};
 use crate::dns::{canonical_name, display_name};
 use crate::engine::TrafficRouter;
 use crate::error::{Error, Refusal, Result};
+use crate::failover::{self, DnsFailover};
 use crate::readback;
 use crate::traffic::{TrafficSplit, Weights};
 use crate::zone::{SyncOptions, Zone};
@@ -133,6 +134,9 @@ pub struct SwitchSpec {
     pub blue: Side,
     /// The new side.
     pub green: Side,
+    /// The health check green's weighted record carries (the DNS failover guard, see [`crate::failover`]); blue's
+    /// record and a collapsed simple record never carry one.
+    pub green_health_check_id: Option<String>,
 }
 
 impl SwitchSpec {
@@ -157,7 +161,9 @@ impl SwitchSpec {
 
     fn pair(&self, split: TrafficSplit) -> [RecordSet; 2] {
         let w = split.weights();
-        [self.weighted(&self.blue, w.blue), self.weighted(&self.green, w.green)]
+        let mut green = self.weighted(&self.green, w.green);
+        green.health_check_id.clone_from(&self.green_health_check_id);
+        [self.weighted(&self.blue, w.blue), green]
     }
 
     fn label(&self) -> String {
@@ -230,6 +236,8 @@ pub struct Created {
     pub change: ChangeInfo,
     /// Whether an existing simple record was replaced (an undo puts it back).
     pub adopted: bool,
+    /// The health check green's record carries (the DNS failover guard), if any.
+    pub health_check_id: Option<String>,
 }
 
 /// What a create of the pair would find at the name, from one (cached) read and without a write: the simple record it
@@ -325,7 +333,7 @@ pub async fn create(zone: &Zone, spec: &SwitchSpec, split: TrafficSplit, adopt: 
         }
         other => other?,
     };
-    Ok(Created { change, adopted })
+    Ok(Created { change, adopted, health_check_id: spec.green_health_check_id.clone() })
 }
 
 /// Undoes a create that was rolled back to all-blue: the adopted simple
@@ -494,6 +502,10 @@ pub struct PriorPair {
     pub blue: Option<Side>,
     /// Green as configured before; `None` when its record was found gone.
     pub green: Option<Side>,
+    /// The DNS failover guard as configured before (`None`: none, or not known, as after an import).
+    pub failover: Option<DnsFailover>,
+    /// The guard's health check as last seen on green's record.
+    pub health_check_id: Option<String>,
 }
 
 /// The switch's lifecycle for [`crate::cutover`]: a create adopts an
@@ -509,6 +521,45 @@ pub struct DnsCutover {
     pub adopt: bool,
     /// What a destroy leaves at the name.
     pub on_destroy: OnDestroy,
+    /// Keep Route 53 health checks on these alarms on green's record (see [`crate::failover`]).
+    pub failover: Option<DnsFailover>,
+}
+
+impl DnsCutover {
+    /// Deletes the guards in `ids` but `keep` (each once; only those this provider made). A failure leaves a
+    /// health check behind, not traffic elsewhere: it is logged, not returned.
+    async fn drop_guards(&self, ids: &[Option<String>], keep: Option<&str>) {
+        let mut done: Vec<&str> = Vec::new();
+        for id in ids.iter().flatten() {
+            if Some(id.as_str()) == keep || done.contains(&id.as_str()) {
+                continue;
+            }
+            done.push(id);
+            if let Err(e) = failover::delete(self.zone.api(), id).await {
+                tracing::warn!(health_check = %id, error = %e, "could not delete the DNS failover health check {id}: {e}");
+            }
+        }
+    }
+
+    /// The guard green's record is to carry, from `prior` and what is `attached` now: the one in place when it
+    /// still is the guard configured, else a new one (`built`). `None` without a guard.
+    async fn guard(&self, prior: &PriorPair, attached: Option<&String>) -> Result<(Option<String>, bool)> {
+        let Some(want) = &self.failover else { return Ok((None, false)) };
+        let candidate = match &prior.failover {
+            // Configured as before: the check the last apply made, if the record still carries it.
+            Some(before) if before == want => prior.health_check_id.as_ref().filter(|id| Some(*id) == attached),
+            // Configured differently: a new one.
+            Some(_) => None,
+            // Not known how it was made (an import): what the record carries, if it is the guard configured.
+            None => attached,
+        };
+        if let Some(id) = candidate {
+            if failover::holds(self.zone.api(), id, want).await? {
+                return Ok((Some(id.clone()), false));
+            }
+        }
+        Ok((Some(failover::create(self.zone.api(), want).await?), true))
+    }
 }
 
 #[async_trait]
@@ -517,21 +568,35 @@ impl Cutover for DnsCutover {
     type Made = Created;
     type Prior = PriorPair;
 
+    /// With a failover guard, its health checks are created first and green's record carries them from the start;
+    /// a create that fails deletes them again.
     async fn make(&self, split: TrafficSplit) -> Result<Created> {
-        create(&self.zone, &self.spec, split, self.adopt).await
+        let guard = match &self.failover {
+            Some(want) => Some(failover::create(self.zone.api(), want).await?),
+            None => None,
+        };
+        let spec = SwitchSpec { green_health_check_id: guard.clone(), ..self.spec.clone() };
+        let created = create(&self.zone, &spec, split, self.adopt).await;
+        if created.is_err() {
+            self.drop_guards(&[guard], None).await;
+        }
+        created
     }
 
     async fn settle(&self, made: &Created, stop: &CancellationToken) -> Result<()> {
         self.zone.wait_insync(&made.change, self.sync, stop).await
     }
 
-    fn router(&self, _made: &Created) -> DnsRouter {
-        DnsRouter { zone: self.zone.clone(), spec: self.spec.clone(), sync: self.sync }
+    fn router(&self, made: &Created) -> DnsRouter {
+        let spec = SwitchSpec { green_health_check_id: made.health_check_id.clone(), ..self.spec.clone() };
+        DnsRouter { zone: self.zone.clone(), spec, sync: self.sync }
     }
 
     /// Both records are written again at the split in effect when a side's
-    /// identifier or target changed, or a side is missing; otherwise nothing
-    /// is written (the change id is then empty).
+    /// identifier or target changed, a side is missing, or green's record
+    /// does not carry the failover guard configured (a guard built anew is
+    /// attached in the same batch, and the one it replaces deleted after it);
+    /// otherwise nothing is written (the change id is then empty).
     async fn reconcile(&self, prior: &PriorPair) -> Reconciled<Created> {
         let (b, g) = (prior.ids.0.as_str(), prior.ids.1.as_str());
         let observed = match observe(&self.zone, &self.spec.name, &self.spec.record_type, b, g).await {
@@ -539,30 +604,58 @@ impl Cutover for DnsCutover {
             Err(e) => return Reconciled::Unread(e),
         };
         let at = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
-        let unchanged = Created { change: ChangeInfo { id: String::new(), status: ChangeStatus::InSync }, adopted: false };
+        let attached = observed.green.as_ref().and_then(|r| r.health_check_id.clone());
+        let unchanged = |health_check_id: Option<String>| Created {
+            change: ChangeInfo { id: String::new(), status: ChangeStatus::InSync },
+            adopted: false,
+            health_check_id,
+        };
+        let (guard, built) = match self.guard(prior, attached.as_ref()).await {
+            Ok(g) => g,
+            Err(error) => return Reconciled::Failed { at, in_place: unchanged(attached), error },
+        };
+        let replaced = [attached.clone(), prior.health_check_id.clone()];
         let in_line = prior.blue.as_ref() == Some(&self.spec.blue)
             && prior.green.as_ref() == Some(&self.spec.green)
             && observed.blue.is_some()
-            && observed.green.is_some();
+            && observed.green.is_some()
+            && attached == guard;
         if in_line {
-            return Reconciled::Done { at, made: unchanged };
+            self.drop_guards(&replaced, guard.as_deref()).await;
+            return Reconciled::Done { at, made: unchanged(guard) };
         }
-        match write(&self.zone, &self.spec, at, Some((b, g))).await {
-            Ok(change) => Reconciled::Done { at, made: Created { change, adopted: false } },
-            Err(error) => Reconciled::Failed { at, in_place: unchanged, error },
+        let spec = SwitchSpec { green_health_check_id: guard.clone(), ..self.spec.clone() };
+        match write(&self.zone, &spec, at, Some((b, g))).await {
+            Ok(change) => {
+                self.drop_guards(&replaced, guard.as_deref()).await;
+                Reconciled::Done { at, made: Created { change, adopted: false, health_check_id: guard } }
+            }
+            Err(error) => {
+                if built {
+                    self.drop_guards(&[guard], None).await;
+                }
+                Reconciled::Failed { at, in_place: unchanged(attached), error }
+            }
         }
     }
 
     async fn unmake(&self, made: &Created) -> Result<()> {
-        undo_create(&self.zone, &self.spec, made.adopted).await
+        undo_create(&self.zone, &self.spec, made.adopted).await?;
+        self.drop_guards(std::slice::from_ref(&made.health_check_id), None).await;
+        Ok(())
     }
 
     async fn check_destroy(&self) -> Result<()> {
         check_destroy(&self.zone, &self.spec, self.on_destroy).await
     }
 
+    /// The failover guard goes after the record change that drops it.
     async fn destroy(&self, stop: &CancellationToken) -> Result<Destroyed> {
-        Ok(match destroy(&self.zone, &self.spec, self.on_destroy).await? {
+        let (b, g) = (&self.spec.blue.set_identifier, &self.spec.green.set_identifier);
+        let attached = observe(&self.zone, &self.spec.name, &self.spec.record_type, b, g).await?.green.and_then(|r| r.health_check_id);
+        let destroyed = destroy(&self.zone, &self.spec, self.on_destroy).await?;
+        self.drop_guards(&[attached, self.spec.green_health_check_id.clone()], None).await;
+        Ok(match destroyed {
             // The change is accepted; only the wait may fail. The records are gone either way.
             Some(change) => Destroyed { unconfirmed: self.zone.wait_insync(&change, self.sync, stop).await.err() },
             None => Destroyed::default(),
@@ -612,6 +705,7 @@ mod tests {
             record_type: RecordType::A,
             blue: Side { set_identifier: "blue".into(), target: alias(OLD_ALB) },
             green: Side { set_identifier: "green".into(), target: alias(NEW_ALB) },
+            green_health_check_id: None,
         }
     }
 
@@ -852,5 +946,116 @@ mod tests {
         assert_eq!(fake.batches().len(), 4);
         let ids: Vec<&str> = report.writes.iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["C0002", "C0003", "C0004"]);
+    }
+
+    fn guarded(fake: &Arc<FakeRoute53>, zone: &Arc<Zone>, alarms: &[&str]) -> DnsCutover {
+        let _ = fake;
+        let alarms: Vec<String> = alarms.iter().map(|a| a.to_string()).collect();
+        DnsCutover {
+            zone: zone.clone(),
+            spec: spec(),
+            sync: SyncOptions::default(),
+            adopt: true,
+            on_destroy: OnDestroy::Collapse,
+            failover: DnsFailover::new("us-east-1", &alarms, false),
+        }
+    }
+
+    fn green_check(fake: &FakeRoute53) -> Option<String> {
+        fake.records(Z).into_iter().find(|r| r.set_identifier() == Some("green")).and_then(|r| r.health_check_id)
+    }
+
+    fn prior(c: &DnsCutover, made: &Created) -> PriorPair {
+        PriorPair {
+            ids: ("blue".into(), "green".into()),
+            blue: Some(c.spec.blue.clone()),
+            green: Some(c.spec.green.clone()),
+            failover: c.failover.clone(),
+            health_check_id: made.health_check_id.clone(),
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_failover_guard_rides_on_green_only_and_follows_the_setting() {
+        let (fake, zone) = setup();
+        fake.put(Z, legacy_simple(OLD_ALB));
+        let c = guarded(&fake, &zone, &["green-5xx", "green-latency"]);
+        // Created before the batch that references it; the batch is the one atomic adopt.
+        let made = c.make(t(0)).await.unwrap();
+        let id = made.health_check_id.clone().expect("a guard");
+        assert_eq!(fake.batches().len(), 1);
+        assert_eq!(green_check(&fake), Some(id.clone()));
+        assert!(fake.records(Z).iter().filter(|r| r.set_identifier() == Some("blue")).all(|r| r.health_check_id.is_none()));
+        assert_eq!(fake.health_checks().len(), 3, "two alarms and their parent");
+        // Shifts keep it on green's record.
+        c.router(&made).submit(t(40)).await.unwrap();
+        assert_eq!(green_check(&fake), Some(id.clone()));
+
+        // Unchanged: no write, the same check.
+        let Reconciled::Done { made: same, .. } = c.reconcile(&prior(&c, &made)).await else { panic!() };
+        assert_eq!(same.health_check_id, Some(id.clone()));
+        assert!(same.change.id.is_empty(), "nothing written");
+
+        // Changed alarms: a new guard, attached in one batch, the old one deleted after it.
+        let c2 = guarded(&fake, &zone, &["green-5xx"]);
+        let Reconciled::Done { made: changed, at } = c2.reconcile(&prior(&c, &made)).await else { panic!() };
+        assert_eq!(at, t(40));
+        let new_id = changed.health_check_id.clone().unwrap();
+        assert_ne!(new_id, id);
+        assert_eq!(green_check(&fake), Some(new_id.clone()));
+        assert_eq!(fake.health_checks().keys().collect::<Vec<_>>(), [&new_id], "the old guard is gone");
+
+        // Removed: detached, then deleted.
+        let off = DnsCutover { failover: None, ..guarded(&fake, &zone, &[]) };
+        let Reconciled::Done { made: removed, .. } = off.reconcile(&prior(&c2, &changed)).await else { panic!() };
+        assert_eq!((removed.health_check_id.clone(), green_check(&fake)), (None, None));
+        assert!(fake.health_checks().is_empty());
+
+        // Re-added, then deleted outside: the next reconcile builds it again.
+        let Reconciled::Done { made: again, .. } = c2.reconcile(&prior(&off, &removed)).await else { panic!() };
+        let again_id = again.health_check_id.clone().unwrap();
+        assert_eq!(green_check(&fake), Some(again_id.clone()));
+        fake.remove_health_check(&again_id);
+        let Reconciled::Done { made: repaired, .. } = c2.reconcile(&prior(&c2, &again)).await else { panic!() };
+        let repaired_id = repaired.health_check_id.clone().unwrap();
+        assert_ne!(repaired_id, again_id);
+        assert_eq!(green_check(&fake), Some(repaired_id.clone()));
+        assert_eq!(fake.health_checks().len(), 1);
+
+        // Detached outside: attached again (a new guard; the stray one deleted).
+        let mut bare = fake.records(Z).into_iter().find(|r| r.set_identifier() == Some("green")).unwrap();
+        bare.health_check_id = None;
+        fake.put(Z, bare);
+        let zone2 = Zones::new(fake.clone()).zone(Z);
+        let c3 = DnsCutover { zone: zone2.clone(), ..guarded(&fake, &zone2, &["green-5xx"]) };
+        let Reconciled::Done { made: reattached, .. } = c3.reconcile(&prior(&c2, &repaired)).await else { panic!() };
+        assert_eq!(green_check(&fake), reattached.health_check_id.clone());
+        assert!(reattached.health_check_id.is_some());
+        assert_eq!(fake.health_checks().len(), 1, "the detached one is deleted");
+
+        // Collapse at 100 %: one simple record, no health check left.
+        c3.router(&reattached).submit(t(100)).await.unwrap();
+        c3.destroy(&CancellationToken::new()).await.unwrap();
+        assert_eq!(fake.records(Z), vec![spec().simple(&spec().green)]);
+        assert!(fake.health_checks().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_create_that_fails_deletes_the_guard_it_made_and_an_imported_guard_is_kept() {
+        let (fake, zone) = setup();
+        fake.put(Z, legacy_simple("somewhere-else.example.net."));
+        let c = guarded(&fake, &zone, &["a"]);
+        assert!(c.make(t(0)).await.is_err());
+        assert!(fake.health_checks().is_empty());
+
+        let (fake, zone) = setup();
+        let c = guarded(&fake, &zone, &["a"]);
+        let made = c.make(t(0)).await.unwrap();
+        // After an import the prior configuration is not known: the guard on the record is kept when it is the one
+        // configured.
+        let imported = PriorPair { failover: None, ..prior(&c, &made) };
+        let Reconciled::Done { made: kept, .. } = c.reconcile(&imported).await else { panic!() };
+        assert_eq!(kept.health_check_id, made.health_check_id);
+        assert_eq!(fake.calls("CreateHealthCheck"), 1);
     }
 }

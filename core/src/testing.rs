@@ -13,7 +13,8 @@ use crate::aws::elbv2::{
     WeightedTargetGroup,
 };
 use crate::aws::route53::{
-    Change, ChangeAction, ChangeInfo, ChangeStatus, HostedZone, ListStart, RecordKey, RecordPage, RecordSet, Route53Api,
+    Change, ChangeAction, ChangeInfo, ChangeStatus, HealthCheck, HealthCheckConfig, HealthCheckPage, HealthCheckSeen, HostedZone,
+    ListStart, RecordKey, RecordPage, RecordSet, Route53Api,
 };
 use crate::dns::{bare_id, canonical_name};
 use crate::error::{AwsError, AwsErrorKind};
@@ -41,6 +42,11 @@ struct R53State {
     batches: Vec<Vec<Change>>,
     /// Names a policy condition denies: a batch touching one fails whole with AccessDenied.
     denied_names: Vec<String>,
+    /// Health checks by id: caller reference and configuration.
+    health_checks: BTreeMap<String, (String, HealthCheckConfig)>,
+    /// Every caller reference ever used, with the id it created (Route 53 remembers deleted ones too).
+    caller_references: BTreeMap<String, String>,
+    next_health_check: u32,
 }
 
 /// Route 53 in memory.
@@ -110,6 +116,16 @@ impl FakeRoute53 {
     /// the whole batch fails with AccessDenied, nothing of it applied.
     pub fn deny_name(&self, name: &str) {
         self.state.lock().unwrap().denied_names.push(canonical_name(name));
+    }
+
+    /// The health checks that exist now, by id.
+    pub fn health_checks(&self) -> BTreeMap<String, HealthCheckConfig> {
+        self.state.lock().unwrap().health_checks.iter().map(|(id, (_, c))| (id.clone(), c.clone())).collect()
+    }
+
+    /// Deletes a health check directly (an out-of-band change).
+    pub fn remove_health_check(&self, id: &str) {
+        self.state.lock().unwrap().health_checks.remove(id);
     }
 
     /// Makes the next `n` GetChange polls answer PENDING.
@@ -272,6 +288,71 @@ impl Route53Api for FakeRoute53 {
         };
         Ok(ChangeInfo { id: bare_id(change_id).into(), status })
     }
+
+    async fn create_health_check(&self, caller_reference: &str, config: &HealthCheckConfig) -> Result<HealthCheck, AwsError> {
+        const OP: &str = "CreateHealthCheck";
+        let fault = self.enter(OP);
+        if let Some(Fault::Fail(k, code)) = fault {
+            return Err(err(OP, k, code, "injected"));
+        }
+        let mut s = self.state.lock().unwrap();
+        if let HealthCheckConfig::Calculated { children, .. } = config {
+            if let Some(c) = children.iter().find(|c| !s.health_checks.contains_key(*c)) {
+                return Err(err(OP, AwsErrorKind::Invalid, "InvalidInput", format!("child health check {c} does not exist")));
+            }
+        }
+        // Route 53's idempotency: the same reference and settings return the same check; anything else is refused.
+        let id = match s.caller_references.get(caller_reference).cloned() {
+            Some(id) => match s.health_checks.get(&id) {
+                Some((_, c)) if c == config => id,
+                _ => return Err(err(OP, AwsErrorKind::Invalid, "HealthCheckAlreadyExists", "caller reference already used")),
+            },
+            None => {
+                s.next_health_check += 1;
+                let id = format!("hc-{:04}", s.next_health_check);
+                s.caller_references.insert(caller_reference.into(), id.clone());
+                s.health_checks.insert(id.clone(), (caller_reference.into(), config.clone()));
+                id
+            }
+        };
+        if matches!(fault, Some(Fault::ApplyThenFail)) {
+            return Err(err(OP, AwsErrorKind::Ambiguous, "InternalFailure", "injected 500 after applying"));
+        }
+        Ok(seen(&id, caller_reference, config))
+    }
+
+    async fn list_health_checks(&self, marker: Option<&str>, max_items: i32) -> Result<HealthCheckPage, AwsError> {
+        const OP: &str = "ListHealthChecks";
+        if let Some(Fault::Fail(k, code)) = self.enter(OP) {
+            return Err(err(OP, k, code, "injected"));
+        }
+        let s = self.state.lock().unwrap();
+        let mut rest = s.health_checks.iter().filter(|(id, _)| marker.is_none_or(|m| id.as_str() >= m));
+        let checks: Vec<HealthCheck> = rest.by_ref().take(max_items as usize).map(|(id, (r, c))| seen(id, r, c)).collect();
+        Ok(HealthCheckPage { checks, next_marker: rest.next().map(|(id, _)| id.clone()) })
+    }
+
+    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError> {
+        const OP: &str = "DeleteHealthCheck";
+        if let Some(Fault::Fail(k, code)) = self.enter(OP) {
+            return Err(err(OP, k, code, "injected"));
+        }
+        let mut s = self.state.lock().unwrap();
+        s.health_checks.remove(id).map(|_| ()).ok_or_else(|| err(OP, AwsErrorKind::NotFound, "NoSuchHealthCheck", "No health check"))
+    }
+}
+
+/// A configuration as AWS reports it back.
+fn seen(id: &str, caller_reference: &str, c: &HealthCheckConfig) -> HealthCheck {
+    let config = match c {
+        HealthCheckConfig::Alarm { alarm, insufficient_data } => {
+            HealthCheckSeen::Alarm { alarm: Some(alarm.clone()), insufficient_data: Some(*insufficient_data) }
+        }
+        HealthCheckConfig::Calculated { children, threshold } => {
+            HealthCheckSeen::Calculated { children: children.clone(), threshold: *threshold }
+        }
+    };
+    HealthCheck { id: id.into(), caller_reference: caller_reference.into(), config }
 }
 
 /// ELBv2 in memory: target health, listener rules and default actions.

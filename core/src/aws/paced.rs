@@ -9,7 +9,7 @@ use async_trait::async_trait;
 use super::cloudwatch::{AlarmState, CloudWatchApi, MetricQuery};
 use super::elbv2::{Condition, Elbv2Api, Forward, Listener, ListenerSelector, LoadBalancer, Rule, Selector, TargetGroup, TargetHealth};
 use super::retry::Pacer;
-use super::route53::{Change, ChangeInfo, HostedZone, ListStart, RecordPage, Route53Api};
+use super::route53::{Change, ChangeInfo, HealthCheck, HealthCheckConfig, HealthCheckPage, HostedZone, ListStart, RecordPage, Route53Api};
 use crate::error::AwsError;
 
 /// Route 53 through a pacer.
@@ -45,6 +45,19 @@ impl Route53Api for PacedRoute53 {
 
     async fn get_change(&self, change_id: &str) -> Result<ChangeInfo, AwsError> {
         self.pacer.call("GetChange", || self.inner.get_change(change_id)).await
+    }
+
+    async fn create_health_check(&self, caller_reference: &str, config: &HealthCheckConfig) -> Result<HealthCheck, AwsError> {
+        // Every retry carries the same caller reference: Route 53 answers a repeat with the check the first attempt made.
+        self.pacer.call("CreateHealthCheck", || self.inner.create_health_check(caller_reference, config)).await
+    }
+
+    async fn list_health_checks(&self, marker: Option<&str>, max_items: i32) -> Result<HealthCheckPage, AwsError> {
+        self.pacer.call("ListHealthChecks", || self.inner.list_health_checks(marker, max_items)).await
+    }
+
+    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError> {
+        self.pacer.call("DeleteHealthCheck", || self.inner.delete_health_check(id)).await
     }
 }
 

@@ -210,6 +210,118 @@ pub struct RecordPage {
     pub next: Option<ListStart>,
 }
 
+/// What a `CLOUDWATCH_METRIC` health check reports while its alarm is in `INSUFFICIENT_DATA`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InsufficientDataHealth {
+    /// Healthy.
+    Healthy,
+    /// Unhealthy.
+    Unhealthy,
+    /// What it reported the last time the alarm had enough data (healthy for a new check).
+    LastKnownStatus,
+}
+
+impl InsufficientDataHealth {
+    /// As Route 53 spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            InsufficientDataHealth::Healthy => "Healthy",
+            InsufficientDataHealth::Unhealthy => "Unhealthy",
+            InsufficientDataHealth::LastKnownStatus => "LastKnownStatus",
+        }
+    }
+}
+
+/// The CloudWatch alarm a health check follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlarmIdentifier {
+    /// The alarm's region, e.g. `eu-west-1`.
+    pub region: String,
+    /// The alarm's name.
+    pub name: String,
+}
+
+/// A health check to create.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheckConfig {
+    /// `CLOUDWATCH_METRIC`: healthy unless the alarm is in `ALARM` (and as `insufficient_data` says without data).
+    Alarm {
+        /// The alarm followed.
+        alarm: AlarmIdentifier,
+        /// How `INSUFFICIENT_DATA` counts.
+        insufficient_data: InsufficientDataHealth,
+    },
+    /// `CALCULATED`: healthy while at least `threshold` of `children` are healthy.
+    Calculated {
+        /// The child health checks' ids.
+        children: Vec<String>,
+        /// How many children must be healthy.
+        threshold: u32,
+    },
+}
+
+/// What Route 53 reports of a health check's configuration. Fields some
+/// servers leave out of their answers (LocalStack drops `AlarmIdentifier` and
+/// `InsufficientDataHealthStatus`) are `None`: not reported, which is not
+/// "different".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HealthCheckSeen {
+    /// `CLOUDWATCH_METRIC`.
+    Alarm {
+        /// The alarm followed, when reported.
+        alarm: Option<AlarmIdentifier>,
+        /// How `INSUFFICIENT_DATA` counts, when reported.
+        insufficient_data: Option<InsufficientDataHealth>,
+    },
+    /// `CALCULATED`.
+    Calculated {
+        /// The child health checks' ids.
+        children: Vec<String>,
+        /// How many children must be healthy.
+        threshold: u32,
+    },
+    /// Any other type (`HTTP`, `TCP`, …), as Route 53 spells it.
+    Other(String),
+}
+
+/// A health check as Route 53 holds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HealthCheck {
+    /// Its id.
+    pub id: String,
+    /// The idempotency token it was created with.
+    pub caller_reference: String,
+    /// Its configuration.
+    pub config: HealthCheckSeen,
+}
+
+impl HealthCheck {
+    /// Whether Route 53's check is `want`, comparing every field Route 53 reported.
+    pub fn is(&self, want: &HealthCheckConfig) -> bool {
+        match (&self.config, want) {
+            (HealthCheckSeen::Alarm { alarm, insufficient_data }, HealthCheckConfig::Alarm { alarm: a, insufficient_data: i }) => {
+                alarm.as_ref().is_none_or(|x| x == a) && insufficient_data.is_none_or(|x| x == *i)
+            }
+            (HealthCheckSeen::Calculated { children, threshold }, HealthCheckConfig::Calculated { children: c, threshold: t }) => {
+                let (mut x, mut y) = (children.clone(), c.clone());
+                x.sort();
+                y.sort();
+                x == y && threshold == t
+            }
+            _ => false,
+        }
+    }
+}
+
+/// One page of the account's health checks.
+#[derive(Debug, Clone, Default)]
+pub struct HealthCheckPage {
+    /// The health checks on this page.
+    pub checks: Vec<HealthCheck>,
+    /// Where the next page starts, if the listing was truncated.
+    pub next_marker: Option<String>,
+}
+
 /// The Route 53 calls the engine makes. Implemented by [`SdkRoute53`] for AWS
 /// and by fakes in tests.
 #[async_trait]
@@ -225,6 +337,13 @@ pub trait Route53Api: Send + Sync {
     async fn change_record_sets(&self, zone_id: &str, comment: &str, changes: &[Change]) -> Result<ChangeInfo, AwsError>;
     /// The change's status now.
     async fn get_change(&self, change_id: &str) -> Result<ChangeInfo, AwsError>;
+    /// Creates a health check. `caller_reference` is unique per creation: a
+    /// retry with the same one returns the check the first attempt made.
+    async fn create_health_check(&self, caller_reference: &str, config: &HealthCheckConfig) -> Result<HealthCheck, AwsError>;
+    /// Up to `max_items` of the account's health checks, from `marker` on (one `ListHealthChecks` page).
+    async fn list_health_checks(&self, marker: Option<&str>, max_items: i32) -> Result<HealthCheckPage, AwsError>;
+    /// Deletes the health check with this id (`NotFound` when there is none).
+    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError>;
 }
 
 /// [`Route53Api`] on the AWS SDK.
@@ -254,6 +373,48 @@ fn change_from_sdk(op: &'static str, c: Option<&r53::types::ChangeInfo>) -> Resu
         id: bare_id(c.id()).to_string(),
         status: if c.status() == &r53::types::ChangeStatus::Insync { ChangeStatus::InSync } else { ChangeStatus::Pending },
     })
+}
+
+fn health_check_from_sdk(op: &'static str, h: Option<&r53::types::HealthCheck>) -> Result<HealthCheck, AwsError> {
+    let h = h.ok_or_else(|| missing(op, "HealthCheck"))?;
+    // ListHealthChecks, not GetHealthCheck, reads checks back: LocalStack's GetHealthCheck leaves the children out.
+    let c = h.health_check_config().ok_or_else(|| missing(op, "HealthCheckConfig"))?;
+    let config = match c.r#type() {
+        r53::types::HealthCheckType::CloudwatchMetric => HealthCheckSeen::Alarm {
+            alarm: c.alarm_identifier().map(|a| AlarmIdentifier { region: a.region().as_str().to_string(), name: a.name().to_string() }),
+            insufficient_data: c.insufficient_data_health_status().map(|s| match s {
+                r53::types::InsufficientDataHealthStatus::Healthy => InsufficientDataHealth::Healthy,
+                r53::types::InsufficientDataHealthStatus::Unhealthy => InsufficientDataHealth::Unhealthy,
+                _ => InsufficientDataHealth::LastKnownStatus,
+            }),
+        },
+        r53::types::HealthCheckType::Calculated => HealthCheckSeen::Calculated {
+            children: c.child_health_checks().to_vec(),
+            threshold: c.health_threshold().unwrap_or(0).max(0) as u32,
+        },
+        other => HealthCheckSeen::Other(other.as_str().to_string()),
+    };
+    Ok(HealthCheck { id: h.id().to_string(), caller_reference: h.caller_reference().to_string(), config })
+}
+
+fn health_check_to_sdk(op: &'static str, c: &HealthCheckConfig) -> Result<r53::types::HealthCheckConfig, AwsError> {
+    let b = match c {
+        HealthCheckConfig::Alarm { alarm, insufficient_data } => r53::types::HealthCheckConfig::builder()
+            .r#type(r53::types::HealthCheckType::CloudwatchMetric)
+            .alarm_identifier(
+                r53::types::AlarmIdentifier::builder()
+                    .region(r53::types::CloudWatchRegion::from(alarm.region.as_str()))
+                    .name(&alarm.name)
+                    .build()
+                    .map_err(|e| build(op, e))?,
+            )
+            .insufficient_data_health_status(r53::types::InsufficientDataHealthStatus::from(insufficient_data.as_str())),
+        HealthCheckConfig::Calculated { children, threshold } => r53::types::HealthCheckConfig::builder()
+            .r#type(r53::types::HealthCheckType::Calculated)
+            .set_child_health_checks(Some(children.clone()))
+            .health_threshold(i32::try_from(*threshold).unwrap_or(i32::MAX)),
+    };
+    b.build().map_err(|e| build(op, e))
 }
 
 fn record_from_sdk(r: &r53::types::ResourceRecordSet) -> RecordSet {
@@ -397,5 +558,39 @@ impl Route53Api for SdkRoute53 {
         const OP: &str = "GetChange";
         let out = self.client.get_change().id(bare_id(change_id)).send().await.map_err(|e| classify(OP, e))?;
         change_from_sdk(OP, out.change_info())
+    }
+
+    async fn create_health_check(&self, caller_reference: &str, config: &HealthCheckConfig) -> Result<HealthCheck, AwsError> {
+        const OP: &str = "CreateHealthCheck";
+        let out = self
+            .client
+            .create_health_check()
+            .caller_reference(caller_reference)
+            .health_check_config(health_check_to_sdk(OP, config)?)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        health_check_from_sdk(OP, out.health_check())
+    }
+
+    async fn list_health_checks(&self, marker: Option<&str>, max_items: i32) -> Result<HealthCheckPage, AwsError> {
+        const OP: &str = "ListHealthChecks";
+        let out = self
+            .client
+            .list_health_checks()
+            .set_marker(marker.map(str::to_string))
+            .max_items(max_items)
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        let checks = out.health_checks().iter().map(|h| health_check_from_sdk(OP, Some(h))).collect::<Result<Vec<_>, _>>()?;
+        let next_marker = if out.is_truncated() { out.next_marker().map(str::to_string) } else { None };
+        Ok(HealthCheckPage { checks, next_marker })
+    }
+
+    async fn delete_health_check(&self, id: &str) -> Result<(), AwsError> {
+        const OP: &str = "DeleteHealthCheck";
+        self.client.delete_health_check().health_check_id(id).send().await.map_err(|e| classify(OP, e))?;
+        Ok(())
     }
 }

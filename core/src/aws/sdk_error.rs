@@ -8,8 +8,16 @@ use aws_types::request_id::RequestId;
 use crate::error::{AwsError, AwsErrorKind};
 
 /// Codes that mean "the thing is not there", across Route 53 and ELBv2.
-const NOT_FOUND: &[&str] =
-    &["NoSuchHostedZone", "NoSuchChange", "LoadBalancerNotFound", "ListenerNotFound", "TargetGroupNotFound", "RuleNotFound", "NotFound"];
+const NOT_FOUND: &[&str] = &[
+    "NoSuchHostedZone",
+    "NoSuchChange",
+    "NoSuchHealthCheck",
+    "LoadBalancerNotFound",
+    "ListenerNotFound",
+    "TargetGroupNotFound",
+    "RuleNotFound",
+    "NotFound",
+];
 
 pub(crate) fn classify<E>(operation: &'static str, err: SdkError<E, HttpResponse>) -> AwsError
 where

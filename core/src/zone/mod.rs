@@ -178,6 +178,11 @@ impl Zone {
         }
     }
 
+    /// The Route 53 client behind the zone (health checks are not per zone; see [`crate::failover`]).
+    pub(crate) fn api(&self) -> &dyn Route53Api {
+        self.api.as_ref()
+    }
+
     /// The zone itself (name, privacy), read once per process.
     pub async fn info(&self) -> Result<&HostedZone> {
         self.info.get_or_try_init(|| async { self.api.get_hosted_zone(&self.id).await.map_err(|e| self.not_found(e)) }).await

@@ -171,6 +171,23 @@ pub struct HealthGateModel {
     /// Green's response time: a statistic of its target group's `TargetResponseTime`.
     #[serde(default)]
     pub latency: Option<LatencyModel>,
+    /// `bluegreen_switch` only: a guard that works while no apply runs. The switch keeps a Route 53 health check of
+    /// type `CLOUDWATCH_METRIC` on each of `cloudwatch_alarms` (under one `CALCULATED` parent, healthy only while all of
+    /// them are, when there are several) and attaches it to green's weighted record only. Route 53 skips a weighted
+    /// record whose health check is unhealthy — and if every record of the name is unhealthy, it answers with all of
+    /// them — so while any of the alarms is in `ALARM`, Route 53 answers with blue alone, and with green again once it
+    /// clears, with no `terraform apply` running. An alarm in `INSUFFICIENT_DATA` makes green unhealthy with
+    /// `alarm_insufficient_data = "fail"`; otherwise it keeps the status it had when the alarm last had data (Route 53's
+    /// `LastKnownStatus`; healthy for a new check), so a green taken out by an alarm does not come back merely because
+    /// its metric went quiet. Requires `cloudwatch_alarms` (alarms in the provider's region on standard-resolution
+    /// metrics with a basic statistic such as `Sum` or `Average`; Route 53 refuses percentiles). The health checks are created, changed and deleted with this setting, deleted at destroy, and rebuilt
+    /// by the next apply when deleted or detached outside Terraform (see `green_health_check_id`). Defaults to `false`.
+    /// `canary_listener` has no equivalent: no AWS feature takes a weighted target group out of a listener rule when an
+    /// alarm fires without code running somewhere; run `terraform apply` on a schedule instead
+    /// (docs/guides/scheduled-rollout.md).
+    #[serde(default)]
+    #[schemars(extend("default" = false))]
+    pub dns_failover: Val<bool>,
 }
 
 /// How an alarm in `INSUFFICIENT_DATA` counts.
@@ -418,7 +435,33 @@ fn validate_cloudwatch_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, 
     }
 }
 
+/// `dns_failover`: the switch's only, and only with alarms to follow.
+fn validate_dns_failover(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: &mut Diagnostics) {
+    if g.dns_failover.known() != Some(&true) {
+        return;
+    }
+    let path = base.clone().attr("dns_failover");
+    match owner {
+        GateOwner::Canary => diags.error_at(
+            path,
+            "dns_failover is not available on canary_listener",
+            "dns_failover works through Route 53 health checks on bluegreen_switch's weighted records. An ALB listener rule \
+             has no equivalent without running code: no AWS feature takes a weighted target group out of a rule when an \
+             alarm fires. To keep checking green between applies, run terraform apply on a schedule (see the scheduled \
+             pipeline guide, docs/guides/scheduled-rollout.md), and remove dns_failover.",
+        ),
+        GateOwner::Switch if g.cloudwatch_alarms.known().is_some_and(Vec::is_empty) || g.cloudwatch_alarms.is_null() => diags.error_at(
+            path,
+            "dns_failover needs cloudwatch_alarms",
+            "dns_failover makes Route 53 follow CloudWatch alarms; list at least one in health_gate.cloudwatch_alarms \
+             (metric alarms in the provider's region), or remove dns_failover.",
+        ),
+        GateOwner::Switch => {}
+    }
+}
+
 pub fn validate_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: &mut Diagnostics) {
+    validate_dns_failover(g, base, owner, diags);
     validate_cloudwatch_gate(g, base, owner, diags);
     if let Some(c) = &g.http_check {
         let p = base.clone().attr("http_check");

@@ -85,6 +85,7 @@ fn gate(variant: usize) -> HealthGateModel {
             max: s(["800ms", "1s"][variant]),
             max_over_blue: s(["200ms", "300ms"][variant]),
         }),
+        dns_failover: k(false),
     }
 }
 

@@ -11,6 +11,7 @@ use bluegreen_core::aws::route53::{AliasTarget, RecordType};
 use bluegreen_core::cutover::{self, Cutover, Updated};
 use bluegreen_core::dns::{canonical_name, display_name};
 use bluegreen_core::engine::{ShiftOutcome, ShiftPlan};
+use bluegreen_core::failover::{self, DnsFailover};
 use bluegreen_core::gate::AwsGateProbe;
 use bluegreen_core::switch::{self as dns_switch, Destination, DnsCutover, Observed, OnDestroy, PriorPair, Side, SwitchSpec, Target};
 use bluegreen_core::traffic::TrafficSplit;
@@ -96,6 +97,7 @@ impl SwitchModel {
             record_type: RecordType::parse(Self::needed(&self.r#type)?),
             blue: side(self.blue.as_ref())?,
             green: side(self.green.as_ref())?,
+            green_health_check_id: self.green_health_check_id.known().cloned(),
         })
     }
 
@@ -114,9 +116,44 @@ impl SwitchModel {
 
     /// The pair as this (prior) state has it, for an update: a side refresh found gone (or that does not convert) is
     /// `None`, so the update writes it again.
-    fn prior_pair(&self) -> PriorPair {
+    fn prior_pair(&self, region: &str) -> PriorPair {
         let side = |m: Option<&SideModel>| m.and_then(|m| Self::side(m).ok());
-        PriorPair { ids: self.ids(), blue: side(self.blue.as_ref()), green: side(self.green.as_ref()) }
+        PriorPair {
+            ids: self.ids(),
+            blue: side(self.blue.as_ref()),
+            green: side(self.green.as_ref()),
+            failover: self.failover(region).known().cloned().flatten(),
+            health_check_id: self.green_health_check_id.known().cloned(),
+        }
+    }
+
+    /// The DNS failover guard configured (`health_gate.dns_failover`): `None` when off, unknown while what it
+    /// depends on is.
+    fn failover(&self, region: &str) -> Val<Option<DnsFailover>> {
+        let Some(g) = &self.health_gate else { return Val::Known(None) };
+        match g.dns_failover {
+            Val::Unknown => return Val::Unknown,
+            Val::Known(true) => {}
+            _ => return Val::Known(None),
+        }
+        let (Val::Known(alarms), Val::Known(data)) = (&g.cloudwatch_alarms, &g.alarm_insufficient_data) else { return Val::Unknown };
+        Val::Known(DnsFailover::new(region, alarms, *data == common::InsufficientDataModel::Fail))
+    }
+
+    /// `green_health_check_id` at plan: the prior one while the guard stays as it was (refresh nulls one that is
+    /// broken), unknown when one is to be built, null without a guard.
+    fn planned_health_check(&self, prior: Option<&SwitchModel>, replaced: bool) -> Val<String> {
+        // Plans compare configurations, which name no region: the provider's is the same for both.
+        match self.failover("") {
+            Val::Known(None) => Val::Null,
+            Val::Known(Some(want)) => match prior {
+                Some(p) if !replaced && p.failover("").known() == Some(&Some(want)) && p.green_health_check_id.known().is_some() => {
+                    p.green_health_check_id.clone()
+                }
+                _ => Val::Unknown,
+            },
+            _ => Val::Unknown,
+        }
     }
 
     fn destroy_mode(&self) -> Result<OnDestroy, Diagnostics> {
@@ -155,6 +192,7 @@ impl SwitchModel {
             sync: self.sync()?,
             adopt: *Self::needed(&self.adopt_existing)?,
             on_destroy: self.destroy_mode()?,
+            failover: self.failover(&ctx.clients.region).needed(SwitchResource::TYPE_NAME)?.clone(),
         })
     }
 
@@ -162,8 +200,9 @@ impl SwitchModel {
         ctx.zones.zone(self.zone_id.known().map_or("", String::as_str))
     }
 
-    /// State after an apply step: the configured model with the real split.
-    fn with_reality(mut self, split: TrafficSplit, change_id: Option<String>) -> SwitchModel {
+    /// State after an apply step: the configured model with the real split and the health check green's record carries.
+    fn with_reality(mut self, split: TrafficSplit, change_id: Option<String>, made: &dns_switch::Created) -> SwitchModel {
+        self.green_health_check_id = made.health_check_id.clone().into();
         self.set_split(Some(split));
         self.id = self.compute_id();
         if let Some(c) = change_id {
@@ -180,6 +219,19 @@ impl SwitchModel {
 // ---------------------------------------------------------------------------
 
 pub struct SwitchResource;
+
+/// What refresh learnt that the state cannot hold.
+#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SwitchPrivate {
+    /// Refresh found the failover guard the state named deleted, detached or changed: the state's
+    /// `green_health_check_id` is null (so the plan shows the repair), and the next apply deletes what is left of
+    /// this one (if this provider made it) after attaching the new one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    replaced_health_check: Option<String>,
+    /// The TTL of the `records` simple record the switch adopted: the TTL of a `records` side without a configured one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    adopted_ttl: Option<i64>,
+}
 
 /// The last Route 53 change id among a shift's writes (a write that a read-back found already in place has none).
 fn last_change(writes: &[ChangeInfo]) -> Option<String> {
@@ -278,6 +330,7 @@ impl ResourceImpl for SwitchResource {
         });
         (proposed.blue_weight, proposed.green_weight, proposed.active, proposed.shifted_at) =
             common::plan_split(kept, &proposed.traffic, proposed.rollout.as_ref(), ctx);
+        proposed.green_health_check_id = proposed.planned_health_check(prior, replaced);
         let increasing = common::may_increase(prior.map(|p| &p.traffic), &proposed.traffic);
         common::check_gate_setup(ctx, increasing, proposed.health_gate.as_ref(), &GateDefaults::switch(), &mut diags).await;
         Planned { model: proposed, diags }
@@ -333,27 +386,32 @@ impl ResourceImpl for SwitchResource {
         let (kept, diags) = common::create(ctx, &cutover, &plan, &words).await;
         let traffic = planned.traffic.clone();
         let state = kept.map(|k| {
-            let change = last_change(&k.writes).or(Some(k.made.change.id).filter(|c| !c.is_empty()));
+            let change = last_change(&k.writes).or(Some(k.made.change.id.clone()).filter(|c| !c.is_empty()));
             planned
-                .with_reality(k.at, change)
+                .with_reality(k.at, change, &k.made)
                 .with_clock(common::shifted_at(None, None, k.at, Some(k.shifted_at)), k.paused.then_some(&traffic))
         });
         Applied { state, diags }
     }
 
-    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, _: &mut SwitchPrivate) -> Applied<SwitchModel> {
+    async fn update(ctx: &Ctx, prior: SwitchModel, planned: SwitchModel, private: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let (cutover, plan) = match (planned.cutover(ctx), planned.shift_plan(ctx, Some(&prior))) {
             (Ok(c), Ok(p)) => (c, p),
             (Err(diags), _) | (_, Err(diags)) => return Applied { state: Some(prior), diags },
         };
         let probe = AwsGateProbe::new(&ctx.clients);
-        match cutover::update(&cutover, &prior.prior_pair(), &probe, &plan, &ctx.stop).await {
+        let mut prior_pair = prior.prior_pair(&ctx.clients.region);
+        // The guard refresh found broken: what is left of it goes once the new one is attached.
+        if prior_pair.health_check_id.is_none() {
+            prior_pair.health_check_id = private.replaced_health_check.take();
+        }
+        match cutover::update(&cutover, &prior_pair, &probe, &plan, &ctx.stop).await {
             Updated::Unread(e) => Applied { state: Some(prior), diags: common::error_from(&e, None, "Reading the switch") },
             // The prior state with the real split (and its own change_id).
-            Updated::NotReconciled { at, error, .. } => {
+            Updated::NotReconciled { at, error, in_place } => {
                 let shifted_at = prior.shifted_at_from(at, None);
                 Applied {
-                    state: Some(prior.with_reality(at, None).with_clock(shifted_at, None)),
+                    state: Some(prior.with_reality(at, None, &in_place).with_clock(shifted_at, None)),
                     diags: common::error_from(&error, None, "Updating the record sets"),
                 }
             }
@@ -361,13 +419,13 @@ impl ResourceImpl for SwitchResource {
                 let mut diags = Diagnostics::new();
                 report(&mut diags, &error, None, "Waiting for Route 53");
                 let shifted_at = prior.shifted_at_from(at, None);
-                Applied { state: Some(planned.with_reality(at, Some(made.change.id)).with_clock(shifted_at, None)), diags }
+                Applied { state: Some(planned.with_reality(at, Some(made.change.id.clone()), &made).with_clock(shifted_at, None)), diags }
             }
             Updated::Shifted { made, report } => {
                 let mut model = planned;
                 // The records' own change when they were written again, else the prior one, until a shift writes.
-                model.change_id = match made.change.id {
-                    id if !id.is_empty() => Val::Known(id),
+                model.change_id = match &made.change.id {
+                    id if !id.is_empty() => Val::Known(id.clone()),
                     _ => prior.change_id.clone(),
                 };
                 let mut diags = Diagnostics::new();
@@ -375,7 +433,8 @@ impl ResourceImpl for SwitchResource {
                 let shifted_at = prior.shifted_at_from(report.at, report.shifted_at);
                 let paused = matches!(report.outcome, ShiftOutcome::Paused(_));
                 let traffic = model.traffic.clone();
-                let state = model.with_reality(report.at, last_change(&report.writes)).with_clock(shifted_at, paused.then_some(&traffic));
+                let state =
+                    model.with_reality(report.at, last_change(&report.writes), &made).with_clock(shifted_at, paused.then_some(&traffic));
                 Applied { state: Some(state), diags }
             }
         }
@@ -402,7 +461,7 @@ impl ResourceImpl for SwitchResource {
         }
     }
 
-    async fn read(ctx: &Ctx, mut state: SwitchModel, _: &mut SwitchPrivate) -> Applied<SwitchModel> {
+    async fn read(ctx: &Ctx, mut state: SwitchModel, private: &mut SwitchPrivate) -> Applied<SwitchModel> {
         let zone = state.zone(ctx);
         let (b, g) = state.ids();
         let name = state.name.known().cloned().unwrap_or_default();
@@ -417,6 +476,24 @@ impl ResourceImpl for SwitchResource {
         if observed.is_gone() {
             tracing::info!(name = %name, "both record sets are gone; the switch no longer exists");
             return Applied { state: None, diags: Diagnostics::new() };
+        }
+        // The guard: what green's record carries, while it still is the guard configured (a check deleted, detached
+        // or changed outside Terraform reads as none, so the plan shows the repair).
+        let attached = observed.green.as_ref().and_then(|r| r.health_check_id.clone());
+        let was = state.green_health_check_id.known().cloned();
+        state.green_health_check_id = match (state.failover(&ctx.clients.region), attached) {
+            (Val::Known(Some(want)), Some(id)) => match failover::holds(ctx.clients.route53.as_ref(), &id, &want).await {
+                Ok(true) => Val::Known(id),
+                Ok(false) => Val::Null,
+                Err(e) => return Applied { state: Some(state), diags: common::error_from(&e, None, "Reading the switch's health check") },
+            },
+            (Val::Known(Some(_)), None) => Val::Null,
+            (_, attached) => attached.into(),
+        };
+        if state.green_health_check_id.is_null() {
+            if let Some(was) = was {
+                private.replaced_health_check = Some(was);
+            }
         }
         refresh_side(&mut state.blue, observed.blue.as_ref());
         refresh_side(&mut state.green, observed.green.as_ref());
@@ -495,6 +572,8 @@ impl ResourceImpl for SwitchResource {
             r#type: Val::Known(rt.as_str().to_string()),
             blue: Some(side_model(blue)),
             green: Some(side_model(green)),
+            // The guard comes along; the next apply keeps it when it is the one configured.
+            green_health_check_id: green.health_check_id.clone().into(),
             ..SwitchModel::default()
         };
         let split = observed.split().unwrap_or(TrafficSplit::ALL_BLUE);
@@ -503,14 +582,6 @@ impl ResourceImpl for SwitchResource {
         m.id = m.compute_id();
         Ok(m)
     }
-}
-
-/// What the switch keeps beside its state (the protocol's private state).
-#[derive(Debug, Default, serde::Serialize, serde::Deserialize)]
-pub struct SwitchPrivate {
-    /// The TTL of the `records` simple record the switch adopted: the TTL of a `records` side without a configured one.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    adopted_ttl: Option<i64>,
 }
 
 /// What a create of `m` would find at the name: `Some(ttl)` when the create can go ahead (the TTL of the `records`

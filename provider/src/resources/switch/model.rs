@@ -101,6 +101,12 @@ pub struct SwitchModel {
     #[serde(default)]
     #[schemars(extend("readOnly" = true))]
     pub change_id: Val<String>,
+    /// Id of the Route 53 health check green's record carries while `health_gate.dns_failover` is on (with several
+    /// alarms, the `CALCULATED` parent); null otherwise. Refresh nulls it when that check was deleted, detached from the
+    /// record or changed outside Terraform, so the plan shows the repair and the next apply builds the guard again.
+    #[serde(default)]
+    #[schemars(extend("readOnly" = true))]
+    pub green_health_check_id: Val<String>,
 }
 
 /// One side of the switch: a weighted record set.
@@ -369,5 +375,36 @@ mod tests {
         m.green.as_mut().unwrap().alias.as_mut().unwrap().name = Val::Unknown;
         m.name = Val::Unknown;
         assert!(errors(&m).is_empty());
+    }
+
+    #[test]
+    fn dns_failover_needs_alarms_and_is_the_switch_s_only() {
+        let gate = |alarms: Val<Vec<String>>| HealthGateModel {
+            dns_failover: Val::Known(true),
+            cloudwatch_alarms: alarms,
+            ..HealthGateModel::default()
+        };
+        let mut m = model(10);
+        m.health_gate = Some(gate(Val::Null));
+        assert_eq!(errors(&m), [".health_gate.dns_failover: dns_failover needs cloudwatch_alarms"]);
+        m.health_gate = Some(gate(Val::Known(vec![])));
+        assert_eq!(errors(&m), [".health_gate.dns_failover: dns_failover needs cloudwatch_alarms"]);
+        m.health_gate = Some(gate(Val::Known(vec!["green-5xx".into()])));
+        assert!(errors(&m).is_empty(), "{:?}", errors(&m));
+        m.health_gate = Some(gate(Val::Unknown));
+        assert!(errors(&m).is_empty(), "not judged while unknown");
+
+        let mut d = Diagnostics::new();
+        common::validate_gate(&gate(Val::Known(vec!["green-5xx".into()])), &attr_path(&["health_gate"]), GateOwner::Canary, &mut d);
+        let e = &d.0[0];
+        assert_eq!(
+            (e.path.clone(), e.summary.as_str()),
+            (Some(attr_path(&["health_gate", "dns_failover"])), "dns_failover is not available on canary_listener")
+        );
+        assert!(
+            e.detail.contains("no equivalent without running code") && e.detail.contains("docs/guides/scheduled-rollout.md"),
+            "{}",
+            e.detail
+        );
     }
 }
