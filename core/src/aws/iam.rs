@@ -4,7 +4,16 @@
 //! against the policy in the IAM guide.
 
 /// Route 53 operations called by [`super::route53`].
-pub const ROUTE53: &[&str] = &["GetHostedZone", "ListHostedZonesByName", "ListResourceRecordSets", "ChangeResourceRecordSets", "GetChange"];
+pub const ROUTE53: &[&str] = &[
+    "GetHostedZone",
+    "ListHostedZonesByName",
+    "ListResourceRecordSets",
+    "ChangeResourceRecordSets",
+    "GetChange",
+    "CreateHealthCheck",
+    "ListHealthChecks",
+    "DeleteHealthCheck",
+];
 
 /// ELBv2 operations called by [`super::elbv2`].
 pub const ELBV2: &[&str] = &[
