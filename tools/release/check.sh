@@ -41,6 +41,7 @@ die() { echo "release-check: ERROR: $*" >&2; exit 1; }
 
 rm -rf "$WORK"
 mkdir -p "$WORK"
+export SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}"   # release.sh's default, for the re-zip below
 DIST="$WORK/dist"
 MIRROR="$WORK/mirror"
 SERVER_PID=""
@@ -82,7 +83,7 @@ reported="$("$WORK/unpacked/${PROVIDER}_v${VERSION}" --version)"
 # umask, gives the same bytes. (That the binaries themselves are the same from build to build: repro.sh.)
 (umask 077; TZ=Pacific/Kiritimati python3 "$HERE/package.py" zip "$WORK/unpacked/${PROVIDER}_v${VERSION}" "$WORK/rezipped.zip" "${PROVIDER}_v${VERSION}")
 cmp -s "$WORK/rezipped.zip" "$DIST/${PROVIDER}_${VERSION}_linux_amd64.zip" || fail "zipping the same binary again gives other bytes"
-say "bundle: $(wc -w <<<"$PLATFORMS") zip(s), SHA256SUMS and its signature verify, manifest 6.0, binary reports $VERSION, zip deterministic"
+say "bundle: $(wc -w <<<"$PLATFORMS") zip(s); checked SHA256SUMS, its signature, the manifest (6.0), the binary's --version ($VERSION), the re-zip"
 
 # h1 and zh of each platform, from the network mirror's VERSION.json.
 mirror_hash() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print([h for h in d["archives"][sys.argv[2]]["hashes"] if h.startswith(sys.argv[3])][0])' "$NET/$VERSION.json" "$1" "$2"; }
