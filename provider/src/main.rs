@@ -21,6 +21,7 @@ fn main() -> ExitCode {
         }
     }
     logging::init();
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "terraform-provider-bluegreen starting");
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(rt) => rt,
         Err(e) => {

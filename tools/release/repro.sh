@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# Proves the release reproducible: builds it a second time from a copy of the checkout at another path, with another
+# target directory (so every absolute path differs), and compares the zips byte for byte with those of DIST.
+#
+#   tools/release/repro.sh DIST      (make release-check passes target/release-check/dist)
+#
+# PLATFORMS: the platforms of DIST's SHA256SUMS. The copy holds the files git tracks or would track (the working
+# tree, uncommitted edits included) and is dated like the first build (SOURCE_DATE_EPOCH of HEAD). A second cold
+# build of every platform: as long as the first.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+A="$(cd "${1:?usage: tools/release/repro.sh DIST}" && pwd)"
+VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
+SUMS="$A/terraform-provider-bluegreen_${VERSION}_SHA256SUMS"
+[[ -f "$SUMS" ]] || { echo "repro: no $SUMS" >&2; exit 1; }
+PLATFORMS="$(sed -n "s/^.*  terraform-provider-bluegreen_${VERSION}_\(.*\)\.zip\$/\1/p" "$SUMS" | xargs)"
+
+WORK="$ROOT/target/repro"
+rm -rf "$WORK"
+COPY="$WORK/elsewhere/checkout"
+mkdir -p "$COPY"
+git ls-files -z --cached --others --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C "$COPY"
+ln -s "$ROOT/.tools" "$COPY/.tools"   # the same pinned cross tools (nothing of them lands in a binary)
+
+echo "repro: second build of $PLATFORMS from $COPY, target directory $WORK/target-b" >&2
+SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" CARGO_TARGET_DIR="$WORK/target-b" DIST="$WORK/dist-b" \
+  PLATFORMS="$PLATFORMS" "$COPY/tools/release/release.sh" release
+
+status=0
+for p in $PLATFORMS; do
+  z="terraform-provider-bluegreen_${VERSION}_$p.zip"
+  if cmp -s "$A/$z" "$WORK/dist-b/$z"; then
+    echo "repro: $z identical ($(sha256sum "$A/$z" | cut -c1-16)…)"
+  else
+    echo "repro: FAIL: $z differs between the two builds ($(sha256sum "$A/$z" "$WORK/dist-b/$z" | cut -c1-16 | xargs))" >&2
+    status=1
+  fi
+done
+cmp -s "$SUMS" "$WORK/dist-b/$(basename "$SUMS")" || { echo "repro: FAIL: SHA256SUMS differ" >&2; status=1; }
+exit $status
