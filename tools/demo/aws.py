@@ -175,7 +175,6 @@ def said(option, expect):
 def check_alb(stack, rs, expect):
     """Problems with the listener's rules against EXPECT (plain, promoted, canary:B/G)."""
     problems = []
-    host = ("host", (stack["record_name"],))
     default = [r for r in rs if r["Priority"] == "default"]
     others = [r for r in rs if r["Priority"] != "default"]
     default_to = [arn for a in (default[0]["Actions"] if default else []) for arn, _ in forwards(a)]
@@ -191,11 +190,11 @@ def check_alb(stack, rs, expect):
     if sorted(by_prio) != ["100", "99"]:
         return problems + [f"expected rules at priorities 99 (test route) and 100 (weighted), found {sorted(by_prio)}"]
     test, main = by_prio["99"], by_prio["100"]
-    if conditions(test) != [host, ("header", ("X-Canary", "1"))]:
+    if conditions(test) != [("header", ("X-Canary", "1"))]:
         problems.append(f"test rule conditions are {conditions(test)}")
     if [f for a in test["Actions"] for f in forwards(a)] not in ([(stack["green_via_legacy_tg_arn"], 1)],):
         problems.append(f"test rule forwards to {[f for a in test['Actions'] for f in forwards(a)]}, expected ECS (green) only")
-    if conditions(main) != [host]:
+    if conditions(main) != [("path", ("/*",))]:
         problems.append(f"weighted rule conditions are {conditions(main)}")
     got = [f for a in main["Actions"] for f in forwards(a)]
     want = [(stack["legacy_tg_arn"], blue), (stack["green_via_legacy_tg_arn"], green)]

@@ -21,9 +21,9 @@ resource "canary_listener" "api" {
   listener_arn = data.bluegreen_listener.legacy_http.arn
   priority     = 100
 
-  match {
-    host_header = [var.record_name]
-  }
+  # No `match`: the legacy ALB serves this one name, so the weighted rule takes every request on the listener. That is
+  # also what lets on_destroy = "promote" hand the listener's default action to green at the end (a canary with a
+  # `match` would leave a plain rule for its hosts instead, and the default action alone).
 
   blue_target_group_arn  = data.bluegreen_target_group.legacy.arn
   green_target_group_arn = data.bluegreen_target_group.green_via_legacy.arn
@@ -51,6 +51,7 @@ resource "canary_listener" "api" {
     }
   }
 
-  # At the end: the legacy listener's default action forwards to green, then the rules go.
+  # At the end: the legacy listener's default action forwards to green (the rule matched every request), then the
+  # rules go.
   on_destroy = "promote"
 }
