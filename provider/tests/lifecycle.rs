@@ -31,7 +31,9 @@ const TG_GREEN: &str = "arn:aws:elasticloadbalancing:us-east-1:123456789012:targ
 
 /// Terraform, reduced to the calls it makes and the checks it applies.
 struct Terraform {
-    provider: BlueGreenProvider,
+    /// The AWS the provider processes see; each command starts a provider of its own, as Terraform does (see
+    /// [`Terraform::provider`]).
+    clients: AwsClients,
     how: Proposal,
     type_name: &'static str,
     block: Block,
@@ -55,16 +57,27 @@ impl Terraform {
         let elb = Arc::new(FakeElbv2::default());
         elb.add_listener(LISTENER, Forward { target_groups: vec![(TG_BLUE.into(), 1)], stickiness_seconds: None });
         elb.set_health(TG_GREEN, vec!["healthy", "healthy"]);
-        let provider = BlueGreenProvider::with_clients(AwsClients {
+        let clients = AwsClients {
             route53: r53.clone(),
             elbv2: elb.clone(),
             cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
             credentials_expire: None,
-        });
-        let schema = provider.resources().find(|r| r.type_name() == type_name).expect("resource").schema().clone();
-        Terraform { provider, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb }
+        };
+        let schema = BlueGreenProvider::with_clients(clients.clone())
+            .resources()
+            .find(|r| r.type_name() == type_name)
+            .expect("resource")
+            .schema()
+            .clone();
+        Terraform { clients, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb }
+    }
+
+    /// A provider process for one command: Terraform starts one per plan and per apply, so what a process remembers
+    /// of one configuration (the names its resources claim) never meets another's.
+    fn provider(&self) -> BlueGreenProvider {
+        BlueGreenProvider::with_clients(self.clients.clone())
     }
 
     fn config(&self, j: serde_json::Value) -> Value {
@@ -75,7 +88,7 @@ impl Terraform {
     async fn plan(&self, prior: &Value, config: &Value) -> Result<Value, Vec<String>> {
         let proposed = plancheck::proposed_new(&self.block, prior, config, self.how);
         let answer = self
-            .provider
+            .provider()
             .plan_resource_change(Request::new(pb::plan_resource_change::Request {
                 type_name: self.type_name.into(),
                 prior_state: Some(dv(prior, &self.ty)),
@@ -100,7 +113,7 @@ impl Terraform {
     /// ApplyResourceChange: the new state and the error diagnostics.
     async fn apply(&self, prior: &Value, planned: &Value, config: &Value) -> (Value, Vec<String>) {
         let answer = self
-            .provider
+            .provider()
             .apply_resource_change(Request::new(pb::apply_resource_change::Request {
                 type_name: self.type_name.into(),
                 prior_state: Some(dv(prior, &self.ty)),
@@ -125,7 +138,7 @@ impl Terraform {
     async fn refresh(&self, state: &Value) -> Value {
         let raw = json::encode(state, &self.ty).expect("state encodes as JSON");
         let up = self
-            .provider
+            .provider()
             .upgrade_resource_state(Request::new(pb::upgrade_resource_state::Request {
                 type_name: self.type_name.into(),
                 version: 0,
@@ -136,7 +149,7 @@ impl Terraform {
             .into_inner();
         assert!(errors(&up.diagnostics).is_empty(), "{:?}", up.diagnostics);
         let read = self
-            .provider
+            .provider()
             .read_resource(Request::new(pb::read_resource::Request {
                 type_name: self.type_name.into(),
                 current_state: up.upgraded_state,
@@ -151,7 +164,7 @@ impl Terraform {
 
     async fn import(&self, id: &str) -> Value {
         let answer = self
-            .provider
+            .provider()
             .import_resource_state(Request::new(pb::import_resource_state::Request {
                 type_name: self.type_name.into(),
                 id: id.into(),

@@ -178,7 +178,7 @@ fn trace_apply_of_a_switch_writes_records_without_leaking_credentials() {
 }
 
 /// A secret planted where users put them: a password in a health check URL, in an endpoint override and in
-/// `AWS_ENDPOINT_URL_*`, a test route's header value (a shared secret that opens green). No diagnostic's summary or
+/// `AWS_ENDPOINT_URL_*`, a test route's header value (a shared secret that opens green), an assumed role's external id. No diagnostic's summary or
 /// detail, and no log line of the provider, ever holds it (terraform's own snippet of the configuration may quote
 /// the line; that is the user's text, not a message of ours).
 #[test]
@@ -248,4 +248,13 @@ fn planted_secrets_stay_out_of_diagnostics_and_provider_logs() {
     let out = wd.run_with_env(&["destroy", "-no-color", "-input=false", "-auto-approve", "-json"], &trace);
     out.assert_success();
     assert_clean("test_route destroy", &out);
+
+    // 5. assume_role.external_id: sensitive, and no message or log line holds it, whether the role is assumed or not.
+    wd.config(&format!(
+        "provider \"bluegreen\" {{\n  assume_role {{\n    role_arn    = \"arn:aws:iam::000000000000:role/cutover\"\n    external_id = \"{PLANTED}\"\n  }}\n}}\n\n{}",
+        zone_lookup(&zone_name)
+    ));
+    let out = wd.run_with_env(&plan, &trace);
+    println!("---- assume_role with an external_id: {}\n", out.status);
+    assert_clean("assume_role.external_id", &out);
 }
