@@ -67,6 +67,7 @@ resource "canary_listener" "api" {
     min_healthy_targets = var.min_healthy_targets
   }
 
-  # At traffic = 100, destroying points the listener's default action at ECS, then removes the rules.
+  # At traffic = 100, destroying leaves the rule as a plain forward of this host to ECS and removes the test rule;
+  # the listener's default action (other hosts) is untouched.
   on_destroy = "promote"
 }

@@ -228,6 +228,17 @@ fn forward_of(actions: &[elb::Action]) -> Vec<(String, i32)> {
 }
 
 /// The listener's rules other than the default one, by priority.
+/// After a promoting destroy of a canary with a host `match` at 100 %: one plain rule at priority 100 forwards that
+/// host to `green` (the test rule is gone), and the default action still forwards to `blue`.
+#[track_caller]
+fn assert_promoted_to_a_plain_rule(listener: &str, green: &str, blue: &str) {
+    let left = rules(listener);
+    assert_eq!(left.len(), 1, "{left:#?}");
+    assert_eq!((left[0].priority.as_str(), left[0].header.is_none()), ("100", true), "{left:#?}");
+    assert_eq!(left[0].forward, [(green.to_string(), 1)], "{left:#?}");
+    assert_eq!(listener_default(listener), [(blue.to_string(), 1)], "the default action is untouched");
+}
+
 fn rules(listener: &str) -> Vec<RuleView> {
     let out = block_on(aws().elbv2.describe_rules().listener_arn(listener).send())
         .unwrap_or_else(|e| panic!("DescribeRules {listener}: {}", DisplayErrorContext(&e)));
@@ -366,12 +377,12 @@ fn alb_canary_applies_replans_empty_and_destroys() {
     assert_canary(&s.listener_arn, 100, &s.tg_arn, &ecs_tg, 100);
     wd.assert_no_changes();
 
-    // Promote: the listener's default action now forwards to ECS, and the rules are gone.
+    // Promote: the canary matched one host, so its rule stays as a plain forward of that host to ECS and the test rule
+    // goes; the listener's default action (other hosts) is untouched.
     let out = wd.destroy_output(&[]);
     out.assert_success();
     out.assert_line("Destroy complete! Resources: 1 destroyed.");
-    assert!(rules(&s.listener_arn).is_empty(), "{:#?}", rules(&s.listener_arn));
-    assert_eq!(listener_default(&s.listener_arn), [(ecs_tg, 1)]);
+    assert_promoted_to_a_plain_rule(&s.listener_arn, &ecs_tg, &s.tg_arn);
     println!("alb-canary: {:.1?}", started.elapsed());
 }
 
@@ -419,8 +430,7 @@ fn full_migration_applies_both_phases_replans_empty_and_destroys() {
     let out = wd.destroy_output(&[]);
     out.assert_success();
     out.assert_line("Destroy complete! Resources: 2 destroyed.");
-    assert!(rules(&legacy.listener_arn).is_empty(), "{:#?}", rules(&legacy.listener_arn));
-    assert_eq!(listener_default(&legacy.listener_arn), [(ecs_on_legacy, 1)]);
+    assert_promoted_to_a_plain_rule(&legacy.listener_arn, &ecs_on_legacy, &legacy.tg_arn);
     assert_collapsed_to(&legacy.zone_id, &name, &new.lb_dns_name);
     println!("full-migration: {:.1?}", started.elapsed());
 }

@@ -45,6 +45,7 @@ resource "canary_listener" "this" {
     min_healthy_targets = var.min_healthy_targets
   }
 
+  # At 100 %: the rule stays as a plain forward of the name to ECS; the default action is untouched.
   on_destroy = "promote"
 }
 

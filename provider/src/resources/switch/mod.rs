@@ -278,7 +278,7 @@ impl ResourceImpl for SwitchResource {
         // the TTL of the record it adopts. Unread (no configured provider, a failed read, unknown values): apply checks.
         let adopted = if prior.is_none() || replaced {
             let found = match ctx {
-                Some(ctx) => check_create(ctx, &proposed, &mut diags).await,
+                Some(ctx) => check_create(ctx, &proposed, true, &mut diags).await,
                 None => None,
             };
             private.adopted_ttl = found.flatten();
@@ -350,7 +350,7 @@ impl ResourceImpl for SwitchResource {
         let unknown_ttl = [&planned.blue, &planned.green].into_iter().flatten().any(|s| s.ttl.is_unknown());
         if unknown_ttl {
             let mut diags = Diagnostics::new();
-            let Some(adopted) = check_create(ctx, &planned, &mut diags).await else {
+            let Some(adopted) = check_create(ctx, &planned, false, &mut diags).await else {
                 if !diags.has_errors() {
                     diags.extend(not_known_at_apply(SwitchResource::TYPE_NAME));
                 }
@@ -587,7 +587,7 @@ impl ResourceImpl for SwitchResource {
 /// What a create of `m` would find at the name: `Some(ttl)` when the create can go ahead (the TTL of the `records`
 /// simple record it adopts, if any), `None` when that cannot be known yet (unknown values, a failed read: apply reads
 /// again), with the refusal the create would meet in `diags`, pointing at the attribute to change.
-async fn check_create(ctx: &Ctx, m: &SwitchModel, diags: &mut Diagnostics) -> Option<Option<i64>> {
+async fn check_create(ctx: &Ctx, m: &SwitchModel, at_plan: bool, diags: &mut Diagnostics) -> Option<Option<i64>> {
     let adopt = *m.adopt_existing.known()?;
     // The TTL plays no part in what the create finds; any value makes the sides convertible.
     let mut probe = m.clone();
@@ -597,10 +597,10 @@ async fn check_create(ctx: &Ctx, m: &SwitchModel, diags: &mut Diagnostics) -> Op
     let spec = probe.spec().ok()?;
     match dns_switch::check_create(&m.zone(ctx), &spec, adopt).await {
         Ok(adopted) => Some(adopted.filter(|r| r.alias.is_none()).and_then(|r| r.ttl)),
-        // The pair under the switch's own set identifiers may be this switch's: Terraform plans a tainted switch as a
-        // new one while its records still stand, and removes them before the create. The apply checks with what is
-        // there then (and refuses a pair it did not make).
-        Err(Error::Refused { kind: Refusal::WeightedRecordExists, .. }) => None,
+        // At plan, the pair under the switch's own set identifiers may be this switch's: Terraform plans a tainted
+        // switch as a new one while its records still stand, and removes them before the create (which then adopts
+        // nothing). The apply checks with what is there then, and refuses a pair it did not make.
+        Err(Error::Refused { kind: Refusal::WeightedRecordExists, .. }) if at_plan => Some(None),
         Err(e @ Error::Refused { kind, .. }) => {
             let path = match kind {
                 Refusal::RecordExists | Refusal::RecordPointsElsewhere => attr_path(&["adopt_existing"]),
