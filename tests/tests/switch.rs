@@ -1421,7 +1421,8 @@ fn a_scheduled_walk_with_max_wait_per_apply_0s_moves_one_baked_step_per_apply() 
     let name = format!("api.{zone_name}");
     // A bake long enough that the no-op apply of step 2 surely comes before its end, on a busy machine and with
     // Terraform 1.0.3's slower start.
-    let extra = "\n  rollout {\n    steps              = [20, 50]\n    bake_time          = \"15s\"\n    max_wait_per_apply = \"0s\"\n  }\n";
+    let extra =
+        "\n  rollout {\n    steps              = [20, 50]\n    bake_time          = \"15s\"\n    max_wait_per_apply = \"0s\"\n  }\n";
     let config = |traffic| switch_tf(&zone_id, &name, &legacy_blue(None), &alias_side(None, GREEN_ALB, ALB_ZONE), traffic, extra);
     let wd = Workdir::new("switch-walk");
     wd.config(&config(0));
