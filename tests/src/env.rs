@@ -230,6 +230,7 @@ pub struct AwsClients {
     pub route53: aws_sdk_route53::Client,
     pub elbv2: aws_sdk_elasticloadbalancingv2::Client,
     pub ec2: aws_sdk_ec2::Client,
+    pub cloudwatch: aws_sdk_cloudwatch::Client,
 }
 
 pub fn aws() -> &'static AwsClients {
@@ -253,6 +254,7 @@ impl AwsClients {
             route53: aws_sdk_route53::Client::new(&conf),
             elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
             ec2: aws_sdk_ec2::Client::new(&conf),
+            cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
         }
     }
 }

@@ -540,3 +540,24 @@ pub fn delete_weighted(zone_id: &str, name: &str, set_identifiers: &[&str]) {
     let changes = set_identifiers.iter().map(|id| (r53::ChangeAction::Delete, weighted_set(zone_id, name, id))).collect();
     change_record_sets(zone_id, changes);
 }
+
+/// A metric alarm on `<namespace>` `Errors`, Sum over 60 s > 0: any error put breaches it, and with no data it is
+/// INSUFFICIENT_DATA. Panics on failure.
+pub fn errors_alarm(name: &str, namespace: &str) {
+    use aws_sdk_cloudwatch::types as cw;
+    block_on(
+        aws()
+            .cloudwatch
+            .put_metric_alarm()
+            .alarm_name(name)
+            .namespace(namespace)
+            .metric_name("Errors")
+            .statistic(cw::Statistic::Sum)
+            .period(60)
+            .evaluation_periods(1)
+            .threshold(0.0)
+            .comparison_operator(cw::ComparisonOperator::GreaterThanThreshold)
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("PutMetricAlarm {name}: {}", aws_sdk_cloudwatch::error::DisplayErrorContext(&e)));
+}

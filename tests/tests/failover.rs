@@ -15,43 +15,16 @@
 //! `cargo test -p bluegreen-acceptance --test failover`
 
 use aws_sdk_cloudwatch::error::DisplayErrorContext;
-use aws_sdk_cloudwatch::types as cw;
+
 use aws_sdk_route53::types as r53;
-use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Workdir};
 use serde_json::{json, Value};
 
 const X: &str = "bluegreen_switch.x";
 
-fn cloudwatch() -> &'static aws_sdk_cloudwatch::Client {
-    static C: std::sync::OnceLock<aws_sdk_cloudwatch::Client> = std::sync::OnceLock::new();
-    C.get_or_init(|| {
-        let conf = block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(&test_env().endpoint)
-                .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "bluegreen-acceptance"))
-                .load(),
-        );
-        aws_sdk_cloudwatch::Client::new(&conf)
-    })
-}
-
 /// A metric alarm on `Failover/<name>` `Errors` (no data: INSUFFICIENT_DATA, which the gate passes).
 fn create_alarm(name: &str) {
-    block_on(
-        cloudwatch()
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace(format!("Failover/{name}"))
-            .metric_name("Errors")
-            .statistic(cw::Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(0.0)
-            .comparison_operator(cw::ComparisonOperator::GreaterThanThreshold)
-            .send(),
-    )
-    .unwrap_or_else(|e| panic!("PutMetricAlarm {name}: {}", DisplayErrorContext(&e)));
+    fixture::errors_alarm(name, &format!("Failover/{name}"));
 }
 
 fn config(zone_id: &str, name: &str, traffic: i64, gate: &str) -> String {

@@ -18,43 +18,16 @@ use aws_sdk_cloudwatch::error::DisplayErrorContext;
 use aws_sdk_cloudwatch::types as cw;
 use aws_sdk_elasticloadbalancingv2::types as elb;
 use bluegreen_acceptance::proxy::{Fault, Proxy, CLOUDWATCH};
-use bluegreen_acceptance::{aws, block_on, fixture, test_env, unique_suffix, Diagnostic, Output, Workdir};
+use bluegreen_acceptance::{aws, block_on, fixture, unique_suffix, Diagnostic, Output, Workdir};
 use serde_json::Value;
 
 // ---------------------------------------------------------------------------
 // CloudWatch fixtures
 // ---------------------------------------------------------------------------
 
-fn cloudwatch() -> &'static aws_sdk_cloudwatch::Client {
-    static C: std::sync::OnceLock<aws_sdk_cloudwatch::Client> = std::sync::OnceLock::new();
-    C.get_or_init(|| {
-        let conf = block_on(
-            aws_config::defaults(aws_config::BehaviorVersion::latest())
-                .region(aws_config::Region::new("us-east-1"))
-                .endpoint_url(&test_env().endpoint)
-                .credentials_provider(aws_credential_types::Credentials::new("test", "test", None, None, "bluegreen-acceptance"))
-                .load(),
-        );
-        aws_sdk_cloudwatch::Client::new(&conf)
-    })
-}
-
 /// An alarm on `Gates/<name>` `Errors` (Sum over 60 s > 0): any error put breaches it.
 fn create_alarm(name: &str) {
-    block_on(
-        cloudwatch()
-            .put_metric_alarm()
-            .alarm_name(name)
-            .namespace(format!("Gates/{name}"))
-            .metric_name("Errors")
-            .statistic(cw::Statistic::Sum)
-            .period(60)
-            .evaluation_periods(1)
-            .threshold(0.0)
-            .comparison_operator(cw::ComparisonOperator::GreaterThanThreshold)
-            .send(),
-    )
-    .unwrap_or_else(|e| panic!("PutMetricAlarm {name}: {}", DisplayErrorContext(&e)));
+    fixture::errors_alarm(name, &format!("Gates/{name}"));
 }
 
 /// Puts breaching data (so LocalStack's own evaluation agrees), then sets ALARM, until DescribeAlarms reports ALARM
@@ -66,13 +39,13 @@ fn trip_alarm(name: &str, reason: &str) {
     for attempt in 0..20 {
         for at in stamps.iter().chain(minutes().iter()) {
             let datum = cw::MetricDatum::builder().metric_name("Errors").value(5.0).timestamp((*at).into()).build();
-            block_on(cloudwatch().put_metric_data().namespace(format!("Gates/{name}")).metric_data(datum).send())
+            block_on(aws().cloudwatch.put_metric_data().namespace(format!("Gates/{name}")).metric_data(datum).send())
                 .unwrap_or_else(|e| panic!("PutMetricData {name}: {}", DisplayErrorContext(&e)));
         }
-        block_on(cloudwatch().set_alarm_state().alarm_name(name).state_value(cw::StateValue::Alarm).state_reason(reason).send())
+        block_on(aws().cloudwatch.set_alarm_state().alarm_name(name).state_value(cw::StateValue::Alarm).state_reason(reason).send())
             .unwrap_or_else(|e| panic!("SetAlarmState {name}: {}", DisplayErrorContext(&e)));
         std::thread::sleep(Duration::from_millis(500));
-        let out = block_on(cloudwatch().describe_alarms().alarm_names(name).send())
+        let out = block_on(aws().cloudwatch.describe_alarms().alarm_names(name).send())
             .unwrap_or_else(|e| panic!("DescribeAlarms {name}: {}", DisplayErrorContext(&e)));
         if out.metric_alarms().first().and_then(|a| a.state_value()) == Some(&cw::StateValue::Alarm) {
             return;
@@ -134,7 +107,7 @@ fn put_target_group_metrics_at(tg: &str, lb: &str, requests: f64, errors: f64, r
             cw::MetricDatum::builder().metric_name("TargetResponseTime").set_dimensions(Some(dims)).value(t).timestamp(now.into()).build(),
         );
     }
-    block_on(cloudwatch().put_metric_data().namespace("AWS/ApplicationELB").set_metric_data(Some(data)).send())
+    block_on(aws().cloudwatch.put_metric_data().namespace("AWS/ApplicationELB").set_metric_data(Some(data)).send())
         .unwrap_or_else(|e| panic!("PutMetricData: {}", DisplayErrorContext(&e)));
 }
 
@@ -147,7 +120,7 @@ fn put_load_balancer_requests(lb: &str, requests: f64) {
             .value(requests)
             .timestamp(now.into())
             .build();
-        block_on(cloudwatch().put_metric_data().namespace("AWS/ApplicationELB").metric_data(d).send())
+        block_on(aws().cloudwatch.put_metric_data().namespace("AWS/ApplicationELB").metric_data(d).send())
             .unwrap_or_else(|e| panic!("PutMetricData: {}", DisplayErrorContext(&e)));
     }
 }
@@ -306,7 +279,7 @@ fn a_decrease_is_not_refused_for_a_missing_alarm() {
     let gate = format!("  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n  }}\n");
     wd.config(&canary_tf(&e, 20, &gate));
     wd.apply(&[]);
-    block_on(cloudwatch().delete_alarms().alarm_names(&alarm).send()).expect("DeleteAlarms");
+    block_on(aws().cloudwatch.delete_alarms().alarm_names(&alarm).send()).expect("DeleteAlarms");
     // Going up is refused at plan; going back is not.
     wd.config(&canary_tf(&e, 50, &gate));
     assert_eq!(wd.plan_output(&[]).only_error().summary, "CloudWatch alarm not found");

@@ -330,6 +330,7 @@ fn a_delay_beyond_the_client_timeout_times_out_and_still_lands() {
         route53: aws_sdk_route53::Client::new(&conf),
         elbv2: aws_sdk_elasticloadbalancingv2::Client::new(&conf),
         ec2: aws_sdk_ec2::Client::new(&conf),
+        cloudwatch: aws_sdk_cloudwatch::Client::new(&conf),
     };
 
     let started = Instant::now();
