@@ -188,6 +188,15 @@ pub struct HealthGateModel {
     #[serde(default)]
     #[schemars(extend("default" = false))]
     pub dns_failover: Val<bool>,
+    /// An RFC 3339 time (e.g. `"2026-12-08T09:30:00Z"`): alarm history and metrics before it are not judged. Before
+    /// each increase the gate judges the whole time since the split in effect was reached (`shifted_at`): an alarm of
+    /// `cloudwatch_alarms` that was in `ALARM` at any moment since then — between two checks of a bake, or overnight
+    /// between two applies, read from CloudWatch's alarm history (kept 14 days) — refuses the increase, and
+    /// `error_rate` and `latency` are judged over that time too. Once an incident at the step is understood, set
+    /// `ignore_before` to a time after it to go on: the reviewable way past it. Alarms' current state is always
+    /// judged. Must not be in the future.
+    #[serde(default)]
+    pub ignore_before: Val<String>,
 }
 
 /// How an alarm in `INSUFFICIENT_DATA` counts.
@@ -368,7 +377,26 @@ fn check_tg_arn(v: &Val<String>, path: Path, diags: &mut Diagnostics) {
     }
 }
 
+fn check_ignore_before(v: &Val<String>, path: Path, diags: &mut Diagnostics) {
+    let Some(s) = v.known() else { return };
+    match bluegreen_core::clock::parse(s) {
+        Err(e) => diags.error_at(path, "Invalid ignore_before", format!("ignore_before: {e}.")),
+        // A minute of leeway for a clock that runs a little behind the writer's.
+        Ok(t) if t > bluegreen_core::clock::now() + Duration::from_secs(60) => diags.error_at(
+            path,
+            "ignore_before is in the future",
+            format!(
+                "ignore_before = {s:?} is later than now ({}): every alarm state change until then would go unjudged. \
+                 Write the time after which history counts again, e.g. the end of the incident you reviewed.",
+                bluegreen_core::clock::format(bluegreen_core::clock::now())
+            ),
+        ),
+        Ok(_) => {}
+    }
+}
+
 fn validate_cloudwatch_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: &mut Diagnostics) {
+    check_ignore_before(&g.ignore_before, base.clone().attr("ignore_before"), diags);
     check_duration(
         &g.check_interval,
         base.clone().attr("check_interval"),
@@ -722,6 +750,11 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Opti
         error_rate,
         latency,
         fallback_load_balancer: defaults.load_balancer.clone(),
+        ignore_before: match g.ignore_before.known() {
+            // Validated: a time that cannot be read is an error, never "judge everything" or "nothing".
+            Some(s) => Some(bluegreen_core::clock::parse(s).map_err(|_| unusable(at(&["ignore_before"]), "ignore_before", s))?),
+            None => None,
+        },
     }))
 }
 
