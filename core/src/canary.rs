@@ -272,8 +272,49 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
     if !moves.is_empty() {
         api.set_rule_priorities(&moves).await?;
     }
-    api.modify_rule(&ids.rule_arn, &spec.conditions(), &spec.forward(split)).await?;
+    // Only what differs is written: an update that changes `traffic` alone leaves the rules as they are, and the
+    // shift that follows writes the weights once.
+    let (conditions, forward) = (spec.conditions(), spec.forward(split));
+    if !rules.iter().any(|r| r.arn == ids.rule_arn && rule_is(r, &conditions, &forward)) {
+        api.modify_rule(&ids.rule_arn, &conditions, &forward).await?;
+    }
     finish_test_rule(api, spec, ids, &rules).await
+}
+
+/// Whether `rule` already has these conditions (in any order) and forwards exactly so: one forward action, the same
+/// target groups with the same weights (a lone target group reported without a weight counts as weight 1), the same
+/// stickiness. Anything else (another action, a condition this crate does not write) counts as different.
+fn rule_is(rule: &Rule, conditions: &[Condition], forward: &Forward) -> bool {
+    fn normal(c: &Condition) -> Condition {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        match c {
+            Condition::HostHeader(v) => Condition::HostHeader(sorted(v)),
+            Condition::PathPattern(v) => Condition::PathPattern(sorted(v)),
+            Condition::HttpHeader { name, values } => Condition::HttpHeader { name: name.to_ascii_lowercase(), values: sorted(values) },
+            Condition::Other(o) => Condition::Other(o.clone()),
+        }
+    }
+    let key = |c: &Condition| format!("{:?}", normal(c));
+    let mut have: Vec<String> = rule.conditions.iter().map(key).collect();
+    let mut want: Vec<String> = conditions.iter().map(key).collect();
+    have.sort();
+    want.sort();
+    let [action] = rule.actions.as_slice() else { return false };
+    let lone = action.target_groups.len() == 1;
+    let mut tgs: Vec<(String, i32)> =
+        action.target_groups.iter().filter_map(|t| Some((t.arn.clone(), t.weight.or(lone.then_some(1))?))).collect();
+    let mut want_tgs = forward.target_groups.clone();
+    tgs.sort();
+    want_tgs.sort();
+    have == want
+        && action.action_type == "forward"
+        && tgs.len() == action.target_groups.len()
+        && tgs == want_tgs
+        && action.stickiness_seconds == forward.stickiness_seconds
 }
 
 /// Adds, rewrites or removes the test rule to match `spec`.
@@ -281,7 +322,10 @@ async fn finish_test_rule(api: &dyn Elbv2Api, spec: &CanarySpec, mut ids: Canary
     let existing = ids.test_rule_arn.clone().filter(|arn| rules.iter().any(|r| &r.arn == arn));
     match (&spec.test_route, existing) {
         (Some(t), Some(arn)) => {
-            api.modify_rule(&arn, &spec.test_conditions(t), &spec.green_only()).await?;
+            let (conditions, forward) = (spec.test_conditions(t), spec.green_only());
+            if !rules.iter().any(|r| r.arn == arn && rule_is(r, &conditions, &forward)) {
+                api.modify_rule(&arn, &conditions, &forward).await?;
+            }
         }
         (Some(t), None) => {
             let r = create_rule(api, &spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await?;
@@ -715,6 +759,53 @@ mod tests {
         prios.sort();
         assert_eq!(prios, [Some(150), Some(200)]);
         assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(20)));
+    }
+
+    #[tokio::test]
+    async fn an_update_writes_only_what_differs() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(10)).await.unwrap();
+        // Nothing changed but `traffic` (the shift after it writes the weights): no write here.
+        let same = update(f.as_ref(), &spec(), &spec(), &ids, t(10)).await.unwrap();
+        assert_eq!((same, f.calls("ModifyRule")), (ids.clone(), 0));
+        // A changed host is written to both rules, once each; weights as in place.
+        let mut hosts = spec();
+        hosts.hosts = vec!["www.example.com".into()];
+        update(f.as_ref(), &spec(), &hosts, &ids, t(10)).await.unwrap();
+        assert_eq!(f.calls("ModifyRule"), 2);
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(10)));
+        // Stickiness is the weighted rule's alone.
+        let mut sticky = hosts.clone();
+        sticky.stickiness_seconds = Some(60);
+        update(f.as_ref(), &hosts, &sticky, &ids, t(10)).await.unwrap();
+        assert_eq!(f.calls("ModifyRule"), 3);
+        // Weights that drifted from the split in effect are put back.
+        f.modify_rule(&ids.rule_arn, &sticky.conditions(), &sticky.forward(t(30))).await.unwrap();
+        update(f.as_ref(), &sticky, &sticky, &ids, t(10)).await.unwrap();
+        assert_eq!(f.calls("ModifyRule"), 5);
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(10)));
+    }
+
+    #[tokio::test]
+    async fn a_traffic_only_update_sends_one_modify_rule() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let cutover = AlbCutover { api: f.clone(), spec: spec(), ids: ids.clone(), on_destroy: OnDestroy::Delete };
+        let probe = AwsGateProbe::with(f.clone(), crate::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
+        let plan = ShiftPlan {
+            from: t(0),
+            to: t(30),
+            rollout: None,
+            gate: None,
+            on_gate_failure: OnGateFailure::Rollback,
+            gate_already_passed: false,
+            observed_traffic: None,
+            clock: Default::default(),
+        };
+        let out = crate::cutover::update(&cutover, &(spec(), ids.clone()), &probe, &plan, &CancellationToken::new()).await;
+        assert!(matches!(&out, crate::cutover::Updated::Shifted { report, .. } if report.reached()), "{out:?}");
+        assert_eq!(f.calls("ModifyRule"), 1, "the shift's write only");
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(30)));
     }
 
     #[tokio::test]
