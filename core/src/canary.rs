@@ -485,6 +485,21 @@ pub struct AlbCutover {
     pub on_destroy: OnDestroy,
 }
 
+impl AlbCutover {
+    /// A destroy without the rule it made finds nothing to remove and would report success while the rule keeps
+    /// routing: the ids a create returned must be here.
+    fn known_ids(&self) -> Result<()> {
+        if self.ids.rule_arn.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the canary on listener {} at priority {} has no known rule ARN: destroy needs the ids its create \
+                 returned (set AlbCutover::ids); nothing was removed",
+                self.spec.listener_arn, self.spec.priority
+            )));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Cutover for AlbCutover {
     type Router = AlbRouter;
@@ -523,10 +538,12 @@ impl Cutover for AlbCutover {
     }
 
     async fn check_destroy(&self) -> Result<()> {
+        self.known_ids()?;
         check_destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await
     }
 
     async fn destroy(&self, _stop: &tokio_util::sync::CancellationToken) -> Result<Destroyed> {
+        self.known_ids()?;
         destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await.map(|()| Destroyed::default())
     }
 }
@@ -784,6 +801,44 @@ mod tests {
         update(f.as_ref(), &sticky, &sticky, &ids, t(10)).await.unwrap();
         assert_eq!(f.calls("ModifyRule"), 5);
         assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(10)));
+    }
+
+    #[tokio::test]
+    async fn a_destroy_without_the_ids_of_the_create_is_an_error_not_a_success() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(50)).await.unwrap();
+        let unknown = AlbCutover { api: f.clone(), spec: spec(), ids: CanaryIds::default(), on_destroy: OnDestroy::Delete };
+        let e = crate::cutover::Cutover::destroy(&unknown, &CancellationToken::new()).await.unwrap_err();
+        assert!(e.to_string().contains("has no known rule ARN"), "{e}");
+        assert!(crate::cutover::Cutover::check_destroy(&unknown).await.is_err());
+        assert_eq!(f.rules(L).len(), 2, "the rules are still there, and the error says so");
+        let known = AlbCutover { ids, on_destroy: OnDestroy::Delete, ..unknown };
+        assert!(crate::cutover::Cutover::destroy(&known, &CancellationToken::new()).await.is_err(), "50 % green: refused");
+    }
+
+    #[tokio::test]
+    async fn a_shift_starts_from_the_split_in_place_not_a_stale_claim() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(50)).await.unwrap();
+        let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
+        let probe = AwsGateProbe::with(f.clone(), crate::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
+        let stale = |to: u8| ShiftPlan {
+            from: t(0),
+            to: t(to),
+            rollout: Some(Rollout { steps: vec![25], bake: Duration::ZERO }),
+            gate: None,
+            on_gate_failure: OnGateFailure::Rollback,
+            gate_already_passed: false,
+            observed_traffic: None,
+            clock: Default::default(),
+        };
+        // Claimed 0 % while 50 % is in place: going to 50 % writes nothing (not 25 % first).
+        let up = crate::cutover::shift(&router, &probe, &stale(50), &CancellationToken::new()).await;
+        assert!(up.reached() && up.writes.is_empty(), "{up:?}");
+        // And going to 0 % writes 0 % (not "reached, 0 writes").
+        let down = crate::cutover::shift(&router, &probe, &stale(0), &CancellationToken::new()).await;
+        assert!(down.reached() && down.writes.len() == 1, "{down:?}");
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(0)));
     }
 
     #[tokio::test]
