@@ -821,7 +821,8 @@ mod tests {
         let f = fake();
         let ids = create(f.as_ref(), &spec(), t(50)).await.unwrap();
         let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
-        let probe = AwsGateProbe::with(f.clone(), crate::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
+        let probe =
+            AwsGateProbe::with(f.clone(), crate::aws::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
         let stale = |to: u8| ShiftPlan {
             from: t(0),
             to: t(to),
@@ -846,7 +847,8 @@ mod tests {
         let f = fake();
         let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
         let cutover = AlbCutover { api: f.clone(), spec: spec(), ids: ids.clone(), on_destroy: OnDestroy::Delete };
-        let probe = AwsGateProbe::with(f.clone(), crate::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
+        let probe =
+            AwsGateProbe::with(f.clone(), crate::aws::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
         let plan = ShiftPlan {
             from: t(0),
             to: t(30),
@@ -952,7 +954,7 @@ mod tests {
         let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
         let probe = AwsGateProbe::with(
             f.clone(),
-            crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
+            crate::aws::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
         );
         let plan = ShiftPlan {
             from: t(0),

@@ -267,12 +267,12 @@ mod tests {
 
     use super::*;
     use crate::aws::route53::{AliasTarget, RecordType, Routing};
+    use crate::aws::watch::CloudWatchReader;
     use crate::engine::OnGateFailure;
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
     use crate::switch::{DnsCutover, OnDestroy, PriorPair, Side, SwitchSpec, Target};
     use crate::testing::{FakeCloudWatch, FakeElbv2, FakeRoute53};
-    use crate::watch::CloudWatchReader;
     use crate::zone::{SyncOptions, Zones};
 
     const Z: &str = "ZFAKE1";

@@ -796,10 +796,10 @@ mod tests {
     // --- CloudWatch gates through the shared reader -------------------------------------------
 
     use crate::aws::cloudwatch::AlarmStateValue;
+    use crate::aws::watch::WatchRequest;
     use crate::gate::AwsGateProbe;
     use crate::metric_gate::tests::{error_rate, World, BLUE_LB, GREEN_LB, GREEN_TG};
     use crate::metric_gate::{lb_query, ErrorRateGate};
-    use crate::watch::WatchRequest;
 
     fn alarm_plan(alarm: &str, every: u64, steps: &[u8], bake: u64) -> ShiftPlan {
         ShiftPlan {
@@ -830,7 +830,7 @@ mod tests {
         }
         assert_eq!(r.applied(), [10, 0]);
         let back = r.times()[1];
-        assert!(back > Duration::from_secs(100) && back <= Duration::from_secs(110) + crate::watch::GATHER, "rolled back at {back:?}");
+        assert!(back > Duration::from_secs(100) && back <= Duration::from_secs(110) + crate::aws::watch::GATHER, "rolled back at {back:?}");
     }
 
     /// A gate on alarm "a" at a split reached `ago` seconds before now, going on to 50 %.
@@ -855,12 +855,11 @@ mod tests {
         let r = FakeRouter::at(10);
         let report = shift(&r, &w.probe(), &from_step(8 * 3600, None), &CancellationToken::new()).await;
         let ShiftOutcome::GateBlocked(f) = &report.outcome else { panic!("{report:?}") };
-        assert_eq!(f.gate, GateKind::CloudWatchAlarms);
+        assert_eq!(f.gate, GateKind::AlarmHistory);
         assert_eq!(
             f.observation,
             format!(
-                "alarm \"a\" went to ALARM at {}, since {}, when this split was reached (2 such state changes); it is OK now. \
-                 Once this is understood, set ignore_before to a later time to go on",
+                "alarm \"a\" went to ALARM at {}, since {}, when this split was reached (2 such state changes); it is OK now",
                 crate::clock::format(fired),
                 crate::clock::format(reached)
             )
@@ -943,7 +942,7 @@ mod tests {
         assert_eq!(f.at_step, Some(10));
         assert_eq!(r.applied(), [10, 0]);
         let back = r.times()[1];
-        assert!(back > Duration::from_secs(106) && back <= Duration::from_secs(110) + crate::watch::GATHER, "rolled back at {back:?}");
+        assert!(back > Duration::from_secs(106) && back <= Duration::from_secs(110) + crate::aws::watch::GATHER, "rolled back at {back:?}");
     }
 
     #[tokio::test(start_paused = true)]
@@ -952,7 +951,7 @@ mod tests {
         // The last 5 minutes are clean; the two hours since 10 % was reached are not.
         w.traffic(GREEN_TG, GREEN_LB, 1000.0, 0.0);
         let reached = crate::clock::now() - Duration::from_secs(2 * 3600 + 17);
-        let whole = crate::clock::since(crate::watch::window_end(crate::clock::now()), reached).as_secs() / 60 * 60;
+        let whole = crate::clock::since(crate::aws::watch::window_end(crate::clock::now()), reached).as_secs() / 60 * 60;
         let whole = Duration::from_secs(whole);
         w.cw.set_value(&crate::metric_gate::tg_query("RequestCount", "Sum", GREEN_TG, GREEN_LB, whole), 40_000.0);
         w.cw.set_value(&crate::metric_gate::tg_query("HTTPCode_Target_5XX_Count", "Sum", GREEN_TG, GREEN_LB, whole), 800.0);
@@ -984,7 +983,7 @@ mod tests {
         assert!(report.reached(), "{report:?}");
         // Before the first increase, then at 10, 20, … 70 s: the bake of 60 s from 0.5 s ends on the 70 s tick.
         assert_eq!(w.cw.calls("DescribeAlarms"), 1 + 7);
-        assert_eq!(r.times(), [crate::watch::GATHER, Duration::from_millis(70_500)]);
+        assert_eq!(r.times(), [crate::aws::watch::GATHER, Duration::from_millis(70_500)]);
         w.cw.set_alarm("a", AlarmStateValue::Alarm, "");
         let back =
             shift(&r, &w.probe(), &ShiftPlan { from: t(100), to: t(0), ..alarm_plan("a", 10, &[10], 60) }, &CancellationToken::new()).await;

@@ -334,7 +334,7 @@ pub enum Error {
     #[error("health gate failed ({failure}); the way back to {back_to} failed")]
     WayBackFailed {
         /// The gate failure that started the way back.
-        failure: crate::gate::GateFailure,
+        failure: crate::verdict::GateFailure,
         /// Where the way back was going.
         back_to: crate::traffic::TrafficSplit,
         /// Why the way back could not be written.
@@ -370,7 +370,8 @@ mod tests {
 
     #[test]
     fn a_failed_way_back_names_the_write_error_once_in_a_chain() {
-        let failure = crate::gate::GateFailure::new(crate::gate::GateKind::MinHealthyTargets, "target group ecs has no registered targets");
+        let failure =
+            crate::verdict::GateFailure::new(crate::verdict::GateKind::MinHealthyTargets, "target group ecs has no registered targets");
         let write = Error::Aws(AwsError::new("ModifyRule", AwsErrorKind::Throttling, "Rate exceeded."));
         let e = Error::WayBackFailed { failure, back_to: crate::traffic::TrafficSplit::ALL_BLUE, source: Box::new(write) };
         assert!(std::error::Error::source(&e).is_some(), "the write's error is the source");

@@ -8,11 +8,12 @@ use tokio::time::Instant;
 
 use crate::aws::cloudwatch::ALARM_HISTORY_RETENTION;
 use crate::aws::elbv2::{Elbv2Api, Selector};
+use crate::aws::watch::{CloudWatchReader, WatchAnswer, WatchRequest};
 use crate::aws::AwsClients;
 use crate::legacy::{target_group_health, HealthCounts};
 use crate::metric_gate::{judge_alarm_history, judge_alarms, ErrorRateGate, InsufficientData, Judgement, LatencyGate, LoadBalancers, Span};
 use crate::probe::{self, ProbeUrl};
-use crate::watch::{CloudWatchReader, WatchAnswer, WatchRequest};
+pub use crate::verdict::{GateFailure, GateKind, MetricPart};
 
 /// Today's re-check period during a bake, when none is configured.
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(30);
@@ -121,65 +122,6 @@ pub enum CheckPoint {
     EndOfBake,
 }
 
-/// A part of a metric gate ([`ErrorRateGate`] or [`LatencyGate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricPart {
-    /// The gate as a whole (its metrics could not be read).
-    Whole,
-    /// Too few requests to judge by the end of a bake.
-    MinRequests,
-    /// Over the absolute limit.
-    Max,
-    /// Worse than blue by more than allowed.
-    OverBlue,
-    /// Green's target group.
-    GreenTargetGroup,
-    /// Blue's target group.
-    BlueTargetGroup,
-}
-
-/// Which check of a [`HealthGate`] (or of the rollout) a failure or a setup
-/// problem is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateKind {
-    /// The target groups' health could not be read.
-    TargetGroups,
-    /// A target group has fewer healthy targets than required.
-    MinHealthyTargets,
-    /// The HTTP check.
-    HttpCheck,
-    /// The CloudWatch alarms.
-    CloudWatchAlarms,
-    /// Green's error rate.
-    ErrorRate(MetricPart),
-    /// Green's latency.
-    Latency(MetricPart),
-    /// Clients did not follow a DNS step in time.
-    ObservedTraffic,
-}
-
-impl std::fmt::Display for GateKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let part = |p: &MetricPart| match p {
-            MetricPart::Whole => "",
-            MetricPart::MinRequests => " (too few requests)",
-            MetricPart::Max => " (over the limit)",
-            MetricPart::OverBlue => " (worse than blue)",
-            MetricPart::GreenTargetGroup => " (green's target group)",
-            MetricPart::BlueTargetGroup => " (blue's target group)",
-        };
-        match self {
-            GateKind::TargetGroups => f.write_str("target health"),
-            GateKind::MinHealthyTargets => f.write_str("healthy targets"),
-            GateKind::HttpCheck => f.write_str("HTTP check"),
-            GateKind::CloudWatchAlarms => f.write_str("CloudWatch alarms"),
-            GateKind::ErrorRate(p) => write!(f, "error rate{}", part(p)),
-            GateKind::Latency(p) => write!(f, "latency{}", part(p)),
-            GateKind::ObservedTraffic => f.write_str("observed traffic"),
-        }
-    }
-}
-
 /// Something a gate refers to that is not there, found before any traffic moves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum SetupProblem {
@@ -244,36 +186,6 @@ pub struct HttpCheck {
     pub ca_bundle: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// How long to wait for an answer.
     pub timeout: Duration,
-}
-
-/// Which gate failed and what was seen, for the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateFailure {
-    /// The check that failed.
-    pub gate: GateKind,
-    /// What was seen, in words, e.g. how many targets were healthy.
-    pub observation: String,
-    /// The step (green percent) in effect when a check during a bake failed;
-    /// `None` before any change, or when the observation names the step.
-    pub at_step: Option<u8>,
-}
-
-impl GateFailure {
-    /// A failure of `gate` with what was seen.
-    pub fn new(gate: GateKind, observation: impl Into<String>) -> Self {
-        GateFailure { gate, observation: observation.into(), at_step: None }
-    }
-
-    /// " (at step N %)" when the failure happened at a step, else empty.
-    pub fn step_suffix(&self) -> String {
-        self.at_step.map(|s| format!(" (at step {s} %)")).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Display for GateFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}{}", self.gate, self.observation, self.step_suffix())
-    }
 }
 
 /// What a gate looks at, behind a trait so tests can script it.
@@ -515,7 +427,7 @@ impl HealthGate {
         // Before an increase, the metric gates are judged over the whole time at the split too, when that is
         // longer than their window (whole minutes: CloudWatch's resolution).
         let whole = window.filter(|_| whole_metrics && at != CheckPoint::DuringBake).and_then(|w| {
-            let end = crate::watch::window_end(crate::clock::now());
+            let end = crate::aws::watch::window_end(crate::clock::now());
             let secs = crate::clock::since(end, w.from).as_secs() / 60 * 60;
             Some((w, Duration::from_secs(secs))).filter(|(_, d)| !d.is_zero())
         });
@@ -551,7 +463,7 @@ impl HealthGate {
             if let Some(w) = window {
                 match judge_alarm_history(&self.alarms, self.insufficient_data, &answer.history, &answer, &w.words()) {
                     Ok(s) => seen.push(s),
-                    Err(observation) => return Err(GateFailure::new(GateKind::CloudWatchAlarms, observation)),
+                    Err(observation) => return Err(GateFailure::new(GateKind::AlarmHistory, observation)),
                 }
             }
         }

@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::aws::cloudwatch::{AlarmStateValue, AlarmTransition, MetricQuery};
+use crate::aws::watch::{WatchAnswer, WatchRequest};
 use crate::duration;
-use crate::gate::MetricPart;
-use crate::watch::{WatchAnswer, WatchRequest};
+use crate::verdict::MetricPart;
 
 const NAMESPACE: &str = "AWS/ApplicationELB";
 
@@ -489,10 +489,7 @@ pub fn judge_alarm_history(
         now.alarms.get(&t.name).and_then(Option::as_ref).map(|s| format!("; it is {} now", s.state.as_str())).unwrap_or_default();
     let more = history.iter().filter(|u| u.name == t.name && (blocks(u.new, mode) || blocks(u.old, mode))).count();
     let more = if more > 1 { format!(" ({more} such state changes)") } else { String::new() };
-    Err(format!(
-        "alarm {:?} {what}{why}, {span}{more}{state_now}. Once this is understood, set ignore_before to a later time to go on",
-        t.name
-    ))
+    Err(format!("alarm {:?} {what}{why}, {span}{more}{state_now}", t.name))
 }
 
 #[cfg(test)]
@@ -500,9 +497,9 @@ pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::aws::watch::CloudWatchReader;
     use crate::gate::{AwsGateProbe, CheckPoint, GateKind, HealthGate, SetupProblem};
     use crate::testing::{FakeCloudWatch, FakeElbv2};
-    use crate::watch::CloudWatchReader;
 
     pub(crate) const GREEN_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/1111";
     pub(crate) const BLUE_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ec2/2222";

@@ -342,7 +342,7 @@ fn an_alarm_that_flapped_between_two_applies_refuses_the_increase_until_ignore_b
     assert_eq!(d.summary, "Health gate failed: traffic not increased");
     assert!(d.detail().contains(&format!("alarm \"{alarm}\" ")), "{d}");
     assert!(d.detail().contains("ALARM") && d.detail().contains(", when this split was reached"), "{d}");
-    assert!(d.detail().contains("set ignore_before to a later time to go on"), "{d}");
+    assert!(d.detail().contains("set health_gate.ignore_before to a time after it"), "{d}");
     assert!(out.stderr.contains("cloudwatch_alarms = ["), "points at the alarms\n{out}");
     assert_eq!(weights(&e), Some((90, 10)), "nothing moved");
     // Reviewed: history before now is not judged any more, and the increase goes ahead.
@@ -534,6 +534,33 @@ fn pair(zone: &str, name: &str) -> Option<(i32, i32)> {
     let w = switch_weights(zone, name);
     let of = |id: &str| w.iter().find(|(s, _)| s == id).map(|(_, v)| *v as i32);
     Some((of("blue")?, of("green")?))
+}
+
+#[test]
+fn switch_an_alarm_that_flapped_between_two_applies_refuses_the_increase_until_ignore_before() {
+    let blue = fixture::legacy_stack(&unique_suffix("sf"));
+    let green = fixture::legacy_stack(&unique_suffix("sg"));
+    let alarm = format!("green-flap-{}", green.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-switch-flap");
+    let gate = format!("    cloudwatch_alarms = [\"{alarm}\"]\n");
+    wd.config(&switch_with(&blue, &green, 20, "1s", "", &gate));
+    wd.apply(&[]);
+    thread::sleep(Duration::from_secs(1));
+    flap_alarm(&alarm);
+    wd.config(&switch_with(&blue, &green, 40, "1s", "", &gate));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- a switch whose alarm fired and cleared between two applies, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic not increased");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" ")) && d.detail().contains(", when this split was reached"), "{d}");
+    assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((80, 20)), "nothing moved");
+    thread::sleep(Duration::from_secs(1));
+    let gate = format!("{gate}    ignore_before = \"{}\"\n", rfc3339_now());
+    wd.config(&switch_with(&blue, &green, 40, "1s", "", &gate));
+    wd.apply(&[]);
+    assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((60, 40)));
 }
 
 #[test]

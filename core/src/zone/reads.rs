@@ -46,7 +46,7 @@ impl Known {
 impl Zone {
     /// Every record set of one name and type, in Route 53's order.
     ///
-    /// The first read of a zone waits [`COALESCE_WINDOW`] for company: alone,
+    /// The first read of a zone waits [`super::COALESCE_WINDOW`] for company: alone,
     /// it reads just its name (one call); with other reads arriving (Terraform
     /// refreshing many switches), and for every later read of a name not yet
     /// known, the whole zone is listed once and serves them all.
