@@ -4,6 +4,7 @@ pub mod data_source;
 pub mod data_sources;
 pub mod diag;
 pub mod errors;
+pub mod identity;
 pub mod logging;
 pub mod plancheck;
 pub mod plugin;

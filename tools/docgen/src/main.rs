@@ -34,6 +34,9 @@ struct Served {
     data_sources: BTreeMap<String, pb::Schema>,
     /// Per resource type: dotted paths of the attributes whose change forces replacement.
     replacing: BTreeMap<String, BTreeSet<String>>,
+    /// Resource types served under a second name (`canary_listener`): documented on the page of the type they are
+    /// another name of, not on a page of their own.
+    aliases: BTreeSet<String>,
 }
 
 impl Served {
@@ -48,6 +51,7 @@ impl Served {
             bail!("GetProviderSchema: {}: {}", d.summary, d.detail);
         }
         let mut replacing = BTreeMap::new();
+        let aliases = p.resources().filter(|r| r.alias_of().is_some()).map(|r| r.type_name().to_string()).collect();
         for r in p.resources() {
             let paths = r.attributes_forcing_replacement().await.map_err(|e| anyhow!(e))?;
             // `.blue.alias.name` → `blue.alias.name`; list blocks have one set of docs, so `[0]` goes.
@@ -59,6 +63,7 @@ impl Served {
             resources: resp.resource_schemas.into_iter().collect(),
             data_sources: resp.data_source_schemas.into_iter().collect(),
             replacing,
+            aliases,
         })
     }
 
@@ -90,7 +95,7 @@ fn required_sections(served: &Served) -> BTreeMap<String, Vec<Directive>> {
         page_of(Kind::Provider, ""),
         vec![Directive::Schema(Kind::Provider, String::new()), Directive::Example("examples/provider/provider.tf".into())],
     );
-    for name in served.resources.keys() {
+    for name in served.resources.keys().filter(|n| !served.aliases.contains(*n)) {
         want.insert(
             page_of(Kind::Resource, name),
             vec![
