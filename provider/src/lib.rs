@@ -5,6 +5,7 @@ pub mod data_sources;
 pub mod diag;
 pub mod errors;
 pub mod identity;
+pub mod list;
 pub mod logging;
 pub mod plancheck;
 pub mod plugin;

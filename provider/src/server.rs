@@ -142,8 +142,11 @@ impl BlueGreenProvider {
 /// apply would refuse is refused in the plan, before anything is touched.
 /// `move_resource_state`: Terraform ≥ 1.8 moves state across resource types
 /// (`moved { from = canary_listener.x  to = bluegreen_canary_listener.x }`).
+/// `generate_resource_config`: Terraform ≥ 1.14 asks the provider for the
+/// configuration it generates (`-generate-config-out`), see
+/// [`crate::list::config_from_state`].
 fn capabilities() -> pb::ServerCapabilities {
-    pb::ServerCapabilities { plan_destroy: true, move_resource_state: true, ..Default::default() }
+    pb::ServerCapabilities { plan_destroy: true, move_resource_state: true, generate_resource_config: true, ..Default::default() }
 }
 
 /// The identity of `state` of a resource type, as the protocol carries it (Terraform ≥ 1.12; older versions ignore
@@ -183,6 +186,10 @@ impl Provider for BlueGreenProvider {
             server_capabilities: Some(capabilities()),
             data_sources: self.data_sources.keys().map(|n| pb::get_metadata::DataSourceMetadata { type_name: (*n).to_string() }).collect(),
             resources: self.resources.keys().map(|n| pb::get_metadata::ResourceMetadata { type_name: (*n).to_string() }).collect(),
+            list_resources: crate::list::schemas()
+                .into_iter()
+                .map(|(n, _)| pb::get_metadata::ListResourceMetadata { type_name: n.to_string() })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -195,6 +202,7 @@ impl Provider for BlueGreenProvider {
             provider: Some(schema_to_proto(&self.provider_schema)),
             data_source_schemas: self.data_sources.iter().map(|(n, d)| ((*n).to_string(), schema_to_proto(d.schema()))).collect(),
             resource_schemas: self.resources.iter().map(|(n, r)| ((*n).to_string(), schema_to_proto(r.schema()))).collect(),
+            list_resource_schemas: crate::list::schemas().iter().map(|(n, s)| ((*n).to_string(), schema_to_proto(s))).collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         }))
@@ -598,6 +606,106 @@ impl Provider for BlueGreenProvider {
             target_private: if moved { req.source_private } else { Vec::new() },
             target_identity,
         }))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        match crate::list::schemas().into_iter().find(|(n, _)| *n == req.type_name) {
+            None => diags.bug(format!("unknown list resource type {:?}", req.type_name)),
+            Some((_, schema)) => {
+                if let Some(config) = merge(decode_dynamic(req.config.as_ref(), &schema.implied_type(), "list configuration"), &mut diags) {
+                    diags.extend(crate::list::validate(&req.type_name, &schema, &config));
+                }
+            }
+        }
+        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diagnostics_to_proto(&diags) }))
+    }
+
+    /// `list` blocks of `terraform query` (Terraform ≥ 1.14): one AWS read finds the candidates; each resource object
+    /// is read (as an import by id reads it) only when the stream reaches it, so a stream stopped at `limit`, or
+    /// dropped by Terraform, makes no further call.
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> Result<Response<crate::proto::BoxStream<pb::list_resource::Event>>, Status> {
+        use futures::StreamExt;
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let failed = |diags: Diagnostics| -> Result<Response<crate::proto::BoxStream<pb::list_resource::Event>>, Status> {
+            let event = pb::list_resource::Event { diagnostic: diagnostics_to_proto(&diags), ..Default::default() };
+            Ok(Response::new(Box::pin(futures::stream::iter([Ok(event)]))))
+        };
+        let Some((_, schema)) = crate::list::schemas().into_iter().find(|(n, _)| *n == req.type_name) else {
+            diags.bug(format!("unknown list resource type {:?}", req.type_name));
+            return failed(diags);
+        };
+        let (Some(config), Some(resource), Some(def)) = (
+            merge(decode_dynamic(req.config.as_ref(), &schema.implied_type(), "list configuration"), &mut diags),
+            merge(self.resource(&req.type_name).cloned(), &mut diags),
+            crate::identity::of(&req.type_name),
+        ) else {
+            return failed(diags);
+        };
+        diags.extend(crate::list::validate(&req.type_name, &schema, &config));
+        if diags.has_errors() {
+            return failed(diags);
+        }
+        let Some(ctx) = merge(self.configured().await, &mut diags) else { return failed(diags) };
+        let found = match crate::list::find(&ctx, &req.type_name, &config).await {
+            Ok(found) => found,
+            Err(d) => return failed(d),
+        };
+        let limit = usize::try_from(req.limit).ok().filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let include = req.include_resource_object;
+        let ty = resource.schema().implied_type();
+        tracing::debug!(list = %req.type_name, found = found.len(), limit, include, "listing");
+        let stream = futures::stream::iter(found.into_iter().take(limit)).then(move |f| {
+            let (ctx, resource, ty) = (ctx.clone(), resource.clone(), ty.clone());
+            async move {
+                let mut diags = Diagnostics::new();
+                let mut event = pb::list_resource::Event {
+                    identity: encode_identity(def, &f.identity, &mut diags),
+                    display_name: f.display_name.clone(),
+                    ..Default::default()
+                };
+                if include {
+                    match resource.import(&ctx, &f.import_id).await {
+                        Ok((v, _)) => event.resource_object = merge(encode_dynamic(&v, &ty), &mut diags),
+                        // Gone or changed since the listing: said, and left out (an event with a warning and no
+                        // identity is skipped by Terraform).
+                        Err(d) => {
+                            let why = d.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect::<Vec<_>>().join("; ");
+                            diags.warning("Not listed", format!("{} ({}) could not be read: {why}", f.display_name, f.import_id));
+                            event.identity = None;
+                        }
+                    }
+                }
+                event.diagnostic = diagnostics_to_proto(&diags);
+                Ok(event)
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    /// `-generate-config-out` (Terraform ≥ 1.14): configuration without what the provider computes or defaults.
+    async fn generate_resource_config(
+        &self,
+        req: Request<pb::generate_resource_config::Request>,
+    ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut config = None;
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            if let Some(state) = merge(decode_dynamic(req.state.as_ref(), &ty, "state"), &mut diags) {
+                config = merge(encode_dynamic(&crate::list::config_from_state(&r.schema().block, &state), &ty), &mut diags);
+            }
+        }
+        Ok(Response::new(pb::generate_resource_config::Response { config, diagnostics: diagnostics_to_proto(&diags) }))
     }
 
     async fn stop_provider(&self, _req: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {

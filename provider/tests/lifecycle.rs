@@ -658,3 +658,164 @@ async fn both_canary_names_share_the_priority_claims() {
     assert_eq!(errs.len(), 1, "{errs:?}");
     assert!(errs[0].starts_with("Two canaries on one listener priority: Priority 100 on listener"), "{errs:?}");
 }
+
+// ---------------------------------------------------------------------------
+// Terraform ≥ 1.14: list resources, GenerateResourceConfig (issue 21)
+// ---------------------------------------------------------------------------
+
+/// Lists through the generated client, as Terraform does: the events it receives before it stops.
+async fn list_events(
+    p: BlueGreenProvider,
+    type_name: &str,
+    config: Value,
+    include: bool,
+    limit: i64,
+    take: usize,
+) -> Vec<pb::list_resource::Event> {
+    use futures::StreamExt;
+    let schema = bluegreen_provider::list::schemas().into_iter().find(|(n, _)| *n == type_name).expect("a list schema").1;
+    let request = pb::list_resource::Request {
+        type_name: type_name.into(),
+        config: Some(dv(&config, &schema.implied_type())),
+        include_resource_object: include,
+        limit,
+    };
+    let stream = p.list_resource(Request::new(request)).await.expect("answers").into_inner();
+    stream.take(take).map(|e| e.expect("an event")).collect().await
+}
+
+/// Three canaries on one listener: the list finds their rules with one DescribeRules, reads each resource object only
+/// when the stream reaches it (one more DescribeRules each), honours `limit`, and a stream Terraform stops reading
+/// makes no further call. The resource object is the state an import by id gives, and the generated configuration
+/// leaves out what the provider computes or defaults.
+#[tokio::test(start_paused = true)]
+async fn listing_canaries_reads_lazily_honours_the_limit_and_generates_configuration() {
+    let tf = Terraform::new("bluegreen_canary_listener", Proposal::DropsRemovedSingleBlocks);
+    let mut states = Vec::new();
+    for (priority, traffic) in [(100, 10), (200, 0), (300, 50)] {
+        let route = json!({"header_name": "X-Canary", "header_values": ["1"]});
+        let config = tf.config(canary_config(json!({"priority": priority, "traffic": traffic, "test_route": route})));
+        states.push(tf.converge(&Value::Null, &config, "create").await);
+    }
+    let config = Value::object([("listener_arn", Value::string(LISTENER))]);
+    let calls = tf.elb.calls("DescribeRules");
+    let names = tf.provider();
+    let events = list_events(names, "bluegreen_canary_listener", config.clone(), false, 100, usize::MAX).await;
+    assert_eq!(tf.elb.calls("DescribeRules"), calls + 1, "one read finds them all");
+    let shown: Vec<&str> = events.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(
+        shown,
+        [
+            "priority 100 (every request) — 10 % green, with a test route",
+            "priority 200 (every request) — 0 % green, with a test route",
+            "priority 300 (every request) — 50 % green, with a test route"
+        ]
+    );
+    for (e, s) in events.iter().zip(&states) {
+        let id = identity_of("bluegreen_canary_listener", e.identity.as_ref()).expect("an identity");
+        assert_eq!(id.get_attr("rule_arn"), s.get_attr("rule_arn"));
+        assert_eq!(id.get_attr("test_rule_arn"), s.get_attr("test_rule_arn"));
+        assert!(e.resource_object.is_none(), "not asked for");
+    }
+
+    // With objects: the listing's read, then each object's reads (k per object, as an import reads it).
+    let calls = tf.elb.calls("DescribeRules");
+    let all = list_events(tf.provider(), "bluegreen_canary_listener", config.clone(), true, 100, usize::MAX).await;
+    assert_eq!(all.len(), 3);
+    let k = (tf.elb.calls("DescribeRules") - calls - 1) / 3;
+    assert!(k >= 1 && tf.elb.calls("DescribeRules") == calls + 1 + 3 * k, "one read to find, k per object");
+    // Limit 2: two events, no third object read.
+    let calls = tf.elb.calls("DescribeRules");
+    let events = list_events(tf.provider(), "bluegreen_canary_listener", config.clone(), true, 2, usize::MAX).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(tf.elb.calls("DescribeRules"), calls + 1 + 2 * k);
+    let object = msgpack::decode(&events[0].resource_object.as_ref().expect("an object").msgpack, &tf.ty).expect("decodes");
+    let rule = states[0].get_attr("rule_arn").and_then(Value::as_str).unwrap().to_string();
+    let test = states[0].get_attr("test_rule_arn").and_then(Value::as_str).unwrap().to_string();
+    assert_eq!(tf.refresh(&object).await, tf.import(&format!("{rule},{test}")).await, "the object is what import reads");
+
+    // Terraform stops after one event: the stream is dropped, no further object is read.
+    let calls = tf.elb.calls("DescribeRules");
+    let events = list_events(tf.provider(), "bluegreen_canary_listener", config, true, 100, 1).await;
+    assert_eq!(events.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(tf.elb.calls("DescribeRules"), calls + 1 + k, "nothing read past what Terraform took");
+
+    // GenerateResourceConfig: no computed-only attribute, no default; what a user sets stays.
+    let generated = tf
+        .provider()
+        .generate_resource_config(Request::new(pb::generate_resource_config::Request {
+            type_name: "bluegreen_canary_listener".into(),
+            state: Some(dv(&object, &tf.ty)),
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(errors(&generated.diagnostics).is_empty(), "{:?}", generated.diagnostics);
+    let config = msgpack::decode(&generated.config.expect("a config").msgpack, &tf.ty).expect("decodes");
+    for computed in
+        ["id", "rule_arn", "test_rule_arn", "blue_weight", "green_weight", "active", "shifted_at", "on_destroy", "on_gate_failure"]
+    {
+        assert_eq!(config.get_attr(computed), Some(&Value::Null), "{computed}: {config:?}");
+    }
+    for kept in ["listener_arn", "priority", "blue_target_group_arn", "green_target_group_arn", "traffic", "test_route"] {
+        assert_eq!(config.get_attr(kept), object.get_attr(kept), "{kept}");
+    }
+    // Planned from that configuration over the imported state: no change.
+    let refreshed = tf.refresh(&object).await;
+    assert_eq!(tf.plan(&refreshed, &config).await.expect("plans"), refreshed);
+}
+
+/// The switch list: the zone's weighted pairs (one listing), named and shown with green's share; `name_regex` and
+/// `pointing_at` narrow it, the resource objects come from the same listing.
+#[tokio::test(start_paused = true)]
+async fn listing_switches_finds_the_pairs_of_the_zone() {
+    let tf = Terraform::new("bluegreen_switch", Proposal::DropsRemovedSingleBlocks);
+    for (name, traffic) in [("api.example.com", 25), ("www.example.com", 0)] {
+        tf.converge(&Value::Null, &tf.config(switch_config(json!({"name": name, "traffic": traffic}))), "create").await;
+    }
+    let config = |regex: Option<&str>, at: Option<&str>| {
+        Value::object([
+            ("zone_id", Value::string(ZONE)),
+            ("name_regex", regex.map_or(Value::Null, Value::string)),
+            ("pointing_at", at.map_or(Value::Null, Value::string)),
+        ])
+    };
+    let lists = tf.r53.calls("ListResourceRecordSets");
+    let events = list_events(tf.provider(), "bluegreen_switch", config(None, None), true, 100, usize::MAX).await;
+    let shown: Vec<&str> = events.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(shown, ["api.example.com A — 25 % green", "www.example.com A — 0 % green"]);
+    assert_eq!(tf.r53.calls("ListResourceRecordSets"), lists + 1, "one listing serves the list and both objects");
+    let id = identity_of("bluegreen_switch", events[0].identity.as_ref()).unwrap();
+    assert_eq!(id.get_attr("blue_set_identifier").and_then(Value::as_str), Some("blue"));
+    assert!(events.iter().all(|e| e.resource_object.is_some()));
+    let only_www = list_events(tf.provider(), "bluegreen_switch", config(Some("^www\\."), None), false, 100, usize::MAX).await;
+    assert_eq!(only_www.len(), 1);
+    let legacy = list_events(
+        tf.provider(),
+        "bluegreen_switch",
+        config(None, Some("dualstack.LEGACY-1.us-east-1.elb.amazonaws.com.")),
+        false,
+        100,
+        usize::MAX,
+    )
+    .await;
+    assert_eq!(legacy.len(), 2, "both pairs have blue on the legacy ALB");
+    let none = list_events(tf.provider(), "bluegreen_switch", config(None, Some("elsewhere.example.net")), false, 100, usize::MAX).await;
+    assert!(none.is_empty());
+
+    // A bad regular expression is refused at validation, pointing at it.
+    let schema = bluegreen_provider::list::schemas().into_iter().find(|(n, _)| *n == "bluegreen_switch").unwrap().1;
+    let v = tf
+        .provider()
+        .validate_list_resource_config(Request::new(pb::validate_list_resource_config::Request {
+            type_name: "bluegreen_switch".into(),
+            config: Some(dv(&config(Some("(unclosed"), None), &schema.implied_type())),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert_eq!(errors(&v.diagnostics).len(), 1, "{:?}", v.diagnostics);
+    assert!(errors(&v.diagnostics)[0].starts_with("Invalid regular expression"));
+}

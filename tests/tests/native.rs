@@ -393,3 +393,132 @@ output "found" {{
     assert_eq!(seen(&wd), [blue(&api), blue(&www)]);
     wd.assert_no_changes();
 }
+
+// ---------------------------------------------------------------------------
+// 3. terraform query and generated configuration (Terraform ≥ 1.14)
+// ---------------------------------------------------------------------------
+
+/// Pairs and rules made outside Terraform: `terraform query` lists them with their display names, and
+/// `-generate-config-out` writes configuration plus import blocks that, applied, import them with no change. The
+/// test route's header values are sensitive, so Terraform writes `null # sensitive` for them: filled in by hand, as
+/// a user would.
+#[test]
+fn query_lists_what_exists_and_its_generated_configuration_imports_with_no_change() {
+    use aws_sdk_elasticloadbalancingv2::types as elb;
+    use aws_sdk_route53::types as r53;
+    if !at_least(TerraformVersion::new(1, 14, 0), "terraform query") {
+        return;
+    }
+    let e = env("nq");
+    let sfx = &e.s.suffix;
+    // A second pair made outside Terraform, set identifiers unique in the zone (LocalStack deletes by identifier).
+    let pay = format!("pay.{}", e.s.zone_name);
+    let set = |id: &str, weight: i64, ip: &str| {
+        r53::ResourceRecordSet::builder()
+            .name(&pay)
+            .r#type(r53::RrType::A)
+            .set_identifier(format!("{id}-{sfx}"))
+            .weight(weight)
+            .ttl(60)
+            .resource_records(r53::ResourceRecord::builder().value(ip).build().expect("record"))
+            .build()
+            .expect("record set")
+    };
+    fixture::change_record_sets(
+        &e.s.zone_id,
+        vec![(r53::ChangeAction::Create, set("legacy", 75, "192.0.2.50")), (r53::ChangeAction::Create, set("new", 25, "192.0.2.60"))],
+    );
+    // A weighted rule and its header test rule made outside Terraform.
+    let host = format!("shop.{}", e.s.zone_name);
+    let host_cond = || {
+        elb::RuleCondition::builder()
+            .field("host-header")
+            .host_header_config(elb::HostHeaderConditionConfig::builder().values(host.clone()).build())
+            .build()
+    };
+    let create = |priority: i32, conditions: Vec<elb::RuleCondition>, tgs: &[(&str, i32)]| {
+        let mut fwd = elb::ForwardActionConfig::builder();
+        for (tg, w) in tgs {
+            fwd = fwd.target_groups(elb::TargetGroupTuple::builder().target_group_arn(*tg).weight(*w).build());
+        }
+        let action = elb::Action::builder().r#type(elb::ActionTypeEnum::Forward).order(1).forward_config(fwd.build()).build();
+        let out = bluegreen_acceptance::block_on(
+            bluegreen_acceptance::aws()
+                .elbv2
+                .create_rule()
+                .listener_arn(&e.s.listener_arn)
+                .priority(priority)
+                .set_conditions(Some(conditions))
+                .actions(action)
+                .send(),
+        )
+        .unwrap_or_else(|err| panic!("CreateRule {priority}: {err:?}"));
+        out.rules().first().and_then(|r| r.rule_arn()).expect("rule arn").to_string()
+    };
+    let header = elb::RuleCondition::builder()
+        .field("http-header")
+        .http_header_config(elb::HttpHeaderConditionConfig::builder().http_header_name("X-Canary").values("1").build())
+        .build();
+    let rule = create(60, vec![host_cond()], &[(&e.s.tg_arn, 80), (&e.green_tg, 20)]);
+    let test = create(59, vec![host_cond(), header], &[(&e.green_tg, 1)]);
+
+    let wd = Workdir::new("native-query");
+    wd.config("");
+    wd.write(
+        "found.tfquery.hcl",
+        &format!(
+            r#"list "bluegreen_switch" "pairs" {{
+  provider = bluegreen
+  config {{
+    zone_id = "{zone}"
+  }}
+}}
+
+list "bluegreen_canary_listener" "rules" {{
+  provider = bluegreen
+  config {{
+    listener_arn = "{listener}"
+  }}
+}}
+"#,
+            zone = e.s.zone_id,
+            listener = e.s.listener_arn
+        ),
+    );
+    wd.write(
+        "first.tfquery.hcl",
+        &format!(
+            "list \"bluegreen_switch\" \"first\" {{\n  provider = bluegreen\n  limit    = 1\n  config {{\n    zone_id = \"{}\"\n  }}\n}}\n",
+            e.s.zone_id
+        ),
+    );
+    let query = wd.run(&["query", "-no-color"]);
+    println!("---- terraform query:\n{}", query.stdout);
+    query.assert_success();
+    let app = &e.s.weighted_name;
+    for shown in
+        [format!("{app} A — 10 % green"), format!("{pay} A — 25 % green"), format!("priority 60 ({host}) — 20 % green, with a test route")]
+    {
+        assert!(query.stdout.contains(&shown), "{shown:?} not shown\n{query}");
+    }
+    let first: Vec<&str> = query.stdout.lines().filter(|l| l.starts_with("list.bluegreen_switch.first")).collect();
+    assert_eq!(first.len(), 1, "limit = 1\n{query}");
+
+    std::fs::remove_file(wd.path().join("first.tfquery.hcl")).expect("remove the limited list");
+    let gen = wd.run(&["query", "-no-color", "-generate-config-out=generated.tf"]);
+    gen.assert_success();
+    let generated = std::fs::read_to_string(wd.path().join("generated.tf")).expect("generated.tf");
+    println!("---- generated.tf:\n{generated}");
+    assert_eq!(generated.matches("import {").count(), 3, "two pairs and one rule\n{generated}");
+    assert!(generated.contains("header_values = null # sensitive"), "{generated}");
+    wd.write("generated.tf", &generated.replace("header_values = null # sensitive", r#"header_values = ["1"]"#));
+    std::fs::remove_file(wd.path().join("found.tfquery.hcl")).expect("remove the query");
+    let plan = wd.plan(&[]);
+    println!("---- plan of the generated configuration:\n{}", plan.stdout);
+    plan.assert_line("Plan: 3 to import, 0 to add, 0 to change, 0 to destroy.");
+    wd.apply(&[]);
+    wd.assert_no_changes();
+    assert_eq!(rule_view(&e.s.listener_arn, &rule).1, [(e.s.tg_arn.clone(), 80), (e.green_tg.clone(), 20)], "untouched");
+    assert!(fixture::listener_rules(&e.s.listener_arn).iter().any(|r| r.rule_arn() == Some(test.as_str())));
+    assert_eq!(fixture::weights(&e.s.zone_id, &pay), [(format!("legacy-{sfx}"), 75), (format!("new-{sfx}"), 25)]);
+}
