@@ -579,7 +579,9 @@ fn the_localstack_provider_example_reaches_localstack_for_every_service() {
 
 /// `examples/every-legacy-name`: every name aliasing the legacy ALB (here `api.` and `www.`) adopted by one
 /// `for_each` fed by `bluegreen_records`, moved to 20 % (one name to 50 %), an empty plan after, and back to 0 %
-/// before the destroy collapses each name to its blue record again.
+/// with an empty plan again. No destroy: the example's switches use the default set identifiers `blue` and `green`
+/// for every name, and LocalStack deletes a set identifier across the whole zone (tools/LOCALSTACK_NOTES.md), so
+/// collapsing one name there would delete the other's pair too, which AWS does not.
 #[test]
 fn every_legacy_name_adopts_each_name_on_the_legacy_alb() {
     let blue = fixture::legacy_stack(&unique_suffix("exn"));
@@ -603,6 +605,7 @@ fn every_legacy_name_adopts_each_name_on_the_legacy_alb() {
     wd.assert_no_changes();
     wd.write("test.auto.tfvars", &vars(0, 0));
     wd.apply(&[]);
+    assert_eq!(dns_weights(&blue.zone_id, &api), (100, 0));
+    assert_eq!(dns_weights(&blue.zone_id, &www), (100, 0));
     wd.assert_no_changes();
-    wd.destroy_output(&[]).assert_success().assert_line("Destroy complete! Resources: 2 destroyed.");
 }
