@@ -272,8 +272,49 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
     if !moves.is_empty() {
         api.set_rule_priorities(&moves).await?;
     }
-    api.modify_rule(&ids.rule_arn, &spec.conditions(), &spec.forward(split)).await?;
+    // Only what differs is written: an update that changes `traffic` alone leaves the rules as they are, and the
+    // shift that follows writes the weights once.
+    let (conditions, forward) = (spec.conditions(), spec.forward(split));
+    if !rules.iter().any(|r| r.arn == ids.rule_arn && rule_is(r, &conditions, &forward)) {
+        api.modify_rule(&ids.rule_arn, &conditions, &forward).await?;
+    }
     finish_test_rule(api, spec, ids, &rules).await
+}
+
+/// Whether `rule` already has these conditions (in any order) and forwards exactly so: one forward action, the same
+/// target groups with the same weights (a lone target group reported without a weight counts as weight 1), the same
+/// stickiness. Anything else (another action, a condition this crate does not write) counts as different.
+fn rule_is(rule: &Rule, conditions: &[Condition], forward: &Forward) -> bool {
+    fn normal(c: &Condition) -> Condition {
+        let sorted = |v: &[String]| {
+            let mut v = v.to_vec();
+            v.sort();
+            v
+        };
+        match c {
+            Condition::HostHeader(v) => Condition::HostHeader(sorted(v)),
+            Condition::PathPattern(v) => Condition::PathPattern(sorted(v)),
+            Condition::HttpHeader { name, values } => Condition::HttpHeader { name: name.to_ascii_lowercase(), values: sorted(values) },
+            Condition::Other(o) => Condition::Other(o.clone()),
+        }
+    }
+    let key = |c: &Condition| format!("{:?}", normal(c));
+    let mut have: Vec<String> = rule.conditions.iter().map(key).collect();
+    let mut want: Vec<String> = conditions.iter().map(key).collect();
+    have.sort();
+    want.sort();
+    let [action] = rule.actions.as_slice() else { return false };
+    let lone = action.target_groups.len() == 1;
+    let mut tgs: Vec<(String, i32)> =
+        action.target_groups.iter().filter_map(|t| Some((t.arn.clone(), t.weight.or(lone.then_some(1))?))).collect();
+    let mut want_tgs = forward.target_groups.clone();
+    tgs.sort();
+    want_tgs.sort();
+    have == want
+        && action.action_type == "forward"
+        && tgs.len() == action.target_groups.len()
+        && tgs == want_tgs
+        && action.stickiness_seconds == forward.stickiness_seconds
 }
 
 /// Adds, rewrites or removes the test rule to match `spec`.
@@ -281,7 +322,10 @@ async fn finish_test_rule(api: &dyn Elbv2Api, spec: &CanarySpec, mut ids: Canary
     let existing = ids.test_rule_arn.clone().filter(|arn| rules.iter().any(|r| &r.arn == arn));
     match (&spec.test_route, existing) {
         (Some(t), Some(arn)) => {
-            api.modify_rule(&arn, &spec.test_conditions(t), &spec.green_only()).await?;
+            let (conditions, forward) = (spec.test_conditions(t), spec.green_only());
+            if !rules.iter().any(|r| r.arn == arn && rule_is(r, &conditions, &forward)) {
+                api.modify_rule(&arn, &conditions, &forward).await?;
+            }
         }
         (Some(t), None) => {
             let r = create_rule(api, &spec.listener_arn, t.priority, &spec.test_conditions(t), &spec.green_only()).await?;
@@ -441,6 +485,21 @@ pub struct AlbCutover {
     pub on_destroy: OnDestroy,
 }
 
+impl AlbCutover {
+    /// A destroy without the rule it made finds nothing to remove and would report success while the rule keeps
+    /// routing: the ids a create returned must be here.
+    fn known_ids(&self) -> Result<()> {
+        if self.ids.rule_arn.is_empty() {
+            return Err(Error::Invalid(format!(
+                "the canary on listener {} at priority {} has no known rule ARN: destroy needs the ids its create \
+                 returned (set AlbCutover::ids); nothing was removed",
+                self.spec.listener_arn, self.spec.priority
+            )));
+        }
+        Ok(())
+    }
+}
+
 #[async_trait]
 impl Cutover for AlbCutover {
     type Router = AlbRouter;
@@ -479,10 +538,12 @@ impl Cutover for AlbCutover {
     }
 
     async fn check_destroy(&self) -> Result<()> {
+        self.known_ids()?;
         check_destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await
     }
 
     async fn destroy(&self, _stop: &tokio_util::sync::CancellationToken) -> Result<Destroyed> {
+        self.known_ids()?;
         destroy(self.api.as_ref(), &self.spec, &self.ids, self.on_destroy).await.map(|()| Destroyed::default())
     }
 }
@@ -718,6 +779,93 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_update_writes_only_what_differs() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(10)).await.unwrap();
+        // Nothing changed but `traffic` (the shift after it writes the weights): no write here.
+        let same = update(f.as_ref(), &spec(), &spec(), &ids, t(10)).await.unwrap();
+        assert_eq!((same, f.calls("ModifyRule")), (ids.clone(), 0));
+        // A changed host is written to both rules, once each; weights as in place.
+        let mut hosts = spec();
+        hosts.hosts = vec!["www.example.com".into()];
+        update(f.as_ref(), &spec(), &hosts, &ids, t(10)).await.unwrap();
+        assert_eq!(f.calls("ModifyRule"), 2);
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(10)));
+        // Stickiness is the weighted rule's alone.
+        let mut sticky = hosts.clone();
+        sticky.stickiness_seconds = Some(60);
+        update(f.as_ref(), &hosts, &sticky, &ids, t(10)).await.unwrap();
+        assert_eq!(f.calls("ModifyRule"), 3);
+        // Weights that drifted from the split in effect are put back.
+        f.modify_rule(&ids.rule_arn, &sticky.conditions(), &sticky.forward(t(30))).await.unwrap();
+        update(f.as_ref(), &sticky, &sticky, &ids, t(10)).await.unwrap();
+        assert_eq!(f.calls("ModifyRule"), 5);
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(10)));
+    }
+
+    #[tokio::test]
+    async fn a_destroy_without_the_ids_of_the_create_is_an_error_not_a_success() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(50)).await.unwrap();
+        let unknown = AlbCutover { api: f.clone(), spec: spec(), ids: CanaryIds::default(), on_destroy: OnDestroy::Delete };
+        let e = crate::cutover::Cutover::destroy(&unknown, &CancellationToken::new()).await.unwrap_err();
+        assert!(e.to_string().contains("has no known rule ARN"), "{e}");
+        assert!(crate::cutover::Cutover::check_destroy(&unknown).await.is_err());
+        assert_eq!(f.rules(L).len(), 2, "the rules are still there, and the error says so");
+        let known = AlbCutover { ids, on_destroy: OnDestroy::Delete, ..unknown };
+        assert!(crate::cutover::Cutover::destroy(&known, &CancellationToken::new()).await.is_err(), "50 % green: refused");
+    }
+
+    #[tokio::test]
+    async fn a_shift_starts_from_the_split_in_place_not_a_stale_claim() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(50)).await.unwrap();
+        let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
+        let probe =
+            AwsGateProbe::with(f.clone(), crate::aws::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
+        let stale = |to: u8| ShiftPlan {
+            from: t(0),
+            to: t(to),
+            rollout: Some(Rollout { steps: vec![25], bake: Duration::ZERO }),
+            gate: None,
+            on_gate_failure: OnGateFailure::Rollback,
+            gate_already_passed: false,
+            observed_traffic: None,
+            clock: Default::default(),
+        };
+        // Claimed 0 % while 50 % is in place: going to 50 % writes nothing (not 25 % first).
+        let up = crate::cutover::shift(&router, &probe, &stale(50), &CancellationToken::new()).await;
+        assert!(up.reached() && up.writes.is_empty(), "{up:?}");
+        // And going to 0 % writes 0 % (not "reached, 0 writes").
+        let down = crate::cutover::shift(&router, &probe, &stale(0), &CancellationToken::new()).await;
+        assert!(down.reached() && down.writes.len() == 1, "{down:?}");
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(0)));
+    }
+
+    #[tokio::test]
+    async fn a_traffic_only_update_sends_one_modify_rule() {
+        let f = fake();
+        let ids = create(f.as_ref(), &spec(), t(0)).await.unwrap();
+        let cutover = AlbCutover { api: f.clone(), spec: spec(), ids: ids.clone(), on_destroy: OnDestroy::Delete };
+        let probe =
+            AwsGateProbe::with(f.clone(), crate::aws::watch::CloudWatchReader::new(Arc::new(crate::testing::FakeCloudWatch::default())));
+        let plan = ShiftPlan {
+            from: t(0),
+            to: t(30),
+            rollout: None,
+            gate: None,
+            on_gate_failure: OnGateFailure::Rollback,
+            gate_already_passed: false,
+            observed_traffic: None,
+            clock: Default::default(),
+        };
+        let out = crate::cutover::update(&cutover, &(spec(), ids.clone()), &probe, &plan, &CancellationToken::new()).await;
+        assert!(matches!(&out, crate::cutover::Updated::Shifted { report, .. } if report.reached()), "{out:?}");
+        assert_eq!(f.calls("ModifyRule"), 1, "the shift's write only");
+        assert_eq!(weights(&f, &ids.rule_arn)[1], (GREEN.to_string(), Some(30)));
+    }
+
+    #[tokio::test]
     async fn a_deleted_weighted_rule_is_recreated_beside_the_surviving_test_rule() {
         let f = fake();
         let ids = create(f.as_ref(), &spec(), t(30)).await.unwrap();
@@ -806,7 +954,7 @@ mod tests {
         let router = AlbRouter { api: f.clone(), spec: spec(), ids: ids.clone() };
         let probe = AwsGateProbe::with(
             f.clone(),
-            crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
+            crate::aws::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
         );
         let plan = ShiftPlan {
             from: t(0),

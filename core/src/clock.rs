@@ -5,21 +5,34 @@
 //! that pause tokio's clock move the wall clock too: a bake measured from a
 //! `shifted_at` runs in virtual time like every other wait.
 
-use std::sync::OnceLock;
+use std::cell::Cell;
 use std::time::{Duration, SystemTime};
 
 use aws_smithy_types::date_time::Format;
 use aws_smithy_types::DateTime;
 
-static BASE: OnceLock<(SystemTime, std::time::Instant)> = OnceLock::new();
+thread_local! {
+    // Per thread: a paused test runtime runs on its test's thread, and each has a clock of its own (one base for the
+    // process made every test after the first measure from another test's virtual clock). In production tokio's clock
+    // is the real one, so every thread's base gives the same time.
+    static BASE: Cell<Option<(SystemTime, std::time::Instant)>> = const { Cell::new(None) };
+}
 
-/// The current UTC time: the system clock when first read, advanced by
-/// tokio's clock since (the real clock in production, the virtual one in a
-/// paused test).
+/// The current UTC time: the system clock when first read (on this thread),
+/// advanced by tokio's clock since (the real clock in production, the
+/// virtual one in a paused test).
 pub fn now() -> SystemTime {
-    let (wall, mono) = *BASE.get_or_init(|| (SystemTime::now(), tokio::time::Instant::now().into_std()));
-    let elapsed = tokio::time::Instant::now().into_std().saturating_duration_since(mono);
-    wall + elapsed
+    let tokio_now = tokio::time::Instant::now().into_std();
+    let (wall, mono) = BASE.with(|b| match b.get() {
+        // A clock behind the base is another (paused) runtime's on a reused thread: start again from it.
+        Some((wall, mono)) if tokio_now >= mono => (wall, mono),
+        _ => {
+            let base = (SystemTime::now(), tokio_now);
+            b.set(Some(base));
+            base
+        }
+    });
+    wall + tokio_now.saturating_duration_since(mono)
 }
 
 /// RFC 3339 in UTC to the second, e.g. `2026-12-07T21:14:14Z`.

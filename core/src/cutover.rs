@@ -244,14 +244,20 @@ pub async fn update<C: Cutover>(
     Updated::Shifted { made, report }
 }
 
-/// Shifts an existing cutover from `plan.from` to `plan.to`.
+/// Shifts an existing cutover to `plan.to`, from the split its router
+/// observes now (`plan.from` is ignored: a stale claim would skip a write
+/// that is needed, or walk steps backwards). A failed read is reported as a
+/// failed shift that wrote nothing, at `plan.from`.
 pub async fn shift<R: TrafficRouter>(
     router: &R,
     probe: &dyn GateProbe,
     plan: &ShiftPlan,
     stop: &CancellationToken,
 ) -> ShiftReport<R::Receipt> {
-    engine::shift(router, probe, plan, stop).await
+    match router.observe().await {
+        Ok(from) => engine::shift(router, probe, &ShiftPlan { from, ..plan.clone() }, stop).await,
+        Err(e) => ShiftReport { outcome: engine::ShiftOutcome::Failed(e), at: plan.from, writes: Vec::new(), shifted_at: None },
+    }
 }
 
 #[cfg(test)]
@@ -261,12 +267,12 @@ mod tests {
 
     use super::*;
     use crate::aws::route53::{AliasTarget, RecordType, Routing};
+    use crate::aws::watch::CloudWatchReader;
     use crate::engine::OnGateFailure;
     use crate::gate::{AwsGateProbe, HealthGate};
     use crate::rollout::Rollout;
     use crate::switch::{DnsCutover, OnDestroy, PriorPair, Side, SwitchSpec, Target};
     use crate::testing::{FakeCloudWatch, FakeElbv2, FakeRoute53};
-    use crate::watch::CloudWatchReader;
     use crate::zone::{SyncOptions, Zones};
 
     const Z: &str = "ZFAKE1";

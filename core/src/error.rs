@@ -329,11 +329,12 @@ pub enum Error {
     },
 
     /// A gate failed during an increase, and the write that returns traffic
-    /// to safety failed too: traffic is left where `source` left it.
-    #[error("health gate failed ({failure}); returning to {back_to} then failed: {source}")]
+    /// to safety failed too: traffic is left where `source` left it. The
+    /// write's error is the `source()`, not repeated in this message.
+    #[error("health gate failed ({failure}); the way back to {back_to} failed")]
     WayBackFailed {
         /// The gate failure that started the way back.
-        failure: crate::gate::GateFailure,
+        failure: crate::verdict::GateFailure,
         /// Where the way back was going.
         back_to: crate::traffic::TrafficSplit,
         /// Why the way back could not be written.
@@ -361,4 +362,24 @@ pub enum Error {
     /// The operation was stopped (Terraform sent StopProvider).
     #[error("stopped before completion: {0}")]
     Cancelled(String),
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failed_way_back_names_the_write_error_once_in_a_chain() {
+        let failure =
+            crate::verdict::GateFailure::new(crate::verdict::GateKind::MinHealthyTargets, "target group ecs has no registered targets");
+        let write = Error::Aws(AwsError::new("ModifyRule", AwsErrorKind::Throttling, "Rate exceeded."));
+        let e = Error::WayBackFailed { failure, back_to: crate::traffic::TrafficSplit::ALL_BLUE, source: Box::new(write) };
+        assert!(std::error::Error::source(&e).is_some(), "the write's error is the source");
+        let chain = format!("{:#}", anyhow::Error::from(e));
+        assert_eq!(chain.matches("Rate exceeded").count(), 1, "{chain}");
+        assert!(
+            chain.starts_with("health gate failed (healthy targets: target group ecs has no registered targets); the way back to"),
+            "{chain}"
+        );
+    }
 }

@@ -1,17 +1,19 @@
 //! Health gates: what must be true of green before more traffic goes to it.
 
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use tokio::time::Instant;
 
+use crate::aws::cloudwatch::ALARM_HISTORY_RETENTION;
 use crate::aws::elbv2::{Elbv2Api, Selector};
+use crate::aws::watch::{CloudWatchReader, WatchAnswer, WatchRequest};
 use crate::aws::AwsClients;
 use crate::legacy::{target_group_health, HealthCounts};
-use crate::metric_gate::{judge_alarms, ErrorRateGate, InsufficientData, Judgement, LatencyGate, LoadBalancers};
+use crate::metric_gate::{judge_alarm_history, judge_alarms, ErrorRateGate, InsufficientData, Judgement, LatencyGate, LoadBalancers, Span};
 use crate::probe::{self, ProbeUrl};
-use crate::watch::{CloudWatchReader, WatchAnswer, WatchRequest};
+pub use crate::verdict::{GateFailure, GateKind, MetricPart};
 
 /// Today's re-check period during a bake, when none is configured.
 pub const DEFAULT_CHECK_INTERVAL: Duration = Duration::from_secs(30);
@@ -38,6 +40,57 @@ pub struct HealthGate {
     /// The load balancer a target group without one is measured through: a
     /// canary's listener's, which its rule attaches green to.
     pub fallback_load_balancer: Option<String>,
+    /// Alarm history and metrics before this moment are not judged (an
+    /// incident at the step that is understood); the current state still is.
+    pub ignore_before: Option<SystemTime>,
+}
+
+/// Where the time judged at a split starts, and why there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WindowStart {
+    /// When the split in effect was reached.
+    Reached,
+    /// The gate's `ignore_before`, later than that.
+    IgnoreBefore,
+    /// As far back as CloudWatch keeps alarm history ([`ALARM_HISTORY_RETENTION`]).
+    Retention,
+}
+
+/// The split a check is made at: when it was reached, and whether the metric
+/// gates are judged over the whole time since (needed when part of that time
+/// was not watched by this process: between applies; a bake watched from its
+/// start was judged window by window already).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AtSplit {
+    /// When the split in effect was reached.
+    pub reached: SystemTime,
+    /// Judge `error_rate` and `latency` over the whole time too (not during a bake).
+    pub whole_metrics: bool,
+}
+
+/// The time a gate judges as a whole before an increase: from when the
+/// split in effect was reached (or `ignore_before`, or the retention limit,
+/// whichever is latest) until now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Window {
+    /// Its first moment.
+    pub from: SystemTime,
+    /// Why it starts there.
+    pub start: WindowStart,
+}
+
+impl Window {
+    /// "since 2026-12-08T00:55:00Z, when this split was reached", …
+    pub fn words(&self) -> String {
+        let t = crate::clock::format(self.from);
+        match self.start {
+            WindowStart::Reached => format!("since {t}, when this split was reached"),
+            WindowStart::IgnoreBefore => format!("since ignore_before ({t})"),
+            WindowStart::Retention => {
+                format!("since {t}: the last 14 days only, as long as CloudWatch keeps alarm history (this split was reached earlier)")
+            }
+        }
+    }
 }
 
 impl Default for HealthGate {
@@ -52,6 +105,7 @@ impl Default for HealthGate {
             error_rate: None,
             latency: None,
             fallback_load_balancer: None,
+            ignore_before: None,
         }
     }
 }
@@ -66,65 +120,6 @@ pub enum CheckPoint {
     DuringBake,
     /// At the end of a bake, before the next increase.
     EndOfBake,
-}
-
-/// A part of a metric gate ([`ErrorRateGate`] or [`LatencyGate`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum MetricPart {
-    /// The gate as a whole (its metrics could not be read).
-    Whole,
-    /// Too few requests to judge by the end of a bake.
-    MinRequests,
-    /// Over the absolute limit.
-    Max,
-    /// Worse than blue by more than allowed.
-    OverBlue,
-    /// Green's target group.
-    GreenTargetGroup,
-    /// Blue's target group.
-    BlueTargetGroup,
-}
-
-/// Which check of a [`HealthGate`] (or of the rollout) a failure or a setup
-/// problem is about.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum GateKind {
-    /// The target groups' health could not be read.
-    TargetGroups,
-    /// A target group has fewer healthy targets than required.
-    MinHealthyTargets,
-    /// The HTTP check.
-    HttpCheck,
-    /// The CloudWatch alarms.
-    CloudWatchAlarms,
-    /// Green's error rate.
-    ErrorRate(MetricPart),
-    /// Green's latency.
-    Latency(MetricPart),
-    /// Clients did not follow a DNS step in time.
-    ObservedTraffic,
-}
-
-impl std::fmt::Display for GateKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let part = |p: &MetricPart| match p {
-            MetricPart::Whole => "",
-            MetricPart::MinRequests => " (too few requests)",
-            MetricPart::Max => " (over the limit)",
-            MetricPart::OverBlue => " (worse than blue)",
-            MetricPart::GreenTargetGroup => " (green's target group)",
-            MetricPart::BlueTargetGroup => " (blue's target group)",
-        };
-        match self {
-            GateKind::TargetGroups => f.write_str("target health"),
-            GateKind::MinHealthyTargets => f.write_str("healthy targets"),
-            GateKind::HttpCheck => f.write_str("HTTP check"),
-            GateKind::CloudWatchAlarms => f.write_str("CloudWatch alarms"),
-            GateKind::ErrorRate(p) => write!(f, "error rate{}", part(p)),
-            GateKind::Latency(p) => write!(f, "latency{}", part(p)),
-            GateKind::ObservedTraffic => f.write_str("observed traffic"),
-        }
-    }
 }
 
 /// Something a gate refers to that is not there, found before any traffic moves.
@@ -191,36 +186,6 @@ pub struct HttpCheck {
     pub ca_bundle: Vec<rustls::pki_types::CertificateDer<'static>>,
     /// How long to wait for an answer.
     pub timeout: Duration,
-}
-
-/// Which gate failed and what was seen, for the user.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct GateFailure {
-    /// The check that failed.
-    pub gate: GateKind,
-    /// What was seen, in words, e.g. how many targets were healthy.
-    pub observation: String,
-    /// The step (green percent) in effect when a check during a bake failed;
-    /// `None` before any change, or when the observation names the step.
-    pub at_step: Option<u8>,
-}
-
-impl GateFailure {
-    /// A failure of `gate` with what was seen.
-    pub fn new(gate: GateKind, observation: impl Into<String>) -> Self {
-        GateFailure { gate, observation: observation.into(), at_step: None }
-    }
-
-    /// " (at step N %)" when the failure happened at a step, else empty.
-    pub fn step_suffix(&self) -> String {
-        self.at_step.map(|s| format!(" (at step {s} %)")).unwrap_or_default()
-    }
-}
-
-impl std::fmt::Display for GateFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}{}", self.gate, self.observation, self.step_suffix())
-    }
 }
 
 /// What a gate looks at, behind a trait so tests can script it.
@@ -345,6 +310,17 @@ impl HealthGate {
         self.evaluate_at(probe, CheckPoint::BeforeFirstIncrease).await
     }
 
+    /// The time judged as a whole at a split reached at `reached` (unknown: none).
+    pub fn window(&self, reached: Option<SystemTime>) -> Option<Window> {
+        let reached = reached?;
+        let (from, start) = match self.ignore_before {
+            Some(i) if i > reached => (i, WindowStart::IgnoreBefore),
+            _ => (reached, WindowStart::Reached),
+        };
+        let oldest = crate::clock::now().checked_sub(ALARM_HISTORY_RETENTION).unwrap_or(SystemTime::UNIX_EPOCH);
+        Some(if from < oldest { Window { from: oldest, start: WindowStart::Retention } } else { Window { from, start } })
+    }
+
     /// Target groups whose metrics the gate reads.
     fn metric_target_groups(&self) -> Vec<(GateKind, &String)> {
         let mut v = Vec::new();
@@ -407,7 +383,7 @@ impl HealthGate {
             }
         }
         if alarms && !self.alarms.is_empty() {
-            let req = WatchRequest { alarms: self.alarms.clone(), queries: vec![] };
+            let req = WatchRequest { alarms: self.alarms.clone(), queries: vec![], ..Default::default() };
             match probe.cloudwatch(&req, self.check_interval, CheckPoint::BeforeFirstIncrease).await {
                 Ok(a) => {
                     let missing: Vec<String> =
@@ -431,7 +407,14 @@ impl HealthGate {
 
     /// The CloudWatch part: alarms and metric gates. Read first, so that the
     /// gates woken by one tick reach the shared reader together.
-    async fn evaluate_cloudwatch(&self, probe: &dyn GateProbe, at: CheckPoint, seen: &mut Vec<String>) -> Result<(), GateFailure> {
+    async fn evaluate_cloudwatch(
+        &self,
+        probe: &dyn GateProbe,
+        at: CheckPoint,
+        window: Option<Window>,
+        whole_metrics: bool,
+        seen: &mut Vec<String>,
+    ) -> Result<(), GateFailure> {
         if !self.uses_cloudwatch() {
             return Ok(());
         }
@@ -439,11 +422,27 @@ impl HealthGate {
         let lbs = self.setup(probe, false).await.map_err(|problems| {
             GateFailure::new(problems[0].gate(), problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))
         })?;
-        let mut req = WatchRequest { alarms: self.alarms.clone(), queries: Vec::new() };
-        if let Some(e) = &self.error_rate {
+        let history_since = window.filter(|_| !self.alarms.is_empty()).map(|w| w.from);
+        let mut req = WatchRequest { alarms: self.alarms.clone(), queries: Vec::new(), history_since };
+        // Before an increase, the metric gates are judged over the whole time at the split too, when that is
+        // longer than their window (whole minutes: CloudWatch's resolution).
+        let whole = window.filter(|_| whole_metrics && at != CheckPoint::DuringBake).and_then(|w| {
+            let end = crate::aws::watch::window_end(crate::clock::now());
+            let secs = crate::clock::since(end, w.from).as_secs() / 60 * 60;
+            Some((w, Duration::from_secs(secs))).filter(|(_, d)| !d.is_zero())
+        });
+        let whole_error_rate = self
+            .error_rate
+            .as_ref()
+            .and_then(|e| whole.filter(|(_, d)| *d > e.window).map(|(w, d)| (w, ErrorRateGate { window: d, ..e.clone() })));
+        let whole_latency = self
+            .latency
+            .as_ref()
+            .and_then(|l| whole.filter(|(_, d)| *d > l.window).map(|(w, d)| (w, LatencyGate { window: d, ..l.clone() })));
+        for e in self.error_rate.iter().chain(whole_error_rate.as_ref().map(|(_, e)| e)) {
             e.queries(&lbs, &mut req.queries);
         }
-        if let Some(l) = &self.latency {
+        for l in self.latency.iter().chain(whole_latency.as_ref().map(|(_, l)| l)) {
             l.queries(&lbs, &mut req.queries);
         }
         let answer = probe.cloudwatch(&req, self.check_interval, at).await.map_err(|e| {
@@ -460,12 +459,33 @@ impl HealthGate {
                 Ok(s) => seen.push(s),
                 Err((_, observation)) => return Err(GateFailure::new(GateKind::CloudWatchAlarms, observation)),
             }
+            // Between two checks, and between two applies: every moment since the split was reached.
+            if let Some(w) = window {
+                match judge_alarm_history(&self.alarms, self.insufficient_data, &answer.history, &answer, &w.words()) {
+                    Ok(s) => seen.push(s),
+                    Err(observation) => return Err(GateFailure::new(GateKind::AlarmHistory, observation)),
+                }
+            }
         }
         let judged = [
             self.error_rate.as_ref().map(|e| (GateKind::ErrorRate as fn(MetricPart) -> GateKind, "error_rate", e.judge(&lbs, &answer))),
             self.latency.as_ref().map(|l| (GateKind::Latency as fn(MetricPart) -> GateKind, "latency", l.judge(&lbs, &answer))),
         ];
-        for (kind, name, j) in judged.into_iter().flatten() {
+        // Then the same gates over the whole time at the split; too few requests there is no failure (the
+        // trailing window above was judged already).
+        let judged_whole = [
+            whole_error_rate.as_ref().map(|(w, e)| {
+                (GateKind::ErrorRate as fn(MetricPart) -> GateKind, "error_rate", e.judge_over(&lbs, &answer, &Span::Since(w.words())))
+            }),
+            whole_latency.as_ref().map(|(w, l)| {
+                (GateKind::Latency as fn(MetricPart) -> GateKind, "latency", l.judge_over(&lbs, &answer, &Span::Since(w.words())))
+            }),
+        ];
+        let judged_whole = judged_whole.into_iter().flatten().map(|(kind, name, j)| match j {
+            Judgement::NotJudged(why) => (kind, name, Judgement::Pass(format!("{name} over the whole split not judged: {why}"))),
+            other => (kind, name, other),
+        });
+        for (kind, name, j) in judged.into_iter().flatten().chain(judged_whole) {
             match j {
                 Judgement::Pass(s) => seen.push(s),
                 Judgement::Fail { part, observation } => return Err(GateFailure::new(kind(part), observation)),
@@ -485,8 +505,17 @@ impl HealthGate {
     /// cannot be made (AWS error, no answer) fails the gate: more traffic
     /// goes to green only on evidence that it is healthy.
     pub async fn evaluate_at(&self, probe: &dyn GateProbe, at: CheckPoint) -> Result<Vec<String>, GateFailure> {
+        self.evaluate_since(probe, at, None).await
+    }
+
+    /// Like [`HealthGate::evaluate_at`], at a split known to be reached when
+    /// `split` says: the alarms' history is judged over the whole time since
+    /// then (between two checks, between two applies), and, when asked and not
+    /// during a bake, the metric gates too (see [`HealthGate::window`]).
+    pub async fn evaluate_since(&self, probe: &dyn GateProbe, at: CheckPoint, split: Option<AtSplit>) -> Result<Vec<String>, GateFailure> {
         let mut seen = Vec::new();
-        self.evaluate_cloudwatch(probe, at, &mut seen).await?;
+        let window = self.window(split.map(|s| s.reached));
+        self.evaluate_cloudwatch(probe, at, window, split.is_some_and(|s| s.whole_metrics), &mut seen).await?;
         for arn in &self.target_group_arns {
             let name = short_tg_name(arn);
             match probe.target_health(arn).await {

@@ -24,7 +24,6 @@ pub mod failover;
 pub mod gate;
 pub mod http_url;
 pub mod legacy;
-pub mod listeners;
 pub mod metric_gate;
 pub mod probe;
 pub mod readback;
@@ -34,7 +33,7 @@ pub mod switch;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod traffic;
-pub mod watch;
+pub mod verdict;
 pub mod zone;
 
 pub use error::{AwsError, AwsErrorKind, ConfigError, ConfigProblem, Error, NotFoundKind, Refusal, Result, Service, Setting};

@@ -13,10 +13,10 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::aws::cloudwatch::{AlarmStateValue, MetricQuery};
+use crate::aws::cloudwatch::{AlarmStateValue, AlarmTransition, MetricQuery};
+use crate::aws::watch::{WatchAnswer, WatchRequest};
 use crate::duration;
-use crate::gate::MetricPart;
-use crate::watch::{WatchAnswer, WatchRequest};
+use crate::verdict::MetricPart;
 
 const NAMESPACE: &str = "AWS/ApplicationELB";
 
@@ -217,6 +217,33 @@ fn window_text(w: Duration) -> String {
     duration::format(w)
 }
 
+/// The time a metric gate is judged over, in words.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Span {
+    /// The gate's trailing `window`, ending now.
+    Trailing(Duration),
+    /// Everything since a moment, said as given (e.g. "since 2026-12-08T00:55:00Z, when this split was reached").
+    Since(String),
+}
+
+impl Span {
+    /// "in the last 1m", or the moment it starts.
+    fn within(&self) -> String {
+        match self {
+            Span::Trailing(w) => format!("in the last {}", window_text(*w)),
+            Span::Since(s) => s.clone(),
+        }
+    }
+
+    /// "over the last 1m", or the moment it starts.
+    fn over(&self) -> String {
+        match self {
+            Span::Trailing(w) => format!("over the last {}", window_text(*w)),
+            Span::Since(s) => s.clone(),
+        }
+    }
+}
+
 fn count(x: f64) -> String {
     format!("{}", x.round() as u64)
 }
@@ -240,20 +267,25 @@ impl ErrorRateGate {
         }
     }
 
-    /// Judges green's error rate from what was read.
+    /// Judges green's error rate over its trailing window from what was read.
     pub fn judge(&self, lbs: &LoadBalancers, a: &WatchAnswer) -> Judgement {
+        self.judge_over(lbs, a, &Span::Trailing(self.window))
+    }
+
+    /// Judges green's error rate from what was read for `self.window`, saying it covers `span`.
+    pub fn judge_over(&self, lbs: &LoadBalancers, a: &WatchAnswer, span: &Span) -> Judgement {
         let (green, blue) = self.sides(lbs);
-        let w = window_text(self.window);
+        let w = span.within();
         let (req, err) = green.counts(self.window, a);
         if req < self.min_requests as f64 {
             return Judgement::NotJudged(format!(
-                "green received {} request(s) in the last {w}, fewer than min_requests = {}",
+                "green received {} request(s) {w}, fewer than min_requests = {}",
                 count(req),
                 self.min_requests
             ));
         }
         let rate = 100.0 * err / req;
-        let seen = format!("green's 5xx rate is {} ({} of {} requests in the last {w})", pct(rate), count(err), count(req));
+        let seen = format!("green's 5xx rate is {} ({} of {} requests {w})", pct(rate), count(err), count(req));
         if rate > self.max_percent {
             return Judgement::Fail { part: MetricPart::Max, observation: format!("{seen}; max_percent = {}", self.max_percent) };
         }
@@ -261,7 +293,7 @@ impl ErrorRateGate {
             let (breq, berr) = blue.counts(self.window, a);
             if breq < self.min_requests as f64 {
                 return Judgement::NotJudged(format!(
-                    "blue received {} request(s) in the last {w}, fewer than min_requests = {}: no baseline to compare green with",
+                    "blue received {} request(s) {w}, fewer than min_requests = {}: no baseline to compare green with",
                     count(breq),
                     self.min_requests
                 ));
@@ -308,23 +340,28 @@ impl LatencyGate {
         }
     }
 
-    /// Judges green's latency from what was read.
+    /// Judges green's latency over its trailing window from what was read.
     pub fn judge(&self, lbs: &LoadBalancers, a: &WatchAnswer) -> Judgement {
-        let w = window_text(self.window);
+        self.judge_over(lbs, a, &Span::Trailing(self.window))
+    }
+
+    /// Judges green's latency from what was read for `self.window`, saying it covers `span`.
+    pub fn judge_over(&self, lbs: &LoadBalancers, a: &WatchAnswer, span: &Span) -> Judgement {
+        let w = span.within();
         let green = Side { tg: self.green(), lbs: lbs_of(lbs, self.green()), elb_5xx: false };
         let (req, _) = green.counts(self.window, a);
         let stat = &self.statistic;
         if req < self.min_requests as f64 {
             return Judgement::NotJudged(format!(
-                "green received {} request(s) in the last {w}, fewer than min_requests = {}",
+                "green received {} request(s) {w}, fewer than min_requests = {}",
                 count(req),
                 self.min_requests
             ));
         }
         let Some(v) = green.latency(stat, self.window, a) else {
-            return Judgement::NotJudged(format!("CloudWatch has no {stat} TargetResponseTime for green in the last {w}"));
+            return Judgement::NotJudged(format!("CloudWatch has no {stat} TargetResponseTime for green {w}"));
         };
-        let seen = format!("green's {stat} response time is {} over the last {w}", ms(v));
+        let seen = format!("green's {stat} response time is {} {}", ms(v), span.over());
         let max = self.max.as_secs_f64();
         if v > max {
             return Judgement::Fail { part: MetricPart::Max, observation: format!("{seen}; max = {}", duration::format(self.max)) };
@@ -335,7 +372,7 @@ impl LatencyGate {
             let bv = if breq < self.min_requests as f64 { None } else { blue.latency(stat, self.window, a) };
             let Some(bv) = bv else {
                 return Judgement::NotJudged(format!(
-                    "blue received {} request(s) in the last {w} (min_requests = {}): no baseline to compare green with",
+                    "blue received {} request(s) {w} (min_requests = {}): no baseline to compare green with",
                     count(breq),
                     self.min_requests
                 ));
@@ -369,6 +406,7 @@ impl ObservedTraffic {
                 lb_query("RequestCount", &self.blue_load_balancer_arn, Self::WINDOW),
                 lb_query("RequestCount", &self.green_load_balancer_arn, Self::WINDOW),
             ],
+            history_since: None,
         }
     }
 
@@ -416,14 +454,52 @@ pub fn judge_alarms(names: &[String], mode: InsufficientData, a: &WatchAnswer) -
     Ok(format!("alarms: {}", states.join(", ")))
 }
 
+/// Whether an alarm in `state` blocks an increase.
+fn blocks(state: AlarmStateValue, mode: InsufficientData) -> bool {
+    match state {
+        AlarmStateValue::Alarm => true,
+        AlarmStateValue::InsufficientData => mode == InsufficientData::Fail,
+        AlarmStateValue::Ok => false,
+    }
+}
+
+/// The alarm part of a gate over the time since `span` began: the first
+/// moment, in `history` (state changes at or after the start, oldest first),
+/// an alarm of `names` entered or left a state that blocks. `now` holds each
+/// alarm's current state, to say how it is now.
+pub fn judge_alarm_history(
+    names: &[String],
+    mode: InsufficientData,
+    history: &[AlarmTransition],
+    now: &WatchAnswer,
+    span: &str,
+) -> Result<String, String> {
+    let first = history.iter().filter(|t| names.contains(&t.name)).find(|t| blocks(t.new, mode) || blocks(t.old, mode));
+    let Some(t) = first else {
+        return Ok(format!("no alarm in ALARM {span}"));
+    };
+    let when = crate::clock::format(t.at);
+    let (what, shown) = if blocks(t.new, mode) {
+        (format!("went to {} at {when}", t.new.as_str()), t.new)
+    } else {
+        (format!("was {} until {when}", t.old.as_str()), t.old)
+    };
+    let why = if shown == AlarmStateValue::InsufficientData { " (no data counts as a failure here)" } else { "" };
+    let state_now =
+        now.alarms.get(&t.name).and_then(Option::as_ref).map(|s| format!("; it is {} now", s.state.as_str())).unwrap_or_default();
+    let more = history.iter().filter(|u| u.name == t.name && (blocks(u.new, mode) || blocks(u.old, mode))).count();
+    let more = if more > 1 { format!(" ({more} such state changes)") } else { String::new() };
+    Err(format!("alarm {:?} {what}{why}, {span}{more}{state_now}", t.name))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::aws::watch::CloudWatchReader;
     use crate::gate::{AwsGateProbe, CheckPoint, GateKind, HealthGate, SetupProblem};
     use crate::testing::{FakeCloudWatch, FakeElbv2};
-    use crate::watch::CloudWatchReader;
 
     pub(crate) const GREEN_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ecs/1111";
     pub(crate) const BLUE_TG: &str = "arn:aws:elasticloadbalancing:us-east-1:000000000000:targetgroup/ec2/2222";

@@ -920,7 +920,7 @@ mod tests {
         elb.set_health("tg-ecs", vec![]);
         let probe = AwsGateProbe::with(
             elb.clone(),
-            crate::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
+            crate::aws::watch::CloudWatchReader::new(std::sync::Arc::new(crate::testing::FakeCloudWatch::default())),
         );
         let router = DnsRouter { zone: zone.clone(), spec: spec(), sync: SyncOptions::default() };
         let plan = ShiftPlan {

@@ -7,7 +7,7 @@ use std::sync::Mutex;
 
 use async_trait::async_trait;
 
-use crate::aws::cloudwatch::{AlarmState, AlarmStateValue, CloudWatchApi, MetricQuery};
+use crate::aws::cloudwatch::{AlarmState, AlarmStateValue, AlarmTransition, CloudWatchApi, HistoryPage, MetricQuery};
 use crate::aws::elbv2::{
     Action, Condition, Elbv2Api, Forward, Listener, ListenerSelector, LoadBalancer, Rule, Selector, TargetGroup, TargetHealth,
     WeightedTargetGroup,
@@ -572,6 +572,8 @@ impl Elbv2Api for FakeElbv2 {
 #[derive(Default)]
 pub struct FakeCloudWatch {
     alarms: Mutex<BTreeMap<String, AlarmState>>,
+    /// Every state change [`FakeCloudWatch::set_alarm`] made, oldest first, stamped with [`crate::clock::now`].
+    history: Mutex<Vec<AlarmTransition>>,
     values: Mutex<BTreeMap<MetricQuery, f64>>,
     /// (operation, names or queries in the call)
     log: Mutex<Vec<(&'static str, usize)>>,
@@ -586,9 +588,22 @@ impl FakeCloudWatch {
         *self.latency.lock().unwrap() = d;
     }
 
-    /// Makes alarm `name` exist in `state`, with `reason` as its state reason.
+    /// Makes alarm `name` exist in `state`, with `reason` as its state reason;
+    /// a change of an existing alarm's state goes into its history, stamped
+    /// now (the moment of the change, as AWS stamps it).
     pub fn set_alarm(&self, name: &str, state: AlarmStateValue, reason: &str) {
-        self.alarms.lock().unwrap().insert(name.into(), AlarmState { name: name.into(), state, reason: reason.into() });
+        let old = self.alarms.lock().unwrap().insert(name.into(), AlarmState { name: name.into(), state, reason: reason.into() });
+        // A new alarm's first state makes no history here (tests create alarms before they matter).
+        if let Some(old) = old.map(|a| a.state).filter(|o| *o != state) {
+            self.record(name, old, state, crate::clock::now());
+        }
+    }
+
+    /// Adds a state change to the history as it happened at `at` (e.g. overnight, between two applies).
+    pub fn record(&self, name: &str, old: AlarmStateValue, new: AlarmStateValue, at: std::time::SystemTime) {
+        let mut h = self.history.lock().unwrap();
+        h.push(AlarmTransition { at, name: name.into(), old, new });
+        h.sort_by_key(|t| t.at);
     }
 
     /// Makes query `q` answer `v`.
@@ -634,6 +649,17 @@ impl CloudWatchApi for FakeCloudWatch {
         tokio::time::sleep(latency).await;
         let alarms = self.alarms.lock().unwrap();
         Ok(names.iter().filter_map(|n| alarms.get(n).cloned()).collect())
+    }
+
+    async fn describe_alarm_history(&self, token: Option<&str>) -> Result<HistoryPage, AwsError> {
+        self.enter("DescribeAlarmHistory", 0)?;
+        let latency = *self.latency.lock().unwrap();
+        tokio::time::sleep(latency).await;
+        let from: usize = token.map_or(0, |t| t.parse().expect("a token this fake gave"));
+        let newest_first: Vec<AlarmTransition> = self.history.lock().unwrap().iter().rev().cloned().collect();
+        let items: Vec<AlarmTransition> = newest_first.iter().skip(from).take(100).cloned().collect();
+        let next = from + items.len();
+        Ok(HistoryPage { items, next_token: (next < newest_first.len()).then(|| next.to_string()) })
     }
 
     async fn get_metric_data(&self, queries: &[MetricQuery], _end: std::time::SystemTime) -> Result<Vec<Option<f64>>, AwsError> {

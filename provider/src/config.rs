@@ -134,7 +134,7 @@ impl ProviderConfig {
                 "Set allowed_account_ids or forbidden_account_ids, not both.",
             );
         }
-        crate::resources::common::check_duration(
+        crate::wording::check_duration(
             &self.retry_timeout,
             attr_path(&["retry_timeout"]),
             "retry_timeout",
@@ -254,7 +254,7 @@ pub fn describe(e: &ConfigError) -> (Option<Path>, String, String) {
                  Use credentials for another account."
             ),
         ),
-        (problem, _) => (format!("Invalid {name}"), format!("{}.", crate::errors::capitalise(&problem.to_string()))),
+        (problem, _) => (format!("Invalid {name}"), format!("{}.", crate::wording::capitalise(&problem.to_string()))),
     };
     ((!attr.is_empty()).then(|| attr_path(attr)), summary, detail)
 }

@@ -4,6 +4,7 @@ use bluegreen_core::{AwsErrorKind, Error, NotFoundKind, Refusal};
 
 use crate::diag::Diagnostics;
 use crate::value::Path;
+use crate::wording::capitalise;
 
 /// Adds `err` to `diags`, pointing at `path` when the error is about a
 /// value the user configured (a lookup that found nothing, say).
@@ -41,8 +42,8 @@ pub fn report(diags: &mut Diagnostics, err: &Error, path: Option<Path>, context:
             format!(
                 "{}: {}; returning to {back_to} then failed: {}.\n\nApply traffic = {} as soon as AWS accepts changes again: a \
                  decrease is never gated.",
-                crate::resources::common::gate_name(failure.gate),
-                crate::resources::common::observation(failure),
+                crate::wording::gate_name(failure.gate),
+                crate::wording::observation(failure),
                 source.to_string().trim_end_matches('.'),
                 back_to.green()
             ),
@@ -196,12 +197,6 @@ fn sentence(s: &str) -> String {
     } else {
         format!("{s}.")
     }
-}
-
-/// `s` with its first letter in upper case.
-pub(crate) fn capitalise(s: &str) -> String {
-    let mut c = s.chars();
-    c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
 }
 
 #[cfg(test)]

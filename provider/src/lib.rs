@@ -17,3 +17,4 @@ pub mod server;
 pub mod tf;
 pub mod typed;
 pub mod value;
+pub mod wording;

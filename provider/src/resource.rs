@@ -577,7 +577,7 @@ mod tests {
         let clients = AwsClients {
             route53: r53.clone(),
             elbv2: Arc::new(bluegreen_core::testing::FakeElbv2::default()),
-            cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            cloudwatch: bluegreen_core::aws::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
             credentials_expire: None,

@@ -788,7 +788,7 @@ fn configured_provider() -> BlueGreenProvider {
     BlueGreenProvider::with_clients(AwsClients {
         route53: r53,
         elbv2: elb,
-        cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+        cloudwatch: bluegreen_core::aws::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
         region: "us-east-1".into(),
         account: None,
         credentials_expire: None,

@@ -60,7 +60,7 @@ impl Terraform {
         let clients = AwsClients {
             route53: r53.clone(),
             elbv2: elb.clone(),
-            cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            cloudwatch: bluegreen_core::aws::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
             credentials_expire: None,

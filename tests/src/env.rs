@@ -239,7 +239,7 @@ pub fn aws() -> &'static AwsClients {
 }
 
 impl AwsClients {
-    /// Clients for `endpoint` (LocalStack, or a [`proxy::Proxy`]) with this
+    /// Clients for `endpoint` (LocalStack, or a [`crate::proxy::Proxy`]) with this
     /// retry policy, e.g. `RetryConfig::disabled()` to see every injected fault.
     pub fn at(endpoint: &str, retry: aws_config::retry::RetryConfig) -> AwsClients {
         let conf = block_on(

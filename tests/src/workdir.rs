@@ -62,7 +62,7 @@ impl Workdir {
     }
 
     /// Sends the provider's AWS calls to `url` (`AWS_ENDPOINT_URL`) instead
-    /// of LocalStack. Fixtures and [`aws`] keep calling LocalStack directly.
+    /// of LocalStack. Fixtures and [`crate::aws`] keep calling LocalStack directly.
     pub fn with_endpoint(mut self, url: &str) -> Workdir {
         self.aws_endpoint = Some(url.trim_end_matches('/').to_string());
         self

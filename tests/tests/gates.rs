@@ -307,6 +307,82 @@ fn an_alarm_tripped_mid_bake_rolls_back_within_one_interval() {
     assert!(took < Duration::from_secs(12), "rolled back {took:?} after the alarm tripped");
 }
 
+/// ALARM, then OK a moment later: a flap no check lands on (their ticks are seconds apart). LocalStack's own
+/// evaluation of the alarm (no data) may move it on to INSUFFICIENT_DATA; either way the history holds the ALARM.
+fn flap_alarm(name: &str) {
+    for state in [cw::StateValue::Alarm, cw::StateValue::Ok] {
+        block_on(aws().cloudwatch.set_alarm_state().alarm_name(name).state_value(state).state_reason("flap (test)").send())
+            .unwrap_or_else(|e| panic!("SetAlarmState {name}: {}", DisplayErrorContext(&e)));
+    }
+}
+
+/// Now, as `ignore_before` takes it (RFC 3339, UTC).
+fn rfc3339_now() -> String {
+    use aws_sdk_cloudwatch::primitives::{DateTime, DateTimeFormat};
+    DateTime::from(SystemTime::now()).fmt(DateTimeFormat::DateTime).expect("a time")
+}
+
+#[test]
+fn an_alarm_that_flapped_between_two_applies_refuses_the_increase_until_ignore_before() {
+    let e = env("gf");
+    let alarm = format!("green-flap-{}", e.s.suffix);
+    create_alarm(&alarm);
+    let gate = |extra: &str| format!("  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n{extra}  }}\n");
+    let wd = Workdir::new("gates-flap-between-applies");
+    wd.config(&canary_tf(&e, 10, &gate("")));
+    wd.apply(&[]);
+    // Overnight, between two applies: the alarm fires and clears.
+    thread::sleep(Duration::from_secs(1));
+    flap_alarm(&alarm);
+    wd.config(&canary_tf(&e, 20, &gate("")));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- an alarm that fired and cleared between two applies, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic not increased");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" ")), "{d}");
+    assert!(d.detail().contains("ALARM") && d.detail().contains(", when this split was reached"), "{d}");
+    assert!(d.detail().contains("set health_gate.ignore_before to a time after it"), "{d}");
+    assert!(out.stderr.contains("cloudwatch_alarms = ["), "points at the alarms\n{out}");
+    assert_eq!(weights(&e), Some((90, 10)), "nothing moved");
+    // Reviewed: history before now is not judged any more, and the increase goes ahead.
+    thread::sleep(Duration::from_secs(1));
+    let reviewed = rfc3339_now();
+    wd.config(&canary_tf(&e, 20, &gate(&format!("    ignore_before = \"{reviewed}\"\n"))));
+    wd.apply(&[]);
+    assert_eq!(weights(&e), Some((80, 20)));
+    // A time in the future is refused at plan, pointing at the attribute.
+    wd.config(&canary_tf(&e, 30, &gate("    ignore_before = \"2099-01-01T00:00:00Z\"\n")));
+    let out = wd.plan_output(&[]);
+    out.assert_failure();
+    assert_eq!(out.only_error().summary, "ignore_before is in the future");
+    assert!(out.stderr.contains("ignore_before = \"2099-01-01T00:00:00Z\""), "{out}");
+}
+
+#[test]
+fn an_alarm_that_fires_and_clears_between_two_checks_of_a_bake_rolls_back() {
+    let e = env("gk");
+    let alarm = format!("green-blip-{}", e.s.suffix);
+    create_alarm(&alarm);
+    let extra =
+        format!("{}  health_gate {{\n    cloudwatch_alarms = [\"{alarm}\"]\n    check_interval = \"20s\"\n  }}\n", rollout("10", "2m"));
+    let run = canary_step_then(e, "alarm-blip-mid-bake", &extra, |_| {
+        thread::sleep(Duration::from_secs(2));
+        flap_alarm(&alarm);
+    });
+    let took = run.acted.elapsed();
+    let d = run.rolled_back();
+    println!(
+        "---- an alarm in ALARM for a moment between two checks of a bake (apply ended {took:.1?} after):\n{}\n",
+        run.out.stderr.trim()
+    );
+    // Not its state at a check (OK or INSUFFICIENT_DATA by then): its history.
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" ")) && d.detail().contains(", when this split was reached"), "{d}");
+    assert!(d.detail().contains("(at step 10 %)"), "{d}");
+    // At the next check: one interval (20 s) plus the gather, the way back and terraform writing state.
+    assert!(took < Duration::from_secs(32), "rolled back {took:?} after the alarm fired");
+}
+
 // ---------------------------------------------------------------------------
 // Metrics
 // ---------------------------------------------------------------------------
@@ -458,6 +534,33 @@ fn pair(zone: &str, name: &str) -> Option<(i32, i32)> {
     let w = switch_weights(zone, name);
     let of = |id: &str| w.iter().find(|(s, _)| s == id).map(|(_, v)| *v as i32);
     Some((of("blue")?, of("green")?))
+}
+
+#[test]
+fn switch_an_alarm_that_flapped_between_two_applies_refuses_the_increase_until_ignore_before() {
+    let blue = fixture::legacy_stack(&unique_suffix("sf"));
+    let green = fixture::legacy_stack(&unique_suffix("sg"));
+    let alarm = format!("green-flap-{}", green.suffix);
+    create_alarm(&alarm);
+    let wd = Workdir::new("gates-switch-flap");
+    let gate = format!("    cloudwatch_alarms = [\"{alarm}\"]\n");
+    wd.config(&switch_with(&blue, &green, 20, "1s", "", &gate));
+    wd.apply(&[]);
+    thread::sleep(Duration::from_secs(1));
+    flap_alarm(&alarm);
+    wd.config(&switch_with(&blue, &green, 40, "1s", "", &gate));
+    let out = wd.apply_output(&[]);
+    out.assert_failure();
+    let d = out.only_error();
+    println!("---- a switch whose alarm fired and cleared between two applies, as terraform prints it:\n{}\n", out.stderr.trim());
+    assert_eq!(d.summary, "Health gate failed: traffic not increased");
+    assert!(d.detail().contains(&format!("alarm \"{alarm}\" ")) && d.detail().contains(", when this split was reached"), "{d}");
+    assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((80, 20)), "nothing moved");
+    thread::sleep(Duration::from_secs(1));
+    let gate = format!("{gate}    ignore_before = \"{}\"\n", rfc3339_now());
+    wd.config(&switch_with(&blue, &green, 40, "1s", "", &gate));
+    wd.apply(&[]);
+    assert_eq!(pair(&blue.zone_id, &format!("shop.{}", blue.zone_name)), Some((60, 40)));
 }
 
 #[test]
@@ -683,7 +786,7 @@ fn observed_traffic_that_follows_the_step_passes() {
 // ---------------------------------------------------------------------------
 
 #[test]
-fn a_hundred_canaries_baking_cost_at_most_two_cloudwatch_calls_per_interval() {
+fn a_hundred_canaries_baking_cost_at_most_three_cloudwatch_calls_per_interval() {
     // Terraform 1.0 hands the hundred applies out one at a time, ~100 ms apart, and a busy machine makes gates reach
     // the shared reader late: they wait for the round in flight rather than opening another.
     const N: usize = 100;
@@ -741,9 +844,10 @@ fn a_hundred_canaries_baking_cost_at_most_two_cloudwatch_calls_per_interval() {
         *per_interval.entry(c.at.as_secs() / 5).or_default() += 1;
     }
     println!(
-        "---- {N} canaries, check_interval 5s, bake 40s: apply took {took:.1?}; CloudWatch calls in all: {} DescribeAlarms, {} GetMetricData; \
-         during the common bake ({:.1?}): {} calls, by 5 s window {:?}",
+        "---- {N} canaries, check_interval 5s, bake 40s: apply took {took:.1?}; CloudWatch calls in all: {} DescribeAlarms, \
+         {} DescribeAlarmHistory, {} GetMetricData; during the common bake ({:.1?}): {} calls, by 5 s window {:?}",
         count("DescribeAlarms"),
+        count("DescribeAlarmHistory"),
         count("GetMetricData"),
         at_20.saturating_sub(at_10),
         in_bake.len(),
@@ -751,10 +855,13 @@ fn a_hundred_canaries_baking_cost_at_most_two_cloudwatch_calls_per_interval() {
     );
     assert!(at_20 > at_10, "the bakes overlapped: all at 10 % before any moved on");
     let intervals = (at_20 - at_10).as_secs_f64() / 5.0;
+    // DescribeAlarms, DescribeAlarmHistory (every alarm's, for the time since each canary reached 10 %) and
+    // GetMetricData, once a tick for the hundred.
     assert!(
-        (in_bake.len() as f64) <= 2.0 * (intervals.ceil() + 1.0),
-        "{} CloudWatch calls in {intervals:.1} intervals: more than 2 per interval",
+        (in_bake.len() as f64) <= 3.0 * (intervals.ceil() + 1.0),
+        "{} CloudWatch calls in {intervals:.1} intervals: more than 3 per interval",
         in_bake.len()
     );
+    assert!(in_bake.iter().any(|c| c.operation == "DescribeAlarmHistory"), "the alarms' history was read during the bake");
     assert!(!in_bake.is_empty(), "the gates were checked during the bake");
 }

@@ -1,6 +1,6 @@
-//! CloudWatch, reduced to what gates read: alarm states (DescribeAlarms) and
-//! metric statistics (GetMetricData), behind a trait so gates can be tested
-//! against a fake.
+//! CloudWatch, reduced to what gates read: alarm states (DescribeAlarms),
+//! alarm state changes (DescribeAlarmHistory) and metric statistics
+//! (GetMetricData), behind a trait so gates can be tested against a fake.
 
 use std::time::{Duration, SystemTime};
 
@@ -16,7 +16,7 @@ pub const MAX_ALARM_NAMES_PER_CALL: usize = 100;
 pub const MAX_QUERIES_PER_CALL: usize = 500;
 
 /// An alarm's state value.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum AlarmStateValue {
     /// The alarm's condition is not met.
     Ok,
@@ -63,6 +63,37 @@ pub struct MetricQuery {
     pub period: Duration,
 }
 
+/// How long CloudWatch keeps alarm history: a gate judges at most this far back.
+pub const ALARM_HISTORY_RETENTION: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// One state change of an alarm, from its history (a `StateUpdate` item).
+///
+/// On AWS `at` is the moment of the change. Some endpoints stamp an item with
+/// the moment its *old* state began instead (LocalStack does); a question
+/// asked of the old and new states together ("was this alarm in ALARM at any
+/// moment after t?": an item at or after t with either state ALARM) has the
+/// same answer on both.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct AlarmTransition {
+    /// When it happened (see above).
+    pub at: SystemTime,
+    /// The alarm's name.
+    pub name: String,
+    /// The state it left.
+    pub old: AlarmStateValue,
+    /// The state it entered.
+    pub new: AlarmStateValue,
+}
+
+/// One page of alarm history, newest first.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HistoryPage {
+    /// The state changes on this page.
+    pub items: Vec<AlarmTransition>,
+    /// The token of the next (older) page; `None` on the last.
+    pub next_token: Option<String>,
+}
+
 /// The CloudWatch calls gates make. Implemented by [`SdkCloudWatch`] for AWS
 /// and by fakes in tests.
 #[async_trait]
@@ -74,6 +105,30 @@ pub trait CloudWatchApi: Send + Sync {
     /// `None` when CloudWatch has no data point. At most
     /// [`MAX_QUERIES_PER_CALL`] queries, all with the same period.
     async fn get_metric_data(&self, queries: &[MetricQuery], end: SystemTime) -> Result<Vec<Option<f64>>, AwsError>;
+    /// One page (at most 100 items) of every alarm's state changes, newest
+    /// first, from `token` (`None`: the newest page). Items older than the
+    /// caller needs are left for the caller to drop: the request names no
+    /// start date, and the caller stops asking once a page reaches back far
+    /// enough.
+    async fn describe_alarm_history(&self, token: Option<&str>) -> Result<HistoryPage, AwsError>;
+}
+
+/// `OK`, `ALARM`, `INSUFFICIENT_DATA` as history data spells them.
+fn state_from_str(s: &str) -> Option<AlarmStateValue> {
+    match s {
+        "OK" => Some(AlarmStateValue::Ok),
+        "ALARM" => Some(AlarmStateValue::Alarm),
+        "INSUFFICIENT_DATA" => Some(AlarmStateValue::InsufficientData),
+        _ => None,
+    }
+}
+
+/// The old and new state of a `StateUpdate` item's `HistoryData`
+/// (`{"oldState":{"stateValue":"OK",…},"newState":{"stateValue":"ALARM",…}}`).
+pub fn parse_history_data(data: &str) -> Option<(AlarmStateValue, AlarmStateValue)> {
+    let v: serde_json::Value = serde_json::from_str(data).ok()?;
+    let state = |k: &str| v.get(k)?.get("stateValue")?.as_str().and_then(state_from_str);
+    Some((state("oldState")?, state("newState")?))
 }
 
 /// CloudWatch through the SDK.
@@ -129,6 +184,34 @@ impl CloudWatchApi for SdkCloudWatch {
                 return Ok(out);
             }
         }
+    }
+
+    async fn describe_alarm_history(&self, token: Option<&str>) -> Result<HistoryPage, AwsError> {
+        const OP: &str = "DescribeAlarmHistory";
+        // No StartDate: pages come newest first and the reader stops once it has gone back far enough. (LocalStack
+        // also fails a request with StartDate; see tools/LOCALSTACK_NOTES.md.)
+        let page = self
+            .client
+            .describe_alarm_history()
+            .history_item_type(cw::types::HistoryItemType::StateUpdate)
+            .alarm_types(cw::types::AlarmType::MetricAlarm)
+            .alarm_types(cw::types::AlarmType::CompositeAlarm)
+            .scan_by(cw::types::ScanBy::TimestampDescending)
+            .max_records(100)
+            .set_next_token(token.map(str::to_string))
+            .send()
+            .await
+            .map_err(|e| classify(OP, e))?;
+        let items = page
+            .alarm_history_items()
+            .iter()
+            .filter(|i| i.history_item_type() == Some(&cw::types::HistoryItemType::StateUpdate))
+            .filter_map(|i| {
+                let (old, new) = parse_history_data(i.history_data()?)?;
+                Some(AlarmTransition { at: SystemTime::try_from(*i.timestamp()?).ok()?, name: i.alarm_name()?.to_string(), old, new })
+            })
+            .collect();
+        Ok(HistoryPage { items, next_token: page.next_token().filter(|t| !t.is_empty()).map(str::to_string) })
     }
 
     async fn get_metric_data(&self, queries: &[MetricQuery], end: SystemTime) -> Result<Vec<Option<f64>>, AwsError> {

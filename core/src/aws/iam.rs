@@ -31,7 +31,7 @@ pub const ELBV2: &[&str] = &[
 ];
 
 /// CloudWatch operations called by [`super::cloudwatch`].
-pub const CLOUDWATCH: &[&str] = &["DescribeAlarms", "GetMetricData"];
+pub const CLOUDWATCH: &[&str] = &["DescribeAlarmHistory", "DescribeAlarms", "GetMetricData"];
 
 /// STS operations called by [`super::connect`] (allowed to every principal).
 pub const STS: &[&str] = &["GetCallerIdentity"];

@@ -5,10 +5,12 @@
 pub mod cloudwatch;
 pub mod elbv2;
 pub mod iam;
+pub mod listeners;
 pub mod paced;
 pub mod retry;
 pub mod route53;
 mod sdk_error;
+pub mod watch;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -94,7 +96,7 @@ pub struct AwsClients {
     /// ELBv2, paced at [`ELBV2_RATE`] requests a second and retried.
     pub elbv2: Arc<dyn elbv2::Elbv2Api>,
     /// Shared by every resource's gates in this process (one call per check for all of them).
-    pub cloudwatch: crate::watch::CloudWatchReader,
+    pub cloudwatch: crate::aws::watch::CloudWatchReader,
     /// The region the clients call.
     pub region: String,
     /// The account the credentials belong to, from `sts:GetCallerIdentity` (`None` when that check is skipped).
@@ -342,8 +344,8 @@ pub async fn connect(settings: &AwsSettings, stop: CancellationToken) -> Result<
         Arc::new(cloudwatch::SdkCloudWatch::new(aws_sdk_cloudwatch::Client::from_conf(cw.build())));
     Ok(AwsClients {
         route53: Arc::new(paced::PacedRoute53::new(route53, route53_pacer)),
-        elbv2: Arc::new(crate::listeners::RuleCache::new(Arc::new(paced::PacedElbv2::new(elbv2, elbv2_pacer)))),
-        cloudwatch: crate::watch::CloudWatchReader::new(Arc::new(paced::PacedCloudWatch::new(cloudwatch, cloudwatch_pacer))),
+        elbv2: Arc::new(crate::aws::listeners::RuleCache::new(Arc::new(paced::PacedElbv2::new(elbv2, elbv2_pacer)))),
+        cloudwatch: crate::aws::watch::CloudWatchReader::new(Arc::new(paced::PacedCloudWatch::new(cloudwatch, cloudwatch_pacer))),
         region,
         account,
         credentials_expire,

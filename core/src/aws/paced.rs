@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 
-use super::cloudwatch::{AlarmState, CloudWatchApi, MetricQuery};
+use super::cloudwatch::{AlarmState, CloudWatchApi, HistoryPage, MetricQuery};
 use super::elbv2::{Condition, Elbv2Api, Forward, Listener, ListenerSelector, LoadBalancer, Rule, Selector, TargetGroup, TargetHealth};
 use super::retry::Pacer;
 use super::route53::{Change, ChangeInfo, HealthCheck, HealthCheckConfig, HealthCheckPage, HostedZone, ListStart, RecordPage, Route53Api};
@@ -142,5 +142,9 @@ impl CloudWatchApi for PacedCloudWatch {
 
     async fn get_metric_data(&self, queries: &[MetricQuery], end: std::time::SystemTime) -> Result<Vec<Option<f64>>, AwsError> {
         self.pacer.call("GetMetricData", || self.inner.get_metric_data(queries, end)).await
+    }
+
+    async fn describe_alarm_history(&self, token: Option<&str>) -> Result<HistoryPage, AwsError> {
+        self.pacer.call("DescribeAlarmHistory", || self.inner.describe_alarm_history(token)).await
     }
 }

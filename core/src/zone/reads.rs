@@ -46,7 +46,7 @@ impl Known {
 impl Zone {
     /// Every record set of one name and type, in Route 53's order.
     ///
-    /// The first read of a zone waits [`COALESCE_WINDOW`] for company: alone,
+    /// The first read of a zone waits [`super::COALESCE_WINDOW`] for company: alone,
     /// it reads just its name (one call); with other reads arriving (Terraform
     /// refreshing many switches), and for every later read of a name not yet
     /// known, the whole zone is listed once and serves them all.
@@ -166,7 +166,11 @@ impl Zone {
         let mut known = self.known.lock().await;
         let whole = known.whole;
         for c in changes {
-            let names = (c.record.name.clone(), c.record.record_type.clone());
+            // Reads look names up canonically (`API.example.com` is `api.example.com.`): so do writes, or a write under
+            // another spelling would hide the record sets from the next read of the name for as long as it is cached.
+            let mut record = c.record.clone();
+            record.name = canonical_name(&record.name);
+            let names = (record.name.clone(), record.record_type.clone());
             if !applied {
                 known.stale.insert(names);
                 continue;
@@ -177,12 +181,16 @@ impl Zone {
                 (None, Some(at)) => &mut known.sets.entry(names).or_insert((at, Vec::new())).1,
                 (None, None) => continue,
             };
-            let key = c.record.key();
+            let key = record.key();
+            let same = |r: &RecordSet| {
+                let k = r.key();
+                canonical_name(&k.name) == key.name && k.record_type == key.record_type && k.set_identifier == key.set_identifier
+            };
             match c.action {
-                ChangeAction::Delete => list.retain(|r| r.key() != key),
-                ChangeAction::Create | ChangeAction::Upsert => match list.iter_mut().find(|r| r.key() == key) {
-                    Some(r) => *r = c.record.clone(),
-                    None => list.push(c.record.clone()),
+                ChangeAction::Delete => list.retain(|r| !same(r)),
+                ChangeAction::Create | ChangeAction::Upsert => match list.iter_mut().find(|r| same(r)) {
+                    Some(r) => *r = record,
+                    None => list.push(record),
                 },
             }
         }

@@ -107,6 +107,23 @@ async fn reads_see_this_process_s_writes_without_listing_again() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_write_under_another_spelling_of_a_name_is_seen_by_reads_of_the_name() {
+    let (fake, zone) = zone_with_pairs(3);
+    // Known from a listing of the zone.
+    zone.record_sets(&name(1), &RecordType::A).await.unwrap();
+    zone.record_sets(&name(2), &RecordType::A).await.unwrap();
+    let listings = fake.calls("ListResourceRecordSets");
+    // Written as a caller spelled it: upper case, no trailing dot.
+    let shout = |r: RecordSet| RecordSet { name: name(1).trim_end_matches('.').to_ascii_uppercase(), ..r };
+    let changes: Vec<Change> = upsert(1, 40).into_iter().map(|c| Change { record: shout(c.record), ..c }).collect();
+    zone.change("shift", &changes).await.unwrap();
+    let sets = zone.record_sets(&name(1), &RecordType::A).await.unwrap();
+    assert_eq!((sets.len(), green_weight(&sets)), (2, Some(40)), "one pair, at 40: {sets:?}");
+    assert!(sets.iter().all(|r| r.name == name(1)), "cached under the canonical name");
+    assert_eq!(fake.calls("ListResourceRecordSets"), listings, "served from what this process wrote");
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_write_with_an_unknown_outcome_makes_its_names_read_again() {
     let (fake, zone) = zone_with_pairs(2);
     zone.record_sets(&name(0), &RecordType::A).await.unwrap();

@@ -20,6 +20,7 @@ use crate::errors::report;
 use crate::resource::Ctx;
 use crate::typed::Val;
 use crate::value::Path;
+pub use crate::wording::{check_duration, gate_attr, gate_name, gate_path, observation};
 
 /// How one apply moves traffic up to the new value: through intermediate steps, baking after each.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
@@ -188,6 +189,15 @@ pub struct HealthGateModel {
     #[serde(default)]
     #[schemars(extend("default" = false))]
     pub dns_failover: Val<bool>,
+    /// An RFC 3339 time (e.g. `"2026-12-08T09:30:00Z"`): alarm history and metrics before it are not judged. Before
+    /// each increase the gate judges the whole time since the split in effect was reached (`shifted_at`): an alarm of
+    /// `cloudwatch_alarms` that was in `ALARM` at any moment since then — between two checks of a bake, or overnight
+    /// between two applies, read from CloudWatch's alarm history (kept 14 days) — refuses the increase, and
+    /// `error_rate` and `latency` are judged over that time too. Once an incident at the step is understood, set
+    /// `ignore_before` to a time after it to go on: the reviewable way past it. Alarms' current state is always
+    /// judged. Must not be in the future.
+    #[serde(default)]
+    pub ignore_before: Val<String>,
 }
 
 /// How an alarm in `INSUFFICIENT_DATA` counts.
@@ -291,19 +301,6 @@ pub enum OnGateFailureModel {
     Halt,
 }
 
-pub fn check_duration(v: &Val<String>, path: Path, what: &str, min: Duration, max: Duration, diags: &mut Diagnostics) {
-    let Some(s) = v.known() else { return };
-    match duration::parse(s) {
-        Err(e) => diags.error_at(path, format!("Invalid {what}"), format!("{e}.")),
-        Ok(d) if d < min || d > max => diags.error_at(
-            path,
-            format!("Invalid {what}"),
-            format!("{what} must be between {} and {}, got {s:?}.", duration::format(min), duration::format(max)),
-        ),
-        Ok(_) => {}
-    }
-}
-
 pub fn validate_rollout(r: &impl RolloutFields, base: &Path, diags: &mut Diagnostics) {
     if let Some(steps) = r.steps().known() {
         if let Err((i, msg)) = Rollout::check_steps(steps) {
@@ -368,7 +365,26 @@ fn check_tg_arn(v: &Val<String>, path: Path, diags: &mut Diagnostics) {
     }
 }
 
+fn check_ignore_before(v: &Val<String>, path: Path, diags: &mut Diagnostics) {
+    let Some(s) = v.known() else { return };
+    match bluegreen_core::clock::parse(s) {
+        Err(e) => diags.error_at(path, "Invalid ignore_before", format!("ignore_before: {e}.")),
+        // A minute of leeway for a clock that runs a little behind the writer's.
+        Ok(t) if t > bluegreen_core::clock::now() + Duration::from_secs(60) => diags.error_at(
+            path,
+            "ignore_before is in the future",
+            format!(
+                "ignore_before = {s:?} is later than now ({}): every alarm state change until then would go unjudged. \
+                 Write the time after which history counts again, e.g. the end of the incident you reviewed.",
+                bluegreen_core::clock::format(bluegreen_core::clock::now())
+            ),
+        ),
+        Ok(_) => {}
+    }
+}
+
 fn validate_cloudwatch_gate(g: &HealthGateModel, base: &Path, owner: GateOwner, diags: &mut Diagnostics) {
+    check_ignore_before(&g.ignore_before, base.clone().attr("ignore_before"), diags);
     check_duration(
         &g.check_interval,
         base.clone().attr("check_interval"),
@@ -722,6 +738,11 @@ pub fn gate(g: Option<&HealthGateModel>, defaults: &GateDefaults) -> Result<Opti
         error_rate,
         latency,
         fallback_load_balancer: defaults.load_balancer.clone(),
+        ignore_before: match g.ignore_before.known() {
+            // Validated: a time that cannot be read is an error, never "judge everything" or "nothing".
+            Some(s) => Some(bluegreen_core::clock::parse(s).map_err(|_| unusable(at(&["ignore_before"]), "ignore_before", s))?),
+            None => None,
+        },
     }))
 }
 
@@ -822,59 +843,6 @@ pub fn on_gate_failure(v: &Val<OnGateFailureModel>, resource: &str) -> Result<On
     })
 }
 
-/// The attribute a gate check is configured with, as path segments
-/// (`health_gate.error_rate.max_percent`…): the same for both resources,
-/// whatever each defaults.
-pub fn gate_attr(gate: GateKind) -> Vec<&'static str> {
-    let metric = |block: &'static str, part: MetricPart, max: &'static str, over_blue: &'static str| {
-        let leaf = match part {
-            MetricPart::Whole => None,
-            MetricPart::MinRequests => Some("min_requests"),
-            MetricPart::Max => Some(max),
-            MetricPart::OverBlue => Some(over_blue),
-            MetricPart::GreenTargetGroup => Some("green_target_group_arn"),
-            MetricPart::BlueTargetGroup => Some("blue_target_group_arn"),
-        };
-        ["health_gate", block].into_iter().chain(leaf).collect()
-    };
-    match gate {
-        GateKind::TargetGroups => vec!["health_gate", "target_group_arns"],
-        GateKind::MinHealthyTargets => vec!["health_gate", "min_healthy_targets"],
-        GateKind::HttpCheck => vec!["health_gate", "http_check"],
-        GateKind::CloudWatchAlarms => vec!["health_gate", "cloudwatch_alarms"],
-        GateKind::ErrorRate(part) => metric("error_rate", part, "max_percent", "max_percent_over_blue"),
-        GateKind::Latency(part) => metric("latency", part, "max", "max_over_blue"),
-        GateKind::ObservedTraffic => vec!["rollout", "observed_traffic"],
-    }
-}
-
-/// Path of the configuration a gate check names.
-pub fn gate_path(gate: GateKind) -> Path {
-    attr_path(&gate_attr(gate))
-}
-
-/// The attribute a gate check names, as written in messages (`health_gate.http_check`).
-pub fn gate_name(gate: GateKind) -> String {
-    gate_attr(gate).join(".")
-}
-
-/// What a gate failure saw, with what to change when a metric gate could
-/// not be judged by the end of a bake, and the step it happened at.
-pub fn observation(f: &GateFailure) -> String {
-    let advice = match f.gate {
-        GateKind::ErrorRate(MetricPart::MinRequests) => Some("error_rate"),
-        GateKind::Latency(MetricPart::MinRequests) => Some("latency"),
-        _ => None,
-    }
-    .map(|block| {
-        format!(
-            ". Green cannot be judged on so little traffic: raise the step, lengthen bake_time or {block}.window, or lower min_requests"
-        )
-    })
-    .unwrap_or_default();
-    format!("{}{advice}{}", f.observation, f.step_suffix())
-}
-
 /// "`health_gate.…`: what was seen." for a diagnostic's detail.
 fn failure_sentence(f: &GateFailure) -> String {
     format!("{}: {}.", gate_name(f.gate), observation(f).trim_end_matches('.'))
@@ -889,9 +857,15 @@ pub fn outcome_diags(outcome: &ShiftOutcome, at: TrafficSplit, to: TrafficSplit,
             gate_path(f.gate),
             "Health gate failed: traffic not increased",
             format!(
-                "{}\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.",
+                "{}\n\nNo traffic was moved to green. {state} Fix green (or the gate), then apply again to reach {}%.{}",
                 failure_sentence(f),
-                to.green()
+                to.green(),
+                if f.gate == GateKind::AlarmHistory {
+                    " Once you know why the alarm fired and that it is over, set health_gate.ignore_before to a time after \
+                     it: history before that time is no longer judged (the alarms' current state still is)."
+                } else {
+                    ""
+                }
             ),
         ),
         ShiftOutcome::RolledBack(f) => diags.error_at(
@@ -1279,6 +1253,7 @@ mod tests {
             (GateKind::MinHealthyTargets, "health_gate.min_healthy_targets"),
             (GateKind::HttpCheck, "health_gate.http_check"),
             (GateKind::CloudWatchAlarms, "health_gate.cloudwatch_alarms"),
+            (GateKind::AlarmHistory, "health_gate.cloudwatch_alarms"),
             (GateKind::ErrorRate(Whole), "health_gate.error_rate"),
             (GateKind::ErrorRate(MinRequests), "health_gate.error_rate.min_requests"),
             (GateKind::ErrorRate(Max), "health_gate.error_rate.max_percent"),

@@ -86,6 +86,7 @@ fn gate(variant: usize) -> HealthGateModel {
             max_over_blue: s(["200ms", "300ms"][variant]),
         }),
         dns_failover: k(false),
+        ignore_before: s(["2026-12-01T00:00:00Z", "2026-12-02T08:30:00Z"][variant]),
     }
 }
 

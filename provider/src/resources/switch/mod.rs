@@ -784,7 +784,7 @@ mod tests {
         let clients = AwsClients {
             route53: r53.clone(),
             elbv2: elb,
-            cloudwatch: bluegreen_core::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            cloudwatch: bluegreen_core::aws::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
             region: "us-east-1".into(),
             account: None,
             credentials_expire: None,

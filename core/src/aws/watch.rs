@@ -28,6 +28,12 @@
 //!   minute), so a
 //!   gate that reaches the reader late (a busy machine, a slow target-health
 //!   call) finds its values already fetched instead of opening a round of its own.
+//! - **Alarm history.** A gate that judges the whole time at a split asks for
+//!   every alarm state change since a moment; a round reads every alarm's
+//!   history (one paginated DescribeAlarmHistory, newest first) back to the
+//!   earliest moment any reader asked for, and later rounds read only what
+//!   is new since the last ([`HISTORY_OVERLAP`] back, for items written
+//!   late), so a bake of any length costs one call per tick.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
@@ -36,11 +42,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 use futures::future::{BoxFuture, FutureExt, Shared};
 use tokio::time::Instant;
 
-use crate::aws::cloudwatch::{AlarmState, CloudWatchApi, MetricQuery, MAX_ALARM_NAMES_PER_CALL, MAX_QUERIES_PER_CALL};
+use crate::aws::cloudwatch::{AlarmState, AlarmTransition, CloudWatchApi, MetricQuery, MAX_ALARM_NAMES_PER_CALL, MAX_QUERIES_PER_CALL};
 use crate::error::AwsError;
 
 /// How long a round waits for other readers before it sends.
 pub const GATHER: Duration = Duration::from_millis(500);
+
+/// How far before the previous read of alarm history a later read goes back
+/// again, for items CloudWatch writes a little after the change they record.
+pub const HISTORY_OVERLAP: Duration = Duration::from_secs(300);
 
 /// What one check wants to read.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,6 +59,8 @@ pub struct WatchRequest {
     pub alarms: Vec<String>,
     /// Metric statistics to read.
     pub queries: Vec<MetricQuery>,
+    /// Read the state changes of `alarms` at or after this moment, too.
+    pub history_since: Option<SystemTime>,
 }
 
 impl WatchRequest {
@@ -66,6 +78,9 @@ pub struct WatchAnswer {
     pub alarms: BTreeMap<String, Option<AlarmState>>,
     /// Each query's value; `None`: no data point in the window.
     pub values: HashMap<MetricQuery, Option<f64>>,
+    /// The state changes of the alarms asked for, at or after the request's
+    /// `history_since`, oldest first (empty when it asked for none).
+    pub history: Vec<AlarmTransition>,
 }
 
 impl WatchAnswer {
@@ -83,6 +98,32 @@ struct InFlight {
     sent: Instant,
     names: BTreeSet<String>,
     queries: BTreeSet<MetricQuery>,
+    /// How far back it reads alarm history, if it does.
+    history: Option<SystemTime>,
+}
+
+/// What a gathering round will ask for.
+struct Gathering {
+    round: Round,
+    names: BTreeSet<String>,
+    queries: BTreeSet<MetricQuery>,
+    history: Option<SystemTime>,
+}
+
+/// The alarm history read so far: every alarm's state changes back to
+/// `back_to`, as of `fetched` (wall clock `fetched_wall`).
+struct History {
+    items: BTreeSet<AlarmTransition>,
+    back_to: SystemTime,
+    fetched: Instant,
+    fetched_wall: SystemTime,
+}
+
+fn earlier(a: Option<SystemTime>, b: Option<SystemTime>) -> Option<SystemTime> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 #[derive(Default)]
@@ -90,7 +131,11 @@ struct Inner {
     alarms: HashMap<String, (Instant, Option<AlarmState>)>,
     values: HashMap<MetricQuery, (Instant, Option<f64>)>,
     /// The round still gathering, and what it will ask for.
-    gathering: Option<(Round, BTreeSet<String>, BTreeSet<MetricQuery>)>,
+    gathering: Option<Gathering>,
+    /// Alarm history read so far.
+    history: Option<History>,
+    /// How far back recurring readers ask for history: since when, when last asked, and how often.
+    recurring_history: HashMap<SystemTime, (Instant, Duration)>,
     /// Rounds sent and not yet answered: when each was sent and what it asks for.
     in_flight: Vec<InFlight>,
     /// Keys read on a grid: when last asked for, and how often.
@@ -169,6 +214,9 @@ impl CloudWatchReader {
         for q in &req.queries {
             inner.recurring_queries.insert(q.clone(), (now, interval));
         }
+        if let Some(since) = req.history_since {
+            inner.recurring_history.insert(since, (now, interval));
+        }
     }
 
     /// Reads `req`, using values fetched at or after `fresh_since`, fetching
@@ -183,30 +231,35 @@ impl CloudWatchReader {
                     req.alarms.iter().filter(|n| inner.alarms.get(*n).is_none_or(|(t, _)| *t < fresh_since)).collect();
                 let missing_queries: Vec<&MetricQuery> =
                     req.queries.iter().filter(|q| inner.values.get(*q).is_none_or(|(t, _)| *t < fresh_since)).collect();
-                if missing_alarms.is_empty() && missing_queries.is_empty() {
+                let missing_history =
+                    req.history_since.filter(|since| inner.history.as_ref().is_none_or(|h| h.fetched < fresh_since || h.back_to > *since));
+                if missing_alarms.is_empty() && missing_queries.is_empty() && missing_history.is_none() {
                     return Ok(answer(&inner, req));
                 }
                 let covering = inner.in_flight.iter().find(|f| {
                     f.sent >= fresh_since
                         && missing_alarms.iter().all(|n| f.names.contains(*n))
                         && missing_queries.iter().all(|q| f.queries.contains(*q))
+                        && missing_history.is_none_or(|since| f.history.is_some_and(|h| h <= since))
                 });
                 if let Some(f) = covering {
                     f.round.clone()
                 } else {
                     match &mut inner.gathering {
-                        Some((round, names, queries)) => {
-                            names.extend(missing_alarms.into_iter().cloned());
-                            queries.extend(missing_queries.into_iter().cloned());
-                            round.clone()
+                        Some(g) => {
+                            g.names.extend(missing_alarms.into_iter().cloned());
+                            g.queries.extend(missing_queries.into_iter().cloned());
+                            g.history = earlier(g.history, missing_history);
+                            g.round.clone()
                         }
                         None => {
                             let round = self.round();
-                            inner.gathering = Some((
-                                round.clone(),
-                                missing_alarms.into_iter().cloned().collect(),
-                                missing_queries.into_iter().cloned().collect(),
-                            ));
+                            inner.gathering = Some(Gathering {
+                                round: round.clone(),
+                                names: missing_alarms.into_iter().cloned().collect(),
+                                queries: missing_queries.into_iter().cloned().collect(),
+                                history: missing_history,
+                            });
                             round
                         }
                     }
@@ -226,17 +279,20 @@ impl CloudWatchReader {
         async move {
             tokio::time::sleep(GATHER).await;
             let sent = Instant::now();
-            let (names, queries) = {
+            let (names, queries, history) = {
                 let mut i = inner.lock().expect("lock");
-                let (round, mut names, mut queries) = i.gathering.take().expect("a gathering round");
+                let Gathering { round, mut names, mut queries, history } = i.gathering.take().expect("a gathering round");
                 i.recurring_alarms.retain(|_, at| active(at, sent));
                 i.recurring_queries.retain(|_, at| active(at, sent));
+                i.recurring_history.retain(|_, at| active(at, sent));
                 names.extend(i.recurring_alarms.keys().cloned());
                 queries.extend(i.recurring_queries.keys().cloned());
-                i.in_flight.push(InFlight { id, round, sent, names: names.clone(), queries: queries.clone() });
-                (names.into_iter().collect::<Vec<_>>(), queries)
+                // History is read for everyone once someone needs it this round.
+                let history = history.map(|h| i.recurring_history.keys().copied().fold(h, SystemTime::min));
+                i.in_flight.push(InFlight { id, round, sent, names: names.clone(), queries: queries.clone(), history });
+                (names.into_iter().collect::<Vec<_>>(), queries, history)
             };
-            let result = fetch(api.as_ref(), &inner, sent, &names, queries).await;
+            let result = fetch(api.as_ref(), &inner, sent, &names, queries, history).await;
             inner.lock().expect("lock").in_flight.retain(|f| f.id != id);
             result
         }
@@ -252,6 +308,7 @@ async fn fetch(
     sent: Instant,
     names: &[String],
     queries: BTreeSet<MetricQuery>,
+    history: Option<SystemTime>,
 ) -> Result<(), AwsError> {
     for chunk in names.chunks(MAX_ALARM_NAMES_PER_CALL) {
         let found = api.describe_alarms(chunk).await?;
@@ -260,6 +317,9 @@ async fn fetch(
             let state = found.iter().find(|a| &a.name == name).cloned();
             i.alarms.insert(name.clone(), (sent, state));
         }
+    }
+    if let Some(since) = history {
+        fetch_history(api, inner, sent, since).await?;
     }
     let mut by_period: BTreeMap<Duration, Vec<MetricQuery>> = BTreeMap::new();
     for q in queries {
@@ -278,10 +338,52 @@ async fn fetch(
     Ok(())
 }
 
+/// Reads every alarm's history back to `since`: all of it the first time (or
+/// when asked to go further back than read before), then only what is newer
+/// than the previous read less [`HISTORY_OVERLAP`]. Pages come newest first;
+/// the last page read is the first that reaches back far enough.
+async fn fetch_history(api: &dyn CloudWatchApi, inner: &Mutex<Inner>, sent: Instant, since: SystemTime) -> Result<(), AwsError> {
+    let wall = crate::clock::now();
+    let stop_at = {
+        let i = inner.lock().expect("lock");
+        match &i.history {
+            Some(h) if h.back_to <= since => since.max(h.fetched_wall.checked_sub(HISTORY_OVERLAP).unwrap_or(since)),
+            _ => since,
+        }
+    };
+    let mut items = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let page = api.describe_alarm_history(token.as_deref()).await?;
+        let reached_back = page.items.iter().any(|t| t.at < stop_at);
+        items.extend(page.items.into_iter().filter(|t| t.at >= stop_at));
+        token = page.next_token;
+        if token.is_none() || reached_back {
+            break;
+        }
+    }
+    let mut i = inner.lock().expect("lock");
+    // What no reader asks for any more is dropped: the oldest moment still asked for bounds what is kept.
+    let keep_from = i.recurring_history.keys().copied().fold(since, SystemTime::min);
+    let (mut kept, back_to) = match i.history.take() {
+        Some(h) if h.back_to <= since => (h.items, h.back_to.max(keep_from)),
+        _ => (BTreeSet::new(), since),
+    };
+    kept.retain(|t| t.at >= keep_from);
+    kept.extend(items);
+    i.history = Some(History { items: kept, back_to, fetched: sent, fetched_wall: wall });
+    Ok(())
+}
+
 fn answer(inner: &Inner, req: &WatchRequest) -> WatchAnswer {
+    let history = match (req.history_since, &inner.history) {
+        (Some(since), Some(h)) => h.items.iter().filter(|t| t.at >= since && req.alarms.contains(&t.name)).cloned().collect(),
+        _ => Vec::new(),
+    };
     WatchAnswer {
         alarms: req.alarms.iter().map(|n| (n.clone(), inner.alarms.get(n).and_then(|(_, s)| s.clone()))).collect(),
         values: req.queries.iter().map(|q| (q.clone(), inner.values.get(q).and_then(|(_, v)| *v))).collect(),
+        history,
     }
 }
 
@@ -322,8 +424,11 @@ mod tests {
         for i in 0..250 {
             let r = reader.clone();
             tasks.push(tokio::spawn(async move {
-                let req =
-                    WatchRequest { alarms: vec![format!("a{i}")], queries: vec![q(&format!("tg{i}"), 300), q(&format!("tg{i}"), 300)] };
+                let req = WatchRequest {
+                    alarms: vec![format!("a{i}")],
+                    queries: vec![q(&format!("tg{i}"), 300), q(&format!("tg{i}"), 300)],
+                    history_since: None,
+                };
                 r.read(&req, tick).await
             }));
         }
@@ -337,7 +442,7 @@ mod tests {
         assert_eq!(fake.calls("GetMetricData"), 1);
         assert_eq!(fake.largest_batch("DescribeAlarms"), 100);
         // Read again before the next tick: nothing is fetched.
-        let again = reader.read(&WatchRequest { alarms: vec!["a1".into()], queries: vec![] }, tick).await.unwrap();
+        let again = reader.read(&WatchRequest { alarms: vec!["a1".into()], queries: vec![], ..Default::default() }, tick).await.unwrap();
         assert_eq!(again.alarms["a1"].as_ref().unwrap().state, AlarmStateValue::Ok);
         assert_eq!(fake.calls("DescribeAlarms"), 3);
     }
@@ -347,7 +452,7 @@ mod tests {
         let fake = Arc::new(FakeCloudWatch::default());
         fake.set_value(&q("tg", 300), 5.0);
         let reader = CloudWatchReader::new(fake.clone());
-        let req = WatchRequest { alarms: vec!["nope".into()], queries: vec![q("tg", 300), q("tg", 60)] };
+        let req = WatchRequest { alarms: vec!["nope".into()], queries: vec![q("tg", 300), q("tg", 60)], ..Default::default() };
         let a = reader.read(&req, Instant::now()).await.unwrap();
         assert_eq!(a.alarms["nope"], None);
         assert_eq!(a.value(&q("tg", 300)), Some(5.0));
@@ -361,7 +466,7 @@ mod tests {
         fake.set_alarm("a", AlarmStateValue::Ok, "");
         let reader = CloudWatchReader::new(fake.clone());
         let every = Duration::from_secs(10);
-        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![] };
+        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![], ..Default::default() };
         reader.read(&req, reader.last_tick(every)).await.unwrap();
         tokio::time::sleep(Duration::from_secs(3)).await;
         reader.read(&req, reader.last_tick(every)).await.unwrap();
@@ -378,8 +483,8 @@ mod tests {
         let fake = Arc::new(FakeCloudWatch::default());
         let reader = CloudWatchReader::new(fake.clone());
         let every = Duration::from_secs(10);
-        let a = WatchRequest { alarms: vec!["a".into()], queries: vec![] };
-        let b = WatchRequest { alarms: vec!["b".into()], queries: vec![q("tg-b", 60)] };
+        let a = WatchRequest { alarms: vec!["a".into()], queries: vec![], ..Default::default() };
+        let b = WatchRequest { alarms: vec!["b".into()], queries: vec![q("tg-b", 60)], ..Default::default() };
         reader.read_every(&a, every).await.unwrap();
         reader.read_every(&b, every).await.unwrap();
         assert_eq!(fake.calls("DescribeAlarms"), 2, "two first reads, apart");
@@ -399,7 +504,7 @@ mod tests {
         fake.set_latency(Duration::from_secs(2));
         let reader = CloudWatchReader::new(fake.clone());
         let every = Duration::from_secs(10);
-        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![q("tg", 60)] };
+        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![q("tg", 60)], ..Default::default() };
         reader.read_every(&req, every).await.unwrap();
         tokio::time::sleep_until(reader.next_tick(every)).await;
         let on_time = {
@@ -420,7 +525,7 @@ mod tests {
         fake.set_alarm("a", AlarmStateValue::Ok, "");
         let reader = CloudWatchReader::new(fake.clone());
         let every = Duration::from_secs(10);
-        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![] };
+        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![], ..Default::default() };
         reader.read_every(&req, every).await.unwrap();
         tokio::time::sleep(Duration::from_secs(6)).await;
         fake.set_alarm("a", AlarmStateValue::Alarm, "Threshold Crossed");
@@ -430,6 +535,38 @@ mod tests {
         // Right after, a second check before an increase (another resource) shares it.
         reader.read_fresh(&req, every).await.unwrap();
         assert_eq!(fake.calls("DescribeAlarms"), 2);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn alarm_history_is_read_back_once_then_only_what_is_new() {
+        let fake = Arc::new(FakeCloudWatch::default());
+        let now = crate::clock::now();
+        // 250 state changes of "busy", one a minute, and one of "a" 40 minutes ago.
+        for i in 0..250u64 {
+            let (old, new) =
+                if i % 2 == 0 { (AlarmStateValue::Ok, AlarmStateValue::Alarm) } else { (AlarmStateValue::Alarm, AlarmStateValue::Ok) };
+            fake.record("busy", old, new, now - Duration::from_secs(60 * (250 - i)));
+        }
+        let fired = now - Duration::from_secs(40 * 60 + 30);
+        fake.record("a", AlarmStateValue::Ok, AlarmStateValue::Alarm, fired);
+        fake.set_alarm("a", AlarmStateValue::Ok, "");
+        let reader = CloudWatchReader::new(fake.clone());
+        let every = Duration::from_secs(10);
+        let since = now - Duration::from_secs(5 * 3600);
+        let req = WatchRequest { alarms: vec!["a".into()], queries: vec![], history_since: Some(since) };
+        let first = reader.read_every(&req, every).await.unwrap();
+        assert_eq!(first.history.iter().map(|t| t.at).collect::<Vec<_>>(), [fired], "only the alarms asked for");
+        assert_eq!(fake.calls("DescribeAlarmHistory"), 3, "251 items back to 5 h ago: three pages of 100");
+        // The next tick: one page reaches back past the previous read (less the overlap).
+        tokio::time::sleep(every).await;
+        fake.set_alarm("a", AlarmStateValue::Alarm, "Threshold Crossed");
+        let second = reader.read_every(&req, every).await.unwrap();
+        assert_eq!(fake.calls("DescribeAlarmHistory"), 4);
+        assert_eq!(second.history.len(), 2, "the old change kept, the new one added: {:?}", second.history);
+        // A reader asking from later gets only what is later; one asking from further back makes a full read.
+        let later = WatchRequest { history_since: Some(fired + Duration::from_secs(1)), ..req.clone() };
+        assert_eq!(reader.read_every(&later, every).await.unwrap().history.len(), 1);
+        assert_eq!(fake.calls("DescribeAlarmHistory"), 4, "shared: nothing more to read this tick");
     }
 
     #[test]
