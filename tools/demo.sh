@@ -4,7 +4,7 @@
 #   setup    fixtures: a legacy stack (EC2 behind an ALB, a simple alias record for the public name) and a new one
 #            (ECS behind another ALB); a local stand-in for green's /healthz
 #   phase 1  adopt the record into a bluegreen_switch (polling Route 53 throughout: no moment without an answer)
-#   phase 2  canary_listener at 0 %: "X-Canary: 1" reaches green through the production name
+#   phase 2  bluegreen_canary_listener at 0 %: "X-Canary: 1" reaches green through the production name
 #   phase 3  roll the legacy ALB out to ECS, 10 -> 50 -> 100 %, behind passing health gates
 #   phase 4  move DNS to the new ALB; green answers real users with 5xx (ALB metrics in CloudWatch) after the
 #            first step, though /healthz says 200; the provider's error-rate gate rolls back
@@ -239,7 +239,7 @@ phase_done "simple -> weighted 100/0; answer at all $adopt_polls polls"
 
 # ==================================================================================================================
 phase 2 "QA reaches green by a header"
-say "canary.tf adds a canary_listener to the legacy ALB's listener at traffic = 0: a weighted rule (EC2 100,"
+say "canary.tf adds a bluegreen_canary_listener to the legacy ALB's listener at traffic = 0: a weighted rule (EC2 100,"
 say "ECS 0) and, before it, a test rule sending requests with 'X-Canary: 1' to the ECS tasks only. QA tests"
 say "green at http://$record/ with one header; users still get EC2."
 cmd "cp tools/demo/canary.tf ."

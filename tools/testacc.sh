@@ -67,7 +67,7 @@ for s in "${!BIN[@]}"; do [[ -x "${BIN[$s]}" ]] || { say "missing test binary ${
 # 2. The runs: "<version> <suite> [libtest filter]", longest first so that two workers finish together (measured in
 #    one CI run on 2 busy cores, seconds per run on 1.15.5 / 1.0.3: gates 120/137, aws_side 86/88, edits 53/64,
 #    faults 45/56, canary 39/54, switch 30/58, examples 18/17, diagnostics 5/10, bad_input 9/13, the others under 7).
-SUITES_BY_LENGTH="gates aws_side edits faults canary switch examples diagnostics bad_input security proxy logging data_sources schema"
+SUITES_BY_LENGTH="gates aws_side edits faults canary switch examples native diagnostics bad_input security proxy logging data_sources schema"
 for s in "${!BIN[@]}"; do
   if [[ " $SUITES_BY_LENGTH " != *" $s "* ]]; then SUITES_BY_LENGTH+=" $s"; fi   # a suite added later runs last
 done

@@ -36,10 +36,7 @@ data "bluegreen_target_group" "ecs" {
   name = var.ecs_target_group_name
 }
 
-# canary_listener has no bluegreen_ prefix, so it names its provider.
-resource "canary_listener" "api" {
-  provider = bluegreen
-
+resource "bluegreen_canary_listener" "api" {
   listener_arn = data.bluegreen_listener.legacy.arn
   priority     = var.priority
 

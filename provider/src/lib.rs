@@ -4,6 +4,8 @@ pub mod data_source;
 pub mod data_sources;
 pub mod diag;
 pub mod errors;
+pub mod identity;
+pub mod list;
 pub mod logging;
 pub mod plancheck;
 pub mod plugin;

@@ -133,6 +133,7 @@ mod tests {
             sensitive: true,
             description_kind: tf::StringKind::Markdown as i32,
             deprecated: true,
+            deprecation_message: "use another".into(),
             write_only: true,
             nested_type: Some(tf::schema::Object {
                 attributes: vec![],
@@ -153,6 +154,7 @@ mod tests {
             description: "b".into(),
             description_kind: tf::StringKind::Plain as i32,
             deprecated: false,
+            deprecation_message: String::new(),
         };
         let schema = tf::Schema { version: 7, block: Some(block) };
         let mut resp = tf::get_provider_schema::Response {
@@ -180,10 +182,10 @@ mod tests {
         // block: version 1, attributes 2, block_types 3, description 4
         let bf = fields(&pf[1].2);
         assert_eq!(bf.iter().map(|f| f.0).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
-        // attribute numbering, incl. the out-of-order nested_type = 10 and write_only = 11
+        // attribute numbering, incl. the out-of-order nested_type = 10, write_only = 11 and deprecation_message = 12
         let mut af: Vec<(u32, u8, Vec<u8>)> = fields(&bf[1].2);
         af.sort_by_key(|f| f.0);
-        assert_eq!(af.iter().map(|f| f.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 7, 8, 9, 10, 11]);
+        assert_eq!(af.iter().map(|f| f.0).collect::<Vec<_>>(), vec![1, 2, 3, 4, 7, 8, 9, 10, 11, 12]);
         assert_eq!(af[0].2, b"weight");
         assert_eq!(af[1].2, b"\"number\"");
         assert_eq!(af[5], (8, 0, vec![1]), "description_kind MARKDOWN = 1");

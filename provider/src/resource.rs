@@ -138,6 +138,10 @@ pub trait ResourceImpl: Send + Sync + 'static {
 #[async_trait]
 pub trait Resource: Send + Sync {
     fn type_name(&self) -> &'static str;
+    /// For a type served under a second name ([`crate::resources::alias`]), the type it is another name of.
+    fn alias_of(&self) -> Option<&'static str> {
+        None
+    }
     fn schema(&self) -> &Schema;
     fn validate(&self, config: &Value) -> Diagnostics;
     /// The planned state, replace paths and planned private state (`None` on error), with any

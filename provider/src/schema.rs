@@ -168,7 +168,7 @@ pub fn apply_defaults(block: &Block, value: &mut Value) {
 }
 
 /// A schema default as a value. Defaults here are strings, booleans and whole numbers.
-fn default_value(j: &Json) -> Option<Value> {
+pub(crate) fn default_value(j: &Json) -> Option<Value> {
     Some(match j {
         Json::String(s) => Value::string(s.clone()),
         Json::Bool(b) => Value::Bool(*b),

@@ -108,6 +108,17 @@ impl BlueGreenProvider {
         })
     }
 
+    /// The string import id an identity names (import by identity, Terraform ≥ 1.12).
+    fn import_id_of_identity(&self, type_name: &str, data: &pb::DynamicValue) -> Result<String, Diagnostics> {
+        let Some(def) = crate::identity::of(type_name) else {
+            let mut d = Diagnostics::new();
+            d.error("Import by identity not supported", format!("{type_name} has no resource identity; import it by id."));
+            return Err(d);
+        };
+        let identity = decode_dynamic(Some(data), &def.implied_type(), "import identity")?;
+        def.import_id(type_name, &identity)
+    }
+
     fn validate_provider_config_value(&self, config: &crate::value::Value) -> (Option<ProviderConfig>, Diagnostics) {
         let mut diags = Diagnostics::new();
         schema::validate(&self.provider_schema.block, config, &Path::default(), &mut diags);
@@ -129,8 +140,33 @@ impl BlueGreenProvider {
 /// What this server implements beyond the classic RPCs. `plan_destroy`:
 /// Terraform ≥ 1.3 calls PlanResourceChange for destroys, so a destroy that
 /// apply would refuse is refused in the plan, before anything is touched.
+/// `move_resource_state`: Terraform ≥ 1.8 moves state across resource types
+/// (`moved { from = canary_listener.x  to = bluegreen_canary_listener.x }`).
+/// `generate_resource_config`: Terraform ≥ 1.14 asks the provider for the
+/// configuration it generates (`-generate-config-out`), see
+/// [`crate::list::config_from_state`].
 fn capabilities() -> pb::ServerCapabilities {
-    pb::ServerCapabilities { plan_destroy: true, ..Default::default() }
+    pb::ServerCapabilities { plan_destroy: true, move_resource_state: true, generate_resource_config: true, ..Default::default() }
+}
+
+/// The identity of `state` of a resource type, as the protocol carries it (Terraform ≥ 1.12; older versions ignore
+/// the field). `None` for a type without identity or no object.
+fn identity_data(type_name: &str, state: &crate::value::Value, diags: &mut Diagnostics) -> Option<pb::ResourceIdentityData> {
+    identity_value(type_name, state).and_then(|(def, v)| encode_identity(def, &v, diags))
+}
+
+fn identity_value(type_name: &str, state: &crate::value::Value) -> Option<(&'static crate::identity::IdentityDef, crate::value::Value)> {
+    let def = crate::identity::of(type_name)?;
+    let v = def.from_state(state);
+    (!v.is_null()).then_some((def, v))
+}
+
+fn encode_identity(
+    def: &crate::identity::IdentityDef,
+    v: &crate::value::Value,
+    diags: &mut Diagnostics,
+) -> Option<pb::ResourceIdentityData> {
+    merge(encode_dynamic(v, &def.implied_type()), diags).map(|d| pb::ResourceIdentityData { identity_data: Some(d) })
 }
 
 fn merge<T>(r: Result<T, Diagnostics>, diags: &mut Diagnostics) -> Option<T> {
@@ -150,6 +186,10 @@ impl Provider for BlueGreenProvider {
             server_capabilities: Some(capabilities()),
             data_sources: self.data_sources.keys().map(|n| pb::get_metadata::DataSourceMetadata { type_name: (*n).to_string() }).collect(),
             resources: self.resources.keys().map(|n| pb::get_metadata::ResourceMetadata { type_name: (*n).to_string() }).collect(),
+            list_resources: crate::list::schemas()
+                .into_iter()
+                .map(|(n, _)| pb::get_metadata::ListResourceMetadata { type_name: n.to_string() })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -162,6 +202,7 @@ impl Provider for BlueGreenProvider {
             provider: Some(schema_to_proto(&self.provider_schema)),
             data_source_schemas: self.data_sources.iter().map(|(n, d)| ((*n).to_string(), schema_to_proto(d.schema()))).collect(),
             resource_schemas: self.resources.iter().map(|(n, r)| ((*n).to_string(), schema_to_proto(r.schema()))).collect(),
+            list_resource_schemas: crate::list::schemas().iter().map(|(n, s)| ((*n).to_string(), schema_to_proto(s))).collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         }))
@@ -301,6 +342,7 @@ impl Provider for BlueGreenProvider {
         let mut diags = Diagnostics::new();
         let mut new_state = req.current_state.clone();
         let mut private = req.private.clone();
+        let mut new_identity = req.current_identity.clone();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             let state = merge(decode_dynamic(req.current_state.as_ref(), &ty, "state"), &mut diags);
@@ -310,12 +352,14 @@ impl Provider for BlueGreenProvider {
                 diags.extend(d);
                 private = p;
                 new_state = merge(encode_dynamic(&v, &ty), &mut diags).or(new_state);
+                new_identity = identity_data(&req.type_name, &v, &mut diags);
             }
         }
         Ok(Response::new(pb::read_resource::Response {
             new_state,
             diagnostics: diagnostics_to_proto(&diags),
             private,
+            new_identity,
             ..Default::default()
         }))
     }
@@ -329,6 +373,7 @@ impl Provider for BlueGreenProvider {
         let mut planned_state = None;
         let mut requires_replace = Vec::new();
         let mut planned_private = req.prior_private.clone();
+        let mut planned_identity = None;
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             // proposed_new_state is not read: the plan is built from the configuration and the prior state.
@@ -342,6 +387,21 @@ impl Provider for BlueGreenProvider {
                     planned_state = merge(encode_dynamic(&plan.planned, &ty), &mut diags);
                     requires_replace = plan.requires_replace.iter().map(crate::tf::path_to_proto).collect();
                     planned_private = plan.private;
+                    // A planned identity must be wholly known: Terraform refuses an unknown one for an update, and
+                    // cannot show a plan holding one even for a create ("Failed to marshal plan to json: value is not
+                    // known"). An update whose identity the apply computes anew (a canary rule recreated after it was
+                    // deleted outside Terraform) keeps the prior identity until then; a create or replacement whose
+                    // identity is not known yet plans none, and its apply returns it.
+                    planned_identity = identity_value(&req.type_name, &plan.planned).and_then(|(def, v)| {
+                        let v = if crate::identity::wholly_known(&v) {
+                            v
+                        } else if !prior.is_null() && plan.requires_replace.is_empty() {
+                            def.from_state(&prior)
+                        } else {
+                            return None;
+                        };
+                        encode_identity(def, &v, &mut diags)
+                    });
                 }
             }
         }
@@ -350,6 +410,7 @@ impl Provider for BlueGreenProvider {
             requires_replace,
             planned_private,
             diagnostics: diagnostics_to_proto(&diags),
+            planned_identity,
             ..Default::default()
         }))
     }
@@ -362,6 +423,7 @@ impl Provider for BlueGreenProvider {
         let mut diags = Diagnostics::new();
         let mut new_state = req.prior_state.clone();
         let mut private = req.planned_private.clone();
+        let mut new_identity = None;
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
             let prior = merge(decode_dynamic(req.prior_state.as_ref(), &ty, "prior state"), &mut diags);
@@ -373,12 +435,14 @@ impl Provider for BlueGreenProvider {
                 diags.extend(d);
                 private = p;
                 new_state = merge(encode_dynamic(&v, &ty), &mut diags).or(new_state);
+                new_identity = identity_data(&req.type_name, &v, &mut diags);
             }
         }
         Ok(Response::new(pb::apply_resource_change::Response {
             new_state,
             private,
             diagnostics: diagnostics_to_proto(&diags),
+            new_identity,
             ..Default::default()
         }))
     }
@@ -392,14 +456,21 @@ impl Provider for BlueGreenProvider {
         let mut imported = Vec::new();
         if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
             let ty = r.schema().implied_type();
-            if let Some(ctx) = merge(self.configured().await, &mut diags) {
-                if let Some((v, private)) = merge(r.import(&ctx, &req.id).await, &mut diags) {
+            // Terraform ≥ 1.12 imports by identity (`import { identity = { … } }`): the id the identity spells.
+            let id = match req.identity.as_ref().and_then(|i| i.identity_data.as_ref()) {
+                Some(data) if req.id.is_empty() => self.import_id_of_identity(&req.type_name, data),
+                _ => Ok(req.id.clone()),
+            };
+            let ctx = merge(self.configured().await, &mut diags);
+            if let (Some(id), Some(ctx)) = (merge(id, &mut diags), ctx) {
+                if let Some((v, private)) = merge(r.import(&ctx, &id).await, &mut diags) {
+                    let identity = identity_data(&req.type_name, &v, &mut diags);
                     if let Some(state) = merge(encode_dynamic(&v, &ty), &mut diags) {
                         imported.push(pb::import_resource_state::ImportedResource {
                             type_name: req.type_name.clone(),
                             state: Some(state),
                             private,
-                            ..Default::default()
+                            identity,
                         });
                     }
                 }
@@ -410,6 +481,231 @@ impl Provider for BlueGreenProvider {
             diagnostics: diagnostics_to_proto(&diags),
             deferred: None,
         }))
+    }
+
+    async fn get_resource_identity_schemas(
+        &self,
+        _req: Request<pb::get_resource_identity_schemas::Request>,
+    ) -> Result<Response<pb::get_resource_identity_schemas::Response>, Status> {
+        Ok(Response::new(pb::get_resource_identity_schemas::Response {
+            identity_schemas: self
+                .resources
+                .keys()
+                .filter_map(|n| crate::identity::of(n).map(|def| ((*n).to_string(), def.to_proto())))
+                .collect(),
+            diagnostics: Vec::new(),
+        }))
+    }
+
+    async fn upgrade_resource_identity(
+        &self,
+        req: Request<pb::upgrade_resource_identity::Request>,
+    ) -> Result<Response<pb::upgrade_resource_identity::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut upgraded = None;
+        match crate::identity::of(&req.type_name) {
+            None => diags.bug(format!("{} has no resource identity to upgrade", req.type_name)),
+            Some(def) if req.version > def.version => diags.error(
+                "Resource identity from a newer provider",
+                format!(
+                    "The stored identity of this {} has version {}, newer than this provider's {}. Use the provider version that wrote it.",
+                    req.type_name, req.version, def.version
+                ),
+            ),
+            Some(def) => {
+                // Version 0 is the only version so far: the stored JSON is read as it is (attributes this version
+                // does not know are dropped).
+                let json = req.raw_identity.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+                let opts = crate::value::json::DecodeOptions { ignore_undefined_attributes: true };
+                match crate::value::json::decode_with(json, &def.implied_type(), opts) {
+                    Ok(v) => upgraded = encode_identity(def, &v, &mut diags),
+                    Err(e) => diags.error(
+                        "Unreadable stored identity",
+                        format!(
+                            "The identity of this {} could not be read ({e}). Remove it with `terraform state rm` and import it again.",
+                            req.type_name
+                        ),
+                    ),
+                }
+            }
+        }
+        Ok(Response::new(pb::upgrade_resource_identity::Response {
+            upgraded_identity: upgraded,
+            diagnostics: diagnostics_to_proto(&diags),
+        }))
+    }
+
+    /// `moved` across resource types (Terraform ≥ 1.8): between names of one implementation only
+    /// (`canary_listener` ⇄ `bluegreen_canary_listener`). The stored state is taken over as it is; nothing is read from
+    /// AWS and the provider need not be configured.
+    async fn move_resource_state(
+        &self,
+        req: Request<pb::move_resource_state::Request>,
+    ) -> Result<Response<pb::move_resource_state::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut target_state = None;
+        let mut target_identity = None;
+        let canonical = |r: &Arc<dyn Resource>| r.alias_of().unwrap_or(r.type_name());
+        let source = self.resources.get(req.source_type_name.as_str());
+        let from_here = req.source_provider_address.ends_with("cutover/bluegreen");
+        if let Some(target) = merge(self.resource(&req.target_type_name), &mut diags) {
+            match source {
+                Some(source) if from_here && canonical(source) == canonical(target) => {
+                    let ty = target.schema().implied_type();
+                    let json = req.source_state.as_ref().map(|s| s.json.as_slice()).unwrap_or_default();
+                    let opts = crate::value::json::DecodeOptions { ignore_undefined_attributes: true };
+                    if req.source_schema_version > target.schema().version {
+                        diags.error(
+                            "State from a newer provider",
+                            format!(
+                                "The state of {} has schema version {}, newer than this provider's {}.",
+                                req.source_type_name,
+                                req.source_schema_version,
+                                target.schema().version
+                            ),
+                        );
+                    } else {
+                        match crate::value::json::decode_with(json, &ty, opts) {
+                            Ok(v) => {
+                                let v = target.upgrade(v);
+                                target_state = merge(encode_dynamic(&v, &ty), &mut diags);
+                                target_identity = identity_data(&req.target_type_name, &v, &mut diags);
+                            }
+                            Err(e) => diags.error(
+                                "Unreadable stored state",
+                                format!("The state of this {} could not be read ({e}).", req.source_type_name),
+                            ),
+                        }
+                    }
+                }
+                _ => diags.error(
+                    "Unsupported move",
+                    format!(
+                        "{} can be moved here only from another name of the same resource ({}); not from {} of {}. Remove the \
+                         old object from the state (`terraform state rm`) and import it as {}.",
+                        req.target_type_name,
+                        self.resources
+                            .values()
+                            .filter(|r| canonical(r) == canonical(target))
+                            .map(|r| r.type_name())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        req.source_type_name,
+                        req.source_provider_address,
+                        req.target_type_name
+                    ),
+                ),
+            }
+        }
+        let moved = !diags.has_errors();
+        Ok(Response::new(pb::move_resource_state::Response {
+            target_state,
+            diagnostics: diagnostics_to_proto(&diags),
+            target_private: if moved { req.source_private } else { Vec::new() },
+            target_identity,
+        }))
+    }
+
+    async fn validate_list_resource_config(
+        &self,
+        req: Request<pb::validate_list_resource_config::Request>,
+    ) -> Result<Response<pb::validate_list_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        match crate::list::schemas().into_iter().find(|(n, _)| *n == req.type_name) {
+            None => diags.bug(format!("unknown list resource type {:?}", req.type_name)),
+            Some((_, schema)) => {
+                if let Some(config) = merge(decode_dynamic(req.config.as_ref(), &schema.implied_type(), "list configuration"), &mut diags) {
+                    diags.extend(crate::list::validate(&req.type_name, &schema, &config));
+                }
+            }
+        }
+        Ok(Response::new(pb::validate_list_resource_config::Response { diagnostics: diagnostics_to_proto(&diags) }))
+    }
+
+    /// `list` blocks of `terraform query` (Terraform ≥ 1.14): one AWS read finds the candidates; each resource object
+    /// is read (as an import by id reads it) only when the stream reaches it, so a stream stopped at `limit`, or
+    /// dropped by Terraform, makes no further call.
+    async fn list_resource(
+        &self,
+        req: Request<pb::list_resource::Request>,
+    ) -> Result<Response<crate::proto::BoxStream<pb::list_resource::Event>>, Status> {
+        use futures::StreamExt;
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let failed = |diags: Diagnostics| -> Result<Response<crate::proto::BoxStream<pb::list_resource::Event>>, Status> {
+            let event = pb::list_resource::Event { diagnostic: diagnostics_to_proto(&diags), ..Default::default() };
+            Ok(Response::new(Box::pin(futures::stream::iter([Ok(event)]))))
+        };
+        let Some((_, schema)) = crate::list::schemas().into_iter().find(|(n, _)| *n == req.type_name) else {
+            diags.bug(format!("unknown list resource type {:?}", req.type_name));
+            return failed(diags);
+        };
+        let (Some(config), Some(resource), Some(def)) = (
+            merge(decode_dynamic(req.config.as_ref(), &schema.implied_type(), "list configuration"), &mut diags),
+            merge(self.resource(&req.type_name).cloned(), &mut diags),
+            crate::identity::of(&req.type_name),
+        ) else {
+            return failed(diags);
+        };
+        diags.extend(crate::list::validate(&req.type_name, &schema, &config));
+        if diags.has_errors() {
+            return failed(diags);
+        }
+        let Some(ctx) = merge(self.configured().await, &mut diags) else { return failed(diags) };
+        let found = match crate::list::find(&ctx, &req.type_name, &config).await {
+            Ok(found) => found,
+            Err(d) => return failed(d),
+        };
+        let limit = usize::try_from(req.limit).ok().filter(|l| *l > 0).unwrap_or(usize::MAX);
+        let include = req.include_resource_object;
+        let ty = resource.schema().implied_type();
+        tracing::debug!(list = %req.type_name, found = found.len(), limit, include, "listing");
+        let stream = futures::stream::iter(found.into_iter().take(limit)).then(move |f| {
+            let (ctx, resource, ty) = (ctx.clone(), resource.clone(), ty.clone());
+            async move {
+                let mut diags = Diagnostics::new();
+                let mut event = pb::list_resource::Event {
+                    identity: encode_identity(def, &f.identity, &mut diags),
+                    display_name: f.display_name.clone(),
+                    ..Default::default()
+                };
+                if include {
+                    match resource.import(&ctx, &f.import_id).await {
+                        Ok((v, _)) => event.resource_object = merge(encode_dynamic(&v, &ty), &mut diags),
+                        // Gone or changed since the listing: said, and left out (an event with a warning and no
+                        // identity is skipped by Terraform).
+                        Err(d) => {
+                            let why = d.iter().map(|d| format!("{}: {}", d.summary, d.detail)).collect::<Vec<_>>().join("; ");
+                            diags.warning("Not listed", format!("{} ({}) could not be read: {why}", f.display_name, f.import_id));
+                            event.identity = None;
+                        }
+                    }
+                }
+                event.diagnostic = diagnostics_to_proto(&diags);
+                Ok(event)
+            }
+        });
+        Ok(Response::new(Box::pin(stream)))
+    }
+
+    /// `-generate-config-out` (Terraform ≥ 1.14): configuration without what the provider computes or defaults.
+    async fn generate_resource_config(
+        &self,
+        req: Request<pb::generate_resource_config::Request>,
+    ) -> Result<Response<pb::generate_resource_config::Response>, Status> {
+        let req = req.into_inner();
+        let mut diags = Diagnostics::new();
+        let mut config = None;
+        if let Some(r) = merge(self.resource(&req.type_name), &mut diags) {
+            let ty = r.schema().implied_type();
+            if let Some(state) = merge(decode_dynamic(req.state.as_ref(), &ty, "state"), &mut diags) {
+                config = merge(encode_dynamic(&crate::list::config_from_state(&r.schema().block, &state), &ty), &mut diags);
+            }
+        }
+        Ok(Response::new(pb::generate_resource_config::Response { config, diagnostics: diagnostics_to_proto(&diags) }))
     }
 
     async fn stop_provider(&self, _req: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
@@ -437,7 +733,7 @@ mod tests {
             errors.extend(check_terraform_rules(&r.schema().block, r.type_name()));
         }
         assert!(errors.is_empty(), "{errors:#?}");
-        assert_eq!(p.resources().count(), 2);
-        assert_eq!(p.data_sources().count(), 5);
+        assert_eq!(p.resources().count(), 3);
+        assert_eq!(p.data_sources().count(), 6);
     }
 }

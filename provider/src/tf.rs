@@ -18,6 +18,7 @@ fn block_to_proto(b: &Block) -> pb::schema::Block {
         description: b.description.clone(),
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: b.deprecated,
+        deprecation_message: String::new(),
     }
 }
 
@@ -33,6 +34,7 @@ fn attribute_to_proto(a: &Attribute) -> pb::schema::Attribute {
         sensitive: a.sensitive,
         description_kind: pb::StringKind::Markdown as i32,
         deprecated: a.deprecated,
+        deprecation_message: String::new(),
         write_only: false,
     }
 }

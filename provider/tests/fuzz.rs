@@ -262,7 +262,7 @@ fn corpus_json(name: &str) -> Vec<serde_json::Value> {
                    "green": {"records": ["203.0.113.20"]}, "traffic": 30, "id": "Z0123456789ABCDEFGHIJ/api.example.com/A/blue/green",
                    "blue_weight": 70, "green_weight": 30, "active": "split", "change_id": "C0001"}),
         ],
-        "canary_listener" => vec![
+        "bluegreen_canary_listener" | "canary_listener" => vec![
             json!({"listener_arn": LISTENER, "priority": 100, "blue_target_group_arn": TG_BLUE, "green_target_group_arn": TG_GREEN,
                    "traffic": 10}),
             json!({"listener_arn": LISTENER, "priority": 1, "match": {"host_header": ["api.example.com"], "path_pattern": ["/api/*"]},
@@ -283,6 +283,10 @@ fn corpus_json(name: &str) -> Vec<serde_json::Value> {
         "bluegreen_record" => vec![
             json!({"zone_id": ZONE, "name": "api.example.com", "type": "A"}),
             json!({"zone_id": ZONE, "name": "app.example.com", "type": "A", "set_identifier": "blue"}),
+        ],
+        "bluegreen_records" => vec![
+            json!({"zone_id": ZONE, "alias_target": "dualstack.legacy-1.us-east-1.elb.amazonaws.com."}),
+            json!({"zone_id": ZONE, "values": ["203.0.113.10", "legacy.example.net"]}),
         ],
         other => panic!("no corpus for {other}"),
     }
@@ -1007,7 +1011,7 @@ fn server_bytes() {
         let c = &corpora[i % corpora.len()];
         let k = &c.kind;
         let type_name = if rng.chance(3) {
-            rng.pick(&["", "bluegreen_nope", "canary_listener", "bluegreen_switch"]).to_string()
+            rng.pick(&["", "bluegreen_nope", "canary_listener", "bluegreen_canary_listener", "bluegreen_switch"]).to_string()
         } else {
             k.name.into()
         };

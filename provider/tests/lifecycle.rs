@@ -385,3 +385,437 @@ async fn import_then_plan_is_empty_with_defaults_spelled_out_or_omitted() {
         }
     }
 }
+
+// ---------------------------------------------------------------------------
+// Terraform ≥ 1.8 / 1.12: MoveResourceState, resource identity (issue 21)
+// ---------------------------------------------------------------------------
+
+/// The identity in a protocol answer, decoded with the type's identity schema.
+fn identity_of(type_name: &str, data: Option<&pb::ResourceIdentityData>) -> Option<Value> {
+    let def = bluegreen_provider::identity::of(type_name).expect("an identity schema");
+    data.map(|d| msgpack::decode(&d.identity_data.as_ref().expect("identity data").msgpack, &def.implied_type()).expect("decodes"))
+}
+
+fn s(v: &str) -> Value {
+    Value::string(v)
+}
+
+#[tokio::test(start_paused = true)]
+async fn identity_schemas_cover_both_resources_and_the_older_canary_name() {
+    let answer = BlueGreenProvider::new()
+        .get_resource_identity_schemas(Request::new(pb::get_resource_identity_schemas::Request {}))
+        .await
+        .expect("answers")
+        .into_inner();
+    let names = |t: &str| -> Vec<(String, bool, bool)> {
+        answer.identity_schemas[t]
+            .identity_attributes
+            .iter()
+            .map(|a| (a.name.clone(), a.required_for_import, a.optional_for_import))
+            .collect()
+    };
+    let mut types: Vec<&String> = answer.identity_schemas.keys().collect();
+    types.sort();
+    assert_eq!(types, ["bluegreen_canary_listener", "bluegreen_switch", "canary_listener"]);
+    assert_eq!(
+        names("bluegreen_switch"),
+        [
+            ("zone_id".into(), true, false),
+            ("name".into(), true, false),
+            ("type".into(), true, false),
+            ("blue_set_identifier".into(), false, true),
+            ("green_set_identifier".into(), false, true)
+        ]
+    );
+    assert_eq!(names("canary_listener"), names("bluegreen_canary_listener"));
+    assert_eq!(names("bluegreen_canary_listener"), [("rule_arn".into(), true, false), ("test_rule_arn".into(), false, true)]);
+    assert!(answer.identity_schemas.values().all(|s| s.version == 0));
+}
+
+/// Plan (a create's rule ARN unknown), apply, read and import carry the canary's identity; import by identity gives
+/// the state import by id gives; a move from `canary_listener` needs no AWS call, not even a configured provider.
+#[tokio::test(start_paused = true)]
+async fn the_canary_identity_through_plan_apply_read_import_and_move() {
+    let tf = Terraform::new("bluegreen_canary_listener", Proposal::DropsRemovedSingleBlocks);
+    let config = tf.config(canary_config(json!({"test_route": {"header_name": "X-Canary", "header_values": ["1"]}})));
+    let p = tf.provider();
+    let plan = p
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: tf.type_name.into(),
+            prior_state: Some(dv(&Value::Null, &tf.ty)),
+            proposed_new_state: Some(dv(&config, &tf.ty)),
+            config: Some(dv(&config, &tf.ty)),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(errors(&plan.diagnostics).is_empty(), "{:?}", plan.diagnostics);
+    // A create's rule ARN is not known before the apply: no planned identity (Terraform cannot show an unknown one).
+    assert!(plan.planned_identity.is_none(), "{:?}", plan.planned_identity);
+    let planned = msgpack::decode(&plan.planned_state.expect("planned").msgpack, &tf.ty).expect("decodes");
+    let applied = p
+        .apply_resource_change(Request::new(pb::apply_resource_change::Request {
+            type_name: tf.type_name.into(),
+            prior_state: Some(dv(&Value::Null, &tf.ty)),
+            planned_state: Some(dv(&planned, &tf.ty)),
+            config: Some(dv(&config, &tf.ty)),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(errors(&applied.diagnostics).is_empty(), "{:?}", applied.diagnostics);
+    let state = msgpack::decode(&applied.new_state.as_ref().expect("state").msgpack, &tf.ty).expect("decodes");
+    let id = identity_of(tf.type_name, applied.new_identity.as_ref()).expect("an identity");
+    let (rule, test) = (state.get_attr("rule_arn").cloned().unwrap(), state.get_attr("test_rule_arn").cloned().unwrap());
+    assert!(rule.as_str().is_some() && test.as_str().is_some(), "{state:?}");
+    assert_eq!(id, Value::object([("rule_arn", rule.clone()), ("test_rule_arn", test.clone())]));
+
+    let read = tf
+        .provider()
+        .read_resource(Request::new(pb::read_resource::Request {
+            type_name: tf.type_name.into(),
+            current_state: applied.new_state.clone(),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert_eq!(identity_of(tf.type_name, read.new_identity.as_ref()), Some(id.clone()));
+
+    // An update plans a wholly known identity (Terraform ≥ 1.12 refuses an unknown one for an update).
+    let moved_up = tf.config(canary_config(json!({"traffic": 10, "test_route": {"header_name": "X-Canary", "header_values": ["1"]}})));
+    let update = tf
+        .provider()
+        .plan_resource_change(Request::new(pb::plan_resource_change::Request {
+            type_name: tf.type_name.into(),
+            prior_state: Some(dv(&state, &tf.ty)),
+            proposed_new_state: Some(dv(&moved_up, &tf.ty)),
+            config: Some(dv(&moved_up, &tf.ty)),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert_eq!(identity_of(tf.type_name, update.planned_identity.as_ref()), Some(id.clone()));
+
+    // Import by identity, under either name, is import by the id it spells.
+    let by_id = tf.import(&format!("{},{}", rule.as_str().unwrap(), test.as_str().unwrap())).await;
+    for name in ["bluegreen_canary_listener", "canary_listener"] {
+        let def = bluegreen_provider::identity::of(name).unwrap();
+        let imported = tf
+            .provider()
+            .import_resource_state(Request::new(pb::import_resource_state::Request {
+                type_name: name.into(),
+                identity: Some(pb::ResourceIdentityData { identity_data: Some(dv(&id, &def.implied_type())) }),
+                ..Default::default()
+            }))
+            .await
+            .expect("answers")
+            .into_inner();
+        assert!(errors(&imported.diagnostics).is_empty(), "{:?}", imported.diagnostics);
+        let r = &imported.imported_resources[0];
+        assert_eq!(identity_of(name, r.identity.as_ref()), Some(id.clone()));
+        let got = msgpack::decode(&r.state.as_ref().unwrap().msgpack, &tf.ty).expect("decodes");
+        assert_eq!(tf.refresh(&got).await, by_id, "{name}");
+    }
+
+    // moved { from = canary_listener.x  to = bluegreen_canary_listener.x }: an unconfigured provider, no AWS call.
+    let calls = tf.elb.calls("DescribeRules");
+    let raw = json::encode(&state, &tf.ty).expect("state encodes as JSON");
+    let unconfigured = BlueGreenProvider::new();
+    let caps = unconfigured
+        .get_provider_schema(Request::new(pb::get_provider_schema::Request {}))
+        .await
+        .expect("answers")
+        .into_inner()
+        .server_capabilities
+        .expect("capabilities");
+    assert!(caps.move_resource_state && caps.plan_destroy);
+    let moved = unconfigured
+        .move_resource_state(Request::new(pb::move_resource_state::Request {
+            source_provider_address: "registry.terraform.io/cutover/bluegreen".into(),
+            source_type_name: "canary_listener".into(),
+            source_schema_version: 0,
+            source_state: Some(pb::RawState { json: raw.clone(), flatmap: Default::default() }),
+            target_type_name: "bluegreen_canary_listener".into(),
+            source_private: b"{\"x\":1}".to_vec(),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(errors(&moved.diagnostics).is_empty(), "{:?}", moved.diagnostics);
+    assert_eq!(msgpack::decode(&moved.target_state.expect("a state").msgpack, &tf.ty).expect("decodes"), state);
+    assert_eq!(moved.target_private, b"{\"x\":1}");
+    assert_eq!(identity_of(tf.type_name, moved.target_identity.as_ref()), Some(id));
+    assert_eq!(tf.elb.calls("DescribeRules"), calls, "no AWS call");
+
+    // Only between names of one resource.
+    let refused = unconfigured
+        .move_resource_state(Request::new(pb::move_resource_state::Request {
+            source_provider_address: "registry.terraform.io/cutover/bluegreen".into(),
+            source_type_name: "bluegreen_switch".into(),
+            source_state: Some(pb::RawState { json: raw, flatmap: Default::default() }),
+            target_type_name: "bluegreen_canary_listener".into(),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert_eq!(errors(&refused.diagnostics).len(), 1, "{:?}", refused.diagnostics);
+    assert!(errors(&refused.diagnostics)[0].starts_with("Unsupported move"), "{:?}", refused.diagnostics);
+    assert!(refused.target_state.is_none());
+}
+
+/// The switch's identity has its set identifiers filled as the resource fills them; import by an identity that
+/// leaves them out imports the default pair; UpgradeResourceIdentity reads version 0 and refuses a newer one.
+#[tokio::test(start_paused = true)]
+async fn the_switch_identity_imports_and_upgrades() {
+    let tf = Terraform::new("bluegreen_switch", Proposal::DropsRemovedSingleBlocks);
+    let state = tf.converge(&Value::Null, &tf.config(switch_config(json!({"traffic": 20}))), "create").await;
+    let def = bluegreen_provider::identity::of("bluegreen_switch").unwrap();
+    let want = Value::object([
+        ("zone_id", s(ZONE)),
+        ("name", s("api.example.com")),
+        ("type", s("A")),
+        ("blue_set_identifier", s("blue")),
+        ("green_set_identifier", s("green")),
+    ]);
+    assert_eq!(def.from_state(&state), want);
+    let partial = Value::object([
+        ("zone_id", s(ZONE)),
+        ("name", s("api.example.com")),
+        ("type", s("A")),
+        ("blue_set_identifier", Value::Null),
+        ("green_set_identifier", Value::Null),
+    ]);
+    let imported = tf
+        .provider()
+        .import_resource_state(Request::new(pb::import_resource_state::Request {
+            type_name: "bluegreen_switch".into(),
+            identity: Some(pb::ResourceIdentityData { identity_data: Some(dv(&partial, &def.implied_type())) }),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(errors(&imported.diagnostics).is_empty(), "{:?}", imported.diagnostics);
+    assert_eq!(identity_of("bluegreen_switch", imported.imported_resources[0].identity.as_ref()), Some(want.clone()));
+
+    let raw = json::encode(&want, &def.implied_type()).unwrap();
+    let up = |version: i64| {
+        let raw = raw.clone();
+        async move {
+            BlueGreenProvider::new()
+                .upgrade_resource_identity(Request::new(pb::upgrade_resource_identity::Request {
+                    type_name: "bluegreen_switch".into(),
+                    version,
+                    raw_identity: Some(pb::RawState { json: raw, flatmap: Default::default() }),
+                }))
+                .await
+                .expect("answers")
+                .into_inner()
+        }
+    };
+    let same = up(0).await;
+    assert!(errors(&same.diagnostics).is_empty(), "{:?}", same.diagnostics);
+    assert_eq!(identity_of("bluegreen_switch", same.upgraded_identity.as_ref()), Some(want));
+    let newer = up(1).await;
+    assert!(errors(&newer.diagnostics)[0].starts_with("Resource identity from a newer provider"), "{:?}", newer.diagnostics);
+}
+
+/// `canary_listener` and `bluegreen_canary_listener` share one process's claims: two canaries on one listener
+/// priority are refused whichever names they use.
+#[tokio::test(start_paused = true)]
+async fn both_canary_names_share_the_priority_claims() {
+    let tf = Terraform::new("bluegreen_canary_listener", Proposal::DropsRemovedSingleBlocks);
+    let p = tf.provider();
+    let plan = |name: &'static str, config: Value| {
+        let p = &p;
+        let ty = tf.ty.clone();
+        async move {
+            p.plan_resource_change(Request::new(pb::plan_resource_change::Request {
+                type_name: name.into(),
+                prior_state: Some(dv(&Value::Null, &ty)),
+                proposed_new_state: Some(dv(&config, &ty)),
+                config: Some(dv(&config, &ty)),
+                ..Default::default()
+            }))
+            .await
+            .expect("answers")
+            .into_inner()
+        }
+    };
+    let first = plan("canary_listener", tf.config(canary_config(json!({}))));
+    assert!(errors(&first.await.diagnostics).is_empty());
+    let second = plan(
+        "bluegreen_canary_listener",
+        tf.config(canary_config(json!({"green_target_group_arn": TG_BLUE, "blue_target_group_arn": TG_GREEN}))),
+    );
+    let errs = errors(&second.await.diagnostics);
+    assert_eq!(errs.len(), 1, "{errs:?}");
+    assert!(errs[0].starts_with("Two canaries on one listener priority: Priority 100 on listener"), "{errs:?}");
+}
+
+// ---------------------------------------------------------------------------
+// Terraform ≥ 1.14: list resources, GenerateResourceConfig (issue 21)
+// ---------------------------------------------------------------------------
+
+/// Lists through the generated client, as Terraform does: the events it receives before it stops.
+async fn list_events(
+    p: BlueGreenProvider,
+    type_name: &str,
+    config: Value,
+    include: bool,
+    limit: i64,
+    take: usize,
+) -> Vec<pb::list_resource::Event> {
+    use futures::StreamExt;
+    let schema = bluegreen_provider::list::schemas().into_iter().find(|(n, _)| *n == type_name).expect("a list schema").1;
+    let request = pb::list_resource::Request {
+        type_name: type_name.into(),
+        config: Some(dv(&config, &schema.implied_type())),
+        include_resource_object: include,
+        limit,
+    };
+    let stream = p.list_resource(Request::new(request)).await.expect("answers").into_inner();
+    stream.take(take).map(|e| e.expect("an event")).collect().await
+}
+
+/// Three canaries on one listener: the list finds their rules with one DescribeRules, reads each resource object only
+/// when the stream reaches it (one more DescribeRules each), honours `limit`, and a stream Terraform stops reading
+/// makes no further call. The resource object is the state an import by id gives, and the generated configuration
+/// leaves out what the provider computes or defaults.
+#[tokio::test(start_paused = true)]
+async fn listing_canaries_reads_lazily_honours_the_limit_and_generates_configuration() {
+    let tf = Terraform::new("bluegreen_canary_listener", Proposal::DropsRemovedSingleBlocks);
+    let mut states = Vec::new();
+    for (priority, traffic) in [(100, 10), (200, 0), (300, 50)] {
+        let route = json!({"header_name": "X-Canary", "header_values": ["1"]});
+        let config = tf.config(canary_config(json!({"priority": priority, "traffic": traffic, "test_route": route})));
+        states.push(tf.converge(&Value::Null, &config, "create").await);
+    }
+    let config = Value::object([("listener_arn", Value::string(LISTENER))]);
+    let calls = tf.elb.calls("DescribeRules");
+    let names = tf.provider();
+    let events = list_events(names, "bluegreen_canary_listener", config.clone(), false, 100, usize::MAX).await;
+    assert_eq!(tf.elb.calls("DescribeRules"), calls + 1, "one read finds them all");
+    let shown: Vec<&str> = events.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(
+        shown,
+        [
+            "priority 100 (every request) — 10 % green, with a test route",
+            "priority 200 (every request) — 0 % green, with a test route",
+            "priority 300 (every request) — 50 % green, with a test route"
+        ]
+    );
+    for (e, s) in events.iter().zip(&states) {
+        let id = identity_of("bluegreen_canary_listener", e.identity.as_ref()).expect("an identity");
+        assert_eq!(id.get_attr("rule_arn"), s.get_attr("rule_arn"));
+        assert_eq!(id.get_attr("test_rule_arn"), s.get_attr("test_rule_arn"));
+        assert!(e.resource_object.is_none(), "not asked for");
+    }
+
+    // With objects: the listing's read, then each object's reads (k per object, as an import reads it).
+    let calls = tf.elb.calls("DescribeRules");
+    let all = list_events(tf.provider(), "bluegreen_canary_listener", config.clone(), true, 100, usize::MAX).await;
+    assert_eq!(all.len(), 3);
+    let k = (tf.elb.calls("DescribeRules") - calls - 1) / 3;
+    assert!(k >= 1 && tf.elb.calls("DescribeRules") == calls + 1 + 3 * k, "one read to find, k per object");
+    // Limit 2: two events, no third object read.
+    let calls = tf.elb.calls("DescribeRules");
+    let events = list_events(tf.provider(), "bluegreen_canary_listener", config.clone(), true, 2, usize::MAX).await;
+    assert_eq!(events.len(), 2);
+    assert_eq!(tf.elb.calls("DescribeRules"), calls + 1 + 2 * k);
+    let object = msgpack::decode(&events[0].resource_object.as_ref().expect("an object").msgpack, &tf.ty).expect("decodes");
+    let rule = states[0].get_attr("rule_arn").and_then(Value::as_str).unwrap().to_string();
+    let test = states[0].get_attr("test_rule_arn").and_then(Value::as_str).unwrap().to_string();
+    assert_eq!(tf.refresh(&object).await, tf.import(&format!("{rule},{test}")).await, "the object is what import reads");
+
+    // Terraform stops after one event: the stream is dropped, no further object is read.
+    let calls = tf.elb.calls("DescribeRules");
+    let events = list_events(tf.provider(), "bluegreen_canary_listener", config, true, 100, 1).await;
+    assert_eq!(events.len(), 1);
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    assert_eq!(tf.elb.calls("DescribeRules"), calls + 1 + k, "nothing read past what Terraform took");
+
+    // GenerateResourceConfig: no computed-only attribute, no default; what a user sets stays.
+    let generated = tf
+        .provider()
+        .generate_resource_config(Request::new(pb::generate_resource_config::Request {
+            type_name: "bluegreen_canary_listener".into(),
+            state: Some(dv(&object, &tf.ty)),
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(errors(&generated.diagnostics).is_empty(), "{:?}", generated.diagnostics);
+    let config = msgpack::decode(&generated.config.expect("a config").msgpack, &tf.ty).expect("decodes");
+    for computed in
+        ["id", "rule_arn", "test_rule_arn", "blue_weight", "green_weight", "active", "shifted_at", "on_destroy", "on_gate_failure"]
+    {
+        assert_eq!(config.get_attr(computed), Some(&Value::Null), "{computed}: {config:?}");
+    }
+    for kept in ["listener_arn", "priority", "blue_target_group_arn", "green_target_group_arn", "traffic", "test_route"] {
+        assert_eq!(config.get_attr(kept), object.get_attr(kept), "{kept}");
+    }
+    // Planned from that configuration over the imported state: no change.
+    let refreshed = tf.refresh(&object).await;
+    assert_eq!(tf.plan(&refreshed, &config).await.expect("plans"), refreshed);
+}
+
+/// The switch list: the zone's weighted pairs (one listing), named and shown with green's share; `name_regex` and
+/// `pointing_at` narrow it, the resource objects come from the same listing.
+#[tokio::test(start_paused = true)]
+async fn listing_switches_finds_the_pairs_of_the_zone() {
+    let tf = Terraform::new("bluegreen_switch", Proposal::DropsRemovedSingleBlocks);
+    for (name, traffic) in [("api.example.com", 25), ("www.example.com", 0)] {
+        tf.converge(&Value::Null, &tf.config(switch_config(json!({"name": name, "traffic": traffic}))), "create").await;
+    }
+    let config = |regex: Option<&str>, at: Option<&str>| {
+        Value::object([
+            ("zone_id", Value::string(ZONE)),
+            ("name_regex", regex.map_or(Value::Null, Value::string)),
+            ("pointing_at", at.map_or(Value::Null, Value::string)),
+        ])
+    };
+    let lists = tf.r53.calls("ListResourceRecordSets");
+    let events = list_events(tf.provider(), "bluegreen_switch", config(None, None), true, 100, usize::MAX).await;
+    let shown: Vec<&str> = events.iter().map(|e| e.display_name.as_str()).collect();
+    assert_eq!(shown, ["api.example.com A — 25 % green", "www.example.com A — 0 % green"]);
+    assert_eq!(tf.r53.calls("ListResourceRecordSets"), lists + 1, "one listing serves the list and both objects");
+    let id = identity_of("bluegreen_switch", events[0].identity.as_ref()).unwrap();
+    assert_eq!(id.get_attr("blue_set_identifier").and_then(Value::as_str), Some("blue"));
+    assert!(events.iter().all(|e| e.resource_object.is_some()));
+    let only_www = list_events(tf.provider(), "bluegreen_switch", config(Some("^www\\."), None), false, 100, usize::MAX).await;
+    assert_eq!(only_www.len(), 1);
+    let legacy = list_events(
+        tf.provider(),
+        "bluegreen_switch",
+        config(None, Some("dualstack.LEGACY-1.us-east-1.elb.amazonaws.com.")),
+        false,
+        100,
+        usize::MAX,
+    )
+    .await;
+    assert_eq!(legacy.len(), 2, "both pairs have blue on the legacy ALB");
+    let none = list_events(tf.provider(), "bluegreen_switch", config(None, Some("elsewhere.example.net")), false, 100, usize::MAX).await;
+    assert!(none.is_empty());
+
+    // A bad regular expression is refused at validation, pointing at it.
+    let schema = bluegreen_provider::list::schemas().into_iter().find(|(n, _)| *n == "bluegreen_switch").unwrap().1;
+    let v = tf
+        .provider()
+        .validate_list_resource_config(Request::new(pb::validate_list_resource_config::Request {
+            type_name: "bluegreen_switch".into(),
+            config: Some(dv(&config(Some("(unclosed"), None), &schema.implied_type())),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert_eq!(errors(&v.diagnostics).len(), 1, "{:?}", v.diagnostics);
+    assert!(errors(&v.diagnostics)[0].starts_with("Invalid regular expression"));
+}

@@ -179,7 +179,14 @@ async fn mtls_serves_terraforms_cert_only_and_shutdown_exits() {
     names.sort();
     assert_eq!(
         names,
-        ["bluegreen_hosted_zone", "bluegreen_listener", "bluegreen_load_balancer", "bluegreen_record", "bluegreen_target_group"]
+        [
+            "bluegreen_hosted_zone",
+            "bluegreen_listener",
+            "bluegreen_load_balancer",
+            "bluegreen_record",
+            "bluegreen_records",
+            "bluegreen_target_group"
+        ]
     );
     assert!(schema.provider.is_some());
 
@@ -204,10 +211,15 @@ async fn mtls_serves_terraforms_cert_only_and_shutdown_exits() {
     let status = health.check(tonic_health::pb::HealthCheckRequest { service: "plugin".into() }).await.unwrap().into_inner().status;
     assert_eq!(status, tonic_health::pb::health_check_response::ServingStatus::Serving as i32);
 
-    // RPCs we do not implement answer Unimplemented.
-    let err =
-        ProviderClient::new(ch.clone()).get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {}).await.unwrap_err();
+    // RPCs we do not implement answer Unimplemented (the provider has no functions); those it does, answer.
+    let err = ProviderClient::new(ch.clone()).call_function(pb::call_function::Request::default()).await.unwrap_err();
     assert_eq!(err.code(), tonic::Code::Unimplemented);
+    let ids = ProviderClient::new(ch.clone())
+        .get_resource_identity_schemas(pb::get_resource_identity_schemas::Request {})
+        .await
+        .expect("resource identity is served")
+        .into_inner();
+    assert_eq!(ids.identity_schemas.len(), 3);
 
     // Shutdown: the process exits 0 and removes its socket.
     let socket = PathBuf::from(&p.addr);

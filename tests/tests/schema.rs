@@ -5,10 +5,16 @@
 use bluegreen_acceptance::{Workdir, PROVIDER_ADDRESS};
 use serde_json::Value;
 
-const RESOURCES: [&str; 2] = ["bluegreen_switch", "canary_listener"];
+const RESOURCES: [&str; 3] = ["bluegreen_canary_listener", "bluegreen_switch", "canary_listener"];
 
-const DATA_SOURCES: [&str; 5] =
-    ["bluegreen_hosted_zone", "bluegreen_listener", "bluegreen_load_balancer", "bluegreen_record", "bluegreen_target_group"];
+const DATA_SOURCES: [&str; 6] = [
+    "bluegreen_hosted_zone",
+    "bluegreen_listener",
+    "bluegreen_load_balancer",
+    "bluegreen_record",
+    "bluegreen_records",
+    "bluegreen_target_group",
+];
 
 /// Every attribute and nested block under `block` lacking a description,
 /// as `path` strings.
@@ -123,8 +129,10 @@ fn attribute_modes() {
     };
     assert_eq!(nested(&s["provider"]["block"], &["assume_role"], "external_id")["sensitive"], true, "assume_role.external_id");
     assert_eq!(
-        nested(&s["resource_schemas"]["canary_listener"]["block"], &["test_route"], "header_values")["sensitive"],
+        nested(&s["resource_schemas"]["bluegreen_canary_listener"]["block"], &["test_route"], "header_values")["sensitive"],
         true,
         "test_route.header_values"
     );
+    // The older name is the same resource: the same schema.
+    assert_eq!(s["resource_schemas"]["canary_listener"], s["resource_schemas"]["bluegreen_canary_listener"]);
 }

@@ -15,9 +15,7 @@ data "bluegreen_target_group" "green_via_legacy" {
   name = var.green_via_legacy_tg_name
 }
 
-resource "canary_listener" "api" {
-  provider = bluegreen # the resource name does not start with "bluegreen_"
-
+resource "bluegreen_canary_listener" "api" {
   listener_arn = data.bluegreen_listener.legacy_http.arn
   priority     = 100
 

@@ -1,6 +1,6 @@
 //! Listener rules, read once per listener and process.
 //!
-//! Several `canary_listener`s usually share one listener (one per service
+//! Several `bluegreen_canary_listener`s usually share one listener (one per service
 //! behind a shared ALB). [`RuleCache`] wraps an [`Elbv2Api`] so that a
 //! refresh of all of them costs one DescribeRules per listener: concurrent
 //! readers of a listener share one fetch, and the result is reused for

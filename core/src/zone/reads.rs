@@ -121,6 +121,45 @@ impl Zone {
         Ok(None)
     }
 
+    /// Every record set of the zone, in Route 53's order: one listing of the whole zone, page by page (no page
+    /// limit: the caller asked for all of them). The listing also serves this process's later reads of single names,
+    /// as [`Zone::record_sets`]'s own listing does.
+    pub async fn all_record_sets(&self) -> Result<Vec<RecordSet>> {
+        let mut known = self.known.lock().await;
+        known.reads += 1;
+        let mut all = Vec::new();
+        let mut seen = HashSet::new();
+        let mut start = ListStart { name: None, record_type: None, set_identifier: None };
+        loop {
+            let page = self.api.list_record_sets(&self.id, &start, PAGE_SIZE).await.map_err(|e| self.not_found(e))?;
+            for r in page.records {
+                if seen.insert(r.key()) {
+                    all.push(r);
+                }
+            }
+            match page.next {
+                Some(next) if next != start => start = next,
+                Some(_) => {
+                    return Err(crate::error::Error::Invalid(format!(
+                        "listing the record sets of zone {} does not advance past {start:?}",
+                        self.id
+                    )))
+                }
+                None => break,
+            }
+        }
+        let now = Instant::now();
+        let mut sets: HashMap<Names, (Instant, Vec<RecordSet>)> = HashMap::new();
+        for r in &all {
+            sets.entry((r.name.clone(), r.record_type.clone())).or_insert_with(|| (now, Vec::new())).1.push(r.clone());
+        }
+        known.sets = sets;
+        known.whole = Some(now);
+        known.stale.clear();
+        tracing::debug!(zone = %self.id, record_sets = all.len(), "listed the zone");
+        Ok(all)
+    }
+
     /// Brings what is known up to date with a batch this process sent:
     /// applied, or (when the outcome is unknown) to be read again.
     pub(super) async fn note_write(&self, changes: &[Change], applied: bool) {

@@ -460,3 +460,20 @@ async fn a_change_still_pending_is_logged_at_info_once_a_minute() {
         assert!(line.contains(&format!("still PENDING after {after}")), "{line}");
     }
 }
+
+/// `all_record_sets` lists the whole zone page by page, with no page limit, in Route 53's order; the reads of single
+/// names that follow within the snapshot's age are served from it.
+#[tokio::test(start_paused = true)]
+async fn listing_every_record_set_pages_through_the_zone_and_serves_later_reads() {
+    let (fake, zone) = zone_with_pairs(400);
+    let all = zone.all_record_sets().await.unwrap();
+    assert_eq!(all.len(), 800);
+    let pages = fake.calls("ListResourceRecordSets");
+    assert!(pages >= 3, "800 record sets take several pages of 300, got {pages}");
+    assert_eq!(all[0].name, name(0));
+    assert_eq!(all[799].name, name(399));
+    for i in [0, 123, 399] {
+        assert_eq!(green_weight(&zone.record_sets(&name(i), &RecordType::A).await.unwrap()), Some(0));
+    }
+    assert_eq!(fake.calls("ListResourceRecordSets"), pages, "no read after the listing");
+}

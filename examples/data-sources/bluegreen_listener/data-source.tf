@@ -2,7 +2,7 @@ data "bluegreen_load_balancer" "legacy" {
   name = "legacy-alb"
 }
 
-# The legacy ALB's HTTPS listener, where a canary_listener adds its rules.
+# The legacy ALB's HTTPS listener, where a bluegreen_canary_listener adds its rules.
 data "bluegreen_listener" "legacy_https" {
   load_balancer_arn = data.bluegreen_load_balancer.legacy.arn
   port              = 443

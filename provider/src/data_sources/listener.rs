@@ -12,7 +12,7 @@ use crate::errors::report;
 use crate::resource::Ctx;
 use crate::typed::Val;
 
-/// Looks up a listener — typically the legacy ALB's HTTPS listener that a `canary_listener` adds its rules to —
+/// Looks up a listener — typically the legacy ALB's HTTPS listener that a `bluegreen_canary_listener` adds its rules to —
 /// by `arn`, or by `load_balancer_arn` and `port`.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ListenerModel {

@@ -4,6 +4,7 @@ pub mod hosted_zone;
 pub mod listener;
 pub mod load_balancer;
 pub mod record;
+pub mod records;
 pub mod target_group;
 
 use std::sync::Arc;
@@ -18,6 +19,7 @@ pub fn all() -> Vec<Arc<dyn DataSource>> {
         Arc::new(Adapter::<listener::ListenerDataSource>::new()),
         Arc::new(Adapter::<target_group::TargetGroupDataSource>::new()),
         Arc::new(Adapter::<record::RecordDataSource>::new()),
+        Arc::new(Adapter::<records::RecordsDataSource>::new()),
     ]
 }
 

@@ -1,4 +1,5 @@
-//! `canary_listener`: an ALB weighted canary between a blue (legacy) and a
+//! `bluegreen_canary_listener` (also served as `canary_listener`, see
+//! [`super::alias`]): an ALB weighted canary between a blue (legacy) and a
 //! green (new) target group, with a header test route for QA.
 
 use std::time::Duration;
@@ -25,7 +26,7 @@ use crate::typed::{not_known_at_apply, Val};
 /// Splits the requests an ALB listener receives between the legacy (**blue**) and the new (**green**) target group with
 /// a weighted listener rule, moving the share in steps behind health gates inside `terraform apply`. A second,
 /// higher-priority rule can send requests carrying a test header (e.g. `X-Canary: 1`) to green only, so QA reaches green
-/// before and during the shift. Use `provider = bluegreen` on this resource.
+/// before and during the shift. Also served under its older name `canary_listener`, which needs `provider = bluegreen`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, JsonSchema)]
 pub struct CanaryModel {
     /// ARN of the listener the rules are added to, e.g. `data.bluegreen_listener.legacy_https.arn`. Changing it replaces the canary.
@@ -297,7 +298,7 @@ fn check_claims(ctx: &Ctx, m: &CanaryModel, diags: &mut Diagnostics) {
                 path,
                 "Two canaries on one listener priority",
                 format!(
-                    "Priority {} on listener {listener} ({what}) is also taken by another canary_listener in this configuration. \
+                    "Priority {} on listener {listener} ({what}) is also taken by another canary (bluegreen_canary_listener or canary_listener) in this configuration. \
                      A listener has one rule per priority: give each canary its own (a canary with a test route takes two, \
                      priority and priority − 1).",
                     other.spelling
@@ -428,7 +429,7 @@ fn listener_of(rule_arn: &str) -> Option<String> {
 impl ResourceImpl for CanaryResource {
     type Model = CanaryModel;
     type Private = CanaryPrivate;
-    const TYPE_NAME: &'static str = "canary_listener";
+    const TYPE_NAME: &'static str = "bluegreen_canary_listener";
     const REPLACE_ON: &'static [ReplaceOn<CanaryModel>] = &[ReplaceOn { path: &["listener_arn"], key: |m| m.listener_arn.clone() }];
 
     fn validate(m: &CanaryModel, diags: &mut Diagnostics) {

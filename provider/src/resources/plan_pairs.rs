@@ -337,10 +337,11 @@ fn encode<T: serde::Serialize>(r: &dyn Resource, m: &T) -> Value {
 async fn every_edit_of_either_resource_plans_by_terraforms_rules() {
     let all = crate::resources::all();
     let mut report = Vec::new();
-    for r in &all {
+    // A type served under a second name (canary_listener) is the same implementation: checked once.
+    for r in all.iter().filter(|r| r.alias_of().is_none()) {
         let (full, other) = match r.type_name() {
             "bluegreen_switch" => (encode(r.as_ref(), &full_switch(0)), encode(r.as_ref(), &full_switch(1))),
-            "canary_listener" => (encode(r.as_ref(), &full_canary(0)), encode(r.as_ref(), &full_canary(1))),
+            "bluegreen_canary_listener" => (encode(r.as_ref(), &full_canary(0)), encode(r.as_ref(), &full_canary(1))),
             other => panic!("no sample configuration for {other}"),
         };
         let (pairs, problems) = check_pairs(r.as_ref(), &full, &other).await;

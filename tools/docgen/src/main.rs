@@ -32,8 +32,12 @@ struct Served {
     provider: pb::Schema,
     resources: BTreeMap<String, pb::Schema>,
     data_sources: BTreeMap<String, pb::Schema>,
+    list_resources: BTreeMap<String, pb::Schema>,
     /// Per resource type: dotted paths of the attributes whose change forces replacement.
     replacing: BTreeMap<String, BTreeSet<String>>,
+    /// Resource types served under a second name (`canary_listener`): documented on the page of the type they are
+    /// another name of, not on a page of their own.
+    aliases: BTreeSet<String>,
 }
 
 impl Served {
@@ -48,6 +52,7 @@ impl Served {
             bail!("GetProviderSchema: {}: {}", d.summary, d.detail);
         }
         let mut replacing = BTreeMap::new();
+        let aliases = p.resources().filter(|r| r.alias_of().is_some()).map(|r| r.type_name().to_string()).collect();
         for r in p.resources() {
             let paths = r.attributes_forcing_replacement().await.map_err(|e| anyhow!(e))?;
             // `.blue.alias.name` → `blue.alias.name`; list blocks have one set of docs, so `[0]` goes.
@@ -58,7 +63,9 @@ impl Served {
             provider: resp.provider.context("GetProviderSchema: no provider schema")?,
             resources: resp.resource_schemas.into_iter().collect(),
             data_sources: resp.data_source_schemas.into_iter().collect(),
+            list_resources: resp.list_resource_schemas.into_iter().collect(),
             replacing,
+            aliases,
         })
     }
 
@@ -67,6 +74,7 @@ impl Served {
             Kind::Provider => Some(&self.provider),
             Kind::Resource => self.resources.get(name),
             Kind::DataSource => self.data_sources.get(name),
+            Kind::ListResource => self.list_resources.get(name),
         };
         s.and_then(|s| s.block.as_ref()).ok_or_else(|| anyhow!("the provider serves no {kind:?} {name:?}"))
     }
@@ -80,6 +88,7 @@ fn page_of(kind: Kind, type_name: &str) -> String {
         Kind::Provider => "docs/index.md".into(),
         Kind::Resource => format!("docs/resources/{short}.md"),
         Kind::DataSource => format!("docs/data-sources/{short}.md"),
+        Kind::ListResource => format!("docs/list-resources/{short}.md"),
     }
 }
 
@@ -90,7 +99,7 @@ fn required_sections(served: &Served) -> BTreeMap<String, Vec<Directive>> {
         page_of(Kind::Provider, ""),
         vec![Directive::Schema(Kind::Provider, String::new()), Directive::Example("examples/provider/provider.tf".into())],
     );
-    for name in served.resources.keys() {
+    for name in served.resources.keys().filter(|n| !served.aliases.contains(*n)) {
         want.insert(
             page_of(Kind::Resource, name),
             vec![
@@ -98,6 +107,16 @@ fn required_sections(served: &Served) -> BTreeMap<String, Vec<Directive>> {
                 Directive::Schema(Kind::Resource, name.clone()),
                 Directive::Example(format!("examples/resources/{name}/resource.tf")),
                 Directive::Example(format!("examples/resources/{name}/import.sh")),
+            ],
+        );
+    }
+    for name in served.list_resources.keys() {
+        want.insert(
+            page_of(Kind::ListResource, name),
+            vec![
+                Directive::Description(Kind::ListResource, name.clone()),
+                Directive::Schema(Kind::ListResource, name.clone()),
+                Directive::Example(format!("examples/list-resources/{name}/list.tfquery.hcl")),
             ],
         );
     }

@@ -10,7 +10,7 @@
 //!
 //! Directives: `description <kind> [<type>]` (the schema's own description),
 //! `schema <kind> [<type>]` (the argument and attribute reference), with
-//! `<kind>` one of `provider`, `resource`, `data-source`; and
+//! `<kind>` one of `provider`, `resource`, `data-source`, `list-resource`; and
 //! `example <path>` (a file from the repository, fenced).
 
 use std::fmt;
@@ -25,6 +25,8 @@ pub enum Kind {
     Provider,
     Resource,
     DataSource,
+    /// A `list` block's `config` (Terraform ≥ 1.14 `terraform query`).
+    ListResource,
 }
 
 impl Kind {
@@ -33,7 +35,8 @@ impl Kind {
             "provider" => Kind::Provider,
             "resource" => Kind::Resource,
             "data-source" => Kind::DataSource,
-            other => bail!("unknown kind {other:?} (provider, resource or data-source)"),
+            "list-resource" => Kind::ListResource,
+            other => bail!("unknown kind {other:?} (provider, resource, data-source or list-resource)"),
         })
     }
 }
@@ -81,6 +84,7 @@ impl fmt::Display for Directive {
             Kind::Provider => "provider",
             Kind::Resource => "resource",
             Kind::DataSource => "data-source",
+            Kind::ListResource => "list-resource",
         };
         let named = |k: &Kind, n: &str| if n.is_empty() { kind(k).to_string() } else { format!("{} {n}", kind(k)) };
         match self {
@@ -133,7 +137,7 @@ pub fn regenerate(text: &str, mut render: impl FnMut(&Directive) -> Result<Strin
 /// A file as a fenced block; the language follows the extension.
 pub fn fenced(path: &str, contents: &str) -> String {
     let lang = match path.rsplit_once('.').map(|(_, ext)| ext) {
-        Some("tf") => "terraform",
+        Some("tf" | "hcl") => "terraform",
         Some("sh") => "shell",
         Some("json") => "json",
         _ => "",

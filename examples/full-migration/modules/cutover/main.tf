@@ -17,9 +17,7 @@ terraform {
   }
 }
 
-resource "canary_listener" "this" {
-  provider = bluegreen
-
+resource "bluegreen_canary_listener" "this" {
   listener_arn = var.legacy_alb.listener_arn
   priority     = var.priority
 

@@ -1,6 +1,6 @@
 output "alb_active" {
   description = "Who serves on the legacy ALB: blue (EC2), green (ECS) or split."
-  value       = canary_listener.this.active
+  value       = bluegreen_canary_listener.this.active
 }
 
 output "dns_active" {
@@ -10,5 +10,5 @@ output "dns_active" {
 
 output "rule_arn" {
   description = "The weighted rule on the legacy listener."
-  value       = canary_listener.this.rule_arn
+  value       = bluegreen_canary_listener.this.rule_arn
 }

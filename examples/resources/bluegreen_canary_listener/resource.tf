@@ -17,9 +17,7 @@ data "bluegreen_target_group" "ecs" {
   name = "ecs-api"
 }
 
-resource "canary_listener" "api" {
-  provider = bluegreen
-
+resource "bluegreen_canary_listener" "api" {
   listener_arn = data.bluegreen_listener.legacy_https.arn
   priority     = 100
 
