@@ -192,8 +192,9 @@ pub struct HealthGateModel {
     /// An RFC 3339 time (e.g. `"2026-12-08T09:30:00Z"`): alarm history and metrics before it are not judged. Before
     /// each increase the gate judges the whole time since the split in effect was reached (`shifted_at`): an alarm of
     /// `cloudwatch_alarms` that was in `ALARM` at any moment since then — between two checks of a bake, or overnight
-    /// between two applies, read from CloudWatch's alarm history (kept 14 days) — refuses the increase, and
-    /// `error_rate` and `latency` are judged over that time too. Once an incident at the step is understood, set
+    /// between two applies, read from CloudWatch's alarm history (kept 14 days) — refuses the increase; an apply that
+    /// starts at a split an earlier apply reached judges `error_rate` and `latency` over that time too. Once an
+    /// incident at the step is understood, set
     /// `ignore_before` to a time after it to go on: the reviewable way past it. Alarms' current state is always
     /// judged. Must not be in the future.
     #[serde(default)]
