@@ -812,6 +812,9 @@ mod tests {
         for r in p.resources() {
             errors.extend(check_terraform_rules(&r.schema().block, r.type_name()));
         }
+        for (n, s) in crate::action::schemas() {
+            errors.extend(check_terraform_rules(&s.block, n));
+        }
         assert!(errors.is_empty(), "{errors:#?}");
         assert_eq!(p.resources().count(), 3);
         assert_eq!(p.data_sources().count(), 6);
