@@ -24,7 +24,8 @@ use crate::value::{Path, Value};
 /// The one action's type name.
 pub const GATE_CHECK: &str = "bluegreen_gate_check";
 
-/// `action "bluegreen_gate_check" "…" { config { … } }`.
+/// `action "bluegreen_gate_check" "…" { config { … } }`: judges a switch's or canary's health gate as its next
+/// increase would, now and since its step was reached, streaming each verdict; changes nothing.
 #[derive(Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct GateCheckConfig {
     /// The `bluegreen_switch` whose gate is judged, by its identity. Exactly one of `switch` and `canary`.
