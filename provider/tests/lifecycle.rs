@@ -977,6 +977,17 @@ async fn the_gate_check_action_validates_plans_and_streams_its_verdicts_without_
     assert_eq!(warnings(&done).len(), 1, "{done:?}");
     assert!(progress.iter().any(|m| m.starts_with("since: unknown (no since given")), "{progress:?}");
 
+    // A value known only after an apply (since, while the resource changes in the same run) is refused at invoke,
+    // never judged as "no since".
+    let mut unknown = good.clone();
+    if let Value::Object(m) = &mut unknown {
+        m.insert("since".into(), Value::Unknown);
+    }
+    let (progress, done) = invoke_gate_check(tf.provider(), &unknown).await;
+    assert!(progress.is_empty(), "{progress:?}");
+    assert_eq!(errors(&done).len(), 1, "{done:?}");
+    assert!(errors(&done)[0].starts_with("Gate check configuration not known"), "{done:?}");
+
     // Nothing was written, and the rule is as it was.
     assert_eq!(writes(), before);
     // (An import stamps shifted_at with its own time: AWS does not keep it.)

@@ -1,7 +1,8 @@
 //! Native on Terraform 1.12–1.15 (issue 21), against LocalStack: the ALB canary under the provider's own prefix
 //! (`bluegreen_canary_listener`, no `provider` line) beside its older name, `moved` between the names (Terraform ≥
 //! 1.8, MoveResourceState), resource identity and `import { identity = { … } }` (Terraform ≥ 1.12), and the
-//! `bluegreen_records` data source feeding a `for_each` of switches (every version).
+//! `bluegreen_records` data source feeding a `for_each` of switches (every version), and the `bluegreen_gate_check`
+//! action run with `terraform apply -invoke` (Terraform ≥ 1.14).
 //!
 //! Tests that need a newer Terraform than the one under test say so and return: Terraform 1.0.3 and 1.6.6 must
 //! behave as before, which the other suites check.
