@@ -639,3 +639,37 @@ fn gate_check_action_judges_now_and_since_the_step_and_changes_nothing() {
     assert_eq!(state(&wd, "bluegreen_switch.x"), state_before);
     wd.assert_no_changes();
 }
+
+/// The same on a canary, named by its rule: the canary's own green target group is counted (its default), and the
+/// rule is as it was after the check.
+#[test]
+fn gate_check_action_on_a_canary_counts_its_green_target_group() {
+    if !at_least(TerraformVersion::new(1, 14, 0), "the bluegreen_gate_check action") {
+        return;
+    }
+    let e = env("gc");
+    let wd = Workdir::new("native-gate-check-canary");
+    let action = r#"
+action "bluegreen_gate_check" "x" {
+  config {
+    canary {
+      rule_arn = bluegreen_canary_listener.x.rule_arn
+    }
+    health_gate {}
+    since = bluegreen_canary_listener.x.shifted_at
+  }
+}
+"#;
+    wd.config(&format!("{}{action}", canary_tf("bluegreen_canary_listener", &e, 310, &e.green_tg, 10, false)));
+    wd.apply(&[]);
+    let rule_arn = state(&wd, "bluegreen_canary_listener.x")["rule_arn"].as_str().expect("rule_arn").to_string();
+    let before = rule_view(&e.s.listener_arn, &rule_arn);
+    let out = wd.apply_output(&["-invoke=action.bluegreen_gate_check.x"]);
+    println!("---- gate check on a canary:\n{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
+    assert!(out.stdout.contains("10 % green (weights blue 90, green 10)"), "{out}");
+    let green = e.green_tg.split('/').nth(1).expect("a target group name");
+    assert!(out.stdout.contains(&format!("pass: target group {green}: 2 of 2 targets healthy")), "{out}");
+    assert_eq!(rule_view(&e.s.listener_arn, &rule_arn), before);
+    wd.assert_no_changes();
+}
