@@ -1,3 +1,4 @@
+pub mod action;
 pub mod claims;
 pub mod config;
 pub mod data_source;

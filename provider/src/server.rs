@@ -119,6 +119,33 @@ impl BlueGreenProvider {
         def.import_id(type_name, &identity)
     }
 
+    /// An action's configuration, decoded and validated; unknown values are an error only when invoking.
+    fn action_config(
+        &self,
+        type_name: &str,
+        config: Option<&pb::DynamicValue>,
+        invoking: bool,
+    ) -> (Option<crate::action::GateCheckConfig>, Diagnostics) {
+        let mut diags = Diagnostics::new();
+        let Some((_, schema)) = crate::action::schemas().into_iter().find(|(n, _)| *n == type_name) else {
+            diags.bug(format!("unknown action type {type_name:?}"));
+            return (None, diags);
+        };
+        let Some(config) = merge(decode_dynamic(config, &schema.implied_type(), "action configuration"), &mut diags) else {
+            return (None, diags);
+        };
+        let (c, d) = crate::action::validate(&schema, &config);
+        diags.extend(d);
+        if invoking && !crate::identity::wholly_known(&config) {
+            diags.error(
+                "Gate check configuration not known",
+                "A value of the gate check's configuration is known only after an apply (a resource not created yet, or \
+                 changing in this run); invoke the action after that apply.",
+            );
+        }
+        (c, diags)
+    }
+
     fn validate_provider_config_value(&self, config: &crate::value::Value) -> (Option<ProviderConfig>, Diagnostics) {
         let mut diags = Diagnostics::new();
         schema::validate(&self.provider_schema.block, config, &Path::default(), &mut diags);
@@ -190,6 +217,10 @@ impl Provider for BlueGreenProvider {
                 .into_iter()
                 .map(|(n, _)| pb::get_metadata::ListResourceMetadata { type_name: n.to_string() })
                 .collect(),
+            actions: crate::action::schemas()
+                .into_iter()
+                .map(|(n, _)| pb::get_metadata::ActionMetadata { type_name: n.to_string() })
+                .collect(),
             ..Default::default()
         }))
     }
@@ -203,6 +234,10 @@ impl Provider for BlueGreenProvider {
             data_source_schemas: self.data_sources.iter().map(|(n, d)| ((*n).to_string(), schema_to_proto(d.schema()))).collect(),
             resource_schemas: self.resources.iter().map(|(n, r)| ((*n).to_string(), schema_to_proto(r.schema()))).collect(),
             list_resource_schemas: crate::list::schemas().iter().map(|(n, s)| ((*n).to_string(), schema_to_proto(s))).collect(),
+            action_schemas: crate::action::schemas()
+                .iter()
+                .map(|(n, s)| ((*n).to_string(), pb::ActionSchema { schema: Some(schema_to_proto(s)) }))
+                .collect(),
             server_capabilities: Some(capabilities()),
             ..Default::default()
         }))
@@ -708,6 +743,51 @@ impl Provider for BlueGreenProvider {
         Ok(Response::new(pb::generate_resource_config::Response { config, diagnostics: diagnostics_to_proto(&diags) }))
     }
 
+    async fn validate_action_config(
+        &self,
+        req: Request<pb::validate_action_config::Request>,
+    ) -> Result<Response<pb::validate_action_config::Response>, Status> {
+        let req = req.into_inner();
+        let (_, diags) = self.action_config(&req.type_name, req.config.as_ref(), false);
+        Ok(Response::new(pb::validate_action_config::Response { diagnostics: diagnostics_to_proto(&diags) }))
+    }
+
+    /// Nothing to plan: the action changes nothing. The configuration is checked again (values unknown at validate
+    /// may be known now).
+    async fn plan_action(&self, req: Request<pb::plan_action::Request>) -> Result<Response<pb::plan_action::Response>, Status> {
+        let req = req.into_inner();
+        let (_, diags) = self.action_config(&req.action_type, req.config.as_ref(), false);
+        Ok(Response::new(pb::plan_action::Response { diagnostics: diagnostics_to_proto(&diags), deferred: None }))
+    }
+
+    /// `terraform apply -invoke=action.bluegreen_gate_check.x`: one Progress event per verdict, then Completed with
+    /// an error when the gate fails (a warning when only "now" could be judged). Reads only.
+    async fn invoke_action(
+        &self,
+        req: Request<pb::invoke_action::Request>,
+    ) -> Result<Response<crate::proto::BoxStream<pb::invoke_action::Event>>, Status> {
+        use pb::invoke_action::event::{Completed, Progress, Type};
+        let req = req.into_inner();
+        let (config, mut diags) = self.action_config(&req.action_type, req.config.as_ref(), true);
+        let mut progress = Vec::new();
+        if let Some(config) = config.filter(|_| !diags.has_errors()) {
+            if let Some(ctx) = merge(self.configured().await, &mut diags) {
+                tracing::debug!(action = %req.action_type, "invoking");
+                let resources: Vec<_> = self.resources.values().cloned().collect();
+                let v = crate::action::invoke(&ctx, &resources, config).await;
+                progress = v.progress;
+                diags.extend(v.outcome);
+            }
+        }
+        let events = progress
+            .into_iter()
+            .map(|message| pb::invoke_action::Event { r#type: Some(Type::Progress(Progress { message })) })
+            .chain([pb::invoke_action::Event { r#type: Some(Type::Completed(Completed { diagnostics: diagnostics_to_proto(&diags) })) }])
+            .map(Ok)
+            .collect::<Vec<_>>();
+        Ok(Response::new(Box::pin(futures::stream::iter(events))))
+    }
+
     async fn stop_provider(&self, _req: Request<pb::stop_provider::Request>) -> Result<Response<pb::stop_provider::Response>, Status> {
         tracing::info!("StopProvider received: cancelling in-flight waits");
         self.stop.cancel();
@@ -731,6 +811,9 @@ mod tests {
         }
         for r in p.resources() {
             errors.extend(check_terraform_rules(&r.schema().block, r.type_name()));
+        }
+        for (n, s) in crate::action::schemas() {
+            errors.extend(check_terraform_rules(&s.block, n));
         }
         assert!(errors.is_empty(), "{errors:#?}");
         assert_eq!(p.resources().count(), 3);

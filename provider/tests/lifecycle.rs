@@ -40,6 +40,7 @@ struct Terraform {
     ty: Type,
     r53: Arc<FakeRoute53>,
     elb: Arc<FakeElbv2>,
+    cw: Arc<bluegreen_core::testing::FakeCloudWatch>,
 }
 
 fn dv(v: &Value, ty: &Type) -> pb::DynamicValue {
@@ -57,10 +58,11 @@ impl Terraform {
         let elb = Arc::new(FakeElbv2::default());
         elb.add_listener(LISTENER, Forward { target_groups: vec![(TG_BLUE.into(), 1)], stickiness_seconds: None });
         elb.set_health(TG_GREEN, vec!["healthy", "healthy"]);
+        let cw = Arc::new(bluegreen_core::testing::FakeCloudWatch::default());
         let clients = AwsClients {
             route53: r53.clone(),
             elbv2: elb.clone(),
-            cloudwatch: bluegreen_core::aws::watch::CloudWatchReader::new(Arc::new(bluegreen_core::testing::FakeCloudWatch::default())),
+            cloudwatch: bluegreen_core::aws::watch::CloudWatchReader::new(cw.clone()),
             region: "us-east-1".into(),
             account: None,
             credentials_expire: None,
@@ -71,7 +73,7 @@ impl Terraform {
             .expect("resource")
             .schema()
             .clone();
-        Terraform { clients, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb }
+        Terraform { clients, how, type_name, ty: schema.implied_type(), block: schema.block, r53, elb, cw }
     }
 
     /// A provider process for one command: Terraform starts one per plan and per apply, so what a process remembers
@@ -818,4 +820,183 @@ async fn listing_switches_finds_the_pairs_of_the_zone() {
         .into_inner();
     assert_eq!(errors(&v.diagnostics).len(), 1, "{:?}", v.diagnostics);
     assert!(errors(&v.diagnostics)[0].starts_with("Invalid regular expression"));
+}
+
+// ---------------------------------------------------------------------------
+// Terraform ≥ 1.14: the bluegreen_gate_check action (issue 21 point 5)
+// ---------------------------------------------------------------------------
+
+/// What InvokeAction streamed: the progress messages, and the Completed event's diagnostics (exactly one, last).
+async fn invoke_gate_check(p: BlueGreenProvider, config: &Value) -> (Vec<String>, Vec<pb::Diagnostic>) {
+    use futures::StreamExt;
+    use pb::invoke_action::event::Type;
+    let schema = bluegreen_provider::action::schemas().remove(0).1;
+    let request = pb::invoke_action::Request {
+        action_type: "bluegreen_gate_check".into(),
+        config: Some(dv(config, &schema.implied_type())),
+        ..Default::default()
+    };
+    let events: Vec<_> = p.invoke_action(Request::new(request)).await.expect("answers").into_inner().collect().await;
+    let (mut progress, mut completed) = (Vec::new(), Vec::new());
+    for (i, e) in events.iter().enumerate() {
+        match e.as_ref().expect("an event").r#type.clone().expect("typed") {
+            Type::Progress(p) => progress.push(p.message),
+            Type::Completed(c) => {
+                assert_eq!(i, events.len() - 1, "Completed comes last");
+                completed.push(c.diagnostics);
+            }
+        }
+    }
+    assert_eq!(completed.len(), 1, "one Completed event: {events:?}");
+    (progress, completed.remove(0))
+}
+
+fn gate_check_config(target: serde_json::Value, gate: serde_json::Value, since: Option<&str>) -> Value {
+    let schema = bluegreen_provider::action::schemas().remove(0).1;
+    let mut j = json!({"health_gate": gate, "since": since});
+    for (k, v) in target.as_object().expect("object") {
+        j[k] = v.clone();
+    }
+    typed::json_to_value(&j, &schema.implied_type()).expect("a configuration of the action's schema")
+}
+
+fn warnings(d: &[pb::Diagnostic]) -> Vec<String> {
+    d.iter().filter(|d| d.severity == pb::diagnostic::Severity::Warning as i32).map(|d| format!("{}: {}", d.summary, d.detail)).collect()
+}
+
+/// The action is served (GetMetadata, GetProviderSchema); ValidateActionConfig and PlanAction refuse what cannot be
+/// checked, pointing at it; InvokeAction on a canary at 10 % streams one message per verdict, passes while the alarm
+/// is OK, fails on an ALARM in its history since `since` (though OK now), judges only "now" without `since` (a
+/// warning says so), and writes nothing.
+#[tokio::test(start_paused = true)]
+async fn the_gate_check_action_validates_plans_and_streams_its_verdicts_without_writing() {
+    use bluegreen_core::aws::cloudwatch::AlarmStateValue;
+    let tf = Terraform::new("bluegreen_canary_listener", Proposal::DropsRemovedSingleBlocks);
+    let p = tf.provider();
+    let meta = p.get_metadata(Request::new(pb::get_metadata::Request {})).await.unwrap().into_inner();
+    assert_eq!(meta.actions.iter().map(|a| a.type_name.as_str()).collect::<Vec<_>>(), ["bluegreen_gate_check"]);
+    let schemas = p.get_provider_schema(Request::new(pb::get_provider_schema::Request {})).await.unwrap().into_inner();
+    let served = schemas.action_schemas.get("bluegreen_gate_check").and_then(|a| a.schema.as_ref()).expect("served");
+    let mut blocks: Vec<_> = served.block.as_ref().unwrap().block_types.iter().map(|b| b.type_name.as_str()).collect();
+    blocks.sort_unstable();
+    assert_eq!(blocks, ["canary", "health_gate", "switch"]);
+
+    tf.cw.set_alarm("green-5xx", AlarmStateValue::Ok, "fine");
+    let state = tf.converge(&Value::Null, &tf.config(canary_config(json!({"traffic": 10}))), "create").await;
+    let rule = state.get_attr("rule_arn").and_then(Value::as_str).unwrap().to_string();
+    let shifted_at = state.get_attr("shifted_at").and_then(Value::as_str).unwrap().to_string();
+    let canary = json!({"canary": {"rule_arn": rule}});
+    let gate = json!({"cloudwatch_alarms": ["green-5xx"]});
+    let good = gate_check_config(canary.clone(), gate.clone(), Some(&shifted_at));
+    let schema = bluegreen_provider::action::schemas().remove(0).1;
+
+    // Validation and plan.
+    let validate = |config: Value| {
+        let p = tf.provider();
+        let ty = schema.implied_type();
+        async move {
+            p.validate_action_config(Request::new(pb::validate_action_config::Request {
+                type_name: "bluegreen_gate_check".into(),
+                config: Some(dv(&config, &ty)),
+            }))
+            .await
+            .expect("answers")
+            .into_inner()
+            .diagnostics
+        }
+    };
+    assert!(validate(good.clone()).await.is_empty());
+    let both = gate_check_config(
+        json!({"canary": {"rule_arn": rule}, "switch": {"zone_id": ZONE, "name": "api.example.com"}}),
+        gate.clone(),
+        None,
+    );
+    assert_eq!(
+        errors(&validate(both).await),
+        ["Conflicting blocks: Name one resource to check: a switch block or a canary block, not both."]
+    );
+    let no_gate = gate_check_config(canary.clone(), serde_json::Value::Null, None);
+    assert_eq!(errors(&validate(no_gate).await).len(), 1);
+    let future = validate(gate_check_config(canary.clone(), gate.clone(), Some("2999-01-01T00:00:00Z"))).await;
+    assert_eq!(errors(&future), ["Invalid since: 2999-01-01T00:00:00Z is in the future; pass the resource's shifted_at."]);
+    assert_eq!(future[0].attribute.as_ref().map(|a| a.steps.len()), Some(1), "points at since");
+    let planned = tf
+        .provider()
+        .plan_action(Request::new(pb::plan_action::Request {
+            action_type: "bluegreen_gate_check".into(),
+            config: Some(dv(&good, &schema.implied_type())),
+            ..Default::default()
+        }))
+        .await
+        .expect("answers")
+        .into_inner();
+    assert!(planned.diagnostics.is_empty(), "{:?}", planned.diagnostics);
+
+    let writes = || ["CreateRule", "ModifyRule", "DeleteRule", "SetRulePriorities", "ModifyListener", "AddTags"].map(|op| tf.elb.calls(op));
+    let before = writes();
+    let rule_before = tf.import(&rule).await;
+
+    // Passing: the alarm OK, nothing in its history since the step.
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    let (progress, done) = invoke_gate_check(tf.provider(), &good).await;
+    assert!(done.is_empty(), "{done:?}");
+    assert_eq!(
+        progress[0],
+        format!(
+            "bluegreen_canary_listener rule {}: 10 % green (weights blue 90, green 10)",
+            rule.split_once("listener-rule/app/").unwrap().1
+        )
+    );
+    assert_eq!(progress[1], format!("judging now and since {shifted_at}, when this split was reached"));
+    assert!(progress.contains(&"pass: alarms: green-5xx OK".to_string()), "{progress:?}");
+    assert!(progress.contains(&format!("pass: no alarm in ALARM since {shifted_at}, when this split was reached")), "{progress:?}");
+    assert!(
+        progress.contains(&"pass: target group ecs: 2 of 2 targets healthy".to_string()),
+        "the canary's own green target group: {progress:?}"
+    );
+    assert!(progress.last().unwrap().starts_with("verdict: the gate passes"), "{progress:?}");
+
+    // Overnight the alarm fired and cleared: OK now, the history refuses the next increase.
+    tf.cw.set_alarm("green-5xx", AlarmStateValue::Alarm, "5xx");
+    tokio::time::sleep(std::time::Duration::from_secs(60)).await;
+    tf.cw.set_alarm("green-5xx", AlarmStateValue::Ok, "fine");
+    let (progress, done) = invoke_gate_check(tf.provider(), &good).await;
+    let errs = errors(&done);
+    assert_eq!(errs.len(), 1, "{done:?}");
+    assert!(errs[0].starts_with("Gate check failed: CloudWatch alarm history: alarm \"green-5xx\" went to ALARM at "), "{errs:?}");
+    let short = rule.split_once("listener-rule/app/").unwrap().1;
+    assert!(
+        errs[0].ends_with(&format!("; it is OK now. The next increase of rule {short} would be refused; nothing was changed.")),
+        "{errs:?}"
+    );
+    assert!(!progress.iter().any(|m| m.starts_with("verdict: the gate passes")), "{progress:?}");
+
+    // Without since: only now is judged (the alarm is OK), and a warning says so.
+    let (progress, done) = invoke_gate_check(tf.provider(), &gate_check_config(canary, gate, None)).await;
+    assert!(errors(&done).is_empty(), "{done:?}");
+    assert_eq!(warnings(&done).len(), 1, "{done:?}");
+    assert!(progress.iter().any(|m| m.starts_with("since: unknown (no since given")), "{progress:?}");
+
+    // A value known only after an apply (since, while the resource changes in the same run) is refused at invoke,
+    // never judged as "no since".
+    let mut unknown = good.clone();
+    if let Value::Object(m) = &mut unknown {
+        m.insert("since".into(), Value::Unknown);
+    }
+    let (progress, done) = invoke_gate_check(tf.provider(), &unknown).await;
+    assert!(progress.is_empty(), "{progress:?}");
+    assert_eq!(errors(&done).len(), 1, "{done:?}");
+    assert!(errors(&done)[0].starts_with("Gate check configuration not known"), "{done:?}");
+
+    // Nothing was written, and the rule is as it was.
+    assert_eq!(writes(), before);
+    // (An import stamps shifted_at with its own time: AWS does not keep it.)
+    let without_clock = |v: Value| match v {
+        Value::Object(mut m) => {
+            m.remove("shifted_at");
+            m
+        }
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(without_clock(tf.import(&rule).await), without_clock(rule_before));
 }

@@ -1,7 +1,8 @@
 //! Native on Terraform 1.12–1.15 (issue 21), against LocalStack: the ALB canary under the provider's own prefix
 //! (`bluegreen_canary_listener`, no `provider` line) beside its older name, `moved` between the names (Terraform ≥
 //! 1.8, MoveResourceState), resource identity and `import { identity = { … } }` (Terraform ≥ 1.12), and the
-//! `bluegreen_records` data source feeding a `for_each` of switches (every version).
+//! `bluegreen_records` data source feeding a `for_each` of switches (every version), and the `bluegreen_gate_check`
+//! action run with `terraform apply -invoke` (Terraform ≥ 1.14).
 //!
 //! Tests that need a newer Terraform than the one under test say so and return: Terraform 1.0.3 and 1.6.6 must
 //! behave as before, which the other suites check.
@@ -521,4 +522,154 @@ list "bluegreen_canary_listener" "rules" {{
     assert_eq!(rule_view(&e.s.listener_arn, &rule).1, [(e.s.tg_arn.clone(), 80), (e.green_tg.clone(), 20)], "untouched");
     assert!(fixture::listener_rules(&e.s.listener_arn).iter().any(|r| r.rule_arn() == Some(test.as_str())));
     assert_eq!(fixture::weights(&e.s.zone_id, &pay), [(format!("legacy-{sfx}"), 75), (format!("new-{sfx}"), 25)]);
+}
+
+/// A switch at 20 % whose gate is one alarm, and `action "bluegreen_gate_check" "x"` naming it by its identity, with
+/// the same gate through a local and `since` from its `shifted_at`.
+fn gate_check_tf(zone_id: &str, name: &str, alarm: &str) -> String {
+    format!(
+        r#"locals {{
+  gate_alarms = ["{alarm}"]
+}}
+
+{switch}
+action "bluegreen_gate_check" "x" {{
+  config {{
+    switch {{
+      zone_id              = bluegreen_switch.x.zone_id
+      name                 = bluegreen_switch.x.name
+      green_set_identifier = "ecs"
+    }}
+    health_gate {{
+      cloudwatch_alarms = local.gate_alarms
+    }}
+    since = bluegreen_switch.x.shifted_at
+  }}
+}}
+"#,
+        switch = switch_tf(zone_id, name, 20)
+            .replace("  traffic = 20\n", "  traffic = 20\n\n  health_gate {\n    cloudwatch_alarms = local.gate_alarms\n  }\n"),
+    )
+}
+
+/// Errors = 0 now and a minute ago, so that LocalStack's own evaluation of the alarm finds it OK (not
+/// INSUFFICIENT_DATA) after a SetAlarmState (tools/LOCALSTACK_NOTES.md).
+fn quiet_data(name: &str) {
+    use aws_sdk_cloudwatch::types::MetricDatum;
+    let now = std::time::SystemTime::now();
+    for at in [now, now - std::time::Duration::from_secs(60)] {
+        let datum = MetricDatum::builder().metric_name("Errors").value(0.0).timestamp(at.into()).build();
+        bluegreen_acceptance::block_on(
+            bluegreen_acceptance::aws().cloudwatch.put_metric_data().namespace(format!("GateCheck/{name}")).metric_data(datum).send(),
+        )
+        .unwrap_or_else(|e| panic!("PutMetricData {name}: {}", aws_sdk_cloudwatch::error::DisplayErrorContext(&e)));
+    }
+}
+
+fn set_alarm(name: &str, state: aws_sdk_cloudwatch::types::StateValue) {
+    bluegreen_acceptance::block_on(
+        bluegreen_acceptance::aws()
+            .cloudwatch
+            .set_alarm_state()
+            .alarm_name(name)
+            .state_value(state)
+            .state_reason("gate check (test)")
+            .send(),
+    )
+    .unwrap_or_else(|e| panic!("SetAlarmState {name}: {}", aws_sdk_cloudwatch::error::DisplayErrorContext(&e)));
+}
+
+/// `terraform apply -invoke=action.bluegreen_gate_check.x` (Terraform ≥ 1.14) judges the switch's gate now and since
+/// its `shifted_at`, prints each verdict, and changes nothing: with the alarm OK it passes; after the alarm went to
+/// ALARM and back, it fails naming the alarm history, though the alarm is OK now.
+#[test]
+fn gate_check_action_judges_now_and_since_the_step_and_changes_nothing() {
+    if !at_least(TerraformVersion::new(1, 14, 0), "the bluegreen_gate_check action") {
+        return;
+    }
+    use aws_sdk_cloudwatch::types::StateValue;
+    let (zone_name, zone_id) = fixture::hosted_zone(&unique_suffix("ga"));
+    let name = format!("api.{zone_name}");
+    let alarm = format!("gate-check-{}", unique_suffix("ga"));
+    fixture::errors_alarm(&alarm, &format!("GateCheck/{alarm}"));
+    quiet_data(&alarm);
+    set_alarm(&alarm, StateValue::Ok);
+    let wd = Workdir::new("native-gate-check");
+    wd.config(&gate_check_tf(&zone_id, &name, &alarm));
+    wd.apply(&[]);
+    let before = format!("{:?}", fixture::record_sets(&zone_id, &name));
+    let state_before = state(&wd, "bluegreen_switch.x");
+    let shifted_at = state_before["shifted_at"].as_str().expect("shifted_at").to_string();
+
+    let pass = wd.apply_output(&["-invoke=action.bluegreen_gate_check.x"]);
+    println!("---- gate check, alarm OK:\n{}\n{}", pass.stdout, pass.stderr);
+    pass.assert_success();
+    assert!(pass.stdout.contains(&format!("bluegreen_switch {name} A: 20 % green (weights blue 80, green 20)")), "{pass}");
+    assert!(pass.stdout.contains(&format!("judging now and since {shifted_at}, when this split was reached")), "{pass}");
+    assert!(pass.stdout.contains(&format!("pass: alarms: {alarm} OK")), "{pass}");
+    assert!(pass.stdout.contains(&format!("verdict: the gate passes; the next increase of {name} A may go ahead")), "{pass}");
+    assert!(pass.errors().is_empty(), "{pass}");
+
+    // Overnight: the alarm fires and clears. The next increase would be refused; so is the check.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    set_alarm(&alarm, StateValue::Alarm);
+    set_alarm(&alarm, StateValue::Ok);
+    let history = bluegreen_acceptance::block_on(bluegreen_acceptance::aws().cloudwatch.describe_alarm_history().alarm_name(&alarm).send())
+        .expect("DescribeAlarmHistory");
+    for h in history.alarm_history_items() {
+        println!("---- history: {:?} {:?}", h.timestamp(), h.history_summary());
+    }
+    let fail = wd.apply_output(&["-invoke=action.bluegreen_gate_check.x"]);
+    println!("---- gate check, the alarm flapped since the step:\n{}\n{}", fail.stdout, fail.stderr);
+    fail.assert_failure();
+    let d = fail.only_error();
+    // Terraform 1.15 wraps an action's error: its summary and detail become the detail.
+    assert_eq!(d.summary, "Error when invoking action", "{d}");
+    assert!(d.detail().starts_with(&format!("Gate check failed: CloudWatch alarm history: alarm \"{alarm}\" was ALARM until ")), "{d}");
+    assert!(d.detail().contains(&format!("since {shifted_at}, when this split was reached; it is OK now")), "{d}");
+    assert!(
+        fail.stdout
+            .contains("Action failed: action.bluegreen_gate_check.x (triggered by CLI) - Gate check failed: CloudWatch alarm history"),
+        "{fail}"
+    );
+    assert!(d.detail().contains("nothing was changed"), "{d}");
+
+    // Nothing changed: the records, the state and the plan.
+    assert_eq!(format!("{:?}", fixture::record_sets(&zone_id, &name)), before);
+    assert_eq!(state(&wd, "bluegreen_switch.x"), state_before);
+    wd.assert_no_changes();
+}
+
+/// The same on a canary, named by its rule: the canary's own green target group is counted (its default), and the
+/// rule is as it was after the check.
+#[test]
+fn gate_check_action_on_a_canary_counts_its_green_target_group() {
+    if !at_least(TerraformVersion::new(1, 14, 0), "the bluegreen_gate_check action") {
+        return;
+    }
+    let e = env("gc");
+    let wd = Workdir::new("native-gate-check-canary");
+    let action = r#"
+action "bluegreen_gate_check" "x" {
+  config {
+    canary {
+      rule_arn = bluegreen_canary_listener.x.rule_arn
+    }
+    health_gate {}
+    since = bluegreen_canary_listener.x.shifted_at
+  }
+}
+"#;
+    wd.config(&format!("{}{action}", canary_tf("bluegreen_canary_listener", &e, 310, &e.green_tg, 10, false)));
+    wd.apply(&[]);
+    let rule_arn = state(&wd, "bluegreen_canary_listener.x")["rule_arn"].as_str().expect("rule_arn").to_string();
+    let before = rule_view(&e.s.listener_arn, &rule_arn);
+    let out = wd.apply_output(&["-invoke=action.bluegreen_gate_check.x"]);
+    println!("---- gate check on a canary:\n{}\n{}", out.stdout, out.stderr);
+    out.assert_success();
+    assert!(out.stdout.contains("10 % green (weights blue 90, green 10)"), "{out}");
+    let green = e.green_tg.split('/').nth(1).expect("a target group name");
+    assert!(out.stdout.contains(&format!("pass: target group {green}: 2 of 2 targets healthy")), "{out}");
+    assert_eq!(rule_view(&e.s.listener_arn, &rule_arn), before);
+    wd.assert_no_changes();
 }

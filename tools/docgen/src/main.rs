@@ -33,6 +33,7 @@ struct Served {
     resources: BTreeMap<String, pb::Schema>,
     data_sources: BTreeMap<String, pb::Schema>,
     list_resources: BTreeMap<String, pb::Schema>,
+    actions: BTreeMap<String, pb::Schema>,
     /// Per resource type: dotted paths of the attributes whose change forces replacement.
     replacing: BTreeMap<String, BTreeSet<String>>,
     /// Resource types served under a second name (`canary_listener`): documented on the page of the type they are
@@ -64,6 +65,7 @@ impl Served {
             resources: resp.resource_schemas.into_iter().collect(),
             data_sources: resp.data_source_schemas.into_iter().collect(),
             list_resources: resp.list_resource_schemas.into_iter().collect(),
+            actions: resp.action_schemas.into_iter().filter_map(|(n, a)| Some((n, a.schema?))).collect(),
             replacing,
             aliases,
         })
@@ -75,6 +77,7 @@ impl Served {
             Kind::Resource => self.resources.get(name),
             Kind::DataSource => self.data_sources.get(name),
             Kind::ListResource => self.list_resources.get(name),
+            Kind::Action => self.actions.get(name),
         };
         s.and_then(|s| s.block.as_ref()).ok_or_else(|| anyhow!("the provider serves no {kind:?} {name:?}"))
     }
@@ -89,6 +92,7 @@ fn page_of(kind: Kind, type_name: &str) -> String {
         Kind::Resource => format!("docs/resources/{short}.md"),
         Kind::DataSource => format!("docs/data-sources/{short}.md"),
         Kind::ListResource => format!("docs/list-resources/{short}.md"),
+        Kind::Action => format!("docs/actions/{short}.md"),
     }
 }
 
@@ -117,6 +121,16 @@ fn required_sections(served: &Served) -> BTreeMap<String, Vec<Directive>> {
                 Directive::Description(Kind::ListResource, name.clone()),
                 Directive::Schema(Kind::ListResource, name.clone()),
                 Directive::Example(format!("examples/list-resources/{name}/list.tfquery.hcl")),
+            ],
+        );
+    }
+    for name in served.actions.keys() {
+        want.insert(
+            page_of(Kind::Action, name),
+            vec![
+                Directive::Description(Kind::Action, name.clone()),
+                Directive::Schema(Kind::Action, name.clone()),
+                Directive::Example(format!("examples/actions/{name}/action.tf")),
             ],
         );
     }

@@ -10,7 +10,7 @@
 //!
 //! Directives: `description <kind> [<type>]` (the schema's own description),
 //! `schema <kind> [<type>]` (the argument and attribute reference), with
-//! `<kind>` one of `provider`, `resource`, `data-source`, `list-resource`; and
+//! `<kind>` one of `provider`, `resource`, `data-source`, `list-resource`, `action`; and
 //! `example <path>` (a file from the repository, fenced).
 
 use std::fmt;
@@ -27,6 +27,8 @@ pub enum Kind {
     DataSource,
     /// A `list` block's `config` (Terraform ≥ 1.14 `terraform query`).
     ListResource,
+    /// An `action` block's `config` (Terraform ≥ 1.14 `terraform apply -invoke`).
+    Action,
 }
 
 impl Kind {
@@ -36,7 +38,8 @@ impl Kind {
             "resource" => Kind::Resource,
             "data-source" => Kind::DataSource,
             "list-resource" => Kind::ListResource,
-            other => bail!("unknown kind {other:?} (provider, resource, data-source or list-resource)"),
+            "action" => Kind::Action,
+            other => bail!("unknown kind {other:?} (provider, resource, data-source, list-resource or action)"),
         })
     }
 }
@@ -85,6 +88,7 @@ impl fmt::Display for Directive {
             Kind::Resource => "resource",
             Kind::DataSource => "data-source",
             Kind::ListResource => "list-resource",
+            Kind::Action => "action",
         };
         let named = |k: &Kind, n: &str| if n.is_empty() { kind(k).to_string() } else { format!("{} {n}", kind(k)) };
         match self {
