@@ -614,11 +614,6 @@ fn gate_check_action_judges_now_and_since_the_step_and_changes_nothing() {
     std::thread::sleep(std::time::Duration::from_secs(1));
     set_alarm(&alarm, StateValue::Alarm);
     set_alarm(&alarm, StateValue::Ok);
-    let history = bluegreen_acceptance::block_on(bluegreen_acceptance::aws().cloudwatch.describe_alarm_history().alarm_name(&alarm).send())
-        .expect("DescribeAlarmHistory");
-    for h in history.alarm_history_items() {
-        println!("---- history: {:?} {:?}", h.timestamp(), h.history_summary());
-    }
     let fail = wd.apply_output(&["-invoke=action.bluegreen_gate_check.x"]);
     println!("---- gate check, the alarm flapped since the step:\n{}\n{}", fail.stdout, fail.stderr);
     fail.assert_failure();
