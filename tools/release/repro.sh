@@ -5,7 +5,7 @@
 #   tools/release/repro.sh DIST      (make release-check passes target/release-check/dist)
 #
 # PLATFORMS: the platforms of DIST's SHA256SUMS, or those of them named (each a second cold build). The copy holds the files git tracks or would track (the working
-# tree, uncommitted edits included) and is dated like the first build (SOURCE_DATE_EPOCH of HEAD). A second cold
+# tree, uncommitted edits included) and is dated like the first build (SOURCE_DATE_EPOCH, by default the commit time of HEAD, as in release.sh). A second cold
 # build of every platform: as long as the first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
@@ -28,7 +28,7 @@ git ls-files -z --cached --others --exclude-standard | tar --null --ignore-faile
 ln -s "$ROOT/.tools" "$COPY/.tools"   # the same pinned cross tools (nothing of them lands in a binary)
 
 echo "repro: second build of $PLATFORMS from $COPY, target directory $WORK/target-b" >&2
-SOURCE_DATE_EPOCH="$(git log -1 --format=%ct)" CARGO_TARGET_DIR="$WORK/target-b" DIST="$WORK/dist-b" \
+SOURCE_DATE_EPOCH="${SOURCE_DATE_EPOCH:-$(git log -1 --format=%ct)}" CARGO_TARGET_DIR="$WORK/target-b" DIST="$WORK/dist-b" \
   PLATFORMS="$PLATFORMS" "$COPY/tools/release/release.sh" release
 
 status=0
