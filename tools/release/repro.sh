@@ -4,9 +4,10 @@
 #
 #   tools/release/repro.sh DIST      (make release-check passes target/release-check/dist)
 #
-# PLATFORMS: the platforms of DIST's SHA256SUMS, or those of them named (each a second cold build). The copy holds the files git tracks or would track (the working
-# tree, uncommitted edits included) and is dated like the first build (SOURCE_DATE_EPOCH, by default the commit time of HEAD, as in release.sh). A second cold
-# build of every platform: as long as the first.
+# PLATFORMS: the platforms of DIST's SHA256SUMS, or those of them named. The copy holds the files git tracks or would
+# track (the working tree, uncommitted edits included) and is dated like the first build (SOURCE_DATE_EPOCH, by
+# default the commit time of HEAD, as in release.sh: the first build must have had the same). A second cold build of
+# every platform named: as long as the first.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 cd "$ROOT"
