@@ -3,8 +3,9 @@
 #
 #   tools/with-localstack.sh release-check tools/release/check.sh      (make release-test / make release-check)
 #
-# 1. `make release` into target/release-check/dist for PLATFORMS (default: all five), signed with a throwaway GPG key
-#    made here (GNUPGHOME in the work directory), then `make mirror` of it.
+# 1. `make release` into target/release-check/dist for PLATFORMS (default: all five; without SDKROOT, all but the
+#    two darwin ones), signed with a throwaway GPG key made here (GNUPGHOME in the work directory), then
+#    `make mirror` of it.
 # 2. The bundle itself: every zip holds exactly terraform-provider-bluegreen_v<V>[.exe]; SHA256SUMS verifies and
 #    its signature too; the manifest says protocol 6.0; the host's binary reports <V>.
 # 3. For each Terraform of TERRAFORMS (default: 1.0.3 and 1.15.5), each in a fresh directory and CLI configuration:
@@ -27,7 +28,14 @@ HERE="$ROOT/tools/release"
 PROVIDER=terraform-provider-bluegreen
 ADDR="registry.terraform.io/cutover/bluegreen"
 VERSION="$(sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)"
-PLATFORMS="$(echo "${PLATFORMS:-linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64}" | tr ',' ' ')"
+# Default: all five, less the darwin ones when no macOS SDK is named (SDKROOT; see release.sh: they cannot be linked
+# without one), which is said below.
+DEFAULT_PLATFORMS="linux_amd64 linux_arm64 darwin_amd64 darwin_arm64 windows_amd64"
+if [[ -z "${PLATFORMS:-}" && ! -d "${SDKROOT:-/nonexistent}/System/Library/Frameworks/Security.framework" ]]; then
+  DEFAULT_PLATFORMS="linux_amd64 linux_arm64 windows_amd64"
+  echo "release-check: darwin_amd64 and darwin_arm64 left out: no macOS SDK (SDKROOT) to link them with (tools/release/release.sh)"
+fi
+PLATFORMS="$(echo "${PLATFORMS:-$DEFAULT_PLATFORMS}" | tr ',' ' ')"
 TERRAFORMS="${TERRAFORMS:-1.0.3 1.15.5}"
 WORK="${RELEASE_CHECK_DIR:-$ROOT/target/release-check}"
 PY="$ROOT/.tools/venv/bin/python"

@@ -69,6 +69,23 @@ build_host() {
   "$CARGO" build --release --locked -p "$PROVIDER"
 }
 
+# darwin_*: the binary links Apple's Security and CoreFoundation frameworks (security-framework, through
+# rustls-native-certs and the AWS SDK's HTTPS client, which read the macOS trust store). Zig ships libSystem's stubs
+# but no framework, and no package registry may ship Apple's SDK (its licence forbids redistribution), so a darwin
+# build needs SDKROOT naming a macOS SDK (MacOSX.sdk from Xcode or its Command Line Tools, e.g. copied from a Mac or
+# on a macOS CI runner: `xcrun --sdk macosx --show-sdk-path`); cargo-zigbuild passes its usr/include, usr/lib and
+# System/Library/Frameworks to Zig. Without one, the link fails after the whole compile:
+#   error: unable to find system framework "Security". searched paths: none
+#   error: unable to find system framework "CoreFoundation". searched paths: none
+# so this is checked before anything is built.
+check_platform() {
+  case "$1" in
+    darwin_*)
+      [[ -n "${SDKROOT:-}" && -d "${SDKROOT}/System/Library/Frameworks/Security.framework" ]] ||
+        die "$1 cannot be built without a macOS SDK: the binary links the Security and CoreFoundation frameworks, which Zig does not ship (the link fails with 'unable to find system framework \"Security\"'). Set SDKROOT to a MacOSX.sdk (Xcode or Command Line Tools, from a Mac), or leave $1 out: PLATFORMS=linux_amd64,linux_arm64,windows_amd64" ;;
+  esac
+}
+
 # Prints the path of the built binary of platform $1.
 build_platform() {
   local p="$1" t
@@ -99,7 +116,7 @@ build_platform() {
 release() {
   local dist="${DIST:-$ROOT/dist}" platforms p bin name
   platforms="$(echo "${PLATFORMS:-$ALL_PLATFORMS}" | tr ',' ' ')"
-  for p in $platforms; do triple "$p" >/dev/null; done
+  for p in $platforms; do triple "$p" >/dev/null; check_platform "$p"; done
   mkdir -p "$dist"
   rm -f "$dist/${PROVIDER}_${VERSION}_"*
   for p in $platforms; do

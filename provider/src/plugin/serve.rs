@@ -3,13 +3,18 @@
 //! `tfplugin6.Provider` (controller, stdio, broker, health).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+#[cfg(unix)]
+use std::path::Path;
+use std::path::PathBuf;
 use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use futures::StreamExt;
-use tokio::net::{TcpListener, UnixListener};
+use tokio::net::TcpListener;
+#[cfg(unix)]
+use tokio::net::UnixListener;
 use tokio::sync::watch;
+#[cfg(unix)]
 use tokio_stream::wrappers::UnixListenerStream;
 use tonic::transport::Server;
 use tonic::{Request, Response, Status, Streaming};
@@ -106,6 +111,7 @@ pub struct Bound {
 }
 
 enum AnyListener {
+    #[cfg(unix)]
     Unix(UnixListener),
     Tcp(TcpListener),
 }
@@ -133,22 +139,29 @@ impl Drop for CleanupPaths {
 }
 
 /// Binds a Unix socket in a fresh private directory (go-plugin's default on
-/// Unix), or a loopback TCP port within Terraform's range.
+/// Unix), or a loopback TCP port within Terraform's range (always on Windows,
+/// as go-plugin does there).
 pub async fn bind(env: &PluginEnv) -> Result<Bound> {
-    if env.transport.as_deref() == Some("tcp") {
-        let min: u16 = env.min_port.as_deref().unwrap_or("10000").parse().context("PLUGIN_MIN_PORT")?;
-        let max: u16 = env.max_port.as_deref().unwrap_or("25000").parse().context("PLUGIN_MAX_PORT")?;
-        if min > max {
-            bail!("PLUGIN_MIN_PORT {min} is above PLUGIN_MAX_PORT {max}");
-        }
-        for port in min..=max {
-            if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
-                let address = listener.local_addr()?.to_string();
-                return Ok(Bound { listener: AnyListener::Tcp(listener), network: "tcp", address, unix_paths: None });
-            }
-        }
-        bail!("no free TCP port between {min} and {max} on 127.0.0.1");
+    #[cfg(unix)]
+    if env.transport.as_deref() != Some("tcp") {
+        return bind_unix(env);
     }
+    let min: u16 = env.min_port.as_deref().unwrap_or("10000").parse().context("PLUGIN_MIN_PORT")?;
+    let max: u16 = env.max_port.as_deref().unwrap_or("25000").parse().context("PLUGIN_MAX_PORT")?;
+    if min > max {
+        bail!("PLUGIN_MIN_PORT {min} is above PLUGIN_MAX_PORT {max}");
+    }
+    for port in min..=max {
+        if let Ok(listener) = TcpListener::bind(("127.0.0.1", port)).await {
+            let address = listener.local_addr()?.to_string();
+            return Ok(Bound { listener: AnyListener::Tcp(listener), network: "tcp", address, unix_paths: None });
+        }
+    }
+    bail!("no free TCP port between {min} and {max} on 127.0.0.1");
+}
+
+#[cfg(unix)]
+fn bind_unix(env: &PluginEnv) -> Result<Bound> {
     let base = env.unix_socket_dir.as_ref().map_or_else(std::env::temp_dir, PathBuf::from);
     let dir = make_private_dir(&base)?;
     let path = dir.join("plugin.sock");
@@ -156,6 +169,7 @@ pub async fn bind(env: &PluginEnv) -> Result<Bound> {
     Ok(Bound { listener: AnyListener::Unix(listener), network: "unix", address: path.display().to_string(), unix_paths: Some((path, dir)) })
 }
 
+#[cfg(unix)]
 fn make_private_dir(base: &Path) -> Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt;
     let pid = std::process::id();
@@ -276,10 +290,12 @@ pub async fn serve(provider: BlueGreenProvider, bound: Bound, opts: ServeOptions
     let stop = async move { shutdown.wait().await };
     let _cleanup = CleanupPaths(bound.unix_paths);
     let result = match (bound.listener, opts.tls) {
+        #[cfg(unix)]
         (AnyListener::Unix(l), Some(cfg)) => {
             let conns = UnixListenerStream::new(l);
             router.serve_with_incoming_shutdown(tls::tls_incoming(conns, cfg, tls::DEFAULT_HANDSHAKE_TIMEOUT), stop).await
         }
+        #[cfg(unix)]
         (AnyListener::Unix(l), None) => router.serve_with_incoming_shutdown(UnixListenerStream::new(l), stop).await,
         (AnyListener::Tcp(l), Some(cfg)) => {
             let conns = tls::tcp_incoming(l);
@@ -315,10 +331,11 @@ pub async fn run_plugin(env: PluginEnv) -> Result<()> {
     serve(BlueGreenProvider::new(), bound, ServeOptions { tls: tls.map(|(c, _)| c), debug: false }, shutdown).await
 }
 
-/// Terraform's Ctrl-C reaches the whole process group as SIGINT; the provider
-/// must keep running and wait for StopProvider, as go-plugin servers do.
+/// Terraform's Ctrl-C reaches the whole process group as SIGINT (on Windows,
+/// every process of the console as a Ctrl-C event); the provider must keep
+/// running and wait for StopProvider, as go-plugin servers do.
 fn ignore_interrupts() -> Result<()> {
-    let mut sig = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut sig = interrupts()?;
     tokio::spawn(async move {
         while sig.recv().await.is_some() {
             tracing::debug!("SIGINT received: ignored; Terraform sends StopProvider to stop work");
@@ -341,7 +358,7 @@ pub async fn run_debug() -> Result<()> {
         }
     });
     // The handler is in place before anyone can read the line and press Ctrl-C.
-    let mut ctrl_c = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut ctrl_c = interrupts()?;
     println!("Provider started. To attach Terraform CLI, set the TF_REATTACH_PROVIDERS environment variable with the following:\n");
     println!("\tTF_REATTACH_PROVIDERS='{reattach}'\n");
     let _ = std::io::stdout().flush();
@@ -352,6 +369,18 @@ pub async fn run_debug() -> Result<()> {
         on_ctrl_c.trigger();
     });
     serve(BlueGreenProvider::new(), bound, ServeOptions { tls: None, debug: true }, shutdown).await
+}
+
+/// A stream of SIGINTs (Ctrl-C events on Windows); while it lives, they do not
+/// end the process.
+#[cfg(unix)]
+fn interrupts() -> Result<tokio::signal::unix::Signal> {
+    tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()).context("installing the SIGINT handler")
+}
+
+#[cfg(windows)]
+fn interrupts() -> Result<tokio::signal::windows::CtrlC> {
+    tokio::signal::windows::ctrl_c().context("installing the Ctrl-C handler")
 }
 
 #[cfg(test)]
@@ -397,6 +426,7 @@ mod tests {
         assert!(b.address().starts_with("127.0.0.1:"));
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn unix_socket_lives_in_a_private_dir_and_is_removed() {
         let tmp = tempfile::tempdir().unwrap();
