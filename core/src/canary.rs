@@ -281,40 +281,12 @@ pub async fn update(api: &dyn Elbv2Api, prior: &CanarySpec, spec: &CanarySpec, i
     finish_test_rule(api, spec, ids, &rules).await
 }
 
-/// Whether `rule` already has these conditions (in any order) and forwards exactly so: one forward action, the same
-/// target groups with the same weights (a lone target group reported without a weight counts as weight 1), the same
-/// stickiness. Anything else (another action, a condition this crate does not write) counts as different.
+/// Whether `rule` already is what an update would write: [`is_rule`] (these conditions, these target groups and
+/// weights), and nothing else: its one action is that forward, with the same stickiness. Another action counts as
+/// different.
 fn rule_is(rule: &Rule, conditions: &[Condition], forward: &Forward) -> bool {
-    fn normal(c: &Condition) -> Condition {
-        let sorted = |v: &[String]| {
-            let mut v = v.to_vec();
-            v.sort();
-            v
-        };
-        match c {
-            Condition::HostHeader(v) => Condition::HostHeader(sorted(v)),
-            Condition::PathPattern(v) => Condition::PathPattern(sorted(v)),
-            Condition::HttpHeader { name, values } => Condition::HttpHeader { name: name.to_ascii_lowercase(), values: sorted(values) },
-            Condition::Other(o) => Condition::Other(o.clone()),
-        }
-    }
-    let key = |c: &Condition| format!("{:?}", normal(c));
-    let mut have: Vec<String> = rule.conditions.iter().map(key).collect();
-    let mut want: Vec<String> = conditions.iter().map(key).collect();
-    have.sort();
-    want.sort();
     let [action] = rule.actions.as_slice() else { return false };
-    let lone = action.target_groups.len() == 1;
-    let mut tgs: Vec<(String, i32)> =
-        action.target_groups.iter().filter_map(|t| Some((t.arn.clone(), t.weight.or(lone.then_some(1))?))).collect();
-    let mut want_tgs = forward.target_groups.clone();
-    tgs.sort();
-    want_tgs.sort();
-    have == want
-        && action.action_type == "forward"
-        && tgs.len() == action.target_groups.len()
-        && tgs == want_tgs
-        && action.stickiness_seconds == forward.stickiness_seconds
+    action.action_type == "forward" && action.stickiness_seconds == forward.stickiness_seconds && is_rule(rule, conditions, forward)
 }
 
 /// Adds, rewrites or removes the test rule to match `spec`.
