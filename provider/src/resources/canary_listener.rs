@@ -16,7 +16,7 @@ use bluegreen_core::{Error, Refusal};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use super::common::{self, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, RolloutModel};
+use super::common::{self, Clocked, GateDefaults, GateOwner, HealthGateModel, OnGateFailureModel, RolloutModel};
 use crate::claims::{ClaimKey, Claimant};
 use crate::data_sources::patterns;
 use crate::diag::{attr_path, Diagnostics, PathBuilder};
@@ -156,6 +156,15 @@ pub enum CanaryDestroyModel {
     Promote,
 }
 
+impl Clocked for CanaryModel {
+    fn clock(&self) -> (&Val<i64>, &Val<String>) {
+        (&self.green_weight, &self.shifted_at)
+    }
+    fn clock_mut(&mut self) -> (&mut Val<i64>, &mut Val<String>) {
+        (&mut self.traffic, &mut self.shifted_at)
+    }
+}
+
 impl CanaryModel {
     /// The canary's own target groups, which its metric gates default to.
     fn gate_defaults(&self) -> GateDefaults {
@@ -233,20 +242,6 @@ impl CanaryModel {
             None,
         )?;
         Ok(ShiftPlan { clock, ..plan })
-    }
-
-    /// `shifted_at` after `at` was found in effect, from this prior state (see [`common::shifted_at`]).
-    fn shifted_at_from(&self, at: TrafficSplit, reached: Option<std::time::SystemTime>) -> Val<String> {
-        common::shifted_at(Some(&self.green_weight), Some(&self.shifted_at), at, reached)
-    }
-
-    /// The step's clock in state; a paused rollout keeps the configured `traffic` (the weights are the real ones).
-    fn with_clock(mut self, shifted_at: Val<String>, paused_at: Option<&Val<i64>>) -> CanaryModel {
-        self.shifted_at = shifted_at;
-        if let Some(t) = paused_at {
-            self.traffic = t.clone();
-        }
-        self
     }
 
     /// The core's view of the whole canary. Only called at apply, when everything is known.

@@ -1034,6 +1034,31 @@ fn state_split(green_weight: &Val<i64>) -> Option<TrafficSplit> {
     target_split(green_weight)
 }
 
+/// The step's clock as both resources' models carry it (`traffic`, `green_weight`, `shifted_at`), and the two ways an
+/// apply or a refresh sets it.
+pub trait Clocked: Sized {
+    /// `green_weight` and `shifted_at`, as in this (prior) state.
+    fn clock(&self) -> (&Val<i64>, &Val<String>);
+    /// `traffic` and `shifted_at`, to set.
+    fn clock_mut(&mut self) -> (&mut Val<i64>, &mut Val<String>);
+
+    /// `shifted_at` after `at` was found in effect, from this prior state (see [`shifted_at`]).
+    fn shifted_at_from(&self, at: TrafficSplit, reached: Option<SystemTime>) -> Val<String> {
+        let (green_weight, prior) = self.clock();
+        shifted_at(Some(green_weight), Some(prior), at, reached)
+    }
+
+    /// The step's clock in state; a paused rollout keeps the configured `traffic` (the weights are the real ones).
+    fn with_clock(mut self, at: Val<String>, paused_at: Option<&Val<i64>>) -> Self {
+        let (traffic, shifted) = self.clock_mut();
+        *shifted = at;
+        if let Some(t) = paused_at {
+            *traffic = t.clone();
+        }
+        self
+    }
+}
+
 /// `shifted_at` after an apply or a refresh found `at` in effect: when this apply reached it (`reached`), else the prior
 /// one while the split is unchanged, else now (a split changed outside Terraform gets the time it was seen).
 pub fn shifted_at(

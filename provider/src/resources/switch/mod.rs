@@ -18,7 +18,7 @@ use bluegreen_core::traffic::TrafficSplit;
 use bluegreen_core::zone::{SyncOptions, Zone};
 use bluegreen_core::{duration, Error, Refusal};
 
-use super::common::{self, GateDefaults};
+use super::common::{self, Clocked, GateDefaults};
 use crate::claims::{ClaimKey, Claimant};
 use crate::diag::{attr_path, Diagnostics};
 use crate::errors::report;
@@ -26,6 +26,15 @@ use crate::resource::{replace_paths, Applied, Ctx, Planned, ReplaceOn, ResourceI
 use crate::typed::{not_known_at_apply, Val};
 pub use model::*;
 use model::{DEFAULT_BLUE_ID, DEFAULT_GREEN_ID};
+
+impl Clocked for SwitchModel {
+    fn clock(&self) -> (&Val<i64>, &Val<String>) {
+        (&self.green_weight, &self.shifted_at)
+    }
+    fn clock_mut(&mut self) -> (&mut Val<i64>, &mut Val<String>) {
+        (&mut self.traffic, &mut self.shifted_at)
+    }
+}
 
 impl SwitchModel {
     /// The record type; `None` while unknown (the schema's default is filled in before anything reads it).
@@ -73,20 +82,6 @@ impl SwitchModel {
     /// `traffic` and what derives from it, from a split: plan, apply, read and import all set them here.
     fn set_split(&mut self, split: Option<TrafficSplit>) {
         (self.traffic, self.blue_weight, self.green_weight, self.active) = common::split_attrs(split, &self.traffic);
-    }
-
-    /// `shifted_at` after `at` was found in effect, from this prior state (see [`common::shifted_at`]).
-    fn shifted_at_from(&self, at: TrafficSplit, reached: Option<std::time::SystemTime>) -> Val<String> {
-        common::shifted_at(Some(&self.green_weight), Some(&self.shifted_at), at, reached)
-    }
-
-    /// The step's clock in state; a paused rollout keeps the configured `traffic` (the weights are the real ones).
-    fn with_clock(mut self, shifted_at: Val<String>, paused_at: Option<&Val<i64>>) -> SwitchModel {
-        self.shifted_at = shifted_at;
-        if let Some(t) = paused_at {
-            self.traffic = t.clone();
-        }
-        self
     }
 
     /// The engine's view. Only called at apply, when everything is known.
